@@ -1,0 +1,110 @@
+"""The `bgtask-lint` command line: check, rules, rule."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _fail(message: str) -> "click.exceptions.Exit":
+    click.echo(f"bgtask-lint: error: {message}", err=True)
+    return click.exceptions.Exit(EXIT_ERROR)
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def resolve_settings(config: str | None, paths: tuple[str, ...], select: str | None,
+                     ignore: str | None, **extra: object) -> Settings:
+    start = Path(paths[0]) if paths else Path.cwd()
+    settings = load_settings(Path(config) if config else None, start if start.exists() else Path.cwd())
+    return settings.with_overrides(
+        select=parse_code_list(select, "--select"),
+        ignore=parse_code_list(ignore, "--ignore"),
+        **extra,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bgtask-lint")
+def main() -> None:
+    """Find (and fix) the bugs that make FastAPI/Starlette background tasks fail silently."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--select", metavar="CODES", help="Comma-separated code prefixes to check (default: BGT).")
+@click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to skip.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
+@click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from.")
+def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output_format: str,
+          exit_zero: bool, statistics: bool, config: str | None) -> None:
+    """Check PATHS (files or directories; default: the current directory)."""
+    from bgtask_lint.engine import check_paths
+    from bgtask_lint.report import render_json, render_text
+
+    paths = paths or (".",)
+    try:
+        settings = resolve_settings(config, paths, select, ignore)
+    except ConfigError as exc:
+        raise _fail(str(exc))
+    result = check_paths([Path(p) for p in paths], settings)
+    for error in result.errors:
+        click.echo(f"{_display(error.path)}: error: {error.message}", err=True)
+    if output_format == "json":
+        click.echo(render_json(result.findings, _display))
+    else:
+        text = render_text(result.findings, _display)
+        if text:
+            click.echo(text)
+    if statistics:
+        counts = Counter(f.code for f in result.findings)
+        for code, count in sorted(counts.items()):
+            click.echo(f"{count:5d}  {code}", err=output_format == "json")
+    if result.errors:
+        raise click.exceptions.Exit(EXIT_ERROR)
+    if result.findings and not exit_zero:
+        raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+@main.command("rules")
+def list_rules() -> None:
+    """List every rule: code, name, and whether it has a fix."""
+    from bgtask_lint.rules import all_rules
+
+    for rule in all_rules():
+        fix = {"safe": "fix", "unsafe": "unsafe fix"}.get(rule.fix or "", "-")
+        click.echo(f"{rule.code}  {rule.name:<34} {fix}")
+
+
+@main.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print the documentation of rule CODE (e.g. BGT401)."""
+    from bgtask_lint.rules import rule_by_code
+
+    rule = rule_by_code(code)
+    if rule is None:
+        raise _fail(f"unknown rule code {code!r} (see 'bgtask-lint rules')")
+    click.echo(f"# {rule.code} {rule.name}\n")
+    click.echo(inspect.cleandoc(rule.__doc__ or ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""The index pass over one module: imports, definitions, and scheduling sites."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from bgtask_lint.index import (
+    FUNCTION_TYPES,
+    ImportRef,
+    ModuleInfo,
+    ScheduleSite,
+    qualified_name,
+)
+from bgtask_lint.names import dotted_name, is_literal_constant, keyword, last_name
+from bgtask_lint.scope import function_scope
+
+CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
+LOOP_FACTORIES = {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.new_event_loop"}
+PARTIAL_NAMES = {"functools.partial"}
+# what only stores a task object, as opposed to awaiting or handing it on
+STORING_METHODS = {"add", "append", "extend", "add_done_callback", "appendleft", "put_nowait"}
+
+
+def build_module(path: Path, source: str, tree: ast.Module, name: str, is_package: bool) -> ModuleInfo:
+    module = ModuleInfo(path=path, name=name, tree=tree, source=source, is_package=is_package)
+    _Collector(module).run()
+    return module
+
+
+def import_refs(node: ast.Import | ast.ImportFrom, module: ModuleInfo) -> dict[str, ImportRef]:
+    refs: dict[str, ImportRef] = {}
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                refs[alias.asname] = ImportRef(alias.name)
+            else:
+                head = alias.name.split(".")[0]
+                refs[head] = ImportRef(head)
+        return refs
+    base = None
+    if node.level:
+        base = module.path.parent
+        for _ in range(node.level - 1):
+            base = base.parent
+    for alias in node.names:
+        if alias.name == "*":
+            continue
+        refs[alias.asname or alias.name] = ImportRef(node.module or "", alias.name, base)
+    return refs
+
+
+class _Collector:
+    def __init__(self, module: ModuleInfo):
+        self.module = module
+        self.candidates: list[tuple[ast.Call, tuple[ast.AST, ...], ast.AST | None, ast.ClassDef | None]] = []
+
+    def run(self) -> None:
+        module = self.module
+        for stmt in _module_level_statements(module.tree.body):
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                module.imports.update(import_refs(stmt, module))
+            elif isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
+                module.defs[stmt.name] = stmt
+            elif isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        module.assigns[target.id] = stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                if isinstance(stmt.target, ast.Name):
+                    module.assigns[stmt.target.id] = stmt.value
+        self._walk()
+        for call, parents, function, owner in self.candidates:
+            site = _schedule_site(module, call, parents, function, owner)
+            if site is not None:
+                module.sites.append(site)
+                module.site_by_call[id(call)] = site
+
+    def _walk(self) -> None:
+        module = self.module
+        # depth-first with explicit enter/exit so deep expressions cannot overflow the stack
+        path: list[ast.AST] = []
+        functions: list[ast.AST] = []
+        classes: list[ast.ClassDef] = []
+        names: list[str] = []
+        stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
+        while stack:
+            node, entering = stack.pop()
+            if not entering:
+                path.pop()
+                if isinstance(node, FUNCTION_TYPES):
+                    functions.pop()
+                    names.pop()
+                elif isinstance(node, ast.ClassDef):
+                    classes.pop()
+                    names.pop()
+                continue
+            if isinstance(node, FUNCTION_TYPES):
+                qualname = ".".join([*names, node.name])
+                module.functions.setdefault(qualname, node)
+                module.qualnames[id(node)] = qualname
+                if functions:
+                    module.parents[id(node)] = functions[-1]
+                if classes and path and path[-1] is classes[-1]:
+                    module.owner_class[id(node)] = classes[-1]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
+                module.local_imports.setdefault(id(functions[-1]), {}).update(import_refs(node, module))
+            elif isinstance(node, ast.Call) and _may_schedule(node):
+                owner = module.owner_class.get(id(functions[-1])) if functions else None
+                self.candidates.append(
+                    (node, tuple(path[-4:]), functions[-1] if functions else None, owner)
+                )
+            path.append(node)
+            stack.append((node, False))
+            if isinstance(node, FUNCTION_TYPES):
+                functions.append(node)
+                names.append(node.name)
+            elif isinstance(node, ast.ClassDef):
+                classes.append(node)
+                names.append(node.name)
+            stack.extend((child, True) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
+def _module_level_statements(body: list[ast.stmt]):
+    """Statements run at import, looking into `if`/`try` blocks (TYPE_CHECKING, fallbacks)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_level_statements(stmt.body)
+            yield from _module_level_statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            yield from _module_level_statements(stmt.body)  # type: ignore[attr-defined]
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                yield from _module_level_statements(handler.body)
+            yield from _module_level_statements(stmt.orelse)  # type: ignore[attr-defined]
+            yield from _module_level_statements(stmt.finalbody)  # type: ignore[attr-defined]
+
+
+def _may_schedule(call: ast.Call) -> bool:
+    name = last_name(call.func)
+    return name in ("add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon")
+
+
+# --- recognising the scheduling forms --------------------------------------------------
+
+
+def is_background_tasks_receiver(module: ModuleInfo, receiver: ast.expr, function: ast.AST | None) -> bool:
+    """Is `receiver` in `receiver.add_task(...)` a BackgroundTasks object?"""
+    if isinstance(receiver, ast.Attribute):
+        lowered = receiver.attr.lower()
+        return "background" in lowered or "tasks" in lowered
+    if not isinstance(receiver, ast.Name):
+        return False
+    lowered = receiver.id.lower()
+    if "background" in lowered or "tasks" in lowered:
+        return True
+    if function is None or not isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
+        return False
+    for binding in function_scope(function).values(receiver.id):
+        if binding.annotation is not None and _names_background_tasks(binding.annotation):
+            return True
+        value = binding.value
+        if isinstance(value, ast.Call) and last_name(value.func) == "BackgroundTasks":
+            return True
+    return False
+
+
+def _names_background_tasks(annotation: ast.expr) -> bool:
+    for node in ast.walk(annotation):
+        if last_name(node) == "BackgroundTasks" or (
+            isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith("BackgroundTasks")
+        ):
+            return True
+    return False
+
+
+def is_starlette_background_task(module: ModuleInfo, func: ast.expr, function: ast.AST | None) -> bool:
+    name = qualified_name(module, func, function)
+    if not name or not name.endswith("BackgroundTask"):
+        return False
+    return name.split(".")[0] in ("starlette", "fastapi")
+
+
+def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | None) -> bool:
+    """`loop`, `self.loop`, `asyncio.get_event_loop()`, or a name bound from a loop factory."""
+    if isinstance(expr, ast.Call):
+        return qualified_name(module, expr.func, function) in LOOP_FACTORIES
+    name = last_name(expr)
+    if name is None:
+        return False
+    if "loop" in name.lower():
+        return True
+    if isinstance(expr, ast.Name):
+        values = []
+        if function is not None and isinstance(function, FUNCTION_TYPES):
+            values = [b.value for b in function_scope(function).values(expr.id)]
+        elif expr.id in module.assigns:
+            values = [module.assigns[expr.id]]
+        return any(
+            isinstance(v, ast.Call) and qualified_name(module, v.func, function) in LOOP_FACTORIES for v in values
+        )
+    return False
+
+
+def is_create_task_call(module: ModuleInfo, call: ast.Call, function: ast.AST | None) -> bool:
+    """`asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `<loop>.create_task(...)`."""
+    if qualified_name(module, call.func, function) in CREATE_TASK_NAMES:
+        return True
+    return (
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr == "create_task"
+        and is_loop_expression(module, call.func.value, function)
+    )
+
+
+def _unwrap_partial(
+    module: ModuleInfo, task: ast.expr, function: ast.AST | None
+) -> tuple[ast.expr, list[ast.expr]]:
+    if isinstance(task, ast.Call) and qualified_name(module, task.func, function) in PARTIAL_NAMES and task.args:
+        inner, bound = _unwrap_partial(module, task.args[0], function)
+        return inner, bound + list(task.args[1:]) + [kw.value for kw in task.keywords]
+    return task, []
+
+
+def _schedule_site(
+    module: ModuleInfo,
+    call: ast.Call,
+    parents: tuple[ast.AST, ...],
+    function: ast.AST | None,
+    owner: ast.ClassDef | None,
+) -> ScheduleSite | None:
+    func = call.func
+    fn = function if isinstance(function, FUNCTION_TYPES) else None
+    if isinstance(func, ast.Attribute) and func.attr == "add_task":
+        func_kw = keyword(call, "func")
+        task = call.args[0] if call.args else (func_kw.value if func_kw else None)
+        if task is None or is_literal_constant(task) or isinstance(task, ast.JoinedStr):
+            return None
+        if not is_background_tasks_receiver(module, func.value, function):
+            return None
+        rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "func"]
+        inner, bound = _unwrap_partial(module, task, function)
+        return ScheduleSite("add_task", call, inner, bound + rest, fn, owner)
+    if last_name(func) == "BackgroundTask" and is_starlette_background_task(module, func, function):
+        func_kw = keyword(call, "func")
+        task = call.args[0] if call.args else (func_kw.value if func_kw else None)
+        if task is None:
+            return None
+        rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "func"]
+        inner, bound = _unwrap_partial(module, task, function)
+        return ScheduleSite("BackgroundTask", call, inner, bound + rest, fn, owner)
+    if isinstance(func, ast.Attribute) and func.attr == "start_soon":
+        if not call.args:
+            return None
+        inner, bound = _unwrap_partial(module, call.args[0], function)
+        rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "name"]
+        return ScheduleSite("start_soon", call, inner, bound + rest, fn, owner)
+    if last_name(func) in ("create_task", "ensure_future") and is_create_task_call(module, call, function):
+        if not call.args or not isinstance(call.args[0], ast.Call):
+            return None
+        coro = call.args[0]
+        args = list(coro.args) + [kw.value for kw in coro.keywords]
+        background = _result_left_in_background(call, parents, fn)
+        return ScheduleSite("create_task", call, coro.func, args, fn, owner, is_background=background)
+    return None
+
+
+def _result_left_in_background(call: ast.Call, parents: tuple[ast.AST, ...], function: ast.AST | None) -> bool:
+    """Is the task's result discarded, or only kept in a set/list, rather than awaited?"""
+    if any(isinstance(p, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.comprehension)) for p in parents):
+        return False
+    parent = parents[-1] if parents else None
+    if isinstance(parent, ast.Expr):
+        return True
+    if isinstance(parent, ast.Call) and call in parent.args:
+        return isinstance(parent.func, ast.Attribute) and parent.func.attr in STORING_METHODS
+    if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if not names:
+            return True  # stored on an attribute or into a container slot
+        if function is None:
+            return True
+        return not any(_task_name_is_awaited(function, name) for name in names)
+    return False
+
+
+def _task_name_is_awaited(function: ast.AST, name: str) -> bool:
+    """Is the task bound to `name` awaited, returned, or handed to something other than a container?"""
+    for use, parent in function_scope(function).uses.get(name, ()):
+        if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Starred)):
+            return True
+        if isinstance(parent, ast.Call) and use in parent.args:
+            if not (isinstance(parent.func, ast.Attribute) and parent.func.attr in STORING_METHODS):
+                return True
+        if isinstance(parent, (ast.List, ast.Tuple, ast.Set)):
+            return True
+        if isinstance(parent, ast.keyword):
+            return True
+    return False
+
+
+__all__ = [
+    "build_module",
+    "dotted_name",
+    "is_background_tasks_receiver",
+    "is_create_task_call",
+    "is_loop_expression",
+]

@@ -1,0 +1,139 @@
+"""Settings from `[tool.bgtask-lint]` in pyproject.toml (or flake8 options)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from bgtask_lint.files import DEFAULT_EXCLUDES
+
+CODE_PREFIX = re.compile(r"^BGT\d{0,3}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("BGT",)
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    guard_decorators: tuple[str, ...] = ()
+    connect_calls: tuple[str, ...] = ()
+    connect_timeout: float = 10.0
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    config_path: Path | None = field(default=None, compare=False)
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        return DEFAULT_EXCLUDES + self.exclude
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_LIST_KEYS = {"select", "ignore", "exclude", "guard-decorators", "connect-calls"}
+_KNOWN_KEYS = _LIST_KEYS | {"connect-timeout", "per-file-ignores"}
+
+
+def validate_codes(codes: tuple[str, ...], option: str) -> tuple[str, ...]:
+    known = _known_codes()
+    for code in codes:
+        if not CODE_PREFIX.match(code) or not any(k.startswith(code) for k in known):
+            raise ConfigError(f"{option}: unknown rule code or prefix {code!r}")
+    return codes
+
+
+def _known_codes() -> set[str]:
+    from bgtask_lint.rules import all_rules
+
+    return {rule.code for rule in all_rules()}
+
+
+def _str_list(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def settings_from_table(table: dict[str, Any], where: str) -> Settings:
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown option '{unknown[0]}'")
+    values: dict[str, Any] = {}
+    for key in _LIST_KEYS & set(table):
+        values[key.replace("-", "_")] = _str_list(table, key, where)
+    for key in ("select", "ignore"):
+        if key in values:
+            validate_codes(values[key], f"{where}: '{key}'")
+    if "connect-timeout" in table:
+        timeout = table["connect-timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigError(f"{where}: 'connect-timeout' must be a positive number")
+        values["connect_timeout"] = float(timeout)
+    if "per-file-ignores" in table:
+        pfi = table["per-file-ignores"]
+        if not isinstance(pfi, dict):
+            raise ConfigError(f"{where}: 'per-file-ignores' must be a table of glob = [codes]")
+        pairs = []
+        for glob, codes in pfi.items():
+            if isinstance(codes, str):
+                codes = [c.strip() for c in codes.split(",") if c.strip()]
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ConfigError(f"{where}: 'per-file-ignores' values must be lists of codes")
+            pairs.append((glob, validate_codes(tuple(codes), f"{where}: 'per-file-ignores'")))
+        values["per_file_ignores"] = tuple(pairs)
+    return Settings(**values)
+
+
+def load_pyproject(path: Path) -> Settings:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("bgtask-lint", tool.get("bgtask_lint", {})) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.bgtask-lint] must be a table")
+    return replace(settings_from_table(table, str(path)), config_path=path)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    if not start.is_dir():
+        start = start.parent
+    for candidate in (start, *start.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            return pyproject
+    return None
+
+
+def load_settings(config_file: Path | None, start: Path) -> Settings:
+    """An explicit `--config` file wins; else the nearest pyproject.toml; else defaults."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: config file not found")
+        return load_pyproject(config_file)
+    found = find_pyproject(start)
+    return load_pyproject(found) if found else Settings()
+
+
+def parse_code_list(text: str | None, option: str) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    codes = tuple(c.strip().upper() for c in re.split(r"[,\s]+", text) if c.strip())
+    return validate_codes(codes, option)

@@ -1,0 +1,223 @@
+"""Parse once, index the project, run the selected rules in one traversal per file."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from bgtask_lint.collect import build_module
+from bgtask_lint.config import Settings
+from bgtask_lint.files import SourceError, find_project_root, iter_python_files, read_source
+from bgtask_lint.findings import Finding
+from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, ProjectIndex, module_name
+from bgtask_lint.rules import Rule, selected_rules
+
+NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class FileError:
+    path: Path
+    message: str
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_checked: int = 0
+
+
+class Context:
+    """What a rule handler sees: the module, the project index, and the ancestors of the node."""
+
+    def __init__(self, module: ModuleInfo, index: ProjectIndex, settings: Settings):
+        self.module = module
+        self.index = index
+        self.settings = settings
+        self.stack: list[ast.AST] = []  # ancestors of the node being visited, outermost first
+        self.findings: list[Finding] = []
+
+    @property
+    def function(self) -> ast.AST | None:
+        """The innermost enclosing def or lambda (None at module or class level)."""
+        for node in reversed(self.stack):
+            if isinstance(node, (*FUNCTION_TYPES, ast.Lambda)):
+                return node
+            if isinstance(node, ast.ClassDef):
+                return None
+        return None
+
+    @property
+    def parent(self) -> ast.AST | None:
+        return self.stack[-1] if self.stack else None
+
+    def in_async_def(self) -> bool:
+        return isinstance(self.function, ast.AsyncFunctionDef)
+
+    def owner_class(self) -> ast.ClassDef | None:
+        function = self.function
+        return self.module.owner_class.get(id(function)) if function is not None else None
+
+    def qualified_name(self, expr: ast.expr) -> str | None:
+        return self.index.qualified_name(self.module, expr, self.function)
+
+    def resolve(self, expr: ast.expr):
+        return self.index.resolve(self.module, expr, self.function, self.owner_class())
+
+    def report(self, rule: Rule, node: ast.AST, message: str | None, *, fix: str | None,
+               data: dict[str, object]) -> None:
+        self.findings.append(
+            Finding(
+                path=self.module.path,
+                line=node.lineno,  # type: ignore[attr-defined]
+                col=node.col_offset,  # type: ignore[attr-defined]
+                code=rule.code,
+                message=message or rule.message,
+                end_line=getattr(node, "end_lineno", None) or node.lineno,  # type: ignore[attr-defined]
+                end_col=getattr(node, "end_col_offset", None) or 0,
+                fix=fix,
+                fix_title=rule.fix_title if fix else None,
+                data=tuple(sorted(data.items())),
+            )
+        )
+
+
+def build_dispatch(rules: Iterable[Rule]) -> dict[type, list[Callable[[ast.AST, Context], None]]]:
+    dispatch: dict[type, list[Callable[[ast.AST, Context], None]]] = {}
+    for rule in rules:
+        for type_name, method in type(rule).handlers().items():
+            node_type = getattr(ast, type_name, None)
+            if node_type is not None:
+                dispatch.setdefault(node_type, []).append(getattr(rule, method))
+    return dispatch
+
+
+def run_rules(module: ModuleInfo, index: ProjectIndex, settings: Settings, rules: Iterable[Rule]) -> list[Finding]:
+    """The one traversal of a module, calling only the handlers of the selected rules."""
+    dispatch = build_dispatch(rules)
+    ctx = Context(module, index, settings)
+    if not dispatch:
+        return []
+    stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
+    while stack:
+        node, entering = stack.pop()
+        if not entering:
+            ctx.stack.pop()
+            continue
+        for handler in dispatch.get(type(node), ()):
+            handler(node, ctx)
+        ctx.stack.append(node)
+        stack.append((node, False))
+        stack.extend((child, True) for child in reversed(list(ast.iter_child_nodes(node))))
+    return ctx.findings
+
+
+def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:
+    lines = source.splitlines()
+    kept = []
+    for finding in findings:
+        text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        match = NOQA.search(text) if "noqa" in text.lower() else None
+        if match:
+            codes = match.group("codes")
+            if not codes:
+                continue
+            listed = {c.upper() for c in re.split(r"[,\s]+", codes) if c}
+            if any(finding.code.startswith(c) for c in listed):
+                continue
+        kept.append(finding)
+    return kept
+
+
+def per_file_ignored(path: Path, root: Path, settings: Settings) -> tuple[str, ...]:
+    if not settings.per_file_ignores:
+        return ()
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    codes: list[str] = []
+    for pattern, ignored in settings.per_file_ignores:
+        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern):
+            codes.extend(ignored)
+    return tuple(codes)
+
+
+def parse_module(path: Path, root: Path, text: str | None = None) -> ModuleInfo:
+    """Read (unless `text` is given), decode and parse one file. Raises SourceError."""
+    if text is None:
+        text = read_source(path).text
+    if "\x00" in text:
+        raise SourceError("source contains a NUL byte")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
+            tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise SourceError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SourceError(f"cannot parse: {type(exc).__name__}") from None
+    name, is_package = module_name(path, root)
+    return build_module(path, text, tree, name, is_package)
+
+
+@dataclass
+class Project:
+    root: Path
+    index: ProjectIndex
+    targets: list[Path]
+    errors: list[FileError]
+
+
+def load_project(paths: list[Path], settings: Settings, root: Path | None = None,
+                 overrides: dict[Path, str] | None = None) -> Project:
+    """Index every Python file of the project, and say which of them to check."""
+    overrides = {p.resolve(): text for p, text in (overrides or {}).items()}
+    if root is None:
+        root = find_project_root(paths[0] if paths else Path.cwd())
+    root = root.resolve()
+    errors: list[FileError] = []
+    targets: list[Path] = []
+    for given in paths:
+        if not given.exists() and given.resolve() not in overrides:
+            errors.append(FileError(given, "no such file or directory"))
+    for path in iter_python_files([p for p in paths if p.exists() or p.resolve() in overrides],
+                                  settings.excludes, root):
+        targets.append(path.resolve())
+    modules: dict[Path, ModuleInfo] = {}
+    target_set = set(targets)
+    project_files = [p.resolve() for p in iter_python_files([root], settings.excludes, root)]
+    for path in dict.fromkeys([*targets, *project_files]):
+        try:
+            modules[path] = parse_module(path, root, overrides.get(path))
+        except SourceError as exc:
+            if path in target_set:
+                errors.append(FileError(path, str(exc)))
+    index = ProjectIndex(root, modules.values())
+    return Project(root=root, index=index, targets=[t for t in targets if t in modules], errors=errors)
+
+
+def check_module(module: ModuleInfo, project: Project, settings: Settings,
+                 rule_classes: tuple[type[Rule], ...]) -> list[Finding]:
+    ignored = per_file_ignored(module.path, project.root, settings)
+    rules = [cls(settings) for cls in rule_classes if not any(cls.code.startswith(c) for c in ignored)]
+    findings = run_rules(module, project.index, settings, rules)
+    return sorted(set(noqa_filter(findings, module.source)))
+
+
+def check_paths(paths: list[Path], settings: Settings, root: Path | None = None) -> CheckResult:
+    project = load_project(paths, settings, root)
+    rule_classes = selected_rules(settings.select, settings.ignore)
+    result = CheckResult(errors=project.errors)
+    for path in project.targets:
+        module = project.index.by_path[path]
+        result.findings.extend(check_module(module, project, settings, rule_classes))
+        result.files_checked += 1
+    result.findings.sort()
+    return result

@@ -1,0 +1,140 @@
+"""Finding Python files and reading them the way the interpreter does."""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".venv",
+    "venv",
+    "env",
+    "site-packages",
+    "node_modules",
+    "build",
+    "dist",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".bgtask_lint_cache",
+)
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+class SourceError(Exception):
+    """A file that cannot be read or decoded; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    text: str
+    encoding: str
+
+
+def read_source(path: Path) -> Source:
+    """Decode bytes as Python does: PEP 263 coding cookie, UTF-8 BOM, else UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("no such file") from None
+    except IsADirectoryError:
+        raise SourceError("is a directory") from None
+    except OSError as exc:
+        raise SourceError(exc.strerror or str(exc)) from None
+    return decode_source(path, raw)
+
+
+def decode_source(path: Path, raw: bytes) -> Source:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return Source(path=path, text=text, encoding=encoding)
+
+
+def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None) -> bool:
+    name = path.name
+    rel = None
+    if root is not None:
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            rel = None
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatchcase(name, pattern):
+            return True
+        if rel is not None and (fnmatch.fnmatchcase(rel, pattern) or rel.startswith(pattern + "/")):
+            return True
+    return False
+
+
+def iter_python_files(
+    paths: Iterable[Path], excludes: tuple[str, ...], root: Path | None = None
+) -> Iterator[Path]:
+    """Yield each `.py` file under `paths` once; excludes apply below the given paths.
+
+    A path named explicitly is always used (as ruff does), so that
+    `bgtask-lint check build/gen.py` still checks it.
+    """
+    seen: set[Path] = set()
+    for given in paths:
+        if given.is_file() or not given.exists():
+            resolved = given.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                yield given
+            continue
+        visited_dirs: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(given, followlinks=True):
+            current = Path(dirpath)
+            try:
+                st = current.stat()
+            except OSError:
+                dirnames[:] = []
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in visited_dirs:  # a symlink loop
+                dirnames[:] = []
+                continue
+            visited_dirs.add(key)
+            dirnames[:] = sorted(
+                d for d in dirnames if not _excluded(current / d, excludes, root)
+            )
+            for filename in sorted(filenames):
+                if not filename.endswith(".py"):
+                    continue
+                file_path = current / filename
+                if _excluded(file_path, excludes, root):
+                    continue
+                resolved = file_path.resolve()
+                if resolved in seen:
+                    continue
+                seen.add(resolved)
+                yield file_path
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest ancestor holding a project marker, else `start` itself."""
+    start = start.resolve()
+    if start.is_file() or not start.exists():
+        start = start.parent
+    for candidate in (start, *start.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return start

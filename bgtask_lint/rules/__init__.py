@@ -1,0 +1,72 @@
+"""The rule catalogue: one module per rule, found with pkgutil (no hand-kept list).
+
+A rule is a class with a stable `code`, a kebab-case `name`, a `message`, a ruff-style
+docstring, `valid`/`invalid` examples (the tests run them; `invalid` ones carry
+`# BGTxxx` end-of-line markers), and `visit_<NodeType>(node, ctx)` methods that the
+engine calls during its one traversal of each file.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from functools import lru_cache
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.engine import Context
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    message: ClassVar[str]
+    # "safe", "unsafe" or None: whether a codemod can fix findings of this rule
+    fix: ClassVar[str | None] = None
+    fix_title: ClassVar[str | None] = None
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: "Settings"):
+        self.settings = settings
+
+    def report(self, ctx: "Context", node: ast.AST, message: str | None = None, *,
+               fix: str | None = "default", **data: object) -> None:
+        ctx.report(self, node, message, fix=self.fix if fix == "default" else fix, data=data)
+
+    @classmethod
+    def handlers(cls) -> dict[str, str]:
+        """node type name -> method name, for the dispatcher."""
+        return {name[len("visit_"):]: name for name in dir(cls) if name.startswith("visit_")}
+
+
+@lru_cache(maxsize=None)
+def all_rules() -> tuple[type[Rule], ...]:
+    found: list[type[Rule]] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Rule) and value is not Rule \
+                    and value.__module__ == module.__name__ and hasattr(value, "code"):
+                found.append(value)
+    return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+def rule_by_code(code: str) -> type[Rule] | None:
+    for rule in all_rules():
+        if rule.code == code.upper():
+            return rule
+    return None
+
+
+def selected_rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[type[Rule], ...]:
+    """Longest matching prefix wins, as in ruff: `select=BGT4, ignore=BGT402`."""
+    chosen = []
+    for rule in all_rules():
+        sel = max((len(p) for p in select if rule.code.startswith(p)), default=-1)
+        ign = max((len(p) for p in ignore if rule.code.startswith(p)), default=-1)
+        if sel >= 0 and sel > ign:
+            chosen.append(rule)
+    return tuple(chosen)

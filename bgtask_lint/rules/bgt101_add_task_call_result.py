@@ -1,0 +1,99 @@
+"""BGT101 add-task-call-result."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.index import FunctionSym
+from bgtask_lint.names import keyword, last_name
+from bgtask_lint.rules import Rule
+
+CALLABLE_FORMS = ("add_task", "BackgroundTask", "start_soon")
+
+
+def _returns_function(function: ast.AST) -> bool:
+    """A factory: every `return` returns a nested def or a lambda (and there is one)."""
+    nested = {n.name for n in ast.walk(function) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+              and n is not function}
+    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+    if not returns:
+        return False
+    return all(
+        isinstance(r.value, ast.Lambda) or (isinstance(r.value, ast.Name) and r.value.id in nested)
+        for r in returns
+    )
+
+
+class AddTaskCallResult(Rule):
+    """## What it does
+    Checks for a background task given the *result of calling* the task function,
+    `add_task(process_csv(path))`, instead of the function and its arguments, and for
+    `add_task(asyncio.run, coro(...))`.
+
+    ## Why is this bad?
+    The call runs right away, in the request: a plain `def` does its work before the
+    response is sent (and `add_task` then receives its return value), an `async def`
+    returns a coroutine object that is never awaited the way the author meant. With
+    `asyncio.run`, the coroutine is created in the request and run on a second event
+    loop in a worker thread, where objects bound to the app's loop (connection pools,
+    clients) break.
+
+    ## Example
+    ```python
+    background_tasks.add_task(process_csv(path))
+    background_tasks.add_task(asyncio.run, notify(user_id))
+    ```
+
+    ## Use instead
+    ```python
+    background_tasks.add_task(process_csv, path)
+    background_tasks.add_task(notify, user_id)
+    ```
+
+    ## Fix safety
+    Safe: the call's arguments move into `add_task`, which passes them to the function
+    when the task runs. Not flagged: `functools.partial(...)`, and calls to a local
+    factory whose every `return` returns a nested function or lambda.
+    """
+
+    code = "BGT101"
+    name = "add-task-call-result"
+    message = "task argument is a call: the function runs now, not in the background"
+    fix = "safe"
+    fix_title = "Pass the function and its arguments separately"
+    valid = (
+        """
+from fastapi import BackgroundTasks
+def endpoint(background_tasks: BackgroundTasks, path: str):
+    background_tasks.add_task(process_csv, path, build_args(path))
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks
+def endpoint(background_tasks: BackgroundTasks, path: str):
+    background_tasks.add_task(process_csv(path))  # BGT101
+""",
+    )
+
+    def visit_Call(self, node: ast.Call, ctx) -> None:
+        site = ctx.module.site_by_call.get(id(node))
+        if site is None or site.form not in CALLABLE_FORMS:
+            return
+        func_kw = keyword(node, "func")
+        task = node.args[0] if node.args else (func_kw.value if func_kw else None)
+        if task is None:
+            return
+        if isinstance(task, ast.Call):
+            if ctx.qualified_name(task.func) == "functools.partial":
+                return
+            target = ctx.resolve(task.func)
+            if isinstance(target, FunctionSym) and _returns_function(target.node):
+                return
+            name = last_name(task.func) or "the task"
+            self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead")
+            return
+        if ctx.qualified_name(task) == "asyncio.run" and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
+            name = last_name(node.args[1].func) or "the coroutine function"
+            self.report(ctx, task, f"asyncio.run runs {name}() on a second event loop; "
+                                   f"pass {name} and its arguments instead")

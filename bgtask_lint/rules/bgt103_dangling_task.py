@@ -1,0 +1,69 @@
+"""BGT103 dangling-task."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.collect import is_create_task_call
+from bgtask_lint.rules import Rule
+
+
+class DanglingTask(Rule):
+    """## What it does
+    Checks for `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and
+    `<loop>.create_task(...)` used as a statement, the result thrown away.
+
+    ## Why is this bad?
+    The event loop keeps only a weak reference to a task: one that nobody references
+    can be garbage-collected mid-flight, and its exception is never retrieved ("Task
+    exception was never retrieved", at best, at shutdown).
+
+    ## Example
+    ```python
+    async def signup(user_id: int):
+        asyncio.create_task(send_welcome(user_id))
+    ```
+
+    ## Use instead
+    ```python
+    background_tasks = set()
+
+    async def signup(user_id: int):
+        task = asyncio.create_task(send_welcome(user_id))
+        background_tasks.add(task)
+        task.add_done_callback(background_tasks.discard)
+    ```
+
+    ## Fix safety
+    Safe: the fix keeps a strong reference in a module-level set with a done-callback
+    that discards it (the pattern of the asyncio documentation). Not flagged: results
+    that are assigned, returned, awaited, passed on or stored; `TaskGroup.create_task`.
+    """
+
+    code = "BGT103"
+    name = "dangling-task"
+    message = "task created and dropped: it can be garbage-collected mid-flight and its exception is lost"
+    fix = "safe"
+    fix_title = "Keep a strong reference in a module-level set"
+    valid = (
+        """
+import asyncio
+async def handler():
+    task = asyncio.create_task(work())
+    await task
+""",
+    )
+    invalid = (
+        """
+import asyncio
+async def handler():
+    asyncio.create_task(work())  # BGT103
+""",
+    )
+
+    def visit_Expr(self, node: ast.Expr, ctx) -> None:
+        call = node.value
+        if not isinstance(call, ast.Call) or ctx.function is None:
+            return  # module level is BGT104's
+        if is_create_task_call(ctx.module, call, ctx.function):
+            self.report(ctx, call)

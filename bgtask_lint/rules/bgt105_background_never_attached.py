@@ -1,0 +1,102 @@
+"""BGT105 background-never-attached."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.collect import is_starlette_background_task
+from bgtask_lint.names import last_name
+from bgtask_lint.rules import Rule
+from bgtask_lint.scope import function_scope
+
+
+class BackgroundNeverAttached(Rule):
+    """## What it does
+    Checks for a `BackgroundTasks()` or `BackgroundTask(...)` object created inside a
+    function, given tasks, and then never returned, never passed to a response
+    (`background=`) and never passed anywhere else.
+
+    ## Why is this bad?
+    Starlette runs background tasks only when they are attached to the response that
+    is sent. Tasks added to a stray object silently never run.
+
+    ## Example
+    ```python
+    @app.post("/signup")
+    async def signup(email: str):
+        tasks = BackgroundTasks()
+        tasks.add_task(send_welcome, email)
+        return JSONResponse({"ok": True})
+    ```
+
+    ## Use instead
+    ```python
+    @app.post("/signup")
+    async def signup(email: str):
+        tasks = BackgroundTasks()
+        tasks.add_task(send_welcome, email)
+        return JSONResponse({"ok": True}, background=tasks)
+    ```
+
+    ## Fix safety
+    No automatic fix: which response should carry the tasks is the author's call.
+    """
+
+    code = "BGT105"
+    name = "background-never-attached"
+    message = "background tasks are created but never attached to a response: they never run"
+    valid = (
+        """
+from fastapi import BackgroundTasks
+from fastapi.responses import JSONResponse
+async def signup(email: str):
+    tasks = BackgroundTasks()
+    tasks.add_task(send_welcome, email)
+    return JSONResponse({}, background=tasks)
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks
+async def signup(email: str):
+    tasks = BackgroundTasks()  # BGT105
+    tasks.add_task(send_welcome, email)
+    return {"ok": True}
+""",
+    )
+
+    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+        scope = function_scope(node)
+        for name, bindings in scope.bindings.items():
+            for binding in bindings:
+                value = binding.value
+                if binding.kind != "assign" or not isinstance(value, ast.Call):
+                    continue
+                kind = self._kind(value, ctx, node)
+                if kind is None:
+                    continue
+                uses = scope.uses.get(name, [])
+                add_task_uses = [
+                    use for use, parent in uses
+                    if isinstance(parent, ast.Attribute) and parent.attr == "add_task"
+                ]
+                other_uses = len(uses) - len(add_task_uses)
+                if other_uses:
+                    continue
+                if kind == "BackgroundTasks" and not add_task_uses:
+                    continue
+                self.report(ctx, value, f"{kind} object '{name}' is never attached to a response "
+                                        "(background=) or returned: its tasks never run")
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    @staticmethod
+    def _kind(value: ast.Call, ctx, function: ast.AST) -> str | None:
+        name = last_name(value.func)
+        if name == "BackgroundTasks":
+            qualified = ctx.index.qualified_name(ctx.module, value.func, function) or ""
+            if qualified.split(".")[0] in ("fastapi", "starlette") or qualified == "BackgroundTasks":
+                return "BackgroundTasks"
+        if name == "BackgroundTask" and is_starlette_background_task(ctx.module, value.func, function):
+            return "BackgroundTask"
+        return None

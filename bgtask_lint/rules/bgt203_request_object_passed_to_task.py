@@ -1,0 +1,73 @@
+"""BGT203 request-object-passed-to-task."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.names import dotted
+from bgtask_lint.rules import Rule
+from bgtask_lint.rules._task_arguments import task_arguments
+from bgtask_lint.semantics import request_object_type
+
+STRUCTURED_FORMS = ("start_soon",)
+
+
+class RequestObjectPassedToTask(Rule):
+    """## What it does
+    Checks for `Request`, `WebSocket`, `HTTPConnection` and `UploadFile` objects
+    (also `list[UploadFile]`, a parameter with a `File(...)` default, and
+    `upload.file`) passed to a background task.
+
+    ## Why is this bad?
+    These objects are tied to the request: once the response is sent the upload's
+    temporary file is closed and the connection is gone, so the task reads nothing or
+    raises "I/O operation on closed file".
+
+    ## Example
+    ```python
+    @app.post("/upload")
+    async def upload(file: UploadFile, tasks: BackgroundTasks):
+        tasks.add_task(process_upload, file)
+    ```
+
+    ## Use instead
+    ```python
+    @app.post("/upload")
+    async def upload(file: UploadFile, tasks: BackgroundTasks):
+        content = await file.read()
+        tasks.add_task(process_upload, file.filename, content)
+    ```
+
+    ## Fix safety
+    No automatic fix. Not flagged: `upload.filename`, `upload.content_type`, bytes
+    already read, and a WebSocket handed to a task group that the websocket handler
+    awaits.
+    """
+
+    code = "BGT203"
+    name = "request-object-passed-to-task"
+    message = "request-bound object passed to a background task; it is closed once the response is sent"
+    valid = (
+        """
+from fastapi import BackgroundTasks, UploadFile
+async def upload(file: UploadFile, tasks: BackgroundTasks):
+    tasks.add_task(process, file.filename)
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks, UploadFile
+async def upload(file: UploadFile, tasks: BackgroundTasks):
+    tasks.add_task(process, file)  # BGT203
+""",
+    )
+
+    def visit_Call(self, node: ast.Call, ctx) -> None:
+        for site, arg in task_arguments(node, ctx):
+            kind = request_object_type(ctx.index, ctx.module, site.function, arg)
+            if kind is None:
+                continue
+            if kind == "WebSocket" and site.form in STRUCTURED_FORMS:
+                continue  # the handler's task group awaits it while the socket is open
+            self.report(ctx, arg, f"{kind} '{dotted(arg)}' passed to a background task: it is closed once "
+                                  "the response is sent; pass the data (bytes, filename, fields) instead")

@@ -1,0 +1,72 @@
+"""BGT204 depends-in-task-signature."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.rules import Rule
+from bgtask_lint.scope import parameters
+from bgtask_lint.semantics import parameter_dependency
+
+
+class DependsInTaskSignature(Rule):
+    """## What it does
+    Checks for a background task with a parameter whose default is
+    `Depends(...)`/`Security(...)`, or whose annotation is
+    `Annotated[..., Depends(...)]` (directly or through an alias, in this module or
+    imported).
+
+    ## Why is this bad?
+    Dependency injection happens only for endpoints. A task receives the `Depends`
+    marker object itself, so `db.query(...)` fails with `AttributeError` after the
+    response is sent, where nobody sees it.
+
+    ## Example
+    ```python
+    def send_report(user_id: int, db: Session = Depends(get_db)):
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    def send_report(user_id: int):
+        with SessionLocal() as db:
+            ...
+    ```
+
+    ## Fix safety
+    No automatic fix: resolve the dependency in the endpoint, or open the resource
+    inside the task.
+    """
+
+    code = "BGT204"
+    name = "depends-in-task-signature"
+    message = "Depends() in a background task's signature is never resolved; the task gets the marker object"
+    valid = (
+        """
+from fastapi import BackgroundTasks
+def send_report(user_id: int):
+    pass
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(send_report, 1)
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks, Depends
+def send_report(user_id: int, db=Depends(get_db)):  # BGT204
+    pass
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(send_report, 1)
+""",
+    )
+
+    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+        if not ctx.index.is_task(ctx.module, node):
+            return
+        for arg, default in parameters(node):
+            if parameter_dependency(ctx.index, ctx.module, arg.annotation, default) is not None:
+                self.report(ctx, arg, f"parameter '{arg.arg}' of background task '{node.name}' uses Depends(): "
+                                      "dependencies are resolved only for endpoints")
+
+    visit_AsyncFunctionDef = visit_FunctionDef

@@ -1,0 +1,116 @@
+"""BGT301 blocking-call-in-async."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.blocking import blocking_reason
+from bgtask_lint.rules import Rule
+from bgtask_lint.scope import function_scope
+
+FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
+
+
+def _handle_only_used_for_io(with_node: ast.AST, name: str, function: ast.AST) -> bool:
+    """Is the file bound by `with open(...) as name:` used only for I/O methods and iteration
+    inside the block? Then aiofiles is a drop-in replacement."""
+    inside = {id(n) for stmt in with_node.body for n in ast.walk(stmt)}  # type: ignore[attr-defined]
+    for use, parent in function_scope(function).uses.get(name, ()):
+        if id(use) not in inside:
+            return False  # the handle escapes the block
+        if isinstance(parent, ast.Attribute) and parent.attr in FILE_IO_METHODS:
+            continue
+        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is use:
+            continue
+        return False
+    return True
+
+
+class BlockingCallInAsync(Rule):
+    """## What it does
+    Checks for blocking calls made directly inside an `async def` (an endpoint, a task
+    or a helper; not inside a nested plain `def` or `lambda`): file I/O (`open`,
+    `pathlib.Path` reads and writes, `shutil`), `time.sleep`, sync HTTP (`requests`,
+    `urllib.request.urlopen`, `httpx.get`, `httpx.Client`), processes (`subprocess`,
+    `os.system`), sync database and mail clients (`psycopg2.connect`,
+    `sqlite3.connect`, `smtplib.SMTP`, ...), and queries on a sync SQLAlchemy
+    `Session`.
+
+    ## Why is this bad?
+    An `async def` runs on the event loop. A blocking call stops every other request
+    and task of the worker until it returns; under load the app stalls, and background
+    work piles up behind it.
+
+    ## Example
+    ```python
+    async def save_upload(path: str, content: bytes):
+        with open(path, "wb") as f:
+            f.write(content)
+        time.sleep(1)
+    ```
+
+    ## Use instead
+    ```python
+    async def save_upload(path: str, content: bytes):
+        async with aiofiles.open(path, "wb") as f:
+            await f.write(content)
+        await asyncio.sleep(1)
+    ```
+
+    ## Fix safety
+    `time.sleep(x)` -> `await asyncio.sleep(x)` is safe. `with open(...) as f` ->
+    `async with aiofiles.open(...)` is safe when `f` is only used for its I/O methods
+    and iteration inside the block (otherwise there is no fix). Any other call
+    `g(a)` -> `await asyncio.to_thread(g, a)` is unsafe (it changes which thread runs
+    the call) and applied only with `--unsafe-fixes`. Not flagged: names passed
+    uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
+    `anyio.to_thread.run_sync`, and calls in a plain `def` (FastAPI runs those in a
+    thread pool).
+    """
+
+    code = "BGT301"
+    name = "blocking-call-in-async"
+    message = "blocking call inside async def blocks the event loop"
+    fix = "unsafe"
+    fix_title = "Use the async API, or run the call in a worker thread"
+    valid = (
+        """
+import asyncio, time
+async def task():
+    await asyncio.to_thread(time.sleep, 1)
+""",
+    )
+    invalid = (
+        """
+import time
+async def task():
+    time.sleep(1)  # BGT301
+""",
+    )
+
+    def visit_Call(self, node: ast.Call, ctx) -> None:
+        if not ctx.in_async_def() or isinstance(ctx.parent, ast.Await):
+            return
+        reason = blocking_reason(ctx.index, ctx.module, ctx.function, node)
+        if reason is None:
+            return
+        self.report(ctx, node, f"blocking call {reason}() inside async def blocks the event loop",
+                    fix=self._fix(node, reason, ctx))
+
+    @staticmethod
+    def _fix(node: ast.Call, reason: str, ctx) -> str | None:
+        if reason == "time.sleep":
+            return "safe"
+        if reason in ("open", "io.open"):
+            with_node = ctx.stack[-2] if len(ctx.stack) >= 2 else None
+            item = ctx.parent
+            if (
+                isinstance(with_node, ast.With)
+                and isinstance(item, ast.withitem)
+                and item.context_expr is node
+                and isinstance(item.optional_vars, ast.Name)
+                and _handle_only_used_for_io(with_node, item.optional_vars.id, ctx.function)
+            ):
+                return "safe"
+            return None
+        return "unsafe"

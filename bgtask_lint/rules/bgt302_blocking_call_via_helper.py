@@ -1,0 +1,73 @@
+"""BGT302 blocking-call-via-helper."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.blocking import blocking_chain
+from bgtask_lint.index import FunctionSym
+from bgtask_lint.rules import Rule
+
+
+class BlockingCallViaHelper(Rule):
+    """## What it does
+    Checks for an `async def` calling a plain `def` of this project (same module or
+    imported) that, directly or through further plain `def`s, makes a blocking call
+    of BGT301. The message names the chain: `notify() -> send_mail() -> smtplib.SMTP`.
+
+    ## Why is this bad?
+    The blocking call runs on the event loop just as if it were written in the
+    `async def`: the helper hides it from review, not from the loop.
+
+    ## Example
+    ```python
+    def send_mail(to: str):
+        with smtplib.SMTP("mail", timeout=10) as smtp:
+            smtp.sendmail("app", to, "hi")
+
+    async def notify(to: str):
+        send_mail(to)
+    ```
+
+    ## Use instead
+    ```python
+    async def notify(to: str):
+        await asyncio.to_thread(send_mail, to)
+    ```
+
+    ## Fix safety
+    No automatic fix. The search follows at most five plain `def`s and stops at
+    cycles.
+    """
+
+    code = "BGT302"
+    name = "blocking-call-via-helper"
+    message = "async def calls a helper that blocks the event loop"
+    valid = (
+        """
+import asyncio, time
+def pause():
+    time.sleep(1)
+async def task():
+    await asyncio.to_thread(pause)
+""",
+    )
+    invalid = (
+        """
+import time
+def pause():
+    time.sleep(1)
+async def task():
+    pause()  # BGT302
+""",
+    )
+
+    def visit_Call(self, node: ast.Call, ctx) -> None:
+        if not ctx.in_async_def():
+            return
+        target = ctx.resolve(node.func)
+        if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
+            return
+        chain = blocking_chain(ctx.index, target)
+        if chain:
+            self.report(ctx, node, f"async def calls a helper that blocks the event loop: {' -> '.join(chain)}")

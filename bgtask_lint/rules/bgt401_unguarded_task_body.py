@@ -1,0 +1,93 @@
+"""BGT401 unguarded-task-body."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.guards import body_is_guarded, has_guard_decorator
+from bgtask_lint.rules import Rule
+
+
+class UnguardedTaskBody(Rule):
+    """## What it does
+    Checks for a background task whose body is not guarded: after the docstring, every
+    statement that contains a call must sit in one `try` whose `except Exception` (or
+    `BaseException`, or bare `except`) handler logs the traceback
+    (`logger.exception(...)`, `log.error(..., exc_info=True)`,
+    `traceback.print_exc()`, `sentry_sdk.capture_exception(...)`), or logs and
+    re-raises. A task decorated with a guard decorator (configured in
+    `guard-decorators`, or a project decorator whose wrapper is itself guarded) is
+    guarded too, and so is the acquire/try/finally idiom
+    (`db = SessionLocal()` then `try: ... except ...: ... finally: db.close()`).
+
+    ## Why is this bad?
+    A background task runs after the response is sent. When it raises, there is no
+    client to tell, and depending on the server the exception is logged somewhere
+    unexpected or not at all: the work silently does not happen.
+
+    ## Example
+    ```python
+    async def process_csv(path: str):
+        rows = parse(path)
+        await store(rows)
+    ```
+
+    ## Use instead
+    ```python
+    async def process_csv(path: str):
+        try:
+            rows = parse(path)
+            await store(rows)
+        except Exception:
+            logger.exception("background task %s failed", "process_csv")
+            raise
+    ```
+
+    ## Fix safety
+    Safe: the fix wraps the body (after the docstring) in that `try`, adding
+    `import logging` and `logger = logging.getLogger(__name__)` only when the module
+    has no logger (an existing `logger`/`log`/`LOGGER` is reused). Bodies without
+    calls are not flagged, and handlers of narrow exception types are no guard.
+    """
+
+    code = "BGT401"
+    name = "unguarded-task-body"
+    message = "background task body is not guarded by a try/except that logs the traceback"
+    fix = "safe"
+    fix_title = "Wrap the body in try/except that logs with logger.exception and re-raises"
+    valid = (
+        """
+import logging
+from fastapi import BackgroundTasks
+logger = logging.getLogger(__name__)
+def task(x):
+    try:
+        work(x)
+    except Exception:
+        logger.exception("task failed")
+        raise
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, 1)
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks
+def task(x):  # BGT401
+    work(x)
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, 1)
+""",
+    )
+
+    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+        if not ctx.index.is_task(ctx.module, node):
+            return
+        if body_is_guarded(node.body):  # type: ignore[attr-defined]
+            return
+        if has_guard_decorator(ctx.index, ctx.module, node, self.settings.guard_decorators):
+            return
+        self.report(ctx, node, f"background task '{node.name}' has no try/except that logs the traceback: "  # type: ignore[attr-defined]
+                               "its failures go unseen")
+
+    visit_AsyncFunctionDef = visit_FunctionDef

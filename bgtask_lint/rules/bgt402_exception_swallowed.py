@@ -1,0 +1,177 @@
+"""BGT402 exception-swallowed."""
+
+from __future__ import annotations
+
+import ast
+
+from bgtask_lint.guards import handler_facts, is_broad_handler, walk_local
+from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
+from bgtask_lint.names import last_name
+from bgtask_lint.rules import Rule
+
+CLEANUP_FUNCTIONS = {"os.remove", "os.unlink", "shutil.rmtree"}
+CLEANUP_METHODS = {"unlink", "close"}
+BROAD = {"Exception", "BaseException"}
+
+
+def task_scope_functions(ctx) -> set[int]:
+    """ids of the module's tasks and of the same-module functions they call (transitively)."""
+    key = ("task-scope", ctx.module.path)
+    cached = ctx.index.cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    module = ctx.module
+    pending = [f for f in module.functions.values() if ctx.index.is_task(module, f)]
+    seen: set[int] = set()
+    while pending:
+        function = pending.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        owner = module.owner_class.get(id(function))
+        for node in walk_local(list(function.body)):
+            if isinstance(node, ast.Call):
+                target = ctx.index.resolve(module, node.func, function, owner)
+                if isinstance(target, FunctionSym) and target.module is module:
+                    pending.append(target.node)
+    ctx.index.cache[key] = seen
+    return seen
+
+
+def _is_cleanup_call(expr: ast.expr, ctx) -> bool:
+    if isinstance(expr, ast.Await):
+        expr = expr.value
+    if not isinstance(expr, ast.Call):
+        return False
+    if ctx.qualified_name(expr.func) in CLEANUP_FUNCTIONS:
+        return True
+    return isinstance(expr.func, ast.Attribute) and expr.func.attr in CLEANUP_METHODS
+
+
+def _cleanup_only(body: list[ast.stmt], ctx) -> bool:
+    return bool(body) and all(isinstance(s, ast.Expr) and _is_cleanup_call(s.value, ctx) for s in body)
+
+
+def _enclosing_function(ctx) -> ast.AST | None:
+    for node in reversed(ctx.stack):
+        if isinstance(node, FUNCTION_TYPES):
+            return node
+        if isinstance(node, (ast.Lambda, ast.ClassDef)):
+            return None
+    return None
+
+
+class ExceptionSwallowed(Rule):
+    """## What it does
+    Checks, inside a background task (or a function of the same module that it
+    calls), for a broad handler (`except Exception`, `except BaseException`, bare
+    `except`, `contextlib.suppress(Exception)`) that neither re-raises nor logs the
+    traceback: `pass`, `print(e)`, `logger.error(f"...{e}")`, `return {...}`.
+
+    ## Why is this bad?
+    The task fails and reports success. With no traceback there is nothing to debug
+    from: `logger.error(str(e))` says "connection refused" but not where or why.
+
+    ## Example
+    ```python
+    def sync_orders():
+        try:
+            push_orders()
+        except Exception as e:
+            logger.error(f"sync failed: {e}")
+    ```
+
+    ## Use instead
+    ```python
+    def sync_orders():
+        try:
+            push_orders()
+        except Exception:
+            logger.exception("sync failed")
+    ```
+
+    ## Fix safety
+    Safe: `logger.error(...)`/`logger.warning(...)` becomes `logger.exception(...)`
+    with the same arguments, `print(...)` becomes `logger.exception(...)`, and a lone
+    `pass` becomes `logger.exception(...)`. Best-effort cleanup (a `try` whose body is
+    only `os.remove`, `os.unlink`, `Path.unlink`, `shutil.rmtree` or `.close()`) is
+    not flagged.
+    """
+
+    code = "BGT402"
+    name = "exception-swallowed"
+    message = "broad except in a background task neither logs the traceback nor re-raises"
+    fix = "safe"
+    fix_title = "Log with logger.exception"
+    valid = (
+        """
+import os
+from fastapi import BackgroundTasks
+def task(path):
+    try:
+        os.remove(path)
+    except Exception:
+        pass
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, "x")
+""",
+    )
+    invalid = (
+        """
+from fastapi import BackgroundTasks
+def task(x):
+    try:
+        work(x)
+    except Exception:  # BGT402
+        pass
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, 1)
+""",
+    )
+
+    def _in_task_scope(self, ctx) -> bool:
+        function = _enclosing_function(ctx)
+        return function is not None and id(function) in task_scope_functions(ctx)
+
+    def visit_Try(self, node: ast.Try, ctx) -> None:
+        if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):
+            return
+        for handler in node.handlers:
+            if not is_broad_handler(handler):
+                continue
+            logs, traceback, reraises = handler_facts(handler.body)
+            if traceback or reraises:
+                continue
+            self.report(ctx, handler, "broad except in a background task swallows the error: "
+                                      "log it with logger.exception (or re-raise)", fix=self._fix(handler))
+
+    visit_TryStar = visit_Try
+
+    @staticmethod
+    def _fix(handler: ast.ExceptHandler) -> str | None:
+        body = handler.body
+        if len(body) == 1 and isinstance(body[0], ast.Pass):
+            return "safe"
+        for node in walk_local(list(body)):
+            if isinstance(node, ast.Call) and (
+                last_name(node.func) in ("error", "warning", "warn")
+                or (isinstance(node.func, ast.Name) and node.func.id == "print")
+            ):
+                return "safe"
+        return None
+
+    def _visit_with(self, node: ast.AST, ctx) -> None:
+        if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):  # type: ignore[attr-defined]
+            return
+        for item in node.items:  # type: ignore[attr-defined]
+            expr = item.context_expr
+            if (
+                isinstance(expr, ast.Call)
+                and ctx.qualified_name(expr.func) in ("contextlib.suppress", "suppress")
+                and any(last_name(a) in BROAD for a in expr.args)
+            ):
+                self.report(ctx, node, "contextlib.suppress(Exception) in a background task swallows the "
+                                       "error without a trace", fix=None)
+
+    visit_With = _visit_with
+    visit_AsyncWith = _visit_with

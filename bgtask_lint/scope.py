@@ -1,0 +1,123 @@
+"""What names a function binds, and where it uses them (one walk per function, cached)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class Binding:
+    kind: str  # "param" | "assign" | "with" | "for" | "other"
+    node: ast.AST  # the ast.arg, or the statement that binds
+    value: ast.expr | None = None  # the assigned value / context manager expression
+    annotation: ast.expr | None = None
+    default: ast.expr | None = None
+    is_async_with: bool = False
+
+
+@dataclass
+class FunctionScope:
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    globals_: set[str] = field(default_factory=set)
+    # every Load of a name in the function (nested scopes included): (name node, parent)
+    uses: dict[str, list[tuple[ast.Name, ast.AST]]] = field(default_factory=dict)
+
+    def param(self, name: str) -> Binding | None:
+        for binding in self.bindings.get(name, ()):
+            if binding.kind == "param":
+                return binding
+        return None
+
+    def values(self, name: str) -> list[Binding]:
+        return self.bindings.get(name, [])
+
+
+def _params(function: ast.AST) -> list[tuple[ast.arg, ast.expr | None]]:
+    args = function.args  # type: ignore[attr-defined]
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    pairs = list(zip(positional, defaults))
+    pairs += list(zip(args.kwonlyargs, args.kw_defaults))
+    if args.vararg:
+        pairs.append((args.vararg, None))
+    if args.kwarg:
+        pairs.append((args.kwarg, None))
+    return pairs
+
+
+def parameters(function: ast.AST) -> list[tuple[ast.arg, ast.expr | None]]:
+    """Every parameter with its default (None when it has none)."""
+    return _params(function)
+
+
+def _bind_target(scope: FunctionScope, target: ast.AST, binding: Binding) -> None:
+    if isinstance(target, ast.Name):
+        scope.bindings.setdefault(target.id, []).append(binding)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            _bind_target(scope, element, Binding("other", binding.node))
+    elif isinstance(target, ast.Starred):
+        _bind_target(scope, target.value, Binding("other", binding.node))
+
+
+def function_scope(function: ast.AST) -> FunctionScope:
+    cached = getattr(function, "_bgt_scope", None)
+    if cached is not None:
+        return cached
+    scope = FunctionScope()
+    if not isinstance(function, ast.ClassDef):
+        for arg, default in _params(function):
+            scope.bindings.setdefault(arg.arg, []).append(
+                Binding("param", arg, annotation=arg.annotation, default=default)
+            )
+    body = function.body if isinstance(function.body, list) else [function.body]  # type: ignore[attr-defined]
+    # (node, parent, inside_nested_scope)
+    stack: list[tuple[ast.AST, ast.AST, bool]] = [(stmt, function, False) for stmt in reversed(body)]
+    while stack:
+        node, parent, nested = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            scope.uses.setdefault(node.id, []).append((node, parent))
+        if not nested:
+            _collect_binding(scope, node)
+        child_nested = nested or isinstance(node, NESTED_SCOPES)
+        if isinstance(node, NESTED_SCOPES) and not nested:
+            # a nested def binds its own name here
+            if not isinstance(node, ast.Lambda):
+                scope.bindings.setdefault(node.name, []).append(Binding("other", node))
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, node, child_nested))
+    function._bgt_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def _collect_binding(scope: FunctionScope, node: ast.AST) -> None:
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            _bind_target(scope, target, Binding("assign", node, value=node.value))
+    elif isinstance(node, ast.AnnAssign):
+        _bind_target(scope, node.target, Binding("assign", node, value=node.value, annotation=node.annotation))
+    elif isinstance(node, ast.AugAssign):
+        _bind_target(scope, node.target, Binding("other", node))
+    elif isinstance(node, ast.NamedExpr):
+        _bind_target(scope, node.target, Binding("assign", node, value=node.value))
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        for item in node.items:
+            if item.optional_vars is not None:
+                _bind_target(
+                    scope,
+                    item.optional_vars,
+                    Binding("with", node, value=item.context_expr, is_async_with=isinstance(node, ast.AsyncWith)),
+                )
+    elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+        _bind_target(scope, node.target, Binding("for", node, value=node.iter))
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            name = alias.asname or alias.name.split(".")[0]
+            scope.bindings.setdefault(name, []).append(Binding("other", node))
+    elif isinstance(node, ast.ExceptHandler) and node.name:
+        scope.bindings.setdefault(node.name, []).append(Binding("other", node))
+    elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        scope.globals_.update(node.names)

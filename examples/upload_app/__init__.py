@@ -1,0 +1,1 @@
+"""Example upload service used to exercise bgtask-lint (CSV imports, orders, newsletter)."""
