@@ -105,7 +105,7 @@ class _Collector:
                     module.owner_class[id(node)] = classes[-1]
             elif isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
                 module.local_imports.setdefault(id(functions[-1]), {}).update(import_refs(node, module))
-            elif isinstance(node, ast.Call) and _may_schedule(node):
+            elif isinstance(node, ast.Call) and _may_schedule(node, module):
                 owner = module.owner_class.get(id(functions[-1])) if functions else None
                 self.candidates.append(
                     (node, tuple(path[-4:]), functions[-1] if functions else None, owner)
@@ -136,9 +136,17 @@ def _module_level_statements(body: list[ast.stmt]):
             yield from _module_level_statements(stmt.finalbody)  # type: ignore[attr-defined]
 
 
-def _may_schedule(call: ast.Call) -> bool:
-    name = last_name(call.func)
-    return name in ("add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon")
+SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon"}
+
+
+def _may_schedule(call: ast.Call, module: ModuleInfo) -> bool:
+    """A cheap first filter; `_schedule_site` decides."""
+    func = call.func
+    if last_name(func) in SCHEDULING_NAMES:
+        return True
+    # an alias: `from starlette.background import BackgroundTask as Cleanup`
+    ref = module.imports.get(func.id) if isinstance(func, ast.Name) else None
+    return ref is not None and ref.attr in SCHEDULING_NAMES
 
 
 # --- recognising the scheduling forms --------------------------------------------------
@@ -190,6 +198,12 @@ def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | N
         return False
     if "loop" in name.lower():
         return True
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        owner = module.owner_class.get(id(function)) if function is not None else None
+        return owner is not None and any(
+            isinstance(v, ast.Call) and qualified_name(module, v.func, f) in LOOP_FACTORIES
+            for f, v in _self_attribute_values(module, owner, expr.attr)
+        )
     if isinstance(expr, ast.Name):
         values = []
         if function is not None and isinstance(function, FUNCTION_TYPES):
@@ -200,6 +214,19 @@ def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | N
             isinstance(v, ast.Call) and qualified_name(module, v.func, function) in LOOP_FACTORIES for v in values
         )
     return False
+
+
+def _self_attribute_values(module: ModuleInfo, owner: ast.ClassDef, attr: str):
+    """(method, value) for every `self.<attr> = value` in the methods of a class."""
+    for method in owner.body:
+        if not isinstance(method, FUNCTION_TYPES):
+            continue
+        for node in ast.walk(method):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if (isinstance(target, ast.Attribute) and target.attr == attr
+                            and isinstance(target.value, ast.Name) and target.value.id == "self"):
+                        yield method, node.value
 
 
 def is_create_task_call(module: ModuleInfo, call: ast.Call, function: ast.AST | None) -> bool:
@@ -241,7 +268,7 @@ def _schedule_site(
         rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "func"]
         inner, bound = _unwrap_partial(module, task, function)
         return ScheduleSite("add_task", call, inner, bound + rest, fn, owner)
-    if last_name(func) == "BackgroundTask" and is_starlette_background_task(module, func, function):
+    if is_starlette_background_task(module, func, function):
         func_kw = keyword(call, "func")
         task = call.args[0] if call.args else (func_kw.value if func_kw else None)
         if task is None:
@@ -255,7 +282,7 @@ def _schedule_site(
         inner, bound = _unwrap_partial(module, call.args[0], function)
         rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "name"]
         return ScheduleSite("start_soon", call, inner, bound + rest, fn, owner)
-    if last_name(func) in ("create_task", "ensure_future") and is_create_task_call(module, call, function):
+    if is_create_task_call(module, call, function):
         if not call.args or not isinstance(call.args[0], ast.Call):
             return None
         coro = call.args[0]

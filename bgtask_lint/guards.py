@@ -183,10 +183,9 @@ def walk_nested_defs(function: ast.AST, depth: int) -> Iterator[ast.AST]:
     if depth == 0:
         return
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, FUNCTION_TYPES):
-                yield child
-                yield from walk_nested_defs(child, depth - 1)
+        if isinstance(node, FUNCTION_TYPES):
+            yield node
+            yield from walk_nested_defs(node, depth - 1)
 
 
 def has_guard_decorator(index: ProjectIndex, module: ModuleInfo, function: ast.AST,

@@ -317,6 +317,8 @@ def _is_orm_fetch(index: ProjectIndex, module: ModuleInfo, function: ast.AST | N
     if not isinstance(func, ast.Attribute):
         return False
     method, receiver = func.attr, strip_await(func.value)
+    if method == "get" and "query" in _call_chain(receiver):
+        return True  # legacy db.query(Model).get(id)
     if method == "get" and value.args:
         first = value.args[0]
         model = index.resolve(module, first, function) if isinstance(first, (ast.Name, ast.Attribute)) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from bgtask_lint.collect import is_starlette_background_task
-from bgtask_lint.names import last_name
+from bgtask_lint.guards import walk_local
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
 
@@ -66,6 +66,11 @@ async def signup(email: str):
     )
 
     def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+        for stmt in walk_local(list(node.body)):  # type: ignore[attr-defined]
+            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+                    and self._kind(stmt.value, ctx, node) == "BackgroundTask":
+                self.report(ctx, stmt.value, "BackgroundTask created and dropped: it never runs; "
+                                             "pass it to the response as background=")
         scope = function_scope(node)
         for name, bindings in scope.bindings.items():
             for binding in bindings:
@@ -92,11 +97,11 @@ async def signup(email: str):
 
     @staticmethod
     def _kind(value: ast.Call, ctx, function: ast.AST) -> str | None:
-        name = last_name(value.func)
-        if name == "BackgroundTasks":
-            qualified = ctx.index.qualified_name(ctx.module, value.func, function) or ""
-            if qualified.split(".")[0] in ("fastapi", "starlette") or qualified == "BackgroundTasks":
-                return "BackgroundTasks"
-        if name == "BackgroundTask" and is_starlette_background_task(ctx.module, value.func, function):
+        qualified = ctx.index.qualified_name(ctx.module, value.func, function) or ""
+        if qualified.endswith("BackgroundTasks") and (
+            qualified.split(".")[0] in ("fastapi", "starlette") or qualified == "BackgroundTasks"
+        ):
+            return "BackgroundTasks"
+        if is_starlette_background_task(ctx.module, value.func, function):
             return "BackgroundTask"
         return None

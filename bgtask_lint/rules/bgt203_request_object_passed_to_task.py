@@ -62,12 +62,21 @@ async def upload(file: UploadFile, tasks: BackgroundTasks):
 """,
     )
 
+    @staticmethod
+    def _in_async_with(ctx) -> bool:
+        for ancestor in reversed(ctx.stack):
+            if isinstance(ancestor, ast.AsyncWith):
+                return True
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                return False
+        return False
+
     def visit_Call(self, node: ast.Call, ctx) -> None:
         for site, arg in task_arguments(node, ctx):
             kind = request_object_type(ctx.index, ctx.module, site.function, arg)
             if kind is None:
                 continue
-            if kind == "WebSocket" and site.form in STRUCTURED_FORMS:
-                continue  # the handler's task group awaits it while the socket is open
+            if kind == "WebSocket" and site.form in STRUCTURED_FORMS and self._in_async_with(ctx):
+                continue  # the handler's own task group awaits it while the socket is open
             self.report(ctx, arg, f"{kind} '{dotted(arg)}' passed to a background task: it is closed once "
                                   "the response is sent; pass the data (bytes, filename, fields) instead")
