@@ -1,0 +1,3 @@
+from bgtask_lint.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The flake8 plugin, through a real flake8 process, agrees finding for finding with the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint.config import Settings
+from bgtask_lint.engine import check_paths
+from markers import FIXTURES
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
+
+
+def flake8(args: list[str], cwd: Path, stdin: str | None = None) -> set[tuple[str, int, int, str]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "BGT", "--format",
+         "%(path)s|%(row)d|%(col)d|%(code)s", *args],
+        capture_output=True, text=True, cwd=cwd, input=stdin,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    found = set()
+    for line in proc.stdout.splitlines():
+        path, row, col, code = line.split("|")
+        found.add((Path(path).as_posix().removeprefix("./"), int(row), int(col), code))
+    return found
+
+
+def cli(paths: list[Path], root: Path) -> set[tuple[str, int, int, str]]:
+    result = check_paths(paths, Settings(), root=root)
+    return {(f.path.relative_to(root.resolve()).as_posix(), f.line, f.col + 1, f.code) for f in result.findings}
+
+
+def test_rule_fixtures_whole_directory() -> None:
+    base = FIXTURES / "rules"
+    expected = cli([base], base)
+    assert expected
+    assert flake8(["."], base) == expected
+
+
+@pytest.mark.parametrize("project", [*PROJECTS, EXAMPLES], ids=lambda p: p.name)
+def test_projects_cross_module(project: Path) -> None:
+    expected = cli([project], project)
+    assert expected
+    assert flake8(["."], project) == expected
+
+
+def test_one_file_on_stdin_sees_the_other_modules() -> None:
+    tasks = EXAMPLES / "upload_app" / "tasks.py"
+    expected = {f for f in cli([EXAMPLES], EXAMPLES) if f[0] == "upload_app/tasks.py"}
+    # BGT401 in tasks.py exists only because main.py schedules those functions
+    assert any(code == "BGT401" for *_, code in expected)
+    found = flake8(["--stdin-display-name", "upload_app/tasks.py", "-"], EXAMPLES,
+                   stdin=tasks.read_text(encoding="utf-8"))
+    assert found == expected
+
+
+def test_stdin_uses_the_editor_text_not_the_disk() -> None:
+    tasks = EXAMPLES / "upload_app" / "tasks.py"
+    edited = tasks.read_text(encoding="utf-8") + "\n\nasync def later():\n    time.sleep(1)\n"
+    found = flake8(["--stdin-display-name", "upload_app/tasks.py", "-"], EXAMPLES, stdin=edited)
+    last_line = len(edited.splitlines())
+    assert ("upload_app/tasks.py", last_line, 5, "BGT301") in found
+
+
+def test_flake8_noqa_and_options(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[flake8]\n")
+    (tmp_path / "guards.py").write_text(
+        "def task(x):\n    work(x)\n\n"
+        "def endpoint(background_tasks):\n    background_tasks.add_task(task, 1)\n"
+    )
+    assert flake8(["guards.py"], tmp_path) == {("guards.py", 1, 1, "BGT401")}
+    (tmp_path / "guards.py").write_text(
+        "from app.deco import guarded\n\n@guarded\ndef task(x):\n    work(x)\n\n"
+        "def endpoint(background_tasks):\n    background_tasks.add_task(task, 1)\n"
+    )
+    assert flake8(["guards.py"], tmp_path) == {("guards.py", 4, 1, "BGT401")}
+    assert flake8(["--bgtask-guard-decorators", "app.deco.guarded", "guards.py"], tmp_path) == set()
