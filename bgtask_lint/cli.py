@@ -53,8 +53,10 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
 @click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from.")
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes (same as 'bgtask-lint fix').")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply fixes that may change behaviour.")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output_format: str,
-          exit_zero: bool, statistics: bool, config: str | None) -> None:
+          exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool) -> None:
     """Check PATHS (files or directories; default: the current directory)."""
     from bgtask_lint.engine import check_paths
     from bgtask_lint.report import render_json, render_text
@@ -64,6 +66,11 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
         settings = resolve_settings(config, paths, select, ignore)
     except ConfigError as exc:
         raise _fail(str(exc))
+    if apply_fixes:
+        from bgtask_lint.fix_run import run_fix
+
+        code = run_fix([Path(p) for p in paths], settings, diff=False, unsafe=unsafe_fixes, display=_display)
+        raise click.exceptions.Exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
     result = check_paths([Path(p) for p in paths], settings)
     for error in result.errors:
         click.echo(f"{_display(error.path)}: error: {error.message}", err=True)
@@ -81,6 +88,37 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
         raise click.exceptions.Exit(EXIT_ERROR)
     if result.findings and not exit_zero:
         raise click.exceptions.Exit(EXIT_FINDINGS)
+
+
+def _fix_options(function):
+    for option in reversed([
+        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+        click.option("--select", metavar="CODES", help="Comma-separated code prefixes to fix (default: BGT)."),
+        click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to leave alone."),
+        click.option("--diff", is_flag=True, help="Print a unified diff and write nothing; exit 1 if anything would change."),
+        click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour."),
+        click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="Timeout (seconds) that BGT501 fixes insert (default: connect-timeout, 10.0)."),
+        click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from."),
+    ]):
+        function = option(function)
+    return function
+
+
+@main.command()
+@_fix_options
+def fix(paths: tuple[str, ...], select: str | None, ignore: str | None, diff: bool, unsafe_fixes: bool,
+        connect_timeout: float | None, config: str | None) -> None:
+    """Fix PATHS in place (default: the current directory), then report what is left."""
+    paths = paths or (".",)
+    try:
+        settings = resolve_settings(config, paths, select, ignore, connect_timeout=connect_timeout)
+    except ConfigError as exc:
+        raise _fail(str(exc))
+    from bgtask_lint.fix_run import run_fix
+
+    raise click.exceptions.Exit(run_fix([Path(p) for p in paths], settings, diff=diff,
+                                        unsafe=unsafe_fixes, display=_display))
 
 
 @main.command("rules")

@@ -221,3 +221,17 @@ def check_paths(paths: list[Path], settings: Settings, root: Path | None = None)
         result.files_checked += 1
     result.findings.sort()
     return result
+
+
+def check_source(text: str, path: Path, settings: Settings, index: ProjectIndex | None = None) -> list[Finding]:
+    """Check one module's text. With an `index`, the module replaces its entry there
+    (cross-module facts from the rest of the project); without, it stands alone."""
+    path = path.resolve()
+    root = index.root if index is not None else path.parent
+    module = parse_module(path, root, text)
+    if index is None:
+        index = ProjectIndex(root, [module])
+    else:
+        index.add(module)
+    project = Project(root=root, index=index, targets=[path], errors=[])
+    return check_module(module, project, settings, selected_rules(settings.select, settings.ignore))

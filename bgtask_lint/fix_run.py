@@ -1,0 +1,119 @@
+"""The `fix` command's run: which files to fix, writing, reporting, the summary."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from bgtask_lint.config import Settings
+from bgtask_lint.engine import check_module, load_project
+from bgtask_lint.fix import FileFix, fix_text, is_fixable, read_for_write, unified_diff, write_atomically
+from bgtask_lint.report import render_text
+from bgtask_lint.rules import selected_rules
+
+# a fix in one module can make a function of another a task (BGT101): go round again
+MAX_ROUNDS = 3
+PROGRESS_THRESHOLD = 20
+
+
+def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
+            display: Callable[[Path], str]) -> int:
+    project = load_project(paths, settings)
+    rules = selected_rules(settings.select, settings.ignore)
+    for error in project.errors:
+        click.echo(f"{display(error.path)}: error: {error.message}", err=True)
+    originals: dict[Path, str] = {}
+    fixes: dict[Path, FileFix] = {}
+    failed: set[Path] = set()
+    fixed = Counter()
+    for _ in range(MAX_ROUNDS):
+        todo = [
+            path for path in project.targets
+            if path not in failed and any(
+                is_fixable(f, unsafe)
+                for f in check_module(project.index.by_path[path], project, settings, rules)
+            )
+        ]
+        if not todo:
+            break
+        changed_this_round = False
+        with _progress(todo, display) as bar:
+            for path in bar:
+                current = project.index.by_path[path].source
+                originals.setdefault(path, current)
+                result = fix_text(path, current, project, settings, unsafe)
+                if result.error is not None:
+                    click.echo(f"{display(path)}: error: {result.error}", err=True)
+                    failed.add(path)
+                    continue
+                if result.changed:
+                    changed_this_round = True
+                    fixed.update(result.fixed)
+                    fixes[path] = FileFix(path, originals[path], result.new_text, fixed=result.fixed)
+        if not changed_this_round:
+            break
+
+    write_errors = 0
+    for path, result in sorted(fixes.items()):
+        if result.new_text == result.old_text:
+            continue
+        if diff:
+            click.echo(unified_diff(result, display(path)), nl=False)
+            continue
+        try:
+            encoding, bom = read_for_write(path)
+            write_atomically(path, result.new_text, encoding, bom)
+        except (OSError, UnicodeError) as exc:
+            write_errors += 1
+            click.echo(f"{display(path)}: error: cannot write: {getattr(exc, 'strerror', None) or exc}", err=True)
+
+    remaining = []
+    for path in project.targets:
+        remaining.extend(check_module(project.index.by_path[path], project, settings, rules))
+    remaining.sort()
+    changed_files = sum(1 for r in fixes.values() if r.new_text != r.old_text)
+    if not diff and remaining:
+        click.echo(render_text(remaining, display))
+    click.echo(_summary(fixed, remaining, changed_files, diff), err=True)
+    if project.errors or failed or write_errors:
+        return 2
+    if diff:
+        return 1 if changed_files else 0
+    return 1 if remaining else 0
+
+
+def _summary(fixed: Counter, remaining: list, files: int, diff: bool) -> str:
+    verb = "Would fix" if diff else "Fixed"
+    total = sum(fixed.values())
+    per_code = ", ".join(f"{code}: {count}" for code, count in sorted(fixed.items()))
+    parts = [f"{verb} {total} finding{'s' if total != 1 else ''}" + (f" ({per_code})" if per_code else "")
+             + f" in {files} file{'s' if files != 1 else ''}."]
+    if remaining:
+        left = Counter(f.code for f in remaining)
+        parts.append(f"{len(remaining)} remaining (no safe fix): "
+                     + ", ".join(f"{code}: {count}" for code, count in sorted(left.items())) + ".")
+    else:
+        parts.append("No findings remain." if not diff else "")
+    return " ".join(p for p in parts if p)
+
+
+class _progress:
+    """A progress bar on a terminal for many files; nothing when piped."""
+
+    def __init__(self, items: list[Path], display: Callable[[Path], str]):
+        self.items = items
+        self.bar = None
+        if len(items) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
+            self.bar = click.progressbar(items, label="fixing", file=sys.stderr,
+                                         item_show_func=lambda p: display(p) if p else "")
+
+    def __enter__(self):
+        return self.bar.__enter__() if self.bar is not None else self.items
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

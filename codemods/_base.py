@@ -1,0 +1,205 @@
+"""What every bgtask-lint codemod shares: targets, stand-alone detection, module edits."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import ClassVar, Iterable, Sequence
+
+import libcst as cst
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.metadata import PositionProvider
+
+from codemods._imports import add_import
+
+# (line, column, end line, end column) of the node a finding points at; columns count characters
+Target = tuple[int, int, int, int]
+LOGGER_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
+DEFAULT_TIMEOUT = 10.0
+
+
+def char_column(line_text: str, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes, LibCST columns count characters."""
+    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+
+def targets_from_findings(findings: Iterable, source: str, code: str, unsafe: bool) -> set[Target]:
+    lines = source.splitlines()
+    wanted = {"safe", "unsafe"} if unsafe else {"safe"}
+
+    def text(line: int) -> str:
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    return {
+        (f.line, char_column(text(f.line), f.col), f.end_line, char_column(text(f.end_line), f.end_col))
+        for f in findings
+        if f.code == code and f.fix in wanted
+    }
+
+
+def standalone_targets(code: str, rule_code: str, filename: str | None, unsafe: bool,
+                       connect_timeout: float | None = None) -> set[Target]:
+    """Targets found in this one module alone (no cross-module facts)."""
+    from bgtask_lint.config import Settings
+    from bgtask_lint.engine import check_source
+    from bgtask_lint.files import SourceError
+
+    settings = Settings(select=(rule_code,), connect_timeout=connect_timeout or DEFAULT_TIMEOUT)
+    try:
+        findings = check_source(code, Path(filename or "stdin.py"), settings)
+    except SourceError:
+        return set()
+    return targets_from_findings(findings, code, rule_code, unsafe)
+
+
+class FindingCommand(VisitorBasedCodemodCommand):
+    """A codemod that fixes the findings of one rule, at the positions it is given."""
+
+    CODE: ClassVar[str]
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, context: CodemodContext, targets: Iterable[Target] | None = None,
+                 unsafe_fixes: bool = False, connect_timeout: float | None = None) -> None:
+        super().__init__(context)
+        self.given_targets = None if targets is None else set(targets)
+        self.unsafe_fixes = unsafe_fixes
+        self.connect_timeout = connect_timeout or DEFAULT_TIMEOUT
+        self.targets: set[Target] = set()
+        self.fixed = 0
+        self.imports: list[str] = []
+
+    def needs_import(self, name: str) -> None:
+        if name not in self.imports:
+            self.imports.append(name)
+
+    @staticmethod
+    def add_args(arg_parser: argparse.ArgumentParser) -> None:
+        arg_parser.add_argument("--unsafe-fixes", action="store_true", default=False,
+                                help="Also apply fixes that may change behaviour.")
+        arg_parser.add_argument("--connect-timeout", type=float, default=None,
+                                help="Timeout in seconds that BGT501 fixes insert (default 10.0).")
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        if self.given_targets is None:
+            self.targets = standalone_targets(tree.code, self.CODE, self.context.filename,
+                                              self.unsafe_fixes, self.connect_timeout)
+        else:
+            self.targets = self.given_targets
+        if not self.targets:
+            return tree
+        new_tree = super().transform_module_impl(tree)
+        for name in self.imports:
+            new_tree = add_import(new_tree, name)
+        return new_tree
+
+    def is_target(self, node: cst.CSTNode) -> bool:
+        """Statements match by where they start; expressions by their whole span, since
+        `a(...).b()` and `a(...)` start at the same place."""
+        span = self.get_metadata(PositionProvider, node)
+        start = (span.start.line, span.start.column)
+        if not isinstance(node, cst.BaseExpression):
+            return any(t[:2] == start for t in self.targets)
+        return (*start, span.end.line, span.end.column) in self.targets
+
+
+# --- module-level edits -----------------------------------------------------------------
+
+
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def header_end(body: Sequence[cst.CSTNode]) -> int:
+    """Index just after the module's docstring and leading import block."""
+    position = 1 if body and _is_docstring(body[0]) else 0
+    last_import = None
+    for index, stmt in enumerate(body):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            break
+        if _is_import_line(stmt) or (
+            isinstance(stmt, (cst.If, cst.Try)) and _contains_import(stmt)
+        ):
+            last_import = index
+    return max(position, last_import + 1 if last_import is not None else 0)
+
+
+def _contains_import(node: cst.CSTNode) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Import(self, _: cst.Import) -> None:
+            nonlocal found
+            found = True
+
+        def visit_ImportFrom(self, _: cst.ImportFrom) -> None:
+            nonlocal found
+            found = True
+
+    node.visit(Finder())
+    return found
+
+
+def insert_after_header(module: cst.Module, statements: Sequence[cst.BaseStatement]) -> cst.Module:
+    body = list(module.body)
+    at = header_end(body)
+    new = list(statements)
+    if new and at < len(body):
+        # keep one blank line between the new statement and what follows it
+        following = body[at]
+        if not following.leading_lines:  # type: ignore[attr-defined]
+            body[at] = following.with_changes(leading_lines=[cst.EmptyLine()])  # type: ignore[attr-defined]
+    if new and at > 0:
+        new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine()])  # type: ignore[attr-defined]
+    return module.with_changes(body=body[:at] + new + body[at:])
+
+
+def module_logger_name(module: cst.Module) -> str | None:
+    """The name of an existing module-level logger (`logger = logging.getLogger(...)` etc.)."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                targets = [small.target]
+            for target in targets:
+                if isinstance(target, cst.Name) and target.value in LOGGER_NAMES:
+                    return target.value
+    return None
+
+
+def module_defines(module: cst.Module, name: str) -> bool:
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+                ):
+                    return True
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) \
+                        and small.target.value == name:
+                    return True
+    return False
+
+
+def parse_statement(code: str, module: cst.Module) -> cst.BaseStatement:
+    return cst.parse_statement(code, config=module.config_for_parsing)
+
+
+def parse_expression(code: str, module: cst.Module | None = None) -> cst.BaseExpression:
+    if module is None:
+        return cst.parse_expression(code)
+    return cst.parse_expression(code, config=module.config_for_parsing)
