@@ -1,0 +1,204 @@
+"""`bgtask-lint fix` end to end: the example app, cross-module facts, --diff, encodings,
+line endings, permissions, and the LibCST command line."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bgtask_lint.cli import main
+from bgtask_lint.config import Settings
+from bgtask_lint.engine import check_paths
+
+REPO = Path(__file__).parent.parent
+EXAMPLES = REPO / "examples"
+
+TASK_MODULE = """\
+import asyncio
+import time
+
+
+async def refresh(user_id: int) -> None:
+    await load(user_id)
+    time.sleep(1)
+"""
+ENDPOINT_MODULE = """\
+from fastapi import BackgroundTasks
+
+from app.tasks import refresh
+
+
+def endpoint(background_tasks: BackgroundTasks, user_id: int):
+    background_tasks.add_task(refresh(user_id))
+"""
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture()
+def app_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, target)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(tmp_path)
+    return target
+
+
+def _statement_spans(source: str) -> list[tuple[int, int, ast.AST]]:
+    tree = ast.parse(source)
+    return [(n.lineno, n.end_lineno, n) for n in ast.walk(tree) if isinstance(n, (ast.stmt, ast.excepthandler))]
+
+
+def _smallest_statement(spans, line: int) -> tuple[int, int]:
+    containing = [(s, e) for s, e, _ in spans if s <= line <= e]
+    return min(containing, key=lambda span: span[1] - span[0])
+
+
+def test_fix_example_app_leaves_only_unfixable_findings(app_copy: Path) -> None:
+    before = {p: p.read_text() for p in app_copy.rglob("*.py")}
+    fixable_before = [f for f in check_paths([app_copy], Settings()).findings if f.fix == "safe"]
+    assert fixable_before
+
+    result = run("fix", str(app_copy))
+    assert result.exit_code == 1  # unfixable findings remain
+    assert "Fixed" in result.stderr
+
+    after_check = check_paths([app_copy], Settings())
+    assert after_check.findings and all(f.fix != "safe" for f in after_check.findings)
+    for path in app_copy.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+
+    # only the statements a fix touched changed; elsewhere lines were only added (imports)
+    import difflib
+
+    for finding_path in {f.path for f in fixable_before}:
+        old = before[Path(finding_path)].splitlines()
+        new = Path(finding_path).read_text().splitlines()
+        spans = _statement_spans(before[Path(finding_path)])
+        allowed = [_smallest_statement(spans, f.line) for f in fixable_before if f.path == finding_path]
+        matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+        for tag, i1, i2, _, _ in matcher.get_opcodes():
+            if tag in ("replace", "delete"):
+                for line in range(i1 + 1, i2 + 1):
+                    assert any(s <= line <= e for s, e in allowed), f"{finding_path}:{line} changed"
+
+    snapshot = {p: p.read_bytes() for p in app_copy.rglob("*.py")}
+    again = run("fix", str(app_copy))
+    assert "Fixed 0 findings" in again.stderr
+    assert {p: p.read_bytes() for p in app_copy.rglob("*.py")} == snapshot
+
+
+def test_diff_writes_nothing(app_copy: Path) -> None:
+    snapshot = {p: p.read_bytes() for p in app_copy.rglob("*.py")}
+    result = run("fix", "--diff", str(app_copy))
+    assert result.exit_code == 1
+    assert "+    task = asyncio.create_task(" in result.stdout
+    assert {p: p.read_bytes() for p in app_copy.rglob("*.py")} == snapshot
+
+
+def test_check_fix_is_fix(app_copy: Path) -> None:
+    result = run("check", "--fix", str(app_copy))
+    assert "Fixed" in result.stderr
+    assert all(f.fix != "safe" for f in check_paths([app_copy], Settings()).findings)
+
+
+def _project(tmp_path: Path, tasks: str = TASK_MODULE, endpoint: str = ENDPOINT_MODULE) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "tasks.py").write_text(tasks)
+    (app / "main.py").write_text(endpoint)
+    return app
+
+
+def test_cross_module_fix_in_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", "app")
+    assert result.exit_code == 0, result.output
+    # BGT101 in main.py made refresh a task, so tasks.py got its guard in the same run
+    assert "background_tasks.add_task(refresh, user_id)" in (app / "main.py").read_text()
+    tasks = (app / "tasks.py").read_text()
+    assert 'logger.exception("background task %s failed", "refresh")' in tasks
+    assert "await asyncio.sleep(1)" in tasks
+    assert run("fix", "app").stderr.startswith("Fixed 0 findings")
+
+
+def test_fixing_one_file_uses_the_whole_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _project(tmp_path, endpoint=ENDPOINT_MODULE.replace("add_task(refresh(user_id))", "add_task(refresh, user_id)"))
+    monkeypatch.chdir(tmp_path)
+    before_main = (app / "main.py").read_bytes()
+    run("fix", "app/tasks.py")
+    assert "logger.exception" in (app / "tasks.py").read_text()
+    assert (app / "main.py").read_bytes() == before_main
+
+
+def test_crlf_latin1_cookie_and_permissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (
+        "# -*- coding: latin-1 -*-\r\n"
+        "# caf\xe9 cr\xe8me\r\n"
+        "import asyncio\r\n"
+        "\r\n"
+        "async def handler():\r\n"
+        "    asyncio.create_task(work('\xe9t\xe9'))\r\n"
+    )
+    path = tmp_path / "legacy.py"
+    path.write_bytes(source.encode("latin-1"))
+    os.chmod(path, 0o640)
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", "legacy.py")
+    assert result.exit_code == 0, result.output
+    raw = path.read_bytes()
+    text = raw.decode("latin-1")
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    assert text.startswith("# -*- coding: latin-1 -*-\r\n# caf\xe9 cr\xe8me\r\n")
+    assert "    task = asyncio.create_task(work('\xe9t\xe9'))\r\n" in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    compile(raw, "legacy.py", "exec")
+
+
+def test_bom_and_tabs_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (
+        "\ufeffimport time\n"
+        "from fastapi import BackgroundTasks\n\n"
+        "async def task(x):\n\tawait work(x)\n\ttime.sleep(1)\n\n"
+        "def endpoint(background_tasks: BackgroundTasks):\n\tbackground_tasks.add_task(task, 1)\n"
+    )
+    path = tmp_path / "tabs.py"
+    path.write_bytes(source.encode("utf-8"))
+    monkeypatch.chdir(tmp_path)
+    assert run("fix", "tabs.py").exit_code == 0
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfimport asyncio\nimport logging\nimport time\n")
+    text = raw.decode("utf-8-sig")
+    assert "\ttry:\n\t\tawait work(x)\n\t\tawait asyncio.sleep(1)\n\texcept Exception:\n" in text
+    assert "    " not in text
+
+
+def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:
+    target = tmp_path / "svc.py"
+    target.write_text("import asyncio\n\nasync def handler():\n    asyncio.create_task(work())\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "dangling_task.DanglingTaskCommand", str(target)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = target.read_text()
+    assert "_background_tasks.add(task)" in text and "task.add_done_callback(_background_tasks.discard)" in text
+    # LibCST's own commands stay available through the same configuration
+    proc = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "noop.NOOPCommand", str(target)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
