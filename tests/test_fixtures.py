@@ -12,7 +12,8 @@ from bgtask_lint.engine import check_paths
 from markers import FIXTURES, describe, expected_in, expected_under, found_by, markers_to_noqa
 
 RULE_FIXTURES = sorted((FIXTURES / "rules").glob("*.py"))
-PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
+# hand-written cross-module projects, and a blind-labelled corpus of realistic apps
+PROJECTS = sorted(p for d in ("projects", "corpus") for p in (FIXTURES / d).iterdir() if p.is_dir())
 
 
 def _compare(expected: set, found: set) -> None:
