@@ -57,10 +57,14 @@ def is_broad_handler(handler: ast.ExceptHandler) -> bool:
     return any(last_name(t) in BROAD_EXCEPTIONS for t in types)
 
 
-def _is_logger_receiver(expr: ast.expr) -> bool:
-    name = (dotted(expr) or "").lower()
-    last = name.rsplit(".", 1)[-1]
+def is_logger_name(name: str) -> bool:
+    """`logger`, `log`, `self.logger`, `logging`, `LOGGER`: what a log call is made on."""
+    last = name.lower().rsplit(".", 1)[-1]
     return "log" in last or last in ("structlog", "sentry_sdk")
+
+
+def _is_logger_receiver(expr: ast.expr) -> bool:
+    return is_logger_name(dotted(expr) or "")
 
 
 def _call_logs(call: ast.Call) -> tuple[bool, bool]:

@@ -164,16 +164,31 @@ def insert_after_header(module: cst.Module, statements: Sequence[cst.BaseStateme
     return module.with_changes(body=body[:at] + new + body[at:])
 
 
+def _is_logger_factory(value: cst.BaseExpression | None) -> bool:
+    """`logging.getLogger(...)`, `structlog.get_logger()`, `get_logger(__name__)`..."""
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return name.lower().replace("_", "") in ("getlogger", "getchild")
+
+
 def module_logger_name(module: cst.Module) -> str | None:
-    """The name of an existing module-level logger (`logger = logging.getLogger(...)` etc.)."""
+    """The name of an existing module-level logger: assigned from a logger factory
+    (`logger = logging.getLogger(__name__)`) or imported (`from app.log import logger`)."""
     for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    bound = alias.asname.name if alias.asname else alias.name
+                    if isinstance(bound, cst.Name) and bound.value in LOGGER_NAMES:
+                        return bound.value
             targets: list[cst.BaseExpression] = []
-            if isinstance(small, cst.Assign):
+            if isinstance(small, cst.Assign) and _is_logger_factory(small.value):
                 targets = [t.target for t in small.targets]
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            elif isinstance(small, cst.AnnAssign) and _is_logger_factory(small.value):
                 targets = [small.target]
             for target in targets:
                 if isinstance(target, cst.Name) and target.value in LOGGER_NAMES:
@@ -203,3 +218,10 @@ def parse_expression(code: str, module: cst.Module | None = None) -> cst.BaseExp
     if module is None:
         return cst.parse_expression(code)
     return cst.parse_expression(code, config=module.config_for_parsing)
+
+
+def parenthesized(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """Wrap a new `await x` in parentheses where it is the base of `.attr`, `[i]` or `(...)`."""
+    if isinstance(expr, cst.Await) and not expr.lpar:
+        return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return expr

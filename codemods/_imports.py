@@ -69,9 +69,17 @@ def add_import(module: cst.Module, name: str) -> cst.Module:
     for index, key in imports:
         if key > new_key:
             before = body[index]
-            new_line = new_line.with_changes(leading_lines=before.leading_lines)  # type: ignore[attr-defined]
-            separator = [cst.EmptyLine()] if key[0] != new_key[0] else []
-            body[index] = before.with_changes(leading_lines=separator)  # type: ignore[attr-defined]
+            lines = list(before.leading_lines)  # type: ignore[attr-defined]
+            if key[0] == new_key[0]:
+                # the new import opens the section: the section's comment moves above it
+                new_line = new_line.with_changes(leading_lines=lines)
+                body[index] = before.with_changes(leading_lines=[])  # type: ignore[attr-defined]
+            else:
+                # a section of its own: the next section keeps its comment, after a blank line
+                first_comment = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
+                new_line = new_line.with_changes(leading_lines=lines[:first_comment])
+                body[index] = before.with_changes(  # type: ignore[attr-defined]
+                    leading_lines=[cst.EmptyLine(), *lines[first_comment:]])
             return module.with_changes(body=body[:index] + [new_line] + body[index:])
     last_index, last_key = imports[-1]
     if last_key[0] != new_key[0]:

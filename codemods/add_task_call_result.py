@@ -5,18 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemods._base import FindingCommand
-
-
-def _with_commas(args: list[cst.Arg], last_comma: cst.Comma | cst.MaybeSentinel) -> list[cst.Arg]:
-    fixed = []
-    for position, arg in enumerate(args):
-        if position < len(args) - 1:
-            comma = arg.comma if isinstance(arg.comma, cst.Comma) else cst.Comma(
-                whitespace_after=cst.SimpleWhitespace(" "))
-        else:
-            comma = last_comma
-        fixed.append(arg.with_changes(comma=comma))
-    return fixed
+from codemods._layout import lay_out, multiline_layout
 
 
 class AddTaskCallResultCommand(FindingCommand):
@@ -44,9 +33,17 @@ class AddTaskCallResultCommand(FindingCommand):
             rest = outer_args[2:]
         if self._is_start_soon(original) and any(a.keyword is not None for a in inner.args):
             return updated  # start_soon takes no keyword arguments for the task
-        new_args = [cst.Arg(value=inner.func), *inner.args, *rest]
+        opening = inner.whitespace_before_args
+        first_comment = opening.first_line if isinstance(opening, cst.ParenthesizedWhitespace) else None
+        func_arg = cst.Arg(value=inner.func)
+        if first_comment is not None and first_comment.comment is not None:
+            func_arg = func_arg.with_changes(whitespace_after_arg=cst.ParenthesizedWhitespace(first_line=first_comment))
+        new_args = [func_arg, *inner.args, *rest]
+        layout = multiline_layout(updated) or multiline_layout(inner)
+        trailing = isinstance(outer_args[-1].comma, cst.Comma) or (
+            layout is not None and any(isinstance(a.comma, cst.Comma) for a in inner.args[-1:]))
         self.fixed += 1
-        return updated.with_changes(args=_with_commas(new_args, outer_args[-1].comma))
+        return updated.with_changes(args=lay_out(new_args, layout, trailing))
 
     @staticmethod
     def _is_start_soon(call: cst.Call) -> bool:

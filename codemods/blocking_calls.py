@@ -13,7 +13,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from codemods._base import FindingCommand
+from codemods._base import FindingCommand, parenthesized
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -84,7 +84,16 @@ class BlockingCallsCommand(FindingCommand):
             return updated.with_changes(asynchronous=cst.Asynchronous())
         return updated
 
+    # `await` binds looser than `.attr`, `[i]` and `(...)`: `(await f.readline()).strip()`
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(value=parenthesized(updated.value))
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.Subscript:
+        return updated.with_changes(value=parenthesized(updated.value))
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        updated = updated.with_changes(func=parenthesized(updated.func))
         func = original.func
         if (
             isinstance(func, cst.Attribute)

@@ -13,6 +13,7 @@ from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from bgtask_lint.connect import CONNECT_APIS
 from codemods._base import FindingCommand
+from codemods._layout import append_keyword
 
 
 class ConnectTimeoutCommand(FindingCommand):
@@ -82,13 +83,4 @@ class ConnectTimeoutCommand(FindingCommand):
             return updated.with_changes(args=args)
         new_arg = cst.Arg(value, keyword=cst.Name(keyword),
                           equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-        if args:
-            last = args[-1]
-            between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-            if isinstance(last.comma, cst.Comma):
-                # a trailing comma: the new argument takes it, and the layout of the others
-                new_arg = new_arg.with_changes(comma=last.comma)
-                if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-                    between = args[-2].comma
-            args[-1] = last.with_changes(comma=between)
-        return updated.with_changes(args=[*args, new_arg])
+        return append_keyword(updated, new_arg)

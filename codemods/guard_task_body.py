@@ -91,4 +91,6 @@ class GuardTaskBodyCommand(LoggerMixin, FindingCommand):
         self.fixed += 1
         if isinstance(updated.body, cst.IndentedBlock):
             return updated.with_changes(body=updated.body.with_changes(body=[*head, guard]))
-        return updated.with_changes(body=cst.IndentedBlock(body=[*head, guard]))
+        # `def t(x): work(x)  # note`: the comment moves to the `def` line
+        header = updated.body.trailing_whitespace  # type: ignore[attr-defined]
+        return updated.with_changes(body=cst.IndentedBlock(body=[*head, guard], header=header))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from bgtask_lint.guards import is_logger_name
 from codemods._base import FindingCommand, parse_statement
 from codemods.guard_task_body import LoggerMixin
 
@@ -41,6 +42,11 @@ class LogSwallowedExceptionCommand(LoggerMixin, FindingCommand):
             return updated
         self.fixed += 1
         body = updated.body
+        if isinstance(body, cst.SimpleStatementSuite) and len(body.body) == 1 and isinstance(body.body[0], cst.Pass):
+            where = self.functions[-1] if self.functions else "background task"
+            call = parse_statement(f'{self.logger()}.exception("unexpected error in %s", "{where}")',
+                                   self.module_node).body[0]  # type: ignore[attr-defined]
+            return updated.with_changes(body=body.with_changes(body=[call]))
         if isinstance(body, cst.IndentedBlock) and len(body.body) == 1 and isinstance(body.body[0], cst.SimpleStatementLine) \
                 and len(body.body[0].body) == 1 and isinstance(body.body[0].body[0], cst.Pass):
             where = self.functions[-1] if self.functions else "background task"
@@ -55,7 +61,8 @@ class LogSwallowedExceptionCommand(LoggerMixin, FindingCommand):
         if not self.handlers or not self.handlers[-1]:
             return updated
         func = updated.func
-        if isinstance(func, cst.Attribute) and func.attr.value in DEMOTED_LEVELS:
+        if isinstance(func, cst.Attribute) and func.attr.value in DEMOTED_LEVELS \
+                and is_logger_name(cst.Module([]).code_for_node(func.value)):
             return updated.with_changes(func=func.with_changes(attr=cst.Name("exception")))
         if isinstance(func, cst.Name) and func.value == "print":
             args = [a for a in updated.args if a.keyword is None and not a.star]

@@ -91,7 +91,10 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
             if isinstance(target, FunctionSym) and _returns_function(target.node):
                 return
             name = last_name(task.func) or "the task"
-            self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead")
+            # start_soon passes no keyword arguments to the task: no mechanical fix then
+            fixable = None if site.form == "start_soon" and task.keywords else "default"
+            self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead",
+                        fix=fixable)
             return
         if ctx.qualified_name(task) == "asyncio.run" and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
             name = last_name(node.args[1].func) or "the coroutine function"

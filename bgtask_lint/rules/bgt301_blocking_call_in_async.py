@@ -11,19 +11,42 @@ from bgtask_lint.scope import function_scope
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
 
+NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
+
+
+def _io_use(node: ast.Name, parent: ast.AST, grandparent: ast.AST | None) -> bool:
+    """`f.read(...)`, `for line in f`, `[... for line in f]`: what aiofiles can do too."""
+    if isinstance(parent, ast.Attribute) and parent.attr in FILE_IO_METHODS:
+        return isinstance(grandparent, ast.Call) and grandparent.func is parent
+    if isinstance(parent, (ast.For, ast.comprehension)):
+        return parent.iter is node
+    return False
+
+
 def _handle_only_used_for_io(with_node: ast.AST, name: str, function: ast.AST) -> bool:
     """Is the file bound by `with open(...) as name:` used only for I/O methods and iteration
-    inside the block? Then aiofiles is a drop-in replacement."""
-    inside = {id(n) for stmt in with_node.body for n in ast.walk(stmt)}  # type: ignore[attr-defined]
-    for use, parent in function_scope(function).uses.get(name, ()):
-        if id(use) not in inside:
-            return False  # the handle escapes the block
-        if isinstance(parent, ast.Attribute) and parent.attr in FILE_IO_METHODS:
-            continue
-        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is use:
-            continue
-        return False
-    return True
+    inside the block (not in a nested function, lambda or generator)? Then aiofiles is a
+    drop-in replacement."""
+    inside: set[int] = set()
+    stack: list[tuple[ast.AST, ast.AST, ast.AST | None, bool]] = [
+        (stmt, with_node, None, False) for stmt in with_node.body  # type: ignore[attr-defined]
+    ]
+    while stack:
+        node, parent, grandparent, nested = stack.pop()
+        inside.add(id(node))
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+            if nested or not _io_use(node, parent, grandparent):
+                return False
+        child_nested = nested or isinstance(node, NESTED)
+        stack.extend((child, node, parent, child_nested) for child in ast.iter_child_nodes(node))
+    # a use after the block is an escape, unless another `with ... as name` rebinds it
+    rebound: set[int] = set()
+    for other in ast.walk(function):
+        if other is not with_node and isinstance(other, (ast.With, ast.AsyncWith)) and any(
+            isinstance(i.optional_vars, ast.Name) and i.optional_vars.id == name for i in other.items
+        ):
+            rebound.update(id(n) for stmt in other.body for n in ast.walk(stmt))
+    return all(id(use) in inside or id(use) in rebound for use, _ in function_scope(function).uses.get(name, ()))
 
 
 class BlockingCallInAsync(Rule):

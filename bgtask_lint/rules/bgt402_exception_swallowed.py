@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 
-from bgtask_lint.guards import handler_facts, is_broad_handler, walk_local
+from bgtask_lint.guards import handler_facts, is_broad_handler, is_logger_name, walk_local
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
-from bgtask_lint.names import last_name
+from bgtask_lint.names import dotted, last_name
 from bgtask_lint.rules import Rule
 
 CLEANUP_FUNCTIONS = {"os.remove", "os.unlink", "shutil.rmtree"}
@@ -153,10 +153,13 @@ def endpoint(tasks: BackgroundTasks):
         if len(body) == 1 and isinstance(body[0], ast.Pass):
             return "safe"
         for node in walk_local(list(body)):
-            if isinstance(node, ast.Call) and (
-                last_name(node.func) in ("error", "warning", "warn")
-                or (isinstance(node.func, ast.Name) and node.func.id == "print")
-            ):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("error", "warning", "warn") \
+                    and is_logger_name(dotted(func.value) or ""):
+                return "safe"
+            if isinstance(func, ast.Name) and func.id == "print":
                 return "safe"
         return None
 

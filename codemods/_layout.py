@@ -1,0 +1,66 @@
+"""Argument lists that keep their layout: one argument per line stays one per line,
+comments stay on the argument they were written after."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import libcst as cst
+
+SPACE = cst.SimpleWhitespace(" ")
+NOTHING = cst.SimpleWhitespace("")
+
+
+def _comment_line(arg: cst.Arg) -> cst.TrailingWhitespace:
+    """The end-of-line comment written after an argument, if any."""
+    for ws in (arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else None, arg.whitespace_after_arg):
+        if isinstance(ws, cst.ParenthesizedWhitespace):
+            return ws.first_line
+    return cst.TrailingWhitespace()
+
+
+def _break(first_line: cst.TrailingWhitespace, indent: cst.SimpleWhitespace) -> cst.ParenthesizedWhitespace:
+    return cst.ParenthesizedWhitespace(first_line=first_line, empty_lines=[], indent=True, last_line=indent)
+
+
+def multiline_layout(call: cst.Call) -> tuple[cst.SimpleWhitespace, cst.SimpleWhitespace] | None:
+    """(argument indentation, closing-paren indentation) of a call written one argument per line."""
+    opening = call.whitespace_before_args
+    if not isinstance(opening, cst.ParenthesizedWhitespace) or not call.args:
+        return None
+    last = call.args[-1]
+    closing_ws = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else last.whitespace_after_arg
+    closing = closing_ws.last_line if isinstance(closing_ws, cst.ParenthesizedWhitespace) else NOTHING
+    return opening.last_line, closing
+
+
+def lay_out(args: Sequence[cst.Arg], layout: tuple[cst.SimpleWhitespace, cst.SimpleWhitespace] | None,
+            trailing_comma: bool) -> list[cst.Arg]:
+    """Give `args` separators: `a, b` on one line, or one per line under `layout`."""
+    result = []
+    for position, arg in enumerate(args):
+        is_last = position == len(args) - 1
+        if layout is None:
+            if is_last:
+                comma = cst.Comma() if trailing_comma else cst.MaybeSentinel.DEFAULT
+            else:
+                comma = cst.Comma(whitespace_after=SPACE)
+            result.append(arg.with_changes(comma=comma, whitespace_after_arg=NOTHING))
+            continue
+        indent, closing = layout
+        after = _break(_comment_line(arg), closing if is_last else indent)
+        if is_last and not trailing_comma:
+            result.append(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT, whitespace_after_arg=after))
+        else:
+            result.append(arg.with_changes(comma=cst.Comma(whitespace_after=after), whitespace_after_arg=NOTHING))
+    return result
+
+
+def append_keyword(call: cst.Call, new_arg: cst.Arg) -> cst.Call:
+    args = list(call.args)
+    layout = multiline_layout(call)
+    if layout is None:
+        return call.with_changes(args=lay_out([*args, new_arg], None, bool(args) and isinstance(args[-1].comma, cst.Comma)))
+    last = args[-1] if args else None
+    trailing = last is not None and isinstance(last.comma, cst.Comma)
+    return call.with_changes(args=lay_out([*args, new_arg], layout, trailing))
