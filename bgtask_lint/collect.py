@@ -79,6 +79,9 @@ class _Collector:
     def _walk(self) -> None:
         module = self.module
         # depth-first with explicit enter/exit so deep expressions cannot overflow the stack
+        # expressions matter only where a scheduling call can be: elsewhere walk statements only
+        full = any(word in module.source for word in SCHEDULING_NAMES)
+        statement_types = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
         classes: list[ast.ClassDef] = []
@@ -118,7 +121,10 @@ class _Collector:
             elif isinstance(node, ast.ClassDef):
                 classes.append(node)
                 names.append(node.name)
-            stack.extend((child, True) for child in reversed(list(ast.iter_child_nodes(node))))
+            children = list(ast.iter_child_nodes(node))
+            if not full:
+                children = [child for child in children if isinstance(child, statement_types)]
+            stack.extend((child, True) for child in reversed(children))
 
 
 def _module_level_statements(body: list[ast.stmt]):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from bgtask_lint.collect import build_module
+from bgtask_lint.collect import SCHEDULING_NAMES, build_module
 from bgtask_lint.config import Settings
 from bgtask_lint.files import SourceError, find_project_root, iter_python_files, read_source
 from bgtask_lint.findings import Finding
@@ -191,22 +191,40 @@ def load_project(paths: list[Path], settings: Settings, root: Path | None = None
                                   settings.excludes, root):
         targets.append(path.resolve())
     modules: dict[Path, ModuleInfo] = {}
-    target_set = set(targets)
-    project_files = [p.resolve() for p in iter_python_files([root], settings.excludes, root)]
-    for path in dict.fromkeys([*targets, *project_files]):
+    for path in targets:  # every target is parsed, so a broken one is always reported
         try:
             modules[path] = parse_module(path, root, overrides.get(path))
         except SourceError as exc:
-            if path in target_set:
-                errors.append(FileError(path, str(exc)))
+            errors.append(FileError(path, str(exc)))
     index = ProjectIndex(root, modules.values())
+    others = [p.resolve() for p in iter_python_files([root], settings.excludes, root)]
+    others = [p for p in others if p not in modules]
+    for path in others:
+        # a module that may schedule tasks is parsed now (the task table needs its sites);
+        # the rest only when an import is resolved to it
+        text = overrides.get(path)
+        if text is None:
+            try:
+                text = read_source(path).text
+            except SourceError:
+                continue
+        if any(word in text for word in SCHEDULING_NAMES):
+            try:
+                index.add(parse_module(path, root, text))
+            except SourceError:
+                pass
+    index.register(others, lambda path: parse_module(path, root, overrides.get(path)))
     return Project(root=root, index=index, targets=[t for t in targets if t in modules], errors=errors)
 
 
 def check_module(module: ModuleInfo, project: Project, settings: Settings,
                  rule_classes: tuple[type[Rule], ...]) -> list[Finding]:
     ignored = per_file_ignored(module.path, project.root, settings)
-    rules = [cls(settings) for cls in rule_classes if not any(cls.code.startswith(c) for c in ignored)]
+    defines_task = module.path in project.index.task_paths()
+    rules = [
+        cls(settings) for cls in rule_classes
+        if not any(cls.code.startswith(c) for c in ignored) and cls.applies_to(module.source, defines_task, settings)
+    ]
     findings = run_rules(module, project.index, settings, rules)
     return sorted(set(noqa_filter(findings, module.source)))
 

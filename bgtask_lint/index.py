@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 from bgtask_lint.names import dotted_name
 
@@ -116,39 +116,64 @@ class ScheduleSite:
 class ProjectIndex:
     def __init__(self, root: Path, modules: Iterable[ModuleInfo]):
         self.root = root
-        self.by_path: dict[Path, ModuleInfo] = {}
-        self._by_suffix: dict[str, list[ModuleInfo]] = {}
-        for module in modules:
-            self.add(module)
+        self.by_path: dict[Path, ModuleInfo] = {}  # the modules parsed so far
+        self._by_suffix: dict[str, list[Path]] = {}
+        self._known: set[Path] = set()
+        self._failed: set[Path] = set()
+        # parses a project file on first use; modules nobody imports are never parsed
+        self._loader: Callable[[Path], ModuleInfo] | None = None
         self._tasks: dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]] | None = None
         self.cache: dict[object, object] = {}  # memo for analyses built on the index
+        for module in modules:
+            self.add(module)
+
+    def register(self, paths: Iterable[Path], loader: Callable[[Path], ModuleInfo]) -> None:
+        """Make project files resolvable by import name without parsing them yet."""
+        self._loader = loader
+        for path in paths:
+            self._know(path)
+
+    def _know(self, path: Path) -> None:
+        if path in self._known:
+            return
+        self._known.add(path)
+        for suffix in _suffixes(path, self.root, path.name == "__init__.py"):
+            self._by_suffix.setdefault(suffix, []).append(path)
 
     def add(self, module: ModuleInfo) -> None:
-        old = self.by_path.get(module.path)
-        if old is not None:
-            for suffix in _suffixes(old.path, self.root, old.is_package):
-                self._by_suffix[suffix] = [m for m in self._by_suffix[suffix] if m is not old]
+        """Add or replace a module (a fixed text, an editor buffer)."""
+        self._know(module.path)
+        self._failed.discard(module.path)
         self.by_path[module.path] = module
-        for suffix in _suffixes(module.path, self.root, module.is_package):
-            self._by_suffix.setdefault(suffix, []).append(module)
         self._tasks = None
-        if hasattr(self, "cache"):
-            self.cache.clear()
+        self.cache.clear()
+
+    def module(self, path: Path) -> ModuleInfo | None:
+        found = self.by_path.get(path)
+        if found is not None or path not in self._known or path in self._failed or self._loader is None:
+            return found
+        try:
+            found = self._loader(path)
+        except Exception:  # an unreadable or unparsable module resolves to nothing
+            self._failed.add(path)
+            return None
+        self.by_path[path] = found  # a lazily parsed module never has scheduling sites
+        return found
 
     # modules
 
     def find_module(self, ref_module: str, near: ModuleInfo, base: Path | None = None) -> ModuleInfo | None:
         if base is not None:
             if not ref_module:
-                return self.by_path.get(base / "__init__.py")
+                return self.module(base / "__init__.py")
             target = base.joinpath(*ref_module.split("."))
-            return self.by_path.get(Path(str(target) + ".py")) or self.by_path.get(target / "__init__.py")
+            return self.module(Path(str(target) + ".py")) or self.module(target / "__init__.py")
         candidates = self._by_suffix.get(ref_module)
         if not candidates:
             return None
         if len(candidates) == 1:
-            return candidates[0]
-        return max(candidates, key=lambda m: _shared_prefix(m.path, near.path))
+            return self.module(candidates[0])
+        return self.module(max(candidates, key=lambda p: _shared_prefix(p, near.path)))
 
     # name resolution
 
@@ -267,7 +292,7 @@ class ProjectIndex:
     def _task_table(self) -> dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]]:
         if self._tasks is None:
             table: dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]] = {}
-            for module in self.by_path.values():
+            for module in list(self.by_path.values()):
                 for site in module.sites:
                     if not site.is_background:
                         continue
@@ -282,6 +307,9 @@ class ProjectIndex:
 
     def task_keys(self) -> set[tuple[Path, str]]:
         return set(self._task_table())
+
+    def task_paths(self) -> set[Path]:
+        return {path for path, _ in self._task_table()}
 
     def resolve_task(self, module: ModuleInfo, site: ScheduleSite) -> FunctionSym | None:
         sym = self.resolve(module, site.task, site.function, site.owner_class)

@@ -28,6 +28,21 @@ class Rule:
     fix_title: ClassVar[str | None] = None
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[str, ...]] = ()
+    # the prefilter: words without which the rule cannot fire in a module (empty: no such words)
+    words: ClassVar[tuple[str, ...]] = ()
+    # also run on modules that define a background task (scheduled anywhere in the project)
+    on_task_modules: ClassVar[bool] = False
+
+    @classmethod
+    def words_for(cls, settings: "Settings") -> tuple[str, ...]:
+        return cls.words
+
+    @classmethod
+    def applies_to(cls, source: str, defines_task: bool, settings: "Settings") -> bool:
+        words = cls.words_for(settings)
+        if not words and not cls.on_task_modules:
+            return True
+        return (cls.on_task_modules and defines_task) or any(word in source for word in words)
 
     def __init__(self, settings: "Settings"):
         self.settings = settings

@@ -58,6 +58,7 @@ class AddTaskCallResult(Rule):
 
     code = "BGT101"
     name = "add-task-call-result"
+    words = ("add_task", "BackgroundTask", "start_soon")
     message = "task argument is a call: the function runs now, not in the background"
     fix = "safe"
     fix_title = "Pass the function and its arguments separately"

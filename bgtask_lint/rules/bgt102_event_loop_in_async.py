@@ -48,6 +48,7 @@ class EventLoopInAsync(Rule):
 
     code = "BGT102"
     name = "event-loop-in-async"
+    words = ("async",)
     message = "starting an event loop inside async def raises RuntimeError; await the coroutine"
     valid = (
         """

@@ -42,6 +42,7 @@ class DanglingTask(Rule):
 
     code = "BGT103"
     name = "dangling-task"
+    words = ("create_task", "ensure_future")
     message = "task created and dropped: it can be garbage-collected mid-flight and its exception is lost"
     fix = "safe"
     fix_title = "Keep a strong reference in a module-level set"

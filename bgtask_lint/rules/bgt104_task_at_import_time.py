@@ -50,6 +50,7 @@ class TaskAtImportTime(Rule):
 
     code = "BGT104"
     name = "task-at-import-time"
+    words = ("create_task", "ensure_future", "run_until_complete")
     message = "task started at import time, before the server's event loop; start it in lifespan"
     valid = (
         """

@@ -44,6 +44,7 @@ class BackgroundNeverAttached(Rule):
 
     code = "BGT105"
     name = "background-never-attached"
+    words = ("BackgroundTask",)
     message = "background tasks are created but never attached to a response: they never run"
     valid = (
         """
@@ -97,6 +98,10 @@ async def signup(email: str):
 
     @staticmethod
     def _kind(value: ast.Call, ctx, function: ast.AST) -> str | None:
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name is None or ("BackgroundTask" not in name and name not in ctx.module.imports):
+            return None  # cheap test first: most calls are not these
         qualified = ctx.index.qualified_name(ctx.module, value.func, function) or ""
         if qualified.endswith("BackgroundTasks") and (
             qualified.split(".")[0] in ("fastapi", "starlette") or qualified == "BackgroundTasks"

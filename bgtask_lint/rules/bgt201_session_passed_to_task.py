@@ -49,6 +49,7 @@ class SessionPassedToTask(Rule):
 
     code = "BGT201"
     name = "session-passed-to-task"
+    words = ("add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon")
     message = "request-scoped DB session passed to a background task; pass IDs and open a new session in the task"
     valid = (
         """

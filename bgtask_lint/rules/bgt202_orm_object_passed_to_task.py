@@ -42,6 +42,7 @@ class OrmObjectPassedToTask(Rule):
 
     code = "BGT202"
     name = "orm-object-passed-to-task"
+    words = ("add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon")
     message = "ORM object passed to a background task; pass its ID and load it in the task"
     valid = (
         """

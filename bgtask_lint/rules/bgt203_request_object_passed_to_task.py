@@ -46,6 +46,7 @@ class RequestObjectPassedToTask(Rule):
 
     code = "BGT203"
     name = "request-object-passed-to-task"
+    words = ("add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon")
     message = "request-bound object passed to a background task; it is closed once the response is sent"
     valid = (
         """

@@ -41,6 +41,7 @@ class DependsInTaskSignature(Rule):
 
     code = "BGT204"
     name = "depends-in-task-signature"
+    on_task_modules = True
     message = "Depends() in a background task's signature is never resolved; the task gets the marker object"
     valid = (
         """

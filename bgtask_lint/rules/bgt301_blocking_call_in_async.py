@@ -93,6 +93,7 @@ class BlockingCallInAsync(Rule):
 
     code = "BGT301"
     name = "blocking-call-in-async"
+    words = ("async",)
     message = "blocking call inside async def blocks the event loop"
     fix = "unsafe"
     fix_title = "Use the async API, or run the call in a worker thread"

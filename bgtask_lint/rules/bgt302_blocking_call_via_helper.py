@@ -42,6 +42,7 @@ class BlockingCallViaHelper(Rule):
 
     code = "BGT302"
     name = "blocking-call-via-helper"
+    words = ("async",)
     message = "async def calls a helper that blocks the event loop"
     valid = (
         """

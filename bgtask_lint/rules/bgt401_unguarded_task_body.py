@@ -52,6 +52,7 @@ class UnguardedTaskBody(Rule):
 
     code = "BGT401"
     name = "unguarded-task-body"
+    on_task_modules = True
     message = "background task body is not guarded by a try/except that logs the traceback"
     fix = "safe"
     fix_title = "Wrap the body in try/except that logs with logger.exception and re-raises"

@@ -100,6 +100,7 @@ class ExceptionSwallowed(Rule):
 
     code = "BGT402"
     name = "exception-swallowed"
+    on_task_modules = True
     message = "broad except in a background task neither logs the traceback nor re-raises"
     fix = "safe"
     fix_title = "Log with logger.exception"

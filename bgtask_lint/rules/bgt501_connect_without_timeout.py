@@ -42,6 +42,7 @@ class ConnectWithoutTimeout(Rule):
 
     code = "BGT501"
     name = "connect-without-timeout"
+    words = ("connect", "create_pool", "Redis", "from_url", "ClientSession", "Client", "requests", "SMTP")
     message = "connect without a timeout can hang forever"
     fix = "safe"
     fix_title = "Add a connect timeout"
@@ -59,6 +60,10 @@ async def connect(dsn):
     return await asyncpg.connect(dsn)  # BGT501
 """,
     )
+
+    @classmethod
+    def words_for(cls, settings) -> tuple[str, ...]:
+        return cls.words + tuple(name.rsplit(".", 1)[-1] for name in settings.connect_calls)
 
     def visit_Call(self, node: ast.Call, ctx) -> None:
         qualified = ctx.qualified_name(node.func)
