@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from bgtask_lint.connect import TIMEOUT_SCOPES, WAIT_FOR, connect_api, lacks_timeout
+from bgtask_lint.connect import CONNECT_APIS, TIMEOUT_SCOPES, WAIT_FOR, connect_api, lacks_timeout
+from bgtask_lint.names import last_name
 from bgtask_lint.rules import Rule
 
 
@@ -65,7 +66,13 @@ async def connect(dsn):
     def words_for(cls, settings) -> tuple[str, ...]:
         return cls.words + tuple(name.rsplit(".", 1)[-1] for name in settings.connect_calls)
 
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.last_names = {name.rsplit(".", 1)[-1] for name in (*CONNECT_APIS, *settings.connect_calls)}
+
     def visit_Call(self, node: ast.Call, ctx) -> None:
+        if last_name(node.func) not in self.last_names:
+            return  # cheap test first: most calls are not connects
         qualified = ctx.qualified_name(node.func)
         api = connect_api(qualified, self.settings.connect_calls)
         if api is None or not lacks_timeout(node, api) or self._inside_timeout(node, ctx):
