@@ -6,6 +6,7 @@ import inspect
 import os
 import sys
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import click
@@ -18,6 +19,10 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 def _fail(message: str) -> "click.exceptions.Exit":
     click.echo(f"bgtask-lint: error: {message}", err=True)
     return click.exceptions.Exit(EXIT_ERROR)
+
+
+def _stdout_is_tty() -> bool:
+    return click.get_text_stream("stdout").isatty()
 
 
 def _display(path: Path) -> str:
@@ -48,8 +53,8 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--select", metavar="CODES", help="Comma-separated code prefixes to check (default: BGT).")
 @click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to skip.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="Output format (github: GitHub Actions annotations; sarif: SARIF 2.1.0).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
 @click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from.")
@@ -59,7 +64,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
           exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool) -> None:
     """Check PATHS (files or directories; default: the current directory)."""
     from bgtask_lint.engine import check_paths
-    from bgtask_lint.report import render_json, render_text
+    from bgtask_lint.report import render_github, render_json, render_sarif, render_summary, render_text
 
     paths = paths or (".",)
     try:
@@ -74,16 +79,23 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
     result = check_paths([Path(p) for p in paths], settings)
     for error in result.errors:
         click.echo(f"{_display(error.path)}: error: {error.message}", err=True)
+    tty = output_format == "text" and _stdout_is_tty()  # colours and a summary only on a terminal
+    color = tty and not os.environ.get("NO_COLOR")
     if output_format == "json":
         click.echo(render_json(result.findings, _display))
+    elif output_format == "sarif":
+        click.echo(render_sarif(result.findings, _display, [(e.path, e.message) for e in result.errors]))
     else:
-        text = render_text(result.findings, _display)
+        render = render_github if output_format == "github" else partial(render_text, color=color)
+        text = render(result.findings, _display)
         if text:
             click.echo(text)
     if statistics:
         counts = Counter(f.code for f in result.findings)
         for code, count in sorted(counts.items()):
-            click.echo(f"{count:5d}  {code}", err=output_format == "json")
+            click.echo(f"{count:5d}  {code}", err=output_format != "text")
+    if tty:
+        click.echo(render_summary(result.findings, color=color))
     if result.errors:
         raise click.exceptions.Exit(EXIT_ERROR)
     if result.findings and not exit_zero:

@@ -1,18 +1,47 @@
-"""Rendering findings: text (`path:line:col: CODE message`) and ruff-shaped JSON."""
+"""Rendering findings: text (`path:line:col: CODE message`), ruff-shaped JSON, GitHub
+workflow commands (annotations) and SARIF 2.1.0 (GitHub code scanning)."""
 
 from __future__ import annotations
 
+import inspect
 import json
-from pathlib import Path
-from typing import Callable, Iterable
+import os
+import re
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Callable, Iterable
+from urllib.parse import quote
 
-from bgtask_lint.findings import Finding
+from bgtask_lint.findings import DOCS_URL, Finding
+
+if TYPE_CHECKING:
+    from bgtask_lint.rules import Rule
 
 
-def render_text(findings: Iterable[Finding], display: Callable[[Path], str]) -> str:
+def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, color: bool = False) -> str:
+    if not color:
+        return "\n".join(
+            f"{display(f.path)}:{f.line}:{f.col + 1}: {f.code} {f.message}" for f in findings
+        )
+    import click
+
+    colon = click.style(":", fg="cyan")
     return "\n".join(
-        f"{display(f.path)}:{f.line}:{f.col + 1}: {f.code} {f.message}" for f in findings
+        f"{click.style(display(f.path), bold=True)}{colon}{f.line}{colon}{f.col + 1}{colon} "
+        f"{click.style(f.code, fg='red', bold=True)} {f.message}"
+        for f in findings
     )
+
+
+def render_summary(findings: list[Finding], *, color: bool = False) -> str:
+    """The closing line on a terminal: `Found 3 findings in 2 files.`"""
+    import click
+
+    if not findings:
+        return click.style("No findings.", fg="green", bold=True) if color else "No findings."
+    files = len({f.path for f in findings})
+    text = (f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} "
+            f"in {files} file{'s' if files != 1 else ''}.")
+    return click.style(text, bold=True) if color else text
 
 
 def finding_to_json(finding: Finding, display: Callable[[Path], str]) -> dict:
@@ -32,3 +61,177 @@ def finding_to_json(finding: Finding, display: Callable[[Path], str]) -> dict:
 
 def render_json(findings: Iterable[Finding], display: Callable[[Path], str]) -> str:
     return json.dumps([finding_to_json(f, display) for f in findings], indent=2)
+
+
+# --- rule documentation: the `## Heading` sections of a rule's ruff-style docstring ---
+
+def rule_doc(rule: "type[Rule]") -> str:
+    return inspect.cleandoc(rule.__doc__ or "")
+
+
+def rule_sections(rule: "type[Rule]") -> dict[str, str]:
+    """`{"What it does": "...", "Why is this bad?": "...", ...}`, in docstring order."""
+    sections: dict[str, str] = {}
+    heading = None
+    lines: list[str] = []
+    for line in rule_doc(rule).splitlines():
+        match = re.match(r"##\s+(.+?)\s*$", line)
+        if match:
+            if heading is not None:
+                sections[heading] = "\n".join(lines).strip()
+            heading, lines = match.group(1), []
+        else:
+            lines.append(line)
+    if heading is not None:
+        sections[heading] = "\n".join(lines).strip()
+    return sections
+
+
+def rule_url(code: str) -> str:
+    return f"{DOCS_URL}#{code.lower()}"
+
+
+# error: the task does not run as written, or runs with closed resources; warning: it
+# runs, but blocks the event loop, fails unseen, or can hang
+LEVELS = {"BGT1": "error", "BGT2": "error", "BGT3": "warning", "BGT4": "warning", "BGT5": "warning"}
+
+
+def level(code: str) -> str:
+    return next((lvl for prefix, lvl in LEVELS.items() if code.startswith(prefix)), "warning")
+
+
+def _span(finding: Finding) -> tuple[int, int, int, int]:
+    """1-based (line, column, end line, end column), the end never before the start."""
+    start = (finding.line, finding.col + 1)
+    end = (finding.end_line or finding.line, finding.end_col + 1)
+    return (*start, *max(start, end))
+
+
+def _forward_slashes(path: str) -> str:
+    return path.replace(os.sep, "/") if os.sep != "/" else path
+
+
+# --- GitHub Actions workflow commands (annotations on the pull request's diff) ---
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def finding_to_github(finding: Finding, display: Callable[[Path], str]) -> str:
+    from bgtask_lint.rules import rule_by_code
+
+    rule = rule_by_code(finding.code)
+    title = f"{finding.code} {rule.name}" if rule is not None else finding.code
+    line, col, end_line, end_col = _span(finding)
+    properties = [
+        ("file", _forward_slashes(display(finding.path))),
+        ("line", str(line)),
+        ("col", str(col)),
+        ("endLine", str(end_line)),
+        ("endColumn", str(end_col)),
+        ("title", title),
+    ]
+    props = ",".join(f"{key}={_escape_property(value)}" for key, value in properties)
+    return f"::{level(finding.code)} {props}::{_escape_data(finding.message)}"
+
+
+def render_github(findings: Iterable[Finding], display: Callable[[Path], str]) -> str:
+    return "\n".join(finding_to_github(f, display) for f in findings)
+
+
+# --- SARIF 2.1.0 ---
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = DOCS_URL.split("/blob/", 1)[0]
+
+
+def _artifact_location(path: Path, display: Callable[[Path], str]) -> dict:
+    shown = display(path)
+    if PurePath(shown).is_absolute():  # not under the current directory (another drive)
+        return {"uri": Path(shown).as_uri()}
+    return {"uri": quote(_forward_slashes(shown), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif_rule(rule: "type[Rule]") -> dict:
+    sections = rule_sections(rule)
+    doc = rule_doc(rule)
+    text = re.sub(r"\s+", " ", sections.get("What it does", rule.message)).strip()
+    descriptor = {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.message},
+        "fullDescription": {"text": text},
+        "help": {"text": doc, "markdown": doc},
+        "helpUri": rule_url(rule.code),
+        "defaultConfiguration": {"level": level(rule.code)},
+        "properties": {"fix": rule.fix or "none"},
+    }
+    return descriptor
+
+
+def _sarif_result(finding: Finding, index: dict[str, int], display: Callable[[Path], str]) -> dict:
+    line, col, end_line, end_col = _span(finding)
+    result: dict = {"ruleId": finding.code}
+    if finding.code in index:
+        result["ruleIndex"] = index[finding.code]
+    result.update({
+        "level": level(finding.code),
+        "message": {"text": finding.message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": _artifact_location(finding.path, display),
+                "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col},
+            },
+        }],
+    })
+    if finding.fix is not None:
+        # SARIF's `fixes` need the replacements themselves; `bgtask-lint fix` makes them
+        result["properties"] = {"fix": {"applicability": finding.fix, "description": finding.fix_title,
+                                        "command": "bgtask-lint fix" + (" --unsafe-fixes" if finding.fix == "unsafe" else "")}}
+    return result
+
+
+def sarif_log(findings: Iterable[Finding], display: Callable[[Path], str],
+              errors: Iterable[tuple[Path, str]] = ()) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bgtask_lint.rules import all_rules
+
+    try:
+        tool_version = version("bgtask-lint")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        tool_version = "0+unknown"
+    rules = all_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    notifications = [
+        {"level": "error", "message": {"text": message},
+         "locations": [{"physicalLocation": {"artifactLocation": _artifact_location(path, display)}}]}
+        for path, message in errors
+    ]
+    invocation: dict = {"executionSuccessful": not notifications}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "bgtask-lint",
+                "version": tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": [_sarif_rule(rule) for rule in rules],
+            }},
+            "invocations": [invocation],
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+            "results": [_sarif_result(f, index, display) for f in findings],
+        }],
+    }
+
+
+def render_sarif(findings: Iterable[Finding], display: Callable[[Path], str],
+                 errors: Iterable[tuple[Path, str]] = ()) -> str:
+    return json.dumps(sarif_log(findings, display, errors), indent=2)
