@@ -156,5 +156,18 @@ def show_rule(code: str) -> None:
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, hidden=True, help="Accepted for editors that pass it (stdio is the only transport).")
+def lsp(stdio: bool) -> None:
+    """Run the language server on stdin/stdout (needs pygls: pip install 'bgtask-lint[lsp]')."""
+    from bgtask_lint.lsp import PyglsMissing, load_pygls, serve
+
+    try:
+        load_pygls()
+    except PyglsMissing as exc:
+        raise _fail(str(exc))
+    serve()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
