@@ -60,8 +60,12 @@ def main() -> None:
 @click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from.")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes (same as 'bgtask-lint fix').")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply fixes that may change behaviour.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU; small runs stay in one process).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .bgtask_lint_cache/ in the project root.")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output_format: str,
-          exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool) -> None:
+          exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool,
+          jobs: int | None, no_cache: bool) -> None:
     """Check PATHS (files or directories; default: the current directory)."""
     from bgtask_lint.engine import check_paths
     from bgtask_lint.report import render_github, render_json, render_sarif, render_summary, render_text
@@ -76,7 +80,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
 
         code = run_fix([Path(p) for p in paths], settings, diff=False, unsafe=unsafe_fixes, display=_display)
         raise click.exceptions.Exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
-    result = check_paths([Path(p) for p in paths], settings)
+    result = check_paths([Path(p) for p in paths], settings, jobs=jobs, cache=not no_cache)
     for error in result.errors:
         click.echo(f"{_display(error.path)}: error: {error.message}", err=True)
     tty = output_format == "text" and _stdout_is_tty()  # colours and a summary only on a terminal

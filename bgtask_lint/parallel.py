@@ -1,0 +1,131 @@
+"""Checking many modules at once: worker processes forked after the index is built.
+
+The index pass is cross-module and stays in the parent. Once it is built (and the task
+table computed), the targets are split into chunks and checked in worker processes
+forked from the parent, so every worker inherits the parsed project instead of
+re-parsing or unpickling it. Fork is only used on Linux; elsewhere, for few files, or
+with one job, the modules are checked one after another in this process. Either way
+the findings are the same: each module's findings depend only on that module and the
+(read-only) index.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from bgtask_lint.findings import Finding
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.engine import Project
+    from bgtask_lint.index import ModuleInfo
+    from bgtask_lint.rules import Rule
+
+# below this many modules, starting workers costs more than it saves
+MIN_PARALLEL_FILES = 32
+# chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
+CHUNKS_PER_JOB = 8
+
+# what forked workers inherit: (project, settings, rule classes, modules)
+_STATE: tuple | None = None
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while building and checking a project.
+
+    The index keeps every syntax tree alive (millions of objects, nearly all of them
+    acyclic, freed by reference counting); with the collector running, parsing the
+    standard library spends most of its time in collections that find nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check_modules(project: "Project", settings: "Settings", rule_classes: tuple[type["Rule"], ...],
+                  modules: Sequence["ModuleInfo"], jobs: int | None = None) -> dict[Path, list[Finding]]:
+    """Each module's findings (as `check_module` gives them), by module path."""
+    from bgtask_lint.engine import check_module
+
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if jobs > 1 and len(modules) >= MIN_PARALLEL_FILES and can_fork():
+        try:
+            return _check_forked(project, settings, rule_classes, modules, jobs)
+        except _WorkersFailed:
+            pass  # a worker died (killed, out of memory): do it here instead
+    return {module.path: check_module(module, project, settings, rule_classes) for module in modules}
+
+
+class _WorkersFailed(Exception):
+    pass
+
+
+def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
+    """Indexes into `modules`, biggest files first so that the last chunks are the small ones."""
+    order = sorted(range(len(modules)), key=lambda i: -len(modules[i].source))
+    size = max(1, len(order) // (jobs * CHUNKS_PER_JOB))
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def _check_chunk(indexes: list[int]) -> list[tuple[int, list[Finding]]]:
+    from bgtask_lint.engine import check_module
+
+    assert _STATE is not None
+    project, settings, rule_classes, modules = _STATE
+    return [(i, check_module(modules[i], project, settings, rule_classes)) for i in indexes]
+
+
+def _check_forked(project: "Project", settings: "Settings", rule_classes: tuple[type["Rule"], ...],
+                  modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, list[Finding]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _STATE
+    project.index.task_paths()  # the task table, once, before the workers inherit the index
+    chunks = _chunks(modules, jobs)
+    _STATE = (project, settings, rule_classes, list(modules))
+    frozen = False
+    if gc.isenabled():
+        gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages
+        frozen = True
+    results: dict[Path, list[Finding]] = {}
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
+            for done in pool.map(_check_chunk, chunks):
+                for i, findings in done:
+                    results[modules[i].path] = findings
+    except (BrokenProcessPool, OSError) as exc:
+        raise _WorkersFailed(str(exc)) from exc
+    finally:
+        _STATE = None
+        if frozen:
+            gc.unfreeze()
+    return results

@@ -1,0 +1,78 @@
+"""Checking in forked worker processes finds exactly what checking in one process finds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint import parallel
+from bgtask_lint.config import Settings
+from bgtask_lint.engine import check_paths
+from markers import FIXTURES
+
+PROJECTS = sorted(p for d in ("projects", "corpus") for p in (FIXTURES / d).iterdir() if p.is_dir())
+needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="workers are forked on Linux only")
+
+
+def _fields(findings) -> list[tuple]:
+    return [(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col, f.fix, f.fix_title, f.data)
+            for f in findings]
+
+
+@pytest.fixture
+def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Fork even for a handful of files, and count the forked runs."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_FILES", 1)
+    calls: list[int] = []
+    original = parallel._check_forked
+
+    def counting(project, settings, rule_classes, modules, jobs):
+        calls.append(len(modules))
+        return original(project, settings, rule_classes, modules, jobs)
+
+    monkeypatch.setattr(parallel, "_check_forked", counting)
+    return calls
+
+
+@needs_fork
+@pytest.mark.parametrize("root", [*PROJECTS, FIXTURES / "rules"], ids=lambda p: p.name)
+def test_same_findings_as_serial(root: Path, forked: list[int]) -> None:
+    serial = check_paths([root], Settings(), root=root, jobs=1)
+    assert not forked
+    workers = check_paths([root], Settings(), root=root, jobs=3)
+    assert forked, "the workers were not used"
+    assert _fields(workers.findings) == _fields(serial.findings)
+    assert workers.errors == serial.errors
+    assert workers.files_checked == serial.files_checked
+
+
+@needs_fork
+def test_with_the_cache(tmp_path: Path, forked: list[int]) -> None:
+    import shutil
+
+    root = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "corpus" / "shop_api", root)
+    serial = check_paths([root], Settings(), root=root, jobs=1)
+    cold = check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    warm = check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    assert _fields(cold.findings) == _fields(warm.findings) == _fields(serial.findings)
+    assert len(forked) == 1  # the warm run checked nothing
+
+
+def test_few_files_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_check_forked", lambda *args: pytest.fail("forked"))
+    root = FIXTURES / "projects" / "crossmod_basic"
+    assert check_paths([root], Settings(), root=root, jobs=4).findings
+
+
+def test_chunks_cover_every_module_once() -> None:
+    class M:
+        def __init__(self, n: int):
+            self.source = "x" * n
+
+    modules = [M(n) for n in (5, 50, 1, 30, 30, 7, 0, 12, 99, 3)]
+    chunks = parallel._chunks(modules, jobs=2)  # type: ignore[arg-type]
+    flat = [i for chunk in chunks for i in chunk]
+    assert sorted(flat) == list(range(len(modules)))
+    assert flat[0] == 8  # the biggest first
