@@ -1,0 +1,64 @@
+"""bench/run.py's corpus generator and measuring, on a tiny corpus (no venv, no network)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_run", None)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_generator_is_deterministic_and_relevant(bench, tmp_path: Path) -> None:
+    a = bench.generate_app_corpus(tmp_path / "a", 30)
+    b = bench.generate_app_corpus(tmp_path / "b", 30)
+    assert _tree(a) == _tree(b)
+    modules = [p for p in a.rglob("*.py") if p.name != "__init__.py"]
+    assert 20 <= len(modules) <= 30
+    for path in modules:
+        compile(path.read_text(), str(path), "exec")
+    relevant = [p for p in modules if "async def" in p.read_text() or "add_task" in p.read_text()]
+    assert len(relevant) >= 0.9 * len(modules)
+    other_seed = bench.generate_app_corpus(tmp_path / "c", 30, seed=7)
+    assert _tree(other_seed) != _tree(a)
+    single = bench.generate_single_module(tmp_path / "single")
+    assert 250 <= len(single.read_text().splitlines()) <= 350
+
+
+def test_measure_and_table(bench, tmp_path: Path) -> None:
+    corpus = bench.generate_app_corpus(tmp_path / "app", 30)
+    sample = bench.measure([sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--exit-zero", str(corpus)])
+    assert sample.returncode == 0, sample.stderr_tail
+    assert sample.lines > 0  # the generated bugs are found
+    assert sample.wall > 0 and sample.rss_kb > 10_000
+
+    group = bench.Group("tiny", "", [
+        bench.Case("bgtask-lint", [sys.executable, "-m", "bgtask_lint", "check", "--exit-zero", str(corpus)],
+                   prime=True, vs_flake8="floor"),
+        bench.Case("floor", [sys.executable, "-c", "pass"]),
+    ], files=30)
+    bench.run_group(group, reps=2, log=lambda line: None)
+    assert [len(c.samples) for c in group.cases] == [2, 2]
+    assert (corpus / ".bgtask_lint_cache").is_dir()  # primed, then warm
+    text = bench.table([group])
+    assert "bgtask-lint" in text and "floor" in text
+    data = bench.to_json([group], {"reps": 2})
+    json.dumps(data)
+    assert data["groups"][0]["cases"][0]["ratio_to_flake8"] > 0
