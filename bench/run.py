@@ -102,6 +102,7 @@ class Case:
     ok_codes: tuple[int, ...] = (0, 1)
     vs_ruff: str | None = None  # the case of the same group this one is compared with
     vs_flake8: str | None = None
+    env: dict[str, str] | None = None
     samples: list[Sample] = field(default_factory=list)
 
     @property
@@ -125,12 +126,12 @@ def run_group(group: Group, reps: int, log: Callable[[str], None] = print) -> Gr
     """A B C, A B C, ...: every case once per round, so drifting load hits all of them."""
     for case in group.cases:
         if case.prime:
-            measure(case.cmd, case.cwd)
+            measure(case.cmd, case.cwd, case.env)
     for rep in range(reps):
         for case in group.cases:
             if case.before is not None:
                 case.before(rep)
-            sample = measure(case.cmd, case.cwd)
+            sample = measure(case.cmd, case.cwd, case.env)
             if sample.returncode not in case.ok_codes:
                 log(f"  ! {case.name}: exit {sample.returncode}: {sample.stderr_tail.strip()[-300:]}")
             case.samples.append(sample)
@@ -507,10 +508,17 @@ class Toucher:
         self.path.write_bytes(self.original)
 
 
-def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_full: bool = True) -> tuple[Group, Toucher]:
+def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_full: bool = True,
+                baseline: tuple[str, Path] | None = None) -> tuple[Group, Toucher]:
     toucher = Toucher(touch)
     root_s = str(root)
-    cases = [
+    cases = []
+    if baseline is not None:  # the same command with an older checkout of bgtask-lint
+        rev, tree = baseline
+        cases.append(Case(f"bgtask-lint @{rev[:10]} cold", bgtask("check", "--exit-zero", root_s),
+                          cwd=tree, env=os.environ | {"PYTHONPATH": str(tree)}, vs_ruff="ruff cold",
+                          vs_flake8="flake8 --select BGT"))
+    cases += [
         Case("bgtask-lint cold", bgtask("check", "--no-cache", "--exit-zero", root_s),
              vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"),
         Case("bgtask-lint cold -j1", bgtask("check", "--no-cache", "--jobs", "1", "--exit-zero", root_s),
@@ -610,6 +618,19 @@ def scaling_group(roots: list[Path], venv: Path | None) -> Group:
                  files=len(python_files(roots[-1])))
 
 
+def checkout(rev: str, dest: Path) -> tuple[str, Path]:
+    """A clean export of bgtask-lint at `rev` (importable with PYTHONPATH)."""
+    full = subprocess.run(["git", "rev-parse", rev], cwd=REPO, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    tree = dest / full
+    if not (tree / "bgtask_lint").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", full, "bgtask_lint"], cwd=REPO, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return full, tree
+
+
 def _meta(args: argparse.Namespace) -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
@@ -633,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None,
                         help="comma-separated groups: stdlib,packages,app,slices,fix,single,scaling")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--baseline", metavar="REV", default=None,
+                        help="also time bgtask-lint as of git revision REV (cold, stdlib and app groups)")
     args = parser.parse_args(argv)
     args.reps = args.reps or (1 if args.quick else 3)
     cache = args.cache_dir or Path(os.environ.get("BGTASK_BENCH_CACHE")
@@ -647,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
         return only is None or name in only
 
     venv = None if args.no_venv else build_venv(cache / "venv")
+    baseline = checkout(args.baseline, cache / "baseline") if args.baseline else None
     stdlib = build_stdlib(corpora / "stdlib", args.quick)
     packages = build_packages(venv, corpora / "packages", args.quick) if venv is not None else None
     size = 40 if args.quick else 2000
@@ -675,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
 
         def make(name=name, root=root) -> Group:
-            group, toucher = check_group(name, root, touch_targets[name], venv)
+            group, toucher = check_group(name, root, touch_targets[name], venv,
+                                         baseline=baseline if name in ("stdlib", "app") else None)
             touchers.append(toucher)
             return group
         plan.append((name, make))
@@ -692,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
         plan.append(("scaling", lambda: scaling_group(apps, venv)))
 
     meta = _meta(args)
+    meta["baseline"] = baseline[0] if baseline else None
     try:
         for label, make in plan:
             print(f"== {label}", flush=True)
