@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 from bgtask_lint.collect import SCHEDULING_NAMES, build_module
 from bgtask_lint.config import Settings
-from bgtask_lint.files import SourceError, find_project_root, iter_python_files, read_source
+from bgtask_lint.files import SourceError, find_project_root, iter_python_files, read_source, source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, ProjectIndex, module_name
 from bgtask_lint.rules import Rule, selected_rules
@@ -119,7 +119,7 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: Settings, rules
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:
-    lines = source.splitlines()
+    lines = source_lines(source)
     kept = []
     for finding in findings:
         text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""

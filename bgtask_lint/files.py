@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import io
 import os
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,22 @@ def decode_source(path: Path, raw: bytes) -> Source:
     if text.startswith("\ufeff"):
         text = text[1:]
     return Source(path=path, text=text, encoding=encoding)
+
+
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def source_lines(text: str, keepends: bool = False) -> list[str]:
+    """The physical lines as Python numbers them: only \\n, \\r\\n and \\r end a line.
+
+    (`str.splitlines()` also splits at form feeds, \\v, \\x1c-\\x1e, \\x85, \\u2028 and
+    \\u2029, which would shift every line number after them.)
+    """
+    parts = _LINE_END.split(text)
+    lines = [parts[i] + parts[i + 1] if keepends else parts[i] for i in range(0, len(parts) - 1, 2)]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None) -> bool:

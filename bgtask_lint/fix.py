@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bgtask_lint.config import Settings
 from bgtask_lint.engine import Project, check_source, parse_module
-from bgtask_lint.files import SourceError, read_source
+from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
 
 # the order fixes are applied in: scheduling first, the body-wrapping guard last
@@ -119,7 +119,7 @@ def write_atomically(path: Path, text: str, encoding: str, bom: bool) -> None:
 
 def unified_diff(fix: FileFix, display: str) -> str:
     return "".join(difflib.unified_diff(
-        fix.old_text.splitlines(keepends=True), fix.new_text.splitlines(keepends=True),
+        source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
         fromfile=f"a/{display}", tofile=f"b/{display}",
     ))
 

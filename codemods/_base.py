@@ -24,7 +24,9 @@ def char_column(line_text: str, byte_col: int) -> int:
 
 
 def targets_from_findings(findings: Iterable, source: str, code: str, unsafe: bool) -> set[Target]:
-    lines = source.splitlines()
+    from bgtask_lint.files import source_lines
+
+    lines = source_lines(source)
     wanted = {"safe", "unsafe"} if unsafe else {"safe"}
 
     def text(line: int) -> str:

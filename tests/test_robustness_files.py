@@ -1,0 +1,307 @@
+"""Awkward files: each gets the right answer or one clear diagnostic, and `fix` keeps
+the encoding and line endings it found."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bgtask_lint.cli import main
+
+DANGLING = "import asyncio\n\n\nasync def handler():\n    asyncio.create_task(work())\n"
+FIXED_LINE = "    task = asyncio.create_task(work())"
+ERROR_LINE = re.compile(r"^\S.*?: error: \S.*$")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _one_error(result, name: str | tuple[str, ...]) -> str:
+    """The run's only stderr line apart from fix's summary, about `name`."""
+    lines = [line for line in result.stderr.splitlines() if not line.startswith(("Fixed", "Would fix"))]
+    names = (name,) if isinstance(name, str) else name
+    assert len(lines) == 1 and lines[0].startswith(tuple(f"{n}: error: " for n in names)), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def _findings(result) -> list[str]:
+    return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in result.stdout.splitlines() if " BGT" in line]
+
+
+# --- encodings --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding, text", [
+    ("latin-1", "caf\xe9 cr\xe8me \xbd"),
+    ("cp1252", "\u20ac \u201cquoted\u201d \u2014 caf\xe9"),
+])
+def test_coding_cookie_check_and_fix_keep_the_encoding(project: Path, encoding: str, text: str) -> None:
+    source = (
+        f"# -*- coding: {encoding} -*-\n"
+        f"# {text}\n"
+        "import asyncio\n\n\n"
+        "async def handler():\n"
+        f"    label = '{text}'; asyncio.create_task(work('{text}'))\n"
+    )
+    path = project / "legacy.py"
+    path.write_bytes(source.encode(encoding))
+    result = run("check", "legacy.py")
+    assert result.exit_code == 1 and result.stdout.startswith("legacy.py:7:"), result.output
+    assert " BGT103 " in result.stdout
+    assert run("fix", "legacy.py").exit_code == 0
+    raw = path.read_bytes()
+    new = raw.decode(encoding)
+    assert new.startswith(f"# -*- coding: {encoding} -*-\n# {text}\n")
+    assert f"    label = '{text}'; task = asyncio.create_task(work('{text}')); _background_tasks.add(task);" in new
+    compile(raw, "legacy.py", "exec")
+
+
+def test_utf8_bom_with_crlf(project: Path) -> None:
+    path = project / "bom.py"
+    path.write_bytes(b"\xef\xbb\xbf" + DANGLING.replace("\n", "\r\n").encode())
+    result = run("check", "bom.py")
+    assert result.exit_code == 1 and result.stdout.startswith("bom.py:5:5: BGT103")
+    assert run("fix", "bom.py").exit_code == 0
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfimport asyncio\r\n") and raw.count(b"\xef\xbb\xbf") == 1
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert (FIXED_LINE + "\r\n").encode() in raw
+
+
+def test_invalid_utf8_is_one_line_and_fix_leaves_it(project: Path) -> None:
+    path = project / "bad.py"
+    path.write_bytes(b"x = '\xff\xfe'\n" + DANGLING.encode())
+    (project / "good.py").write_text(DANGLING)
+    result = run("check", ".")
+    assert result.exit_code == 2 and "good.py:5:5: BGT103" in result.stdout
+    assert "cannot decode" in _one_error(result, "bad.py")
+    result = run("fix", ".")
+    assert result.exit_code == 2 and "cannot decode" in _one_error(result, "bad.py")
+    assert path.read_bytes().startswith(b"x = '\xff\xfe'\n")
+    assert FIXED_LINE in (project / "good.py").read_text()
+
+
+def test_unknown_cookie_encoding(project: Path) -> None:
+    (project / "odd.py").write_bytes(b"# coding: klingon\nx = 1\n")
+    result = run("check", "odd.py")
+    assert result.exit_code == 2 and "unknown encoding" in _one_error(result, "odd.py")
+
+
+# --- line endings, tabs, form feeds ------------------------------------------------------------
+
+
+def test_lone_cr_line_endings(project: Path) -> None:
+    path = project / "mac.py"
+    path.write_bytes(DANGLING.replace("\n", "\r").encode())
+    result = run("check", "mac.py")
+    assert result.exit_code == 1 and result.stdout.startswith("mac.py:5:5: BGT103")
+    fixed = run("fix", "mac.py")
+    raw = path.read_bytes()
+    if fixed.exit_code == 2:  # LibCST could not keep lone CRs: one line, file untouched
+        _one_error(fixed, "mac.py")
+        assert raw == DANGLING.replace("\n", "\r").encode()
+    else:
+        assert fixed.exit_code == 0, fixed.output
+        assert b"\n" not in raw and (FIXED_LINE + "\r").encode() in raw
+        compile(raw, "mac.py", "exec")
+
+
+def test_tabs_indentation(project: Path) -> None:
+    path = project / "tabs.py"
+    path.write_text(DANGLING.replace("    ", "\t"))
+    result = run("check", "tabs.py")
+    assert result.exit_code == 1 and result.stdout.startswith("tabs.py:5:2: BGT103")
+    assert run("fix", "tabs.py").exit_code == 0
+    assert "\ttask = asyncio.create_task(work())\n\t_background_tasks.add(task)\n" in path.read_text()
+
+
+FORM_FEEDS = (
+    "import asyncio\n"
+    "\x0c\n"
+    "async def handler():\n"
+    "    asyncio.create_task(first())  # noqa: BGT103\n"
+    "    asyncio.create_task(second())\x0c  # a form feed before the comment\n"
+    "\x0c\n"
+    "# a comment\x1ewith a record separator, and one with a form feed\x0cin it\n"
+    "async def other():\n"
+    "    asyncio.create_task(third())\n"
+)
+
+
+def test_form_feeds_do_not_shift_lines(project: Path) -> None:
+    """Python ends lines only at \\n, \\r\\n and \\r; str.splitlines() also splits at form
+    feeds and \\x1c-\\x1e, which shifted the `# noqa` lookup and the fix targets."""
+    path = project / "ff.py"
+    path.write_text(FORM_FEEDS)
+    result = run("check", "ff.py")
+    assert _findings(result) == ["ff.py:5:5: BGT103", "ff.py:9:5: BGT103"], result.output
+    fixed = run("fix", "ff.py")
+    assert fixed.exit_code == 0, fixed.output
+    text = path.read_text()
+    assert "    asyncio.create_task(first())  # noqa: BGT103\n" in text
+    assert "    task = asyncio.create_task(second())\x0c  # a form feed before the comment\n" in text
+    assert "    task_1 = asyncio.create_task(third())\n" in text
+    assert "\x0c\n# a comment\x1ewith a record separator, and one with a form feed\x0cin it\n" in text
+
+
+def test_form_feeds_in_diff(project: Path) -> None:
+    path = project / "ff.py"
+    path.write_text(FORM_FEEDS)
+    result = run("fix", "--diff", "ff.py")
+    assert result.exit_code == 1
+    # every line of the diff is a diff line: a form feed inside a line does not split it
+    lines = re.split(r"\r\n|\r|\n", result.stdout.rstrip("\n"))
+    assert all(line[:1] in ("-", "+", " ", "@") for line in lines), lines
+
+
+# --- contents -----------------------------------------------------------------------------
+
+
+def test_nul_byte(project: Path) -> None:
+    path = project / "nul.py"
+    path.write_bytes(b"x = 1\x00\n" + DANGLING.encode())
+    for command in ("check", "fix"):
+        result = run(command, "nul.py")
+        assert result.exit_code == 2 and "NUL byte" in _one_error(result, "nul.py")
+    assert path.read_bytes().startswith(b"x = 1\x00\n")
+
+
+def test_empty_file(project: Path) -> None:
+    (project / "empty.py").write_bytes(b"")
+    result = run("check", "empty.py")
+    assert result.exit_code == 0 and result.output == ""
+    result = run("fix", "empty.py")
+    assert result.exit_code == 0 and (project / "empty.py").read_bytes() == b""
+
+
+def test_a_one_megabyte_file(project: Path) -> None:
+    chunk = (
+        "async def handler_{n}(path: str) -> None:\n"
+        "    '''Handler number {n}, with some text to make the file bigger.'''\n"
+        "    data = {{'n': {n}, 'path': path, 'label': 'handler {n}'}}\n"
+        "    asyncio.create_task(work_{n}(data))\n\n\n"
+    )
+    parts = ["import asyncio\n\n\n"]
+    size = 0
+    n = 0
+    while size < 1_000_000:
+        parts.append(chunk.format(n=n))
+        size += len(parts[-1])
+        n += 1
+    path = project / "big.py"
+    path.write_text("".join(parts))
+    started = time.monotonic()
+    result = run("check", "--exit-zero", "big.py")
+    checked = time.monotonic() - started
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == n
+    started = time.monotonic()
+    result = run("fix", "big.py")
+    fixed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    text = path.read_text()
+    assert text.count("    _background_tasks.add(task") == n
+    compile(text, "big.py", "exec")
+    print(f"\n1 MB file ({n} functions): check {checked:.1f} s, fix {fixed:.1f} s")
+
+
+# --- paths --------------------------------------------------------------------------------
+
+
+def test_unreadable_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = project / "secret.py"
+    path.write_text(DANGLING)
+    (project / "open.py").write_text(DANGLING)
+    if os.geteuid() != 0:
+        os.chmod(path, 0)
+    else:  # root reads anything: refuse the read the way the OS would
+        real = Path.read_bytes
+
+        def read_bytes(self: Path) -> bytes:
+            if self.name == "secret.py":
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    try:
+        for command in ("check", "fix"):
+            result = run(command, ".")
+            assert result.exit_code == 2
+            assert _one_error(result, "secret.py") == "secret.py: error: Permission denied"
+        assert FIXED_LINE in (project / "open.py").read_text()
+    finally:
+        os.chmod(path, 0o644)
+
+
+def test_directory_named_like_a_module(project: Path) -> None:
+    weird = project / "x.py"
+    weird.mkdir()
+    (weird / "inner.py").write_text(DANGLING)
+    result = run("check", "x.py")
+    assert result.exit_code == 1 and result.stdout.startswith("x.py/inner.py:5:5: BGT103")
+    result = run("check", ".")
+    assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_dangling_symlink(project: Path) -> None:
+    (project / "gone.py").symlink_to(project / "nowhere.py")
+    (project / "real.py").write_text(DANGLING)
+    result = run("check", ".")
+    assert result.exit_code == 2 and "real.py:5:5: BGT103" in result.stdout
+    _one_error(result, ("gone.py", "nowhere.py"))  # the link, or the file it names
+    result = run("check", "gone.py")
+    assert result.exit_code == 2 and "no such file" in _one_error(result, "gone.py")
+    result = run("fix", ".")
+    assert result.exit_code == 2 and FIXED_LINE in (project / "real.py").read_text()
+    _one_error(result, ("gone.py", "nowhere.py"))
+
+
+def test_directory_symlink_loop(project: Path) -> None:
+    pkg = project / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "sub" / "mod.py").write_text(DANGLING)
+    (pkg / "sub" / "up").symlink_to(pkg, target_is_directory=True)
+    (pkg / "self").symlink_to(pkg, target_is_directory=True)
+    result = run("check", ".")
+    assert result.exit_code == 1 and _findings(result) == ["pkg/sub/mod.py:5:5: BGT103"], result.output
+    result = run("fix", "pkg")
+    assert result.exit_code == 0
+    assert (pkg / "sub" / "mod.py").read_text().count("task = asyncio.create_task") == 1
+
+
+def test_a_path_given_twice(project: Path) -> None:
+    (project / "app.py").write_text(DANGLING)
+    for args in (["app.py", "app.py"], [".", "app.py"], ["app.py", str(project / "app.py")]):
+        result = run("check", *args)
+        assert _findings(result) == ["app.py:5:5: BGT103"], (args, result.output)
+    result = run("fix", "app.py", ".", "./app.py")
+    assert result.exit_code == 0
+    assert (project / "app.py").read_text().count("task = asyncio.create_task") == 1
+
+
+def test_spaces_and_non_ascii_names(project: Path) -> None:
+    folder = project / "my app" / "\u00fcber"
+    folder.mkdir(parents=True)
+    path = folder / "caf\u00e9 t\u00e2ches.py"
+    path.write_text(DANGLING)
+    result = run("check", "my app")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("my app/\u00fcber/caf\u00e9 t\u00e2ches.py:5:5: BGT103")
+    result = run("check", "--format", "json", str(path))
+    assert json.loads(result.stdout)[0]["filename"].endswith("caf\u00e9 t\u00e2ches.py")
+    assert run("fix", "my app").exit_code == 0
+    assert FIXED_LINE in path.read_text()
