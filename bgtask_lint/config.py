@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,11 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+def valid_timeout(value: Any) -> bool:
+    """A usable timeout: a number, not a bool, above 0 and finite (`timeout=inf` is no code)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < math.inf
+
+
 _LIST_KEYS = {"select", "ignore", "exclude", "guard-decorators", "connect-calls"}
 _KNOWN_KEYS = _LIST_KEYS | {"connect-timeout", "per-file-ignores"}
 
@@ -78,7 +84,7 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
             validate_codes(values[key], f"{where}: '{key}'")
     if "connect-timeout" in table:
         timeout = table["connect-timeout"]
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        if not valid_timeout(timeout):
             raise ConfigError(f"{where}: 'connect-timeout' must be a positive number")
         values["connect_timeout"] = float(timeout)
     if "per-file-ignores" in table:

@@ -9,7 +9,7 @@ from typing import Callable
 
 import click
 
-from bgtask_lint.config import Settings
+from bgtask_lint.config import Settings, valid_timeout
 from bgtask_lint.engine import check_module, load_project
 from bgtask_lint.fix import FileFix, fix_text, is_fixable, read_for_write, unified_diff, write_atomically
 from bgtask_lint.report import render_text
@@ -22,6 +22,10 @@ PROGRESS_THRESHOLD = 20
 
 def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
             display: Callable[[Path], str]) -> int:
+    if not valid_timeout(settings.connect_timeout):  # `timeout=nan` would be no code
+        click.echo(f"bgtask-lint: error: --connect-timeout must be a finite positive number, "
+                   f"not {settings.connect_timeout!r}", err=True)
+        return 2
     project = load_project(paths, settings)
     rules = selected_rules(settings.select, settings.ignore)
     for error in project.errors:
