@@ -99,7 +99,7 @@ class Case:
     cwd: Path | None = None
     prime: bool = False  # one unmeasured run first (fills the tool's cache)
     before: Callable[[int], None] | None = None  # called before each measured run
-    ok_codes: tuple[int, ...] = (0, 1)
+    ok_codes: tuple[int, ...] = (0, 1, 2)  # 2: bgtask-lint also reports files that do not parse
     vs_ruff: str | None = None  # the case of the same group this one is compared with
     vs_flake8: str | None = None
     env: dict[str, str] | None = None

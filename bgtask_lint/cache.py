@@ -20,14 +20,21 @@ What a file's findings depend on, and so what its entry is keyed on:
   a new file an import could now resolve to, or a deleted one, changes it;
 * the project's task table (rules ask "is this function scheduled as a task anywhere?"):
   its digest covers the sorted task keys and, for every scheduling site, the resolved task
-  and the dump of the scheduling call. The digest itself is cached under the closure
-  digests of every module that may schedule tasks (the only modules with sites), so it is
-  recomputed only when one of those, or anything they import, changes.
+  and the dump of the scheduling call. Each module that may schedule tasks keeps its sites'
+  entries in the pack, under its own closure digest (resolving a site only looks at what
+  the module's imports reach).
 
 A file is re-checked when its closure digest or the task-table digest differs from its
-entry's; the rest come from the pack without parsing anything. Re-checking needs the
-project index (with every module that schedules tasks), which is then built as usual.
-Files that do not parse keep their error message (it depends on the bytes alone).
+entry's; the rest come from the pack without parsing anything. When few scheduling modules
+changed, only the files to re-check, the scheduling modules whose closure changed, and what resolution
+reaches from them are parsed, from the very texts that were hashed, and the index is given
+the task table assembled from the cached site entries (`_PresetTasksIndex`). Otherwise
+(a first run, many changes) the project is indexed as `load_project` does. Files that do
+not parse keep their error message (it depends on the bytes alone).
+
+Soundness rests on `_Layout.edges` covering every way `ProjectIndex` resolution can reach
+another module; if resolution learns a new way, `edges` must learn it too (the random-edit
+tests in tests/test_cache.py compare cached and uncached runs).
 
 Nothing is written when any file changed while the run was reading it.
 """
@@ -47,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from bgtask_lint.collect import SCHEDULING_NAMES
 from bgtask_lint.files import SourceError, decode_source, find_project_root, iter_python_files
 from bgtask_lint.findings import Finding
-from bgtask_lint.index import ModuleInfo, _suffixes, module_name
+from bgtask_lint.index import ModuleInfo, ProjectIndex, _suffixes, module_name
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -403,18 +410,36 @@ def _light_parse(file: _File, root: Path) -> None:
     file.known = True
 
 
-def task_digest(project: "Project") -> str:
-    """Which functions are tasks, and how every background site schedules them."""
-    index = project.index
-    keys = sorted([str(path), qualname] for path, qualname in index.task_keys())
-    sites = []
-    for module in list(index.by_path.values()):
-        for site in module.sites:
-            sym = index.resolve_task(module, site) if site.is_background else None
-            sites.append([str(module.path), site.form, site.is_background,
-                          [str(sym.key[0]), sym.key[1]] if sym is not None else None, ast.dump(site.call)])
-    sites.sort(key=json.dumps)
-    return _sha(json.dumps([keys, sites]))
+def site_entries(index, module: ModuleInfo) -> list[list]:
+    """One module's part of the task table: each scheduling site, and the task it resolves to."""
+    entries = []
+    for site in module.sites:
+        sym = index.resolve_task(module, site) if site.is_background else None
+        entries.append([site.form, site.is_background,
+                        [str(sym.key[0]), sym.key[1]] if sym is not None else None, ast.dump(site.call)])
+    entries.sort(key=json.dumps)
+    return entries
+
+
+def task_table(contributions: dict[Path, list[list]]) -> tuple[set[tuple[Path, str]], str]:
+    """The task keys and the task-table digest, from every scheduling module's site entries."""
+    keys = {(Path(entry[2][0]), entry[2][1]) for sites in contributions.values() for entry in sites
+            if entry[1] and entry[2] is not None}
+    digest = _sha(json.dumps([sorted([str(p), q] for p, q in keys),
+                              sorted([str(path), sites] for path, sites in contributions.items())]))
+    return keys, digest
+
+
+class _PresetTasksIndex(ProjectIndex):
+    """An index whose task table is given (from the cache) instead of computed from every
+    scheduling module, so that only the modules being checked, and what they import, are parsed."""
+
+    def __init__(self, root: Path, modules: Iterable[ModuleInfo], tasks: set[tuple[Path, str]]):
+        super().__init__(root, modules)
+        self._preset: dict = {key: [] for key in tasks}
+
+    def _task_table(self):  # the rules only ask which functions are tasks (is_task, task_keys, task_paths)
+        return self._preset
 
 
 # --- the cached check -----------------------------------------------------------------------
@@ -458,8 +483,7 @@ def _rehash_unchanged(files: dict[Path, _File]) -> bool:
 def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[type["Rule"], ...],
                  root: Path | None, jobs: int | None) -> "CheckResult | None":
     """check_paths with the cache; None when the cache cannot be used for these paths."""
-    from bgtask_lint.engine import CheckResult, FileError, load_project, parse_module
-    from bgtask_lint.parallel import check_modules
+    from bgtask_lint.engine import CheckResult, FileError
 
     LAST_RUN.clear()
     if root is None:
@@ -474,7 +498,6 @@ def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[ty
     pack_path = directory / f"{pack_identity(root, settings, rule_classes)}.json"
     pack = _load_pack(pack_path)
     entries: dict[str, Any] = pack.get("files", {})
-    changed = False
     for path, file in files.items():
         entry = entries.get(str(path))
         if not isinstance(entry, dict) or file.hash is None or entry.get("hash") != file.hash or file.known:
@@ -495,137 +518,211 @@ def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[ty
                 break
             for path in unknown:
                 _light_parse(files[path], root)
-                changed = True
             parsed += len(unknown)
     digests = closure_digests(files, layout, roots)
 
-    def tasks_key(digests: dict[Path, str | None]) -> str | None:
-        pairs = []
-        for path in word_modules:
-            if files[path].error is not None:
-                continue
-            if digests.get(path) is None:
-                return None
-            pairs.append([str(path), digests[path]])
-        return _sha(json.dumps(sorted(pairs)))
+    # the task table: each scheduling module's sites, cached under its closure digest
+    contributions: dict[Path, list] = {}
+    stale: list[Path] = []
+    for path in word_modules:
+        file, entry = files[path], entries.get(str(path))
+        if file.known and file.error is not None:
+            continue  # does not parse: no sites
+        if (digests.get(path) is not None and isinstance(entry, dict) and entry.get("hash") == file.hash
+                and entry.get("scd") == digests[path] and isinstance(entry.get("sites"), list)):
+            contributions[path] = entry["sites"]
+        else:
+            stale.append(path)
 
-    tkey = tasks_key(digests)
-    stored_tasks = pack.get("tasks") if isinstance(pack.get("tasks"), dict) else {}
-    known_td = stored_tasks.get("digest") if tkey is not None and stored_tasks.get("key") == tkey else None
+    def valid_entry(path: Path) -> bool:
+        entry = entries.get(str(path))
+        return (isinstance(entry, dict) and files[path].hash is not None and entry.get("hash") == files[path].hash
+                and digests.get(path) is not None and entry.get("cd") == digests[path]
+                and isinstance(entry.get("findings"), list))
 
     result = CheckResult()
     errors: dict[Path, str] = {}
+    candidates: list[Path] = []  # targets whose findings are cached, if the task table is unchanged
     misses: list[Path] = []
-    pending: list[Path] = []
-    hits = 0
     for path in targets:
         file = files[path]
-        entry = entries.get(str(path))
         if file.known and file.error is not None:
             errors[path] = file.error
-            continue
-        valid = (
-            isinstance(entry, dict) and file.hash is not None and entry.get("hash") == file.hash
-            and digests.get(path) is not None and entry.get("cd") == digests[path]
-            and isinstance(entry.get("findings"), list)
-        )
-        if not valid:
-            misses.append(path)
-        elif known_td is None:
-            pending.append(path)
-        elif entry.get("td") == known_td:
-            try:
-                result.findings.extend(decode_findings(entry["findings"]))
-            except (TypeError, ValueError):
-                misses.append(path)
-                continue
-            hits += 1
+        elif valid_entry(path):
+            candidates.append(path)
         else:
             misses.append(path)
 
-    checked: dict[Path, list[Finding]] = {}
-    td_now = known_td
-    raced = False
-    if misses or pending:
-        project = load_project(misses, settings, root)
-        if td_now is None or pending:
-            td_now = task_digest(project)
-        late = []
-        for path in pending:
-            entry = entries[str(path)]
-            if entry.get("td") == td_now:
-                try:
-                    result.findings.extend(decode_findings(entry["findings"]))
-                    hits += 1
-                    continue
-                except (TypeError, ValueError):
-                    pass
-            late.append(path)
-        modules = [project.index.by_path[path] for path in project.targets]
-        for path in late:
-            module = project.index.module(path)
-            if module is None:  # it parsed when its entry was written: it changed since
-                raced = True
-                try:
-                    module = parse_module(path, root)
-                except SourceError as exc:
-                    errors[path] = str(exc)
-                    continue
-            modules.append(module)
-        checked = check_modules(project, settings, rule_classes, modules, jobs)
-        for findings in checked.values():
-            result.findings.extend(findings)
-        for error in project.errors:
-            errors[error.path] = error.message
-            file = files.get(error.path)
-            if file is not None and file.text is not None and not file.known:
-                _light_parse(file, root)  # keep the error only if it is the one these bytes give
-                if file.error != error.message:
-                    file.known, file.error, file.summary = False, None, None
-        for module in list(project.index.by_path.values()):
-            file = files.get(module.path)
-            if file is None or file.text != module.source:
-                raced = True
-            elif not file.known:
-                file.summary, file.known = summarize(module), True
-        for path in word_modules:  # each one that parses must have been indexed
-            if path not in project.index.by_path:
-                if not files[path].known:
-                    _light_parse(files[path], root)
-                if files[path].error is None:
-                    raced = True
-        raced = raced or not _rehash_unchanged(files)
-        changed = True
-
+    fast = bool(entries) and len(stale) <= LIGHT_PARSE_LIMIT and all(
+        files[p].known or p in stale for p in word_modules)
+    if fast:
+        run = _check_incremental(root, files, targets, misses, candidates, stale, contributions, entries,
+                                 settings, rule_classes, jobs)
+    else:
+        run = _check_full(root, files, word_modules, misses, candidates, entries, settings, rule_classes, jobs)
+    checked, cached_findings, hits, td_now, contributions, new_errors, raced = run
+    errors.update(new_errors)
+    result.findings.extend(cached_findings)
+    for findings in checked.values():
+        result.findings.extend(findings)
     result.errors = missing + [FileError(path, errors[path]) for path in targets if path in errors]
     result.files_checked = hits + len(checked)
     result.findings.sort()
-    LAST_RUN.update(hits=hits, checked=len(checked), misses=len(misses), pending=len(pending),
-                    errors=len(errors), raced=raced, wrote=False)
-    if raced or not changed and set(entries) <= {str(p) for p in files}:
+    LAST_RUN.update(hits=hits, checked=len(checked), misses=len(misses), stale_task_modules=len(stale),
+                    errors=len(errors), raced=raced, incremental=fast, wrote=False)
+    learned = any(f.known and (entries.get(str(p)) or {}).get("hash") != f.hash for p, f in files.items())
+    if raced or not (checked or stale or learned or not set(entries) <= {str(p) for p in files}):
         return result
 
-    # remember: summaries of everything known, findings of what was checked, the task digest
+    # remember: summaries of everything known, findings of what was checked, site entries
     digests = closure_digests(files, layout, roots)
-    tkey = tasks_key(digests)
     new_entries: dict[str, Any] = {}
     for path, file in files.items():
         if file.hash is None or not file.known:
             continue
         old = entries.get(str(path))
+        same = isinstance(old, dict) and old.get("hash") == file.hash
         entry: dict[str, Any] = {"hash": file.hash}
         if file.error is not None:
             entry["error"] = file.error
-        else:
-            entry["summary"] = file.summary
-            if path in checked:
-                encoded = encode_findings(checked[path])
-                if encoded is not None and digests.get(path) is not None and td_now is not None:
-                    entry.update(cd=digests[path], td=td_now, findings=encoded)
-            elif isinstance(old, dict) and old.get("hash") == file.hash and "findings" in old:
-                entry.update(cd=old.get("cd"), td=old.get("td"), findings=old["findings"])
+            new_entries[str(path)] = entry
+            continue
+        entry["summary"] = file.summary
+        if path in checked:
+            encoded = encode_findings(checked[path])
+            if encoded is not None and digests.get(path) is not None and td_now is not None:
+                entry.update(cd=digests[path], td=td_now, findings=encoded)
+        elif same and "findings" in old:
+            entry.update(cd=old.get("cd"), td=old.get("td"), findings=old["findings"])
+        if path in contributions and digests.get(path) is not None:
+            entry.update(scd=digests[path], sites=contributions[path])
         new_entries[str(path)] = entry
-    tasks = {"key": tkey, "digest": td_now} if tkey is not None and td_now is not None else stored_tasks
-    saved = _save_pack(directory, pack_path, {"schema": SCHEMA, "files": new_entries, "tasks": tasks})
-    LAST_RUN["wrote"] = saved
+    LAST_RUN["wrote"] = _save_pack(directory, pack_path, {"schema": SCHEMA, "files": new_entries})
     return result
+
+
+def _decode_cached(entries: dict[str, Any], path: Path) -> list[Finding] | None:
+    try:
+        return decode_findings(entries[str(path)]["findings"])
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _check_incremental(root, files, targets, misses, candidates, stale, contributions, entries,
+                       settings, rule_classes, jobs):
+    """Parse only the targets to check and the scheduling modules whose sites may have changed
+    (and, lazily, what resolution reaches), from the texts read when planning."""
+    from bgtask_lint.engine import Project, parse_module
+    from bgtask_lint.parallel import check_modules
+
+    errors: dict[Path, str] = {}
+    parsed: dict[Path, ModuleInfo] = {}
+    for path in [*misses, *stale]:
+        if path in parsed:
+            continue
+        try:
+            parsed[path] = parse_module(path, root, files[path].text)
+        except SourceError as exc:
+            if path in misses:
+                errors[path] = str(exc)
+            _light_parse(files[path], root)  # an error that depends on these bytes alone
+    contributions = dict(contributions)
+    index = _PresetTasksIndex(root, parsed.values(), set())
+    index.register([p for p in files if p not in parsed],
+                   lambda path: parse_module(path, root, files[path].text))
+    for path in stale:
+        if path in parsed:
+            contributions[path] = site_entries(index, parsed[path])
+    tasks, td_now = task_table(contributions)
+    index._preset = {key: [] for key in tasks}
+    index.cache.clear()  # nothing computed so far may depend on the task table, but be sure
+
+    cached: list[Finding] = []
+    hits = 0
+    late: list[Path] = []
+    for path in candidates:
+        found = _decode_cached(entries, path) if entries[str(path)].get("td") == td_now else None
+        if found is None:
+            late.append(path)
+        else:
+            cached.extend(found)
+            hits += 1
+    modules = [parsed[p] for p in misses if p in parsed]
+    for path in late:
+        module = index.module(path)
+        if module is None:
+            try:
+                module = parse_module(path, root, files[path].text)
+            except SourceError as exc:
+                errors[path] = str(exc)
+                continue
+        modules.append(module)
+    for module in modules:  # what a miss learns about itself
+        file = files[module.path]
+        if not file.known:
+            file.summary, file.known = summarize(module), True
+    project = Project(root=root, index=index, targets=[m.path for m in modules], errors=[])
+    checked = check_modules(project, settings, rule_classes, modules, jobs) if modules else {}
+    for module in list(index.by_path.values()):
+        file = files[module.path]
+        if not file.known:
+            file.summary, file.known = summarize(module), True
+    return checked, cached, hits, td_now, contributions, errors, False
+
+
+def _check_full(root, files, word_modules, misses, candidates, entries, settings, rule_classes, jobs):
+    """Index the project as load_project does (every scheduling module parsed) and check the misses."""
+    from bgtask_lint.engine import load_project, parse_module
+    from bgtask_lint.parallel import check_modules
+
+    errors: dict[Path, str] = {}
+    raced = False
+    project = load_project(misses, settings, root)
+    index = project.index
+    contributions = {path: site_entries(index, index.by_path[path]) for path in word_modules if path in index.by_path}
+    tasks, td_now = task_table(contributions)
+    if tasks != index.task_keys() or any(m.sites for p, m in index.by_path.items() if p not in contributions):
+        raced = True  # cannot happen: the table is made of exactly these sites; do not store anything
+    cached: list[Finding] = []
+    hits = 0
+    late: list[Path] = []
+    for path in candidates:
+        found = _decode_cached(entries, path) if entries[str(path)].get("td") == td_now else None
+        if found is None:
+            late.append(path)
+        else:
+            cached.extend(found)
+            hits += 1
+    modules = [index.by_path[path] for path in project.targets]
+    for path in late:
+        module = index.module(path)
+        if module is None:  # it parsed when its entry was written: it changed since
+            raced = True
+            try:
+                module = parse_module(path, root)
+            except SourceError as exc:
+                errors[path] = str(exc)
+                continue
+        modules.append(module)
+    checked = check_modules(project, settings, rule_classes, modules, jobs)
+    for error in project.errors:
+        errors[error.path] = error.message
+        file = files.get(error.path)
+        if file is not None and file.text is not None and not file.known:
+            _light_parse(file, root)  # keep the error only if it is the one these bytes give
+            if file.error != error.message:
+                file.known, file.error, file.summary = False, None, None
+    for module in list(index.by_path.values()):
+        file = files.get(module.path)
+        if file is None or file.text != module.source:
+            raced = True
+        elif not file.known:
+            file.summary, file.known = summarize(module), True
+    for path in word_modules:  # each one that parses must have been indexed
+        if path not in index.by_path:
+            if not files[path].known:
+                _light_parse(files[path], root)
+            if files[path].error is None:
+                raced = True
+    raced = raced or not _rehash_unchanged(files)
+    return checked, cached, hits, td_now, contributions, errors, raced

@@ -283,18 +283,31 @@ def _mutate(path: Path, rng: random.Random) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["crossmod_basic", "reexport_pkg", "shop_api", "media_service"])
-def test_random_edits(name: str, tmp_path: Path) -> None:
-    source = next(p for d in ("projects", "corpus") if (p := FIXTURES / d / name).is_dir())
+PROJECTS = sorted(p for d in ("projects", "corpus") for p in (FIXTURES / d).iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("source", PROJECTS, ids=lambda p: p.name)
+def test_random_edits(source: Path, tmp_path: Path) -> None:
+    name = source.name
     root = tmp_path / name
     shutil.copytree(source, root)
     (root / "pyproject.toml").write_text("")
     rng = random.Random(f"bgtask-lint-{name}")
     run(root)
-    for _ in range(12):
+    for step in range(14):
         files = sorted(root.rglob("*.py"))
-        for path in rng.sample(files, k=min(len(files), rng.choice([1, 1, 2]))):
-            _mutate(path, rng)
+        layout_change = rng.random()
+        if layout_change < 0.1 and len(files) > 2:
+            rng.choice(files).unlink()
+        elif layout_change < 0.2:  # a new module, maybe one an existing import now resolves to
+            source_file = rng.choice(files)
+            new_name = rng.choice(["tasks", "helpers", "utils", "deps", f"extra{step}"]) + ".py"
+            target = source_file.parent / new_name
+            if not target.exists():
+                target.write_text(rng.choice(files).read_text(encoding="utf-8"), encoding="utf-8")
+        else:
+            for path in rng.sample(files, k=min(len(files), rng.choice([1, 1, 2]))):
+                _mutate(path, rng)
         run(root)
 
 

@@ -76,3 +76,18 @@ def test_chunks_cover_every_module_once() -> None:
     flat = [i for chunk in chunks for i in chunk]
     assert sorted(flat) == list(range(len(modules)))
     assert flat[0] == 8  # the biggest first
+
+
+@needs_fork
+def test_incremental_run_in_workers(tmp_path: Path, forked: list[int]) -> None:
+    import shutil
+
+    root = tmp_path / "media"
+    shutil.copytree(FIXTURES / "corpus" / "media_service", root)
+    check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    for path in sorted(root.rglob("*.py")):
+        path.write_text(path.read_text() + "\n# edited\n")
+    edited = check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    serial = check_paths([root], Settings(), root=root, jobs=1)
+    assert _fields(edited.findings) == _fields(serial.findings)
+    assert len(forked) == 2
