@@ -84,7 +84,11 @@ def source_lines(text: str, keepends: bool = False) -> list[str]:
     return lines
 
 
-def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None) -> bool:
+def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None,
+              named: frozenset[str] = frozenset()) -> bool:
+    """`path` (absolute, for the patterns that are paths) matches a pattern by its name or by
+    its path relative to `root`; `named` are patterns that path-match a directory given on
+    the command line, which do not apply below it."""
     name = path.name
     rel = None
     if root is not None:
@@ -96,9 +100,24 @@ def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None) -> bool:
         pattern = pattern.rstrip("/")
         if fnmatch.fnmatchcase(name, pattern):
             return True
-        if rel is not None and (fnmatch.fnmatchcase(rel, pattern) or rel.startswith(pattern + "/")):
+        if rel is not None and pattern not in named and (
+                fnmatch.fnmatchcase(rel, pattern) or rel.startswith(pattern + "/")):
             return True
     return False
+
+
+def _named_patterns(directory: Path, patterns: tuple[str, ...], root: Path | None) -> frozenset[str]:
+    """The patterns that path-match `directory` (absolute) or one of its parents below `root`."""
+    if root is None:
+        return frozenset()
+    try:
+        parts = directory.relative_to(root).parts
+    except ValueError:
+        return frozenset()
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return frozenset(
+        p.rstrip("/") for p in patterns if any(fnmatch.fnmatchcase(prefix, p.rstrip("/")) for prefix in prefixes)
+    )
 
 
 def iter_python_files(
@@ -118,8 +137,15 @@ def iter_python_files(
                 yield given
             continue
         visited_dirs: set[tuple[int, int]] = set()
+        # patterns match absolute paths (a relative `given` is below the cwd, not the root);
+        # a directory named on the command line is walked even if a pattern matches it
+        base = Path(os.path.abspath(given))
+        if root is not None and not base.is_relative_to(root):  # e.g. a symlink in the cwd's path
+            base = given.resolve()
+        named = _named_patterns(base, excludes, root)
         for dirpath, dirnames, filenames in os.walk(given, followlinks=True):
             current = Path(dirpath)
+            here = base / os.path.relpath(dirpath, given)
             try:
                 st = current.stat()
             except OSError:
@@ -131,13 +157,13 @@ def iter_python_files(
                 continue
             visited_dirs.add(key)
             dirnames[:] = sorted(
-                d for d in dirnames if not _excluded(current / d, excludes, root)
+                d for d in dirnames if not _excluded(here / d, excludes, root, named)
             )
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
                 file_path = current / filename
-                if _excluded(file_path, excludes, root):
+                if _excluded(here / filename, excludes, root, named):
                     continue
                 resolved = file_path.resolve()
                 if resolved in seen:
