@@ -164,7 +164,10 @@ def parse_module(path: Path, root: Path, text: str | None = None) -> ModuleInfo:
     except (ValueError, RecursionError, MemoryError) as exc:
         raise SourceError(f"cannot parse: {type(exc).__name__}") from None
     name, is_package = module_name(path, root)
-    return build_module(path, text, tree, name, is_package)
+    try:
+        return build_module(path, text, tree, name, is_package)
+    except RecursionError:  # e.g. a generated 2,000-branch elif chain: ast nests each elif
+        raise SourceError("cannot analyse: nested too deeply (RecursionError)") from None
 
 
 @dataclass

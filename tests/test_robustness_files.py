@@ -305,3 +305,36 @@ def test_spaces_and_non_ascii_names(project: Path) -> None:
     assert json.loads(result.stdout)[0]["filename"].endswith("caf\u00e9 t\u00e2ches.py")
     assert run("fix", "my app").exit_code == 0
     assert FIXED_LINE in path.read_text()
+
+
+# --- code LibCST (or the analysis) cannot take -----------------------------------------------
+
+SNIPPET = "\n\nimport asyncio\n\n\nasync def snippet_handler():\n    asyncio.create_task(work())\n"
+
+
+@pytest.mark.parametrize("name, head, checks", [
+    # ast accepts these, LibCST 1.0 does not (ParserSyntaxError / RecursionError)
+    ("paren_target.py", "(pars): bool = True\n", True),
+    ("concat.py", "x = (" + " ".join(["'a'"] * 3000) + ")\n", True),
+    ("nested.py", "x = " + "[" * 190 + "]" * 190 + "\n", True),
+    ("calls.py", "x = a" + "()" * 1000 + "\n", True),
+    # ast nests each elif in the one before: too deep for the analysis itself
+    ("elifs.py", "if a:\n    pass\n" + "elif a:\n    pass\n" * 2000, False),
+])
+def test_code_libcst_cannot_take(project: Path, name: str, head: str, checks: bool) -> None:
+    path = project / name
+    path.write_text(head + SNIPPET)
+    (project / "good.py").write_text(DANGLING)
+    result = run("check", ".")
+    assert "good.py:5:5: BGT103" in result.stdout and "Traceback" not in result.output
+    if checks:
+        assert result.exit_code == 1 and f"{name}:" in result.stdout and result.stderr == ""
+    else:
+        assert result.exit_code == 2 and "RecursionError" in _one_error(result, name)
+    before = path.read_bytes()
+    result = run("fix", ".")
+    assert result.exit_code == 2
+    message = _one_error(result, name)
+    assert ("LibCST cannot parse" in message) if checks else ("RecursionError" in message)
+    assert path.read_bytes() == before
+    assert FIXED_LINE in (project / "good.py").read_text()
