@@ -10,7 +10,7 @@ from typing import Callable
 import click
 
 from bgtask_lint.config import Settings, valid_timeout
-from bgtask_lint.engine import check_module, load_project
+from bgtask_lint.engine import check_module, load_project, parse_module
 from bgtask_lint.fix import FileFix, fix_text, is_fixable, read_for_write, unified_diff, write_atomically
 from bgtask_lint.report import render_text
 from bgtask_lint.rules import selected_rules
@@ -57,7 +57,8 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
                 if result.changed:
                     changed_this_round = True
                     fixed.update(result.fixed)
-                    fixes[path] = FileFix(path, originals[path], result.new_text, fixed=result.fixed)
+                    earlier = fixes[path].fixed if path in fixes else Counter()
+                    fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
         if not changed_this_round:
             break
 
@@ -74,6 +75,10 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
         except (OSError, UnicodeError) as exc:
             write_errors += 1
             click.echo(f"{display(path)}: error: cannot write: {getattr(exc, 'strerror', None) or exc}", err=True)
+            # the file keeps its old text: so must the index, the count and the report
+            fixed.subtract(result.fixed)
+            result.new_text = result.old_text
+            project.index.add(parse_module(path, project.root, result.old_text))
 
     remaining = []
     for path in project.targets:
@@ -82,7 +87,8 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
     changed_files = sum(1 for r in fixes.values() if r.new_text != r.old_text)
     if not diff and remaining:
         click.echo(render_text(remaining, display))
-    click.echo(_summary(fixed, remaining, changed_files, diff), err=True)
+    stuck = sum(1 for f in remaining if is_fixable(f, unsafe))  # in files fix could not change
+    click.echo(_summary(+fixed, remaining, changed_files, diff, stuck), err=True)
     if project.errors or failed or write_errors:
         return 2
     if diff:
@@ -90,7 +96,7 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
     return 1 if remaining else 0
 
 
-def _summary(fixed: Counter, remaining: list, files: int, diff: bool) -> str:
+def _summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int = 0) -> str:
     verb = "Would fix" if diff else "Fixed"
     total = sum(fixed.values())
     per_code = ", ".join(f"{code}: {count}" for code, count in sorted(fixed.items()))
@@ -98,7 +104,8 @@ def _summary(fixed: Counter, remaining: list, files: int, diff: bool) -> str:
              + f" in {files} file{'s' if files != 1 else ''}."]
     if remaining:
         left = Counter(f.code for f in remaining)
-        parts.append(f"{len(remaining)} remaining (no safe fix): "
+        why = f"{stuck} not fixed: see the errors above" if stuck else "no safe fix"
+        parts.append(f"{len(remaining)} remaining ({why}): "
                      + ", ".join(f"{code}: {count}" for code, count in sorted(left.items())) + ".")
     else:
         parts.append("No findings remain." if not diff else "")

@@ -338,3 +338,5 @@ def test_code_libcst_cannot_take(project: Path, name: str, head: str, checks: bo
     assert ("LibCST cannot parse" in message) if checks else ("RecursionError" in message)
     assert path.read_bytes() == before
     assert FIXED_LINE in (project / "good.py").read_text()
+    if checks:  # the finding is left, and it does have a safe fix
+        assert f"{name}:" in result.stdout and "(1 not fixed: see the errors above)" in result.stderr

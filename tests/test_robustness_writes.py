@@ -176,6 +176,10 @@ def test_a_file_that_cannot_be_written(project: Path, monkeypatch: pytest.Monkey
     assert (project / "locked" / "a.py").read_text() == DANGLING
     assert "task = asyncio.create_task(work())" in (project / "open" / "b.py").read_text()
     assert sorted(p.name for p in (project / "locked").iterdir()) == ["a.py"]  # no temp file left
+    # what is left is what is on disk: the finding of the file that was not written
+    assert result.stdout.startswith("locked/a.py:5:5: BGT103"), result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "Fixed 1 finding (BGT103: 1) in 1 file. 1 remaining (1 not fixed: see the errors above): BGT103: 1.")
 
 
 def test_read_only_file_keeps_its_mode_and_symlinks_stay_links(project: Path) -> None:
