@@ -237,25 +237,18 @@ def check_paths(paths: list[Path], settings: Settings, root: Path | None = None,
     """Check files and directories. `jobs`: worker processes (None: one per CPU; see
     parallel.py); `cache`: reuse the findings of unchanged files from `.bgtask_lint_cache/`
     in the project root (see cache.py)."""
-    from bgtask_lint.parallel import check_modules, paused_gc
+    from bgtask_lint.parallel import check_project, paused_gc
 
     rule_classes = selected_rules(settings.select, settings.ignore)
-    with paused_gc():
+    with paused_gc():  # the project is freed before the collector runs again
+        result = None
         if cache:
             from bgtask_lint.cache import check_cached
 
-            cached = check_cached(paths, settings, rule_classes, root, jobs)
-            if cached is not None:
-                return cached
-        project = load_project(paths, settings, root)
-        result = CheckResult(errors=project.errors)
-        modules = [project.index.by_path[path] for path in project.targets]
-        by_path = check_modules(project, settings, rule_classes, modules, jobs)
-        for module in modules:
-            result.findings.extend(by_path[module.path])
-            result.files_checked += 1
-        result.findings.sort()
-        return result
+            result = check_cached(paths, settings, rule_classes, root, jobs)
+        if result is None:
+            result = check_project(paths, settings, rule_classes, root, jobs)
+    return result
 
 
 def check_source(text: str, path: Path, settings: Settings, index: ProjectIndex | None = None) -> list[Finding]:

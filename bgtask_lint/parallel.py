@@ -22,7 +22,7 @@ from bgtask_lint.findings import Finding
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
-    from bgtask_lint.engine import Project
+    from bgtask_lint.engine import CheckResult, Project
     from bgtask_lint.index import ModuleInfo
     from bgtask_lint.rules import Rule
 
@@ -66,6 +66,22 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def check_project(paths: list[Path], settings: "Settings", rule_classes: tuple[type["Rule"], ...],
+                  root: Path | None, jobs: int | None) -> "CheckResult":
+    """Index the project and check the targets (in workers when there are many)."""
+    from bgtask_lint.engine import CheckResult, load_project
+
+    project = load_project(paths, settings, root)
+    result = CheckResult(errors=project.errors)
+    modules = [project.index.by_path[path] for path in project.targets]
+    by_path = check_modules(project, settings, rule_classes, modules, jobs)
+    for module in modules:
+        result.findings.extend(by_path[module.path])
+        result.files_checked += 1
+    result.findings.sort()
+    return result
 
 
 def check_modules(project: "Project", settings: "Settings", rule_classes: tuple[type["Rule"], ...],
