@@ -15,6 +15,7 @@ import importlib
 import os
 import stat
 import tempfile
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,7 +81,9 @@ def fix_text(path: Path, text: str, project: Project, settings: Settings, unsafe
             if new_tree.code != current:
                 result.fixed[code] += command.fixed or len(targets)
                 current = new_tree.code
-        compile(current, str(path), "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's `x is 1` is not ours to warn about
+            compile(current, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
         result.error = f"the fixed code would not compile (line {exc.lineno}: {exc.msg}); file left unchanged"
     except (cst.ParserSyntaxError, RecursionError) as exc:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -340,3 +342,16 @@ def test_code_libcst_cannot_take(project: Path, name: str, head: str, checks: bo
     assert FIXED_LINE in (project / "good.py").read_text()
     if checks:  # the finding is left, and it does have a safe fix
         assert f"{name}:" in result.stdout and "(1 not fixed: see the errors above)" in result.stderr
+
+
+def test_the_users_syntax_warnings_are_not_ours(project: Path) -> None:
+    path = project / "warns.py"
+    path.write_text(DANGLING.replace("    asyncio", "    if x is 1 or '\\d':\n        asyncio").replace(
+        "handler():", "handler(x):"))
+    result = run("check", "warns.py")
+    assert result.exit_code == 1 and result.stderr == "", result.stderr
+    # a process of its own: pytest would catch the warnings
+    proc = subprocess.run([sys.executable, "-m", "bgtask_lint", "fix", "warns.py"], cwd=project,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "Warning" not in proc.stderr, proc.stderr
+    assert "        task = asyncio.create_task(work())" in path.read_text()
