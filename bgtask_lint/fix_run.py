@@ -11,6 +11,7 @@ import click
 
 from bgtask_lint.config import Settings, valid_timeout
 from bgtask_lint.engine import check_module, load_project, parse_module
+from bgtask_lint.files import SourceError, read_source
 from bgtask_lint.fix import FileFix, fix_text, is_fixable, read_for_write, unified_diff, write_atomically
 from bgtask_lint.report import render_text
 from bgtask_lint.rules import selected_rules
@@ -71,14 +72,16 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
             continue
         try:
             encoding, bom = read_for_write(path)
+            if read_source(path).text != result.old_text:  # saved by someone else meanwhile
+                raise _ChangedMeanwhile("the file changed while it was being fixed")
             write_atomically(path, result.new_text, encoding, bom)
-        except (OSError, UnicodeError) as exc:
+        except (OSError, UnicodeError, SourceError, _ChangedMeanwhile) as exc:
             write_errors += 1
             click.echo(f"{display(path)}: error: cannot write: {getattr(exc, 'strerror', None) or exc}", err=True)
-            # the file keeps its old text: so must the index, the count and the report
+            # the file keeps its text: so must the index, the count and the report
             fixed.subtract(result.fixed)
             result.new_text = result.old_text
-            project.index.add(parse_module(path, project.root, result.old_text))
+            _index_what_is_on_disk(project, path, result.old_text)
 
     remaining = []
     for path in project.targets:
@@ -94,6 +97,17 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
     if diff:
         return 1 if changed_files else 0
     return 1 if remaining else 0
+
+
+class _ChangedMeanwhile(Exception):
+    """The file on disk is no longer the text that was fixed."""
+
+
+def _index_what_is_on_disk(project, path: Path, fallback: str) -> None:
+    try:
+        project.index.add(parse_module(path, project.root))
+    except SourceError:
+        project.index.add(parse_module(path, project.root, fallback))
 
 
 def _summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int = 0) -> str:
