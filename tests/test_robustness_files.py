@@ -196,13 +196,14 @@ def test_a_one_megabyte_file(project: Path) -> None:
         "async def handler_{n}(path: str) -> None:\n"
         "    '''Handler number {n}, with some text to make the file bigger.'''\n"
         "    data = {{'n': {n}, 'path': path, 'label': 'handler {n}'}}\n"
-        "    asyncio.create_task(work_{n}(data))\n\n\n"
+        "    {call}(work_{n}(data))\n\n\n"
     )
     parts = ["import asyncio\n\n\n"]
     size = 0
     n = 0
     while size < 1_000_000:
-        parts.append(chunk.format(n=n))
+        # one function in ten drops its task: ~450 fixes in a file of ~4,500 functions
+        parts.append(chunk.format(n=n, call="asyncio.create_task" if n % 10 == 0 else "await asyncio.shield"))
         size += len(parts[-1])
         n += 1
     path = project / "big.py"
@@ -210,15 +211,16 @@ def test_a_one_megabyte_file(project: Path) -> None:
     started = time.monotonic()
     result = run("check", "--exit-zero", "big.py")
     checked = time.monotonic() - started
-    assert result.exit_code == 0 and len(result.stdout.splitlines()) == n
+    dropped = (n + 9) // 10
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == dropped
     started = time.monotonic()
     result = run("fix", "big.py")
     fixed = time.monotonic() - started
     assert result.exit_code == 0, result.output
     text = path.read_text()
-    assert text.count("    _background_tasks.add(task") == n
+    assert text.count("    _background_tasks.add(task") == dropped
     compile(text, "big.py", "exec")
-    print(f"\n1 MB file ({n} functions): check {checked:.1f} s, fix {fixed:.1f} s")
+    print(f"\n1 MB file ({n} functions, {dropped} fixes): check {checked:.1f} s, fix {fixed:.1f} s")
 
 
 # --- paths --------------------------------------------------------------------------------
@@ -322,7 +324,7 @@ SNIPPET = "\n\nimport asyncio\n\n\nasync def snippet_handler():\n    asyncio.cre
     ("calls.py", "x = a" + "()" * 1000 + "\n", True),
     # ast nests each elif in the one before: too deep for the analysis itself
     ("elifs.py", "if a:\n    pass\n" + "elif a:\n    pass\n" * 2000, False),
-])
+], ids=lambda value: value if isinstance(value, str) and value.endswith(".py") else "")
 def test_code_libcst_cannot_take(project: Path, name: str, head: str, checks: bool) -> None:
     path = project / name
     path.write_text(head + SNIPPET)
