@@ -436,7 +436,7 @@ class _PresetTasksIndex(ProjectIndex):
 
     def __init__(self, root: Path, modules: Iterable[ModuleInfo], tasks: set[tuple[Path, str]]):
         super().__init__(root, modules)
-        self._preset: dict = {key: [] for key in tasks}
+        self._preset = set(tasks)
 
     def _task_table(self):  # the rules only ask which functions are tasks (is_task, task_keys, task_paths)
         return self._preset

@@ -67,6 +67,7 @@ def fix_text(path: Path, text: str, project: Project, settings: Settings, unsafe
 
     result = FileFix(path=path, old_text=text, new_text=text)
     current = text
+    tree = None  # parsed once; each command's output tree feeds the next
     try:
         for code in FIX_COMMANDS:
             if not any(code.startswith(p) for p in settings.select) or any(code.startswith(p) for p in settings.ignore):
@@ -77,7 +78,8 @@ def fix_text(path: Path, text: str, project: Project, settings: Settings, unsafe
                 continue
             command = command_class(code)(CodemodContext(filename=str(path)), targets=targets,
                                           unsafe_fixes=unsafe, connect_timeout=settings.connect_timeout)
-            new_tree = command.transform_module(cst.parse_module(current))
+            new_tree = command.transform_module(tree if tree is not None else cst.parse_module(current))
+            tree = new_tree
             if new_tree.code != current:
                 result.fixed[code] += command.fixed or len(targets)
                 current = new_tree.code

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import dotted_name
+from bgtask_lint.names import dotted, dotted_name
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -122,7 +122,8 @@ class ProjectIndex:
         self._failed: set[Path] = set()
         # parses a project file on first use; modules nobody imports are never parsed
         self._loader: Callable[[Path], ModuleInfo] | None = None
-        self._tasks: dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]] | None = None
+        self._tasks: set[tuple[Path, str]] | None = None
+        self._task_paths: set[Path] | None = None
         self.cache: dict[object, object] = {}  # memo for analyses built on the index
         for module in modules:
             self.add(module)
@@ -144,9 +145,19 @@ class ProjectIndex:
         """Add or replace a module (a fixed text, an editor buffer)."""
         self._know(module.path)
         self._failed.discard(module.path)
+        old = self.by_path.get(module.path)
         self.by_path[module.path] = module
-        self._tasks = None
+        # `fix` replaces a module after every rule it fixes: keep the task table unless
+        # what decides which functions are tasks changed
+        if old is None or _resolution_shape(old) != _resolution_shape(module):
+            self._tasks = self._task_paths = None
         self.cache.clear()
+
+    def remove(self, path: Path) -> None:
+        """Drop a module (deleted, or no longer parses on disk)."""
+        if self.by_path.pop(path, None) is not None:
+            self._tasks = self._task_paths = None
+            self.cache.clear()
 
     def module(self, path: Path) -> ModuleInfo | None:
         found = self.by_path.get(path)
@@ -282,23 +293,19 @@ class ProjectIndex:
     def _local_import(self, module: ModuleInfo, function: ast.AST | None, name: str) -> ImportRef | None:
         return local_import(module, function, name)
 
-    def function_of(self, module: ModuleInfo, node: ast.AST) -> FunctionSym | None:
-        if isinstance(node, FUNCTION_TYPES) and id(node) in module.qualnames:
-            return FunctionSym(module, node)
-        return None
-
     # tasks
 
-    def _task_table(self) -> dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]]:
+    def _task_table(self) -> set[tuple[Path, str]]:
+        """(module path, function qualname) of every function scheduled as a background task."""
         if self._tasks is None:
-            table: dict[tuple[Path, str], list[tuple[ModuleInfo, ScheduleSite]]] = {}
+            table: set[tuple[Path, str]] = set()
             for module in list(self.by_path.values()):
                 for site in module.sites:
                     if not site.is_background:
                         continue
                     sym = self.resolve(module, site.task, site.function, site.owner_class)
                     if isinstance(sym, FunctionSym):
-                        table.setdefault(sym.key, []).append((module, site))
+                        table.add(sym.key)
             self._tasks = table
         return self._tasks
 
@@ -309,11 +316,30 @@ class ProjectIndex:
         return set(self._task_table())
 
     def task_paths(self) -> set[Path]:
-        return {path for path, _ in self._task_table()}
+        if self._task_paths is None:
+            self._task_paths = {path for path, _ in self._task_table()}
+        return self._task_paths
 
     def resolve_task(self, module: ModuleInfo, site: ScheduleSite) -> FunctionSym | None:
         sym = self.resolve(module, site.task, site.function, site.owner_class)
         return sym if isinstance(sym, FunctionSym) else None
+
+
+def _resolution_shape(module: ModuleInfo) -> tuple:
+    """What of a module can change which functions are tasks: its names, imports and
+    module-level values (aliases), and its scheduling sites."""
+    return (
+        tuple(module.functions),
+        tuple(sorted(module.imports.items(), key=lambda item: item[0])),
+        tuple(sorted(
+            (module.qualnames.get(key, ""), tuple(sorted(refs.items()))) for key, refs in module.local_imports.items()
+        )),
+        tuple(sorted(module.defs)),
+        # only name chains resolve any further (ast.dump would recurse on deep expressions)
+        tuple(sorted((name, dotted(value) or "") for name, value in module.assigns.items())),
+        tuple((s.form, dotted(s.task) or "", s.is_background, module.qualnames.get(id(s.function), ""),
+               s.owner_class.name if s.owner_class else "") for s in module.sites),
+    )
 
 
 def local_import(module: ModuleInfo, function: ast.AST | None, name: str) -> ImportRef | None:

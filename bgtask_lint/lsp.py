@@ -380,9 +380,7 @@ class Service:
 
 def forget(index: ProjectIndex, path: Path) -> None:
     """Drop a module from the index (deleted, or no longer parses on disk)."""
-    if index.by_path.pop(path, None) is not None:
-        index._tasks = None  # the task table is rebuilt on next use (as index.add does)
-        index.cache.clear()
+    index.remove(path)
 
 
 # --- the pygls server ---------------------------------------------------------------------
