@@ -12,7 +12,7 @@ from bgtask_lint.index import (
     ScheduleSite,
     qualified_name,
 )
-from bgtask_lint.names import dotted_name, is_literal_constant, keyword, last_name
+from bgtask_lint.names import is_literal_constant, keyword, last_name
 from bgtask_lint.scope import function_scope
 
 CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
@@ -332,11 +332,3 @@ def _task_name_is_awaited(function: ast.AST, name: str) -> bool:
             return True
     return False
 
-
-__all__ = [
-    "build_module",
-    "dotted_name",
-    "is_background_tasks_receiver",
-    "is_create_task_call",
-    "is_loop_expression",
-]

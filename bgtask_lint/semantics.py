@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 from bgtask_lint.index import (
-    FUNCTION_TYPES,
     ClassSym,
     ExternalSym,
     FunctionSym,
@@ -403,6 +402,3 @@ def request_object_type(index: ProjectIndex, module: ModuleInfo, function: ast.A
             return "UploadFile"
     return None
 
-
-def is_function(node: ast.AST | None) -> bool:
-    return isinstance(node, FUNCTION_TYPES)

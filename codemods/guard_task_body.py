@@ -15,14 +15,9 @@ module has no logger; an existing `logger`/`log`/`LOGGER` is reused.
 
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from codemods._base import FindingCommand, insert_after_header, module_logger_name, parse_statement
-
-Function = Union[cst.FunctionDef]
-
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
     return (
