@@ -29,7 +29,7 @@ entry's; the rest come from the pack without parsing anything. When few scheduli
 changed, only the files to re-check, the scheduling modules whose closure changed, and what resolution
 reaches from them are parsed, from the very texts that were hashed, and the index is given
 the task table assembled from the cached site entries (`_PresetTasksIndex`). Otherwise
-(a first run, many changes) the project is indexed as `load_project` does. Files that do
+(a first run, many changes) the project is indexed as `Project.load` does. Files that do
 not parse keep their error message (it depends on the bytes alone).
 
 Soundness rests on `_Layout.edges` covering every way `ProjectIndex` resolution can reach
@@ -56,13 +56,16 @@ from bgtask_lint.files import SourceError, decode_source, find_project_root, ite
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import ModuleInfo, ProjectIndex, _suffixes, module_name
 
+from bgtask_lint.engine import parse_module
+from bgtask_lint.parallel import check_modules
+from bgtask_lint.project import CheckResult, FileError, Project
+
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
-    from bgtask_lint.engine import CheckResult, Project
     from bgtask_lint.rules import Rule
 
 CACHE_DIR = ".bgtask_lint_cache"
-SCHEMA = 1
+SCHEMA = 2
 # packs kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
 # a run parses at most this many modules only to learn their imports (the rest are checked)
@@ -176,12 +179,12 @@ def _prune(directory: Path, keep: Path) -> None:
 
 def _finding_fields(finding: Finding) -> tuple:
     return (str(finding.path), finding.line, finding.col, finding.code, finding.message,
-            finding.end_line, finding.end_col, finding.fix, finding.fix_title, finding.data)
+            finding.end_line, finding.end_col, finding.fix, finding.fix_title)
 
 
 def encode_findings(findings: list[Finding]) -> list | None:
     """JSON-ready findings, or None when one would not come back identical."""
-    encoded = [[*_finding_fields(f)[:9], [list(pair) for pair in f.data]] for f in findings]
+    encoded = [list(_finding_fields(f)) for f in findings]
     try:
         again = decode_findings(json.loads(json.dumps(encoded)))
     except (TypeError, ValueError):
@@ -194,8 +197,8 @@ def encode_findings(findings: list[Finding]) -> list | None:
 def decode_findings(encoded: list) -> list[Finding]:
     return [
         Finding(path=Path(path), line=line, col=col, code=code, message=message, end_line=end_line,
-                end_col=end_col, fix=fix, fix_title=fix_title, data=tuple((k, v) for k, v in data))
-        for path, line, col, code, message, end_line, end_col, fix, fix_title, data in encoded
+                end_col=end_col, fix=fix, fix_title=fix_title)
+        for path, line, col, code, message, end_line, end_col, fix, fix_title in encoded
     ]
 
 
@@ -215,7 +218,7 @@ def summarize(module: ModuleInfo) -> dict[str, Any]:
 
 
 def _may_schedule(text: str) -> bool:
-    """As load_project decides which modules to parse for the task table."""
+    """As Project.load decides which modules to parse for the task table."""
     return any(word in text for word in SCHEDULING_NAMES)
 
 
@@ -397,8 +400,6 @@ def _reachable_unknown(files: dict[Path, _File], layout: _Layout, roots: Iterabl
 
 def _light_parse(file: _File, root: Path) -> None:
     """Learn a module's imports (or its error) by parsing it, without checking it."""
-    from bgtask_lint.engine import parse_module
-
     if file.hash is None or file.text is None:
         return
     try:
@@ -483,8 +484,6 @@ def _rehash_unchanged(files: dict[Path, _File]) -> bool:
 def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[type["Rule"], ...],
                  root: Path | None, jobs: int | None) -> "CheckResult | None":
     """check_paths with the cache; None when the cache cannot be used for these paths."""
-    from bgtask_lint.engine import CheckResult, FileError
-
     LAST_RUN.clear()
     if root is None:
         root = find_project_root(paths[0] if paths else Path.cwd())
@@ -612,9 +611,6 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
                        settings, rule_classes, jobs):
     """Parse only the targets to check and the scheduling modules whose sites may have changed
     (and, lazily, what resolution reaches), from the texts read when planning."""
-    from bgtask_lint.engine import Project, parse_module
-    from bgtask_lint.parallel import check_modules
-
     errors: dict[Path, str] = {}
     parsed: dict[Path, ModuleInfo] = {}
     for path in [*misses, *stale]:
@@ -661,8 +657,9 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
         file = files[module.path]
         if not file.known:
             file.summary, file.known = summarize(module), True
-    project = Project(root=root, index=index, targets=[m.path for m in modules], errors=[])
-    checked = check_modules(project, settings, rule_classes, modules, jobs) if modules else {}
+    project = Project(root, settings, index)
+    project.targets = [m.path for m in modules]
+    checked = check_modules(project, modules, jobs) if modules else {}
     for module in list(index.by_path.values()):
         file = files[module.path]
         if not file.known:
@@ -672,12 +669,9 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
 
 def _check_full(root, files, word_modules, misses, candidates, entries, settings, rule_classes, jobs):
     """Index the project as load_project does (every scheduling module parsed) and check the misses."""
-    from bgtask_lint.engine import load_project, parse_module
-    from bgtask_lint.parallel import check_modules
-
     errors: dict[Path, str] = {}
     raced = False
-    project = load_project(misses, settings, root)
+    project = Project.load(misses, settings, root)
     index = project.index
     contributions = {path: site_entries(index, index.by_path[path]) for path in word_modules if path in index.by_path}
     tasks, td_now = task_table(contributions)
@@ -704,7 +698,7 @@ def _check_full(root, files, word_modules, misses, candidates, entries, settings
                 errors[path] = str(exc)
                 continue
         modules.append(module)
-    checked = check_modules(project, settings, rule_classes, modules, jobs)
+    checked = check_modules(project, modules, jobs)
     for error in project.errors:
         errors[error.path] = error.message
         file = files.get(error.path)

@@ -67,7 +67,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
           exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool,
           jobs: int | None, no_cache: bool) -> None:
     """Check PATHS (files or directories; default: the current directory)."""
-    from bgtask_lint.engine import check_paths
+    # imported here: `bgtask-lint rules` and `--help` should not pay for the checker
     from bgtask_lint.report import render_github, render_json, render_sarif, render_summary, render_text
 
     paths = paths or (".",)
@@ -80,6 +80,8 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
 
         code = run_fix([Path(p) for p in paths], settings, diff=False, unsafe=unsafe_fixes, display=_display)
         raise click.exceptions.Exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
+    from bgtask_lint.runner import check_paths
+
     result = check_paths([Path(p) for p in paths], settings, jobs=jobs, cache=not no_cache)
     for error in result.errors:
         click.echo(f"{_display(error.path)}: error: {error.message}", err=True)

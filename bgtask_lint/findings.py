@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 DOCS_URL = "https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules.md"
 
 
@@ -21,8 +19,6 @@ class Finding:
     # "safe" or "unsafe" when a codemod can fix this finding, else None
     fix: str | None = field(default=None, compare=False)
     fix_title: str | None = field(default=None, compare=False)
-    # extra facts the fixer needs (e.g. the logger name), never shown to users
-    data: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def url(self) -> str:

@@ -1,29 +1,28 @@
-"""`bgtask-lint fix`: check, then apply the codemods to the files with fixable findings.
+"""The fix side's one API, text in and text out: `fix_text`.
 
-Only files with fixable findings are parsed with LibCST. Each rule's command gets the
-exact positions the checker found (with the project-wide index, so cross-module facts
-decide what a task is). Rules are fixed one after another, re-checking the module in
-between so positions stay exact. The result must compile, or the file is left alone;
-writes are atomic and keep the encoding, BOM, line endings and permissions.
+`bgtask-lint fix`, `check --fix`, the pre-commit hook and the language server all call
+it (through `Project.fix_text`). Only modules with fixable findings get here, and only
+here is LibCST imported. Each rule's command gets the exact positions the checker found
+with the project-wide index (so cross-module facts decide what a task is); rules are
+fixed one after another, re-checking the module in between so positions stay exact.
+The result must compile, or the text is left as it was. Writing files is the `fix`
+command's job (fix_run.py).
 """
 
 from __future__ import annotations
 
-import codecs
-import difflib
 import importlib
-import os
-import stat
-import tempfile
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bgtask_lint.config import Settings
-from bgtask_lint.engine import Project, check_source, parse_module
-from bgtask_lint.files import SourceError, read_source, source_lines
+from bgtask_lint.files import SourceError
 from bgtask_lint.findings import Finding
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import Project
 
 # the order fixes are applied in: scheduling first, the body-wrapping guard last
 FIX_COMMANDS: dict[str, tuple[str, str]] = {
@@ -58,26 +57,36 @@ def command_class(code: str):
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def fix_text(path: Path, text: str, project: Project, settings: Settings, unsafe: bool) -> FileFix:
-    """Apply every selected fix to one module's text; the index follows the new text."""
+def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
+             only: Finding | None = None) -> FileFix:
+    """Apply every fix the project selects for `path` (or only the fix of `only`) to `text`.
+
+    The project's index follows: afterwards it describes the returned text.
+    """
     import libcst as cst
     from libcst.codemod import CodemodContext
 
     from codemods._base import targets_from_findings
 
     result = FileFix(path=path, old_text=text, new_text=text)
+    selected = {rule.code for rule in project.rules_for(path)}
     current = text
     tree = None  # parsed once; each command's output tree feeds the next
     try:
         for code in FIX_COMMANDS:
-            if not any(code.startswith(p) for p in settings.select) or any(code.startswith(p) for p in settings.ignore):
+            if only is not None:
+                if code != only.code:
+                    continue
+                findings = [only]
+            elif code in selected:
+                findings = project.check_text(path, current, only=(code,))
+            else:
                 continue
-            findings = check_source(current, path, replace(settings, select=(code,), ignore=()), project.index)
             targets = targets_from_findings(findings, current, code, unsafe)
             if not targets:
                 continue
             command = command_class(code)(CodemodContext(filename=str(path)), targets=targets,
-                                          unsafe_fixes=unsafe, connect_timeout=settings.connect_timeout)
+                                          unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
             new_tree = command.transform_module(tree if tree is not None else cst.parse_module(current))
             tree = new_tree
             if new_tree.code != current:
@@ -96,43 +105,7 @@ def fix_text(path: Path, text: str, project: Project, settings: Settings, unsafe
         result.error = f"fix failed ({type(exc).__name__}: {exc}); file left unchanged"
     if result.error is None:
         result.new_text = current
-    # the index must describe what is (or will be) on disk
-    project.index.add(parse_module(path, project.root, result.new_text))
+    else:
+        result.fixed.clear()
+    project.replace(path, result.new_text)
     return result
-
-
-def write_atomically(path: Path, text: str, encoding: str, bom: bool) -> None:
-    data = text.encode(encoding)
-    if bom:
-        data = codecs.BOM_UTF8 + data
-    mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bgtask-tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def unified_diff(fix: FileFix, display: str) -> str:
-    return "".join(difflib.unified_diff(
-        source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
-        fromfile=f"a/{display}", tofile=f"b/{display}",
-    ))
-
-
-def read_for_write(path: Path) -> tuple[str, bool]:
-    """The encoding to write back with, and whether the file starts with a UTF-8 BOM."""
-    raw_start = path.open("rb").read(3)
-    source = read_source(path)
-    bom = raw_start == codecs.BOM_UTF8
-    encoding = "utf-8" if source.encoding in ("utf-8-sig", "utf-8") else source.encoding
-    return encoding, bom

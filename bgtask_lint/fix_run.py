@@ -1,8 +1,14 @@
-"""The `fix` command's run: which files to fix, writing, reporting, the summary."""
+"""The `fix` command's run: which files to fix, writing them atomically, the report and
+the summary. The fixing itself is `Project.fix_text` (fix.py), text in and text out."""
 
 from __future__ import annotations
 
+import codecs
+import difflib
+import os
+import stat
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -10,11 +16,10 @@ from typing import Callable
 import click
 
 from bgtask_lint.config import Settings, valid_timeout
-from bgtask_lint.engine import check_module, load_project, parse_module
-from bgtask_lint.files import SourceError, read_source
-from bgtask_lint.fix import FileFix, fix_text, is_fixable, read_for_write, unified_diff, write_atomically
+from bgtask_lint.files import SourceError, read_source, source_lines
+from bgtask_lint.fix import FileFix, is_fixable
+from bgtask_lint.project import Project
 from bgtask_lint.report import render_text
-from bgtask_lint.rules import selected_rules
 
 # a fix in one module can make a function of another a task (BGT101): go round again
 MAX_ROUNDS = 3
@@ -27,8 +32,7 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
         click.echo(f"bgtask-lint: error: --connect-timeout must be a finite positive number, "
                    f"not {settings.connect_timeout!r}", err=True)
         return 2
-    project = load_project(paths, settings)
-    rules = selected_rules(settings.select, settings.ignore)
+    project = Project.load(paths, settings)
     for error in project.errors:
         click.echo(f"{display(error.path)}: error: {error.message}", err=True)
     originals: dict[Path, str] = {}
@@ -40,7 +44,7 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
             path for path in project.targets
             if path not in failed and any(
                 is_fixable(f, unsafe)
-                for f in check_module(project.index.by_path[path], project, settings, rules)
+                for f in project.check(project.index.by_path[path])
             )
         ]
         if not todo:
@@ -50,7 +54,7 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
             for path in bar:
                 current = project.index.by_path[path].source
                 originals.setdefault(path, current)
-                result = fix_text(path, current, project, settings, unsafe)
+                result = project.fix_text(path, current, unsafe=unsafe)
                 if result.error is not None:
                     click.echo(f"{display(path)}: error: {result.error}", err=True)
                     failed.add(path)
@@ -85,7 +89,7 @@ def run_fix(paths: list[Path], settings: Settings, *, diff: bool, unsafe: bool,
 
     remaining = []
     for path in project.targets:
-        remaining.extend(check_module(project.index.by_path[path], project, settings, rules))
+        remaining.extend(project.check(project.index.by_path[path]))
     remaining.sort()
     changed_files = sum(1 for r in fixes.values() if r.new_text != r.old_text)
     if not diff and remaining:
@@ -103,11 +107,11 @@ class _ChangedMeanwhile(Exception):
     """The file on disk is no longer the text that was fixed."""
 
 
-def _index_what_is_on_disk(project, path: Path, fallback: str) -> None:
+def _index_what_is_on_disk(project: Project, path: Path, fallback: str) -> None:
     try:
-        project.index.add(parse_module(path, project.root))
+        project.replace(path, read_source(path).text)
     except SourceError:
-        project.index.add(parse_module(path, project.root, fallback))
+        project.replace(path, fallback)
 
 
 def _summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int = 0) -> str:
@@ -142,3 +146,44 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def write_atomically(path: Path, text: str, encoding: str, bom: bool) -> None:
+    data = text.encode(encoding)
+    if bom:
+        data = codecs.BOM_UTF8 + data
+    mode = stat.S_IMODE(path.stat().st_mode)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bgtask-tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def unified_diff(fix: FileFix, display: str) -> str:
+    return "".join(difflib.unified_diff(
+        source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
+        fromfile=f"a/{display}", tofile=f"b/{display}",
+    ))
+
+
+def read_for_write(path: Path) -> tuple[str, bool]:
+    """The encoding to write back with, and whether the file starts with a UTF-8 BOM."""
+    with path.open("rb") as handle:
+        raw_start = handle.read(3)
+    source = read_source(path)
+    bom = raw_start == codecs.BOM_UTF8
+    encoding = "utf-8" if source.encoding in ("utf-8-sig", "utf-8") else source.encoding
+    return encoding, bom

@@ -1,6 +1,6 @@
 """`bgtask-lint lsp`: a language server over stdio (pygls), with the engine of the CLI.
 
-The server keeps one project index per project root (`load_project` once, like the
+The server keeps one project index per project root (`Project.load` once, like the
 flake8 plugin), and puts every open editor buffer in it in place of the file on disk,
 so an unsaved edit of `main.py` changes what is a task in `tasks.py`. Whenever a
 buffer changes, its diagnostics are published, and those of the other open documents
@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from bgtask_lint.config import ConfigError, Settings, load_settings
-from bgtask_lint.engine import Project, check_module, load_project, parse_module
-from bgtask_lint.files import ROOT_MARKERS, SourceError, _excluded, find_project_root, read_source
+from bgtask_lint.files import ROOT_MARKERS, SourceError, find_project_root, read_source
 from bgtask_lint.findings import Finding
-from bgtask_lint.fix import command_class, fix_text, is_fixable
-from bgtask_lint.index import ModuleInfo, ProjectIndex
-from bgtask_lint.rules import selected_rules
+from bgtask_lint.fix import is_fixable
+from bgtask_lint.index import ModuleInfo
+from bgtask_lint.project import Project
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +207,7 @@ class Service:
                 config_error = str(exc)
                 self.warn(f"bgtask-lint: {exc}; using the default settings")
                 settings = Settings()
-            project = load_project([], settings, root=root)
+            project = Project.load([], settings, root=root)
             state = RootState(root, settings, project, config_error)
             self.roots[root] = state
             for document in self.documents.values():
@@ -217,16 +216,7 @@ class Service:
         return state
 
     def excluded(self, path: Path, state: RootState) -> bool:
-        try:
-            rel = path.relative_to(state.root)
-        except ValueError:
-            return False
-        current = state.root
-        for part in rel.parts:
-            current = current / part
-            if _excluded(current, state.settings.excludes, state.root):
-                return True
-        return False
+        return state.project.excluded(path)
 
     # documents
 
@@ -279,23 +269,21 @@ class Service:
         if self.excluded(document.path, state):
             return
         try:
-            module = parse_module(document.path, state.root, document.text)
+            state.project.replace(document.path, document.text)
         except SourceError as exc:
             # the index keeps the last version that parsed, for the other modules
             self.parse_errors[document.path] = str(exc)
             return
         self.parse_errors.pop(document.path, None)
-        state.project.index.add(module)
         self.generation += 1
 
     def _from_disk(self, state: RootState, path: Path) -> None:
         """The index follows the file on disk again (after a close, or a change outside)."""
         self.generation += 1
         try:
-            text = read_source(path).text
-            state.project.index.add(parse_module(path, state.root, text))
+            state.project.replace(path, read_source(path).text)
         except SourceError:
-            forget(state.project.index, path)
+            state.project.forget(path)
 
     # checking and fixing
 
@@ -315,8 +303,7 @@ class Service:
         if cached is not None and cached[0] == self.generation and cached[1] == document.text:
             return cached[2]
         try:
-            rules = selected_rules(state.settings.select, state.settings.ignore)
-            result = Check(findings=check_module(module, state.project, state.settings, rules))
+            result = Check(findings=state.project.check(module))
         except Exception:  # a rule bug must not take the server down
             self.log(f"bgtask-lint: internal error checking {path}:\n{traceback.format_exc()}")
             return Check()
@@ -332,55 +319,34 @@ class Service:
 
     def fix_one(self, path: Path, finding: Finding) -> str | None:
         """The buffer's text with this one finding fixed (None: nothing to do, or it failed)."""
-        document = self.documents.get(path)
-        if document is None or not is_fixable(finding, False):
+        if not is_fixable(finding, False):
             return None
-        state = self.state(self.root_for(path))
-        try:
-            import libcst as cst
-            from libcst.codemod import CodemodContext
-
-            from codemods._base import targets_from_findings
-
-            targets = targets_from_findings([finding], document.text, finding.code, False)
-            command = command_class(finding.code)(
-                CodemodContext(filename=str(path)), targets=targets, unsafe_fixes=False,
-                connect_timeout=state.settings.connect_timeout,
-            )
-            new_text = command.transform_module(cst.parse_module(document.text)).code
-            compile(new_text, str(path), "exec", dont_inherit=True)
-        except Exception as exc:
-            self.log(f"bgtask-lint: cannot fix {finding.code} in {path}: {type(exc).__name__}: {exc}")
-            return None
-        return new_text if new_text != document.text else None
+        return self._fixed(path, finding)
 
     def fix_all(self, path: Path) -> str | None:
         """The buffer's text with every safe fix of the file applied."""
+        return self._fixed(path, None)
+
+    def _fixed(self, path: Path, only: Finding | None) -> str | None:
         document = self.documents.get(path)
         if document is None:
             return None
         state = self.state(self.root_for(path))
-        module = self._module(state, document)
-        if module is None:
+        if self._module(state, document) is None:
             return None
         try:
-            result = fix_text(path, document.text, state.project, state.settings, unsafe=False)
+            result = state.project.fix_text(path, document.text, unsafe=False, only=only)
         except Exception as exc:
             self.log(f"bgtask-lint: cannot fix {path}: {type(exc).__name__}: {exc}")
             result = None
         finally:
-            state.project.index.add(module)  # fix_text leaves the fixed text in the index
+            state.project.replace(path, document.text)  # the buffer is unchanged until the client applies the edit
             self.generation += 1
         if result is None or result.error is not None:
             if result is not None:
                 self.log(f"bgtask-lint: {path}: {result.error}")
             return None
         return result.new_text if result.changed else None
-
-
-def forget(index: ProjectIndex, path: Path) -> None:
-    """Drop a module from the index (deleted, or no longer parses on disk)."""
-    index.remove(path)
 
 
 # --- the pygls server ---------------------------------------------------------------------

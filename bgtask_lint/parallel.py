@@ -21,17 +21,15 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from bgtask_lint.findings import Finding
 
 if TYPE_CHECKING:
-    from bgtask_lint.config import Settings
-    from bgtask_lint.engine import CheckResult, Project
     from bgtask_lint.index import ModuleInfo
-    from bgtask_lint.rules import Rule
+    from bgtask_lint.project import Project
 
 # below this many modules, starting workers costs more than it saves
 MIN_PARALLEL_FILES = 32
 # chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
 CHUNKS_PER_JOB = 8
 
-# what forked workers inherit: (project, settings, rule classes, modules)
+# what forked workers inherit: (project, modules)
 _STATE: tuple | None = None
 
 
@@ -68,34 +66,16 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def check_project(paths: list[Path], settings: "Settings", rule_classes: tuple[type["Rule"], ...],
-                  root: Path | None, jobs: int | None) -> "CheckResult":
-    """Index the project and check the targets (in workers when there are many)."""
-    from bgtask_lint.engine import CheckResult, load_project
-
-    project = load_project(paths, settings, root)
-    result = CheckResult(errors=project.errors)
-    modules = [project.index.by_path[path] for path in project.targets]
-    by_path = check_modules(project, settings, rule_classes, modules, jobs)
-    for module in modules:
-        result.findings.extend(by_path[module.path])
-        result.files_checked += 1
-    result.findings.sort()
-    return result
-
-
-def check_modules(project: "Project", settings: "Settings", rule_classes: tuple[type["Rule"], ...],
-                  modules: Sequence["ModuleInfo"], jobs: int | None = None) -> dict[Path, list[Finding]]:
-    """Each module's findings (as `check_module` gives them), by module path."""
-    from bgtask_lint.engine import check_module
-
+def check_modules(project: "Project", modules: Sequence["ModuleInfo"],
+                  jobs: int | None = None) -> dict[Path, list[Finding]]:
+    """Each module's findings (as `Project.check` gives them), by module path."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs > 1 and len(modules) >= MIN_PARALLEL_FILES and can_fork():
         try:
-            return _check_forked(project, settings, rule_classes, modules, jobs)
+            return _check_forked(project, modules, jobs)
         except _WorkersFailed:
             pass  # a worker died (killed, out of memory): do it here instead
-    return {module.path: check_module(module, project, settings, rule_classes) for module in modules}
+    return {module.path: project.check(module) for module in modules}
 
 
 class _WorkersFailed(Exception):
@@ -110,15 +90,12 @@ def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
 
 
 def _check_chunk(indexes: list[int]) -> list[tuple[int, list[Finding]]]:
-    from bgtask_lint.engine import check_module
-
     assert _STATE is not None
-    project, settings, rule_classes, modules = _STATE
-    return [(i, check_module(modules[i], project, settings, rule_classes)) for i in indexes]
+    project, modules = _STATE
+    return [(i, project.check(modules[i])) for i in indexes]
 
 
-def _check_forked(project: "Project", settings: "Settings", rule_classes: tuple[type["Rule"], ...],
-                  modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, list[Finding]]:
+def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, list[Finding]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -126,7 +103,7 @@ def _check_forked(project: "Project", settings: "Settings", rule_classes: tuple[
     global _STATE
     project.index.task_paths()  # the task table, once, before the workers inherit the index
     chunks = _chunks(modules, jobs)
-    _STATE = (project, settings, rule_classes, list(modules))
+    _STATE = (project, list(modules))
     frozen = False
     if gc.isenabled():
         gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages

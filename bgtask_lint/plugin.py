@@ -1,9 +1,10 @@
-"""flake8 adapter: the same engine and index, findings as flake8 errors (`BGT` prefix).
+"""flake8 adapter: the same `Project` as `bgtask-lint check`, findings as flake8 errors.
 
 flake8 hands over one file at a time (editors often on stdin, with
-`--stdin-display-name`). The plugin finds that file's project root, indexes the
-project once per process (cached), swaps in the text flake8 gave for that one file,
-and reports exactly what `bgtask-lint check` reports for it.
+`--stdin-display-name`). The plugin builds that file's project once per process (root,
+`[tool.bgtask-lint]` settings: select, ignore, exclude, per-file-ignores), swaps in the
+text flake8 gave for that one file, and reports exactly what `bgtask-lint check`
+reports for it. flake8's own select/ignore/noqa then apply on top, as for any plugin.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from bgtask_lint.config import ConfigError, Settings, find_pyproject, load_pyproject
-from bgtask_lint.engine import Project, check_module, load_project, parse_module
 from bgtask_lint.files import SourceError, find_project_root
-from bgtask_lint.rules import all_rules
+from bgtask_lint.project import Project
 
 try:
     __version__ = version("bgtask-lint")
 except PackageNotFoundError:  # pragma: no cover - running from a checkout
     __version__ = "0"
 
-# root -> Project, so that a whole-project flake8 run indexes the project once per process
-_PROJECTS: dict[tuple[Path, Settings], Project] = {}
+# (root, flake8 options) -> Project, so that a whole-project flake8 run indexes it once per process
+_PROJECTS: dict[tuple[Path, tuple], Project] = {}
 
 
 class BgtaskChecker:
@@ -56,34 +55,22 @@ class BgtaskChecker:
             "connect_timeout": getattr(options, "bgtask_connect_timeout", None),
         }
 
-    def _settings(self, path: Path) -> Settings:
-        pyproject = find_pyproject(path)
-        settings = Settings()
-        if pyproject is not None:
-            try:
-                settings = load_pyproject(pyproject)
-            except ConfigError:
-                settings = Settings()  # flake8 has its own config; a broken pyproject is not ours to report
-        # flake8 decides what is selected, ignored and noqa'd
-        return settings.with_overrides(select=("BGT",), ignore=(), per_file_ignores=(), **self.options)
-
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         path = Path(self.filename).resolve()
-        settings = self._settings(path)
+        overrides = {k: v for k, v in self.options.items() if v is not None}
         root = find_project_root(path)
-        key = (root, settings)
+        key = (root, tuple(sorted(overrides.items())))
         project = _PROJECTS.get(key)
         if project is None:
-            project = load_project([], settings, root=root)
-            _PROJECTS[key] = project
+            project = _PROJECTS[key] = Project.for_file(path, overrides, root=root)
+        if project.excluded(path):
+            return
         source = "".join(self.lines)
-        indexed = project.index.by_path.get(path)
-        if indexed is None or indexed.source != source:
+        module = project.index.by_path.get(path)
+        if module is None or module.source != source:
             try:
-                module = parse_module(path, root, source)
+                module = project.replace(path, source)
             except SourceError:
                 return  # flake8 reports syntax errors itself (E999)
-            project.index.add(module)
-        module = project.index.by_path[path]
-        for finding in check_module(module, project, settings, all_rules()):
+        for finding in project.check(module):
             yield finding.line, finding.col, f"{finding.code} {finding.message}", type(self)

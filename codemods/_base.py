@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import ClassVar, Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
 
 from codemods._imports import add_import
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import Project
 
 # (line, column, end line, end column) of the node a finding points at; columns count characters
 Target = tuple[int, int, int, int]
@@ -41,17 +44,40 @@ def targets_from_findings(findings: Iterable, source: str, code: str, unsafe: bo
 
 def standalone_targets(code: str, rule_code: str, filename: str | None, unsafe: bool,
                        connect_timeout: float | None = None) -> set[Target]:
-    """Targets found in this one module alone (no cross-module facts)."""
+    """Targets in this module, found with its whole project (the `Project` the CLI would
+    build for the file), so that a task scheduled from another module is a task here too.
+    Without a file name (code on stdin) the module stands alone."""
     from bgtask_lint.config import Settings
-    from bgtask_lint.engine import check_source
     from bgtask_lint.files import SourceError
+    from bgtask_lint.project import Project
 
-    settings = Settings(select=(rule_code,), connect_timeout=connect_timeout or DEFAULT_TIMEOUT)
+    overrides = {"connect_timeout": connect_timeout} if connect_timeout else {}
     try:
-        findings = check_source(code, Path(filename or "stdin.py"), settings)
+        if filename is None:
+            path = Path("stdin.py").resolve()
+            project = Project(path.parent, Settings().with_overrides(**overrides))
+        else:
+            path = Path(filename).resolve()
+            project = _project_for(path, overrides)
+        findings = project.check_text(path, code, only=(rule_code,))
     except SourceError:
         return set()
     return targets_from_findings(findings, code, rule_code, unsafe)
+
+
+# one project per (root, overrides) for the life of a `python -m libcst.tool codemod` worker
+_PROJECTS: dict[tuple, "Project"] = {}
+
+
+def _project_for(path: Path, overrides: dict[str, float]) -> "Project":
+    from bgtask_lint.files import find_project_root
+    from bgtask_lint.project import Project
+
+    root = find_project_root(path)
+    key = (root, tuple(sorted(overrides.items())))
+    if key not in _PROJECTS:
+        _PROJECTS[key] = Project.for_file(path, overrides, root=root)
+    return _PROJECTS[key]
 
 
 class FindingCommand(VisitorBasedCodemodCommand):

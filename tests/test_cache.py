@@ -12,7 +12,7 @@ import pytest
 
 from bgtask_lint import cache
 from bgtask_lint.config import Settings, load_settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from markers import FIXTURES
 
 MAIN = '''\
@@ -86,7 +86,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _fields(findings) -> list[tuple]:
-    return [(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col, f.fix, f.fix_title, f.data)
+    return [(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col, f.fix, f.fix_title)
             for f in findings]
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

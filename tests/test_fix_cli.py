@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from bgtask_lint.cli import main
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "examples"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from markers import FIXTURES, describe, expected_in, expected_under, found_by, markers_to_noqa
 
 RULE_FIXTURES = sorted((FIXTURES / "rules").glob("*.py"))

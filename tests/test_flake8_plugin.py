@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from markers import FIXTURES
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -8,7 +8,7 @@ import pytest
 
 from bgtask_lint import parallel
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from markers import FIXTURES
 
 PROJECTS = sorted(p for d in ("projects", "corpus") for p in (FIXTURES / d).iterdir() if p.is_dir())
@@ -16,7 +16,7 @@ needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="workers are for
 
 
 def _fields(findings) -> list[tuple]:
-    return [(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col, f.fix, f.fix_title, f.data)
+    return [(f.path, f.line, f.col, f.code, f.message, f.end_line, f.end_col, f.fix, f.fix_title)
             for f in findings]
 
 
@@ -27,9 +27,9 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     original = parallel._check_forked
 
-    def counting(project, settings, rule_classes, modules, jobs):
+    def counting(project, modules, jobs):
         calls.append(len(modules))
-        return original(project, settings, rule_classes, modules, jobs)
+        return original(project, modules, jobs)
 
     monkeypatch.setattr(parallel, "_check_forked", counting)
     return calls

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from bgtask_lint.files import SourceError, decode_source, iter_python_files, read_source
 
 pytestmark = pytest.mark.corpus

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from libcst.codemod import CodemodContext
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_source, load_project
+from bgtask_lint.project import Project, check_source
 from bgtask_lint.files import SourceError
-from bgtask_lint.fix import FIX_COMMANDS, command_class, fix_text
+from bgtask_lint.fix import FIX_COMMANDS, command_class
 
 PROPERTY_SETTINGS = settings(
     max_examples=50,
@@ -124,19 +124,19 @@ def test_codemods_standalone_never_crash(where: Path, source: str, code: str) ->
 @given(source=embedded, unsafe=st.booleans())
 def test_fix_text_compiles_and_is_idempotent(where: Path, source: str, unsafe: bool) -> None:
     fix_settings = Settings()
-    project = load_project([where], fix_settings, root=where.parent, overrides={where: source})
+    project = Project.load([where], fix_settings, root=where.parent, overrides={where: source})
     if project.errors:
         event("not parsed")
         assert all("\n" not in error.message for error in project.errors)
         return
-    first = fix_text(where.resolve(), source, project, fix_settings, unsafe=unsafe)
+    first = project.fix_text(where, source, unsafe=unsafe)
     event("error" if first.error else "fixed" if first.new_text != source else "unchanged")
     if first.error is not None:
         assert "\n" not in first.error and first.new_text == source
         return
     assert _compiles(first.new_text)
-    project = load_project([where], fix_settings, root=where.parent, overrides={where: first.new_text})
-    second = fix_text(where.resolve(), first.new_text, project, fix_settings, unsafe=unsafe)
+    project = Project.load([where], fix_settings, root=where.parent, overrides={where: first.new_text})
+    second = project.fix_text(where, first.new_text, unsafe=unsafe)
     assert second.error is None and second.new_text == first.new_text, "fix is not idempotent"
     left = check_source(first.new_text, where, fix_settings)
     assert not [f for f in left if f.fix == "safe" or (unsafe and f.fix == "unsafe")], left

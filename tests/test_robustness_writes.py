@@ -197,18 +197,18 @@ def test_read_only_file_keeps_its_mode_and_symlinks_stay_links(project: Path) ->
 def test_a_file_saved_while_fix_runs_is_not_overwritten(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An editor saves the file after fix read it: writing the fix of the old text would
     lose that edit, so the file is left as the editor saved it, and that is reported."""
-    import bgtask_lint.fix_run as fix_run
+    from bgtask_lint.project import Project
 
-    real_fix_text = fix_run.fix_text
+    real_fix_text = Project.fix_text
     saved = DANGLING + "\n\nasync def added_in_the_editor():\n    pass\n"
 
-    def fix_text_while_editing(path, text, *args, **kwargs):
-        result = real_fix_text(path, text, *args, **kwargs)
+    def fix_text_while_editing(self, path, text, *args, **kwargs):
+        result = real_fix_text(self, path, text, *args, **kwargs)
         if path.name == "a.py":
             path.write_text(saved)
         return result
 
-    monkeypatch.setattr(fix_run, "fix_text", fix_text_while_editing)
+    monkeypatch.setattr(Project, "fix_text", fix_text_while_editing)
     result = CliRunner().invoke(main, ["fix", "."])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]

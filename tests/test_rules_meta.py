@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint.config import Settings
-from bgtask_lint.engine import check_paths
+from bgtask_lint.runner import check_paths
 from bgtask_lint.rules import all_rules
 from markers import FIXTURES, expected_in
 

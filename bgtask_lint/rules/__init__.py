@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
-    from bgtask_lint.engine import Context
+    from bgtask_lint.context import RuleContext
 
 
 class Rule:
@@ -47,9 +47,9 @@ class Rule:
     def __init__(self, settings: "Settings"):
         self.settings = settings
 
-    def report(self, ctx: "Context", node: ast.AST, message: str | None = None, *,
-               fix: str | None = "default", **data: object) -> None:
-        ctx.report(self, node, message, fix=self.fix if fix == "default" else fix, data=data)
+    def report(self, ctx: "RuleContext", node: ast.AST, message: str | None = None, *,
+               fix: str | None = "default") -> None:
+        ctx.report(self, node, message, fix=self.fix if fix == "default" else fix)
 
     @classmethod
     def handlers(cls) -> dict[str, str]:

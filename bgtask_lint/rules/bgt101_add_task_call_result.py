@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.index import FunctionSym
 from bgtask_lint.names import keyword, last_name
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 CALLABLE_FORMS = ("add_task", "BackgroundTask", "start_soon")
 
@@ -77,7 +81,7 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         site = ctx.module.site_by_call.get(id(node))
         if site is None or site.form not in CALLABLE_FORMS:
             return

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 CELERY_DECORATORS = ("task", "shared_task")
 
@@ -65,7 +69,7 @@ async def task():
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def():
             return
         is_run = ctx.qualified_name(node.func) == "asyncio.run"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.collect import is_create_task_call
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class DanglingTask(Rule):
@@ -62,7 +66,7 @@ async def handler():
 """,
     )
 
-    def visit_Expr(self, node: ast.Expr, ctx) -> None:
+    def visit_Expr(self, node: ast.Expr, ctx: RuleContext) -> None:
         call = node.value
         if not isinstance(call, ast.Call) or ctx.function is None:
             return  # module level is BGT104's

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.collect import is_create_task_call, is_loop_expression
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 def _is_main_guard(node: ast.AST) -> bool:
@@ -66,7 +70,7 @@ asyncio.create_task(consume())  # BGT104
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if any(isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) for a in ctx.stack):
             return
         if any(_is_main_guard(a) for a in ctx.stack):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.collect import is_starlette_background_task
 from bgtask_lint.guards import walk_local
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class BackgroundNeverAttached(Rule):
@@ -66,7 +70,7 @@ async def signup(email: str):
 """,
     )
 
-    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+    def visit_FunctionDef(self, node: ast.AST, ctx: RuleContext) -> None:
         for stmt in walk_local(list(node.body)):  # type: ignore[attr-defined]
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
                     and self._kind(stmt.value, ctx, node) == "BackgroundTask":

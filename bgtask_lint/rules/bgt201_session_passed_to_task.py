@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
 from bgtask_lint.rules._task_arguments import task_arguments
 from bgtask_lint.semantics import is_request_session
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class SessionPassedToTask(Rule):
@@ -66,7 +70,7 @@ def create(tasks: BackgroundTasks, db=Depends(get_db)):
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         for site, arg in task_arguments(node, ctx):
             if is_request_session(ctx.index, ctx.module, site.function, arg):
                 self.report(ctx, arg, f"request-scoped DB session '{dotted(arg)}' passed to a background task: "

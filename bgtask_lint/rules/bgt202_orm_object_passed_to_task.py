@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
 from bgtask_lint.rules._task_arguments import task_arguments
 from bgtask_lint.semantics import is_orm_instance
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class OrmObjectPassedToTask(Rule):
@@ -61,7 +65,7 @@ def pay(tasks: BackgroundTasks, db, order_id: int):
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         for site, arg in task_arguments(node, ctx):
             if is_orm_instance(ctx.index, ctx.module, site.function, arg):
                 label = dotted(arg) or "an ORM object"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
 from bgtask_lint.rules._task_arguments import task_arguments
 from bgtask_lint.semantics import request_object_type
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 STRUCTURED_FORMS = ("start_soon",)
 
@@ -64,7 +68,7 @@ async def upload(file: UploadFile, tasks: BackgroundTasks):
     )
 
     @staticmethod
-    def _in_async_with(ctx) -> bool:
+    def _in_async_with(ctx: RuleContext) -> bool:
         for ancestor in reversed(ctx.stack):
             if isinstance(ancestor, ast.AsyncWith):
                 return True
@@ -72,7 +76,7 @@ async def upload(file: UploadFile, tasks: BackgroundTasks):
                 return False
         return False
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         for site, arg in task_arguments(node, ctx):
             kind = request_object_type(ctx.index, ctx.module, site.function, arg)
             if kind is None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import parameters
 from bgtask_lint.semantics import parameter_dependency
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class DependsInTaskSignature(Rule):
@@ -62,7 +66,7 @@ def endpoint(tasks: BackgroundTasks):
 """,
     )
 
-    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+    def visit_FunctionDef(self, node: ast.AST, ctx: RuleContext) -> None:
         if not ctx.index.is_task(ctx.module, node):
             return
         for arg, default in parameters(node):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.blocking import blocking_reason
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -112,7 +116,7 @@ async def task():
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def() or isinstance(ctx.parent, ast.Await):
             return
         reason = blocking_reason(ctx.index, ctx.module, ctx.function, node)
@@ -122,7 +126,7 @@ async def task():
                     fix=self._fix(node, reason, ctx))
 
     @staticmethod
-    def _fix(node: ast.Call, reason: str, ctx) -> str | None:
+    def _fix(node: ast.Call, reason: str, ctx: RuleContext) -> str | None:
         if reason == "time.sleep":
             return "safe"
         if reason in ("open", "io.open"):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.blocking import blocking_chain
 from bgtask_lint.index import FunctionSym
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class BlockingCallViaHelper(Rule):
@@ -63,7 +67,7 @@ async def task():
 """,
     )
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def():
             return
         target = ctx.resolve(node.func)

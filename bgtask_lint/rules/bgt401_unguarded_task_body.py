@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from bgtask_lint.guards import body_is_guarded, has_guard_decorator
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class UnguardedTaskBody(Rule):
@@ -81,7 +85,7 @@ def endpoint(tasks: BackgroundTasks):
 """,
     )
 
-    def visit_FunctionDef(self, node: ast.AST, ctx) -> None:
+    def visit_FunctionDef(self, node: ast.AST, ctx: RuleContext) -> None:
         if not ctx.index.is_task(ctx.module, node):
             return
         if body_is_guarded(node.body):  # type: ignore[attr-defined]

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
-from bgtask_lint.guards import handler_facts, is_broad_handler, is_logger_name, walk_local
+from bgtask_lint.guards import (
+    handler_facts,
+    is_broad_handler,
+    is_logger_name,
+    walk_local,
+)
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 CLEANUP_FUNCTIONS = {"os.remove", "os.unlink", "shutil.rmtree"}
 CLEANUP_METHODS = {"unlink", "close"}
 BROAD = {"Exception", "BaseException"}
 
 
-def task_scope_functions(ctx) -> set[int]:
+def task_scope_functions(ctx: RuleContext) -> set[int]:
     """ids of the module's tasks and of the same-module functions they call (transitively)."""
     key = ("task-scope", ctx.module.path)
     cached = ctx.index.cache.get(key)
@@ -38,7 +47,7 @@ def task_scope_functions(ctx) -> set[int]:
     return seen
 
 
-def _is_cleanup_call(expr: ast.expr, ctx) -> bool:
+def _is_cleanup_call(expr: ast.expr, ctx: RuleContext) -> bool:
     if isinstance(expr, ast.Await):
         expr = expr.value
     if not isinstance(expr, ast.Call):
@@ -48,11 +57,11 @@ def _is_cleanup_call(expr: ast.expr, ctx) -> bool:
     return isinstance(expr.func, ast.Attribute) and expr.func.attr in CLEANUP_METHODS
 
 
-def _cleanup_only(body: list[ast.stmt], ctx) -> bool:
+def _cleanup_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
     return bool(body) and all(isinstance(s, ast.Expr) and _is_cleanup_call(s.value, ctx) for s in body)
 
 
-def _enclosing_function(ctx) -> ast.AST | None:
+def _enclosing_function(ctx: RuleContext) -> ast.AST | None:
     for node in reversed(ctx.stack):
         if isinstance(node, FUNCTION_TYPES):
             return node
@@ -130,11 +139,11 @@ def endpoint(tasks: BackgroundTasks):
 """,
     )
 
-    def _in_task_scope(self, ctx) -> bool:
+    def _in_task_scope(self, ctx: RuleContext) -> bool:
         function = _enclosing_function(ctx)
         return function is not None and id(function) in task_scope_functions(ctx)
 
-    def visit_Try(self, node: ast.Try, ctx) -> None:
+    def visit_Try(self, node: ast.Try, ctx: RuleContext) -> None:
         if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):
             return
         for handler in node.handlers:
@@ -164,7 +173,7 @@ def endpoint(tasks: BackgroundTasks):
                 return "safe"
         return None
 
-    def _visit_with(self, node: ast.AST, ctx) -> None:
+    def _visit_with(self, node: ast.AST, ctx: RuleContext) -> None:
         if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):  # type: ignore[attr-defined]
             return
         for item in node.items:  # type: ignore[attr-defined]

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
-from bgtask_lint.connect import CONNECT_APIS, TIMEOUT_SCOPES, WAIT_FOR, connect_api, lacks_timeout
+from bgtask_lint.connect import (
+    CONNECT_APIS,
+    TIMEOUT_SCOPES,
+    WAIT_FOR,
+    connect_api,
+    lacks_timeout,
+)
 from bgtask_lint.names import last_name
 from bgtask_lint.rules import Rule
+
+if TYPE_CHECKING:
+    from bgtask_lint.context import RuleContext
 
 
 class ConnectWithoutTimeout(Rule):
@@ -70,7 +80,7 @@ async def connect(dsn):
         super().__init__(settings)
         self.last_names = {name.rsplit(".", 1)[-1] for name in (*CONNECT_APIS, *settings.connect_calls)}
 
-    def visit_Call(self, node: ast.Call, ctx) -> None:
+    def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if last_name(node.func) not in self.last_names:
             return  # cheap test first: most calls are not connects
         qualified = ctx.qualified_name(node.func)
@@ -83,7 +93,7 @@ async def connect(dsn):
                                "set a timeout or wrap it in asyncio.wait_for", fix=fixable)
 
     @staticmethod
-    def _inside_timeout(node: ast.Call, ctx) -> bool:
+    def _inside_timeout(node: ast.Call, ctx: RuleContext) -> bool:
         for ancestor in reversed(ctx.stack):
             if isinstance(ancestor, ast.Call) and ctx.qualified_name(ancestor.func) in WAIT_FOR:
                 return True

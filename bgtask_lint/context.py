@@ -1,0 +1,67 @@
+"""What a rule handler receives: `RuleContext`, the module and project facts at a node."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from bgtask_lint.findings import Finding
+from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, ProjectIndex, Symbol
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.rules import Rule
+
+
+class RuleContext:
+    """The module being checked, the project index, the settings, and the ancestors of
+    the node being visited (kept by the engine's one traversal)."""
+
+    def __init__(self, module: ModuleInfo, index: ProjectIndex, settings: "Settings"):
+        self.module = module
+        self.index = index
+        self.settings = settings
+        self.stack: list[ast.AST] = []  # ancestors of the node being visited, outermost first
+        self.findings: list[Finding] = []
+
+    @property
+    def function(self) -> ast.AST | None:
+        """The innermost enclosing def or lambda (None at module or class level)."""
+        for node in reversed(self.stack):
+            if isinstance(node, (*FUNCTION_TYPES, ast.Lambda)):
+                return node
+            if isinstance(node, ast.ClassDef):
+                return None
+        return None
+
+    @property
+    def parent(self) -> ast.AST | None:
+        return self.stack[-1] if self.stack else None
+
+    def in_async_def(self) -> bool:
+        return isinstance(self.function, ast.AsyncFunctionDef)
+
+    def owner_class(self) -> ast.ClassDef | None:
+        function = self.function
+        return self.module.owner_class.get(id(function)) if function is not None else None
+
+    def qualified_name(self, expr: ast.expr) -> str | None:
+        return self.index.qualified_name(self.module, expr, self.function)
+
+    def resolve(self, expr: ast.expr) -> Symbol | None:
+        return self.index.resolve(self.module, expr, self.function, self.owner_class())
+
+    def report(self, rule: "Rule", node: ast.AST, message: str | None, *, fix: str | None) -> None:
+        self.findings.append(
+            Finding(
+                path=self.module.path,
+                line=node.lineno,  # type: ignore[attr-defined]
+                col=node.col_offset,  # type: ignore[attr-defined]
+                code=rule.code,
+                message=message or rule.message,
+                end_line=getattr(node, "end_lineno", None) or node.lineno,  # type: ignore[attr-defined]
+                end_col=getattr(node, "end_col_offset", None) or 0,
+                fix=fix,
+                fix_title=rule.fix_title if fix else None,
+            )
+        )

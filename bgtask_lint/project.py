@@ -1,0 +1,189 @@
+"""The project model every front end shares: `Project`.
+
+A project is a root, its settings, the rules selected once from them, and the index of
+its modules. The CLI (`check`, `fix`), the flake8 plugin, the language server and the
+stand-alone LibCST commands all build one and ask it the same questions, so selection,
+excludes, per-file ignores and noqa are decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from bgtask_lint.collect import SCHEDULING_NAMES
+from bgtask_lint.config import ConfigError, Settings, load_settings
+from bgtask_lint.engine import check_module, parse_module
+from bgtask_lint.files import SourceError, _excluded, find_project_root, iter_python_files, read_source
+from bgtask_lint.findings import Finding
+from bgtask_lint.index import ModuleInfo, ProjectIndex
+from bgtask_lint.rules import Rule, selected_rules
+
+if TYPE_CHECKING:
+    from bgtask_lint.fix import FileFix
+
+
+@dataclass
+class FileError:
+    path: Path
+    message: str
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_checked: int = 0
+
+
+class Project:
+    """Root, settings, selected rules and index, with the operations on them."""
+
+    def __init__(self, root: Path, settings: Settings, index: ProjectIndex | None = None):
+        self.root = root.resolve()
+        self.settings = settings
+        self.rules: tuple[type[Rule], ...] = selected_rules(settings.select, settings.ignore)
+        self.index = index if index is not None else ProjectIndex(self.root, [])
+        self.targets: list[Path] = []  # the files named (or found under the paths named) to check
+        self.errors: list[FileError] = []  # targets that cannot be read or parsed
+
+    # --- building ------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, paths: list[Path], settings: Settings, root: Path | None = None,
+             overrides: Mapping[Path, str] | None = None) -> "Project":
+        """Index every Python file of the project, and say which of them to check."""
+        overrides = {p.resolve(): text for p, text in (overrides or {}).items()}
+        if root is None:
+            root = find_project_root(paths[0] if paths else Path.cwd())
+        project = cls(root, settings)
+        root = project.root
+        for given in paths:
+            if not given.exists() and given.resolve() not in overrides:
+                project.errors.append(FileError(given, "no such file or directory"))
+        present = [p for p in paths if p.exists() or p.resolve() in overrides]
+        modules: dict[Path, ModuleInfo] = {}
+        for path in (p.resolve() for p in iter_python_files(present, settings.excludes, root)):
+            try:  # every target is parsed, so a broken one is always reported
+                modules[path] = project.parse(path, overrides.get(path))
+            except SourceError as exc:
+                project.errors.append(FileError(path, str(exc)))
+                continue
+            project.index.add(modules[path])
+            project.targets.append(path)
+        others = [p.resolve() for p in iter_python_files([root], settings.excludes, root)]
+        others = [p for p in others if p not in modules]
+        for path in others:
+            # a module that may schedule tasks is parsed now (the task table needs its sites);
+            # the rest only when an import is resolved to it
+            text = overrides.get(path)
+            if text is None:
+                try:
+                    text = read_source(path).text
+                except SourceError:
+                    continue
+            if any(word in text for word in SCHEDULING_NAMES):
+                try:
+                    project.index.add(project.parse(path, text))
+                except SourceError:
+                    pass
+        project.index.register(others, lambda path: project.parse(path, overrides.get(path)))
+        return project
+
+    @classmethod
+    def for_file(cls, path: Path, overrides: Mapping[str, object] | None = None,
+                 root: Path | None = None) -> "Project":
+        """The whole project a file belongs to, as the CLI would see it (for the front ends
+        that get one file at a time). A broken config falls back to the defaults."""
+        path = path.resolve()
+        root = root or find_project_root(path)
+        try:
+            settings = load_settings(None, root if root.exists() else path.parent)
+        except ConfigError:
+            settings = Settings()
+        settings = settings.with_overrides(**(overrides or {}))
+        return cls.load([], settings, root=root)
+
+    # --- what applies where --------------------------------------------------------------
+
+    def excluded(self, path: Path) -> bool:
+        """Whether discovery would skip `path` (a default or configured exclude matches it
+        or one of its directories below the root)."""
+        try:
+            rel = path.resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        current = self.root
+        for part in rel.parts:
+            current = current / part
+            if _excluded(current, self.settings.excludes, self.root):
+                return True
+        return False
+
+    def per_file_ignored(self, path: Path) -> tuple[str, ...]:
+        if not self.settings.per_file_ignores:
+            return ()
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        codes: list[str] = []
+        for pattern, ignored in self.settings.per_file_ignores:
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern):
+                codes.extend(ignored)
+        return tuple(codes)
+
+    def rules_for(self, path: Path, only: Iterable[str] | None = None) -> tuple[type[Rule], ...]:
+        """The selected rules that apply to `path`; `only`: codes to narrow them to."""
+        ignored = self.per_file_ignored(path)
+        wanted = set(only) if only is not None else None
+        return tuple(
+            rule for rule in self.rules
+            if not any(rule.code.startswith(c) for c in ignored) and (wanted is None or rule.code in wanted)
+        )
+
+    # --- modules -------------------------------------------------------------------------
+
+    def parse(self, path: Path, text: str | None = None) -> ModuleInfo:
+        """Parse one file of this project (raises SourceError); the index is not changed."""
+        return parse_module(path, self.root, text)
+
+    def replace(self, path: Path, text: str) -> ModuleInfo:
+        """Make the index describe `text` as the content of `path` (an edit, a fixed text,
+        an editor buffer). Raises SourceError, and then the index is unchanged."""
+        module = self.parse(path.resolve(), text)
+        self.index.add(module)
+        return module
+
+    def forget(self, path: Path) -> None:
+        """Drop a module (deleted, or no longer parses on disk)."""
+        self.index.remove(path.resolve())
+
+    def module(self, path: Path) -> ModuleInfo | None:
+        return self.index.module(path.resolve())
+
+    # --- checking and fixing -------------------------------------------------------------
+
+    def check(self, module: ModuleInfo, only: Iterable[str] | None = None) -> list[Finding]:
+        """The findings of one indexed module, after selection, per-file ignores and noqa."""
+        return check_module(module, self.index, self.settings, self.rules_for(module.path, only))
+
+    def check_text(self, path: Path, text: str, only: Iterable[str] | None = None) -> list[Finding]:
+        """Replace the module's text, then check it. Raises SourceError."""
+        return self.check(self.replace(path, text), only)
+
+    def fix_text(self, path: Path, text: str, *, unsafe: bool = False,
+                 only: Finding | None = None) -> "FileFix":
+        """Apply the selected fixes to one module's text (or only the fix of finding `only`);
+        the index follows the new text."""
+        from bgtask_lint.fix import fix_text  # imports LibCST: only when something is fixed
+
+        return fix_text(self, path.resolve(), text, unsafe=unsafe, only=only)
+
+
+def check_source(text: str, path: Path, settings: Settings) -> list[Finding]:
+    """Check one module's text standing alone (no other module of its project)."""
+    project = Project(path.resolve().parent, settings)
+    return project.check_text(path, text)
