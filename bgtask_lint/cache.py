@@ -559,11 +559,13 @@ def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[ty
                                  settings, rule_classes, jobs)
     else:
         run = _check_full(root, files, word_modules, misses, candidates, entries, settings, rule_classes, jobs)
-    checked, cached_findings, hits, td_now, contributions, new_errors, raced = run
+    checked, (cached_findings, cached_hidden), hits, td_now, contributions, new_errors, raced = run
     errors.update(new_errors)
     result.findings.extend(cached_findings)
-    for findings in checked.values():
+    result.hidden_in_tests += cached_hidden
+    for findings, hidden in checked.values():
         result.findings.extend(findings)
+        result.hidden_in_tests += hidden
     result.errors = missing + [FileError(path, errors[path]) for path in targets if path in errors]
     result.files_checked = hits + len(checked)
     result.findings.sort()
@@ -588,11 +590,12 @@ def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[ty
             continue
         entry["summary"] = file.summary
         if path in checked:
-            encoded = encode_findings(checked[path])
+            findings, hidden = checked[path]
+            encoded = encode_findings(findings)
             if encoded is not None and digests.get(path) is not None and td_now is not None:
-                entry.update(cd=digests[path], td=td_now, findings=encoded)
+                entry.update(cd=digests[path], td=td_now, findings=encoded, hidden=hidden)
         elif same and "findings" in old:
-            entry.update(cd=old.get("cd"), td=old.get("td"), findings=old["findings"])
+            entry.update(cd=old.get("cd"), td=old.get("td"), findings=old["findings"], hidden=old.get("hidden", 0))
         if path in contributions and digests.get(path) is not None:
             entry.update(scd=digests[path], sites=contributions[path])
         new_entries[str(path)] = entry
@@ -600,9 +603,13 @@ def check_cached(paths: list[Path], settings: "Settings", rule_classes: tuple[ty
     return result
 
 
-def _decode_cached(entries: dict[str, Any], path: Path) -> list[Finding] | None:
+def _decode_cached(entries: dict[str, Any], path: Path) -> tuple[list[Finding], int] | None:
     try:
-        return decode_findings(entries[str(path)]["findings"])
+        entry = entries[str(path)]
+        hidden = entry.get("hidden", 0)
+        if not isinstance(hidden, int):
+            return None
+        return decode_findings(entry["findings"]), hidden
     except (TypeError, ValueError, KeyError):
         return None
 
@@ -634,6 +641,7 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
     index.cache.clear()  # nothing computed so far may depend on the task table, but be sure
 
     cached: list[Finding] = []
+    hidden_total = 0
     hits = 0
     late: list[Path] = []
     for path in candidates:
@@ -641,7 +649,8 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
         if found is None:
             late.append(path)
         else:
-            cached.extend(found)
+            cached.extend(found[0])
+            hidden_total += found[1]
             hits += 1
     modules = [parsed[p] for p in misses if p in parsed]
     for path in late:
@@ -664,7 +673,7 @@ def _check_incremental(root, files, targets, misses, candidates, stale, contribu
         file = files[module.path]
         if not file.known:
             file.summary, file.known = summarize(module), True
-    return checked, cached, hits, td_now, contributions, errors, False
+    return checked, (cached, hidden_total), hits, td_now, contributions, errors, False
 
 
 def _check_full(root, files, word_modules, misses, candidates, entries, settings, rule_classes, jobs):
@@ -678,6 +687,7 @@ def _check_full(root, files, word_modules, misses, candidates, entries, settings
     if tasks != index.task_keys() or any(m.sites for p, m in index.by_path.items() if p not in contributions):
         raced = True  # cannot happen: the table is made of exactly these sites; do not store anything
     cached: list[Finding] = []
+    hidden_total = 0
     hits = 0
     late: list[Path] = []
     for path in candidates:
@@ -685,7 +695,8 @@ def _check_full(root, files, word_modules, misses, candidates, entries, settings
         if found is None:
             late.append(path)
         else:
-            cached.extend(found)
+            cached.extend(found[0])
+            hidden_total += found[1]
             hits += 1
     modules = [index.by_path[path] for path in project.targets]
     for path in late:
@@ -719,4 +730,4 @@ def _check_full(root, files, word_modules, misses, candidates, entries, settings
             if files[path].error is None:
                 raced = True
     raced = raced or not _rehash_unchanged(files)
-    return checked, cached, hits, td_now, contributions, errors, raced
+    return checked, (cached, hidden_total), hits, td_now, contributions, errors, raced

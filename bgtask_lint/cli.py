@@ -102,6 +102,10 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output
             click.echo(f"{count:5d}  {code}", err=output_format != "text")
     if tty:
         click.echo(render_summary(result.findings, color=color))
+    if result.hidden_in_tests:
+        n = result.hidden_in_tests
+        click.echo(f"{n} finding{'s' if n != 1 else ''} in test files not shown "
+                   "(BGT3xx-5xx; set check-tests = true to report them)", err=True)
     if result.errors:
         raise click.exceptions.Exit(EXIT_ERROR)
     if result.findings and not exit_zero:

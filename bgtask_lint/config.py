@@ -32,6 +32,8 @@ class Settings:
     connect_calls: tuple[str, ...] = ()
     connect_timeout: float = 10.0
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    blocking_calls: tuple[str, ...] = ()  # extra dotted names for BGT301/BGT302
+    check_tests: bool = False  # report BGT3xx-5xx in test files too
     config_path: Path | None = field(default=None, compare=False)
 
     @property
@@ -47,8 +49,10 @@ def valid_timeout(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < math.inf
 
 
-_LIST_KEYS = {"select", "ignore", "exclude", "guard-decorators", "connect-calls"}
-_KNOWN_KEYS = _LIST_KEYS | {"connect-timeout", "per-file-ignores"}
+_LIST_KEYS = {"select", "ignore", "exclude", "guard-decorators", "connect-calls", "blocking-calls"}
+_BOOL_KEYS = {"check-tests"}
+_KNOWN_KEYS = _LIST_KEYS | _BOOL_KEYS | {"connect-timeout", "per-file-ignores"}
+DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def validate_codes(codes: tuple[str, ...], option: str) -> tuple[str, ...]:
@@ -82,6 +86,14 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
     for key in ("select", "ignore"):
         if key in values:
             validate_codes(values[key], f"{where}: '{key}'")
+    for key in ("guard_decorators", "connect_calls", "blocking_calls"):
+        for name in values.get(key, ()):
+            if not DOTTED_NAME.match(name):
+                raise ConfigError(f"{where}: '{key.replace('_', '-')}': {name!r} is not a dotted name")
+    for key in _BOOL_KEYS & set(table):
+        if not isinstance(table[key], bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false")
+        values[key.replace("-", "_")] = table[key]
     if "connect-timeout" in table:
         timeout = table["connect-timeout"]
         if not valid_timeout(timeout):

@@ -172,12 +172,33 @@ def iter_python_files(
                 yield file_path
 
 
-def find_project_root(start: Path) -> Path:
-    """The nearest ancestor holding a project marker, else `start` itself."""
+def find_marked_root(start: Path) -> Path | None:
+    """The nearest ancestor of `start` holding a project marker, if any."""
     start = start.resolve()
     if start.is_file() or not start.exists():
         start = start.parent
     for candidate in (start, *start.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
-    return start
+    return None
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest ancestor holding a project marker, else `start` itself."""
+    found = find_marked_root(start)
+    if found is not None:
+        return found
+    start = start.resolve()
+    return start.parent if start.is_file() or not start.exists() else start
+
+
+def paths_root(paths: list[Path]) -> Path:
+    """The project root for paths named on the command line: the marked root above the
+    first path, else (no marker anywhere above it) the common directory of the paths."""
+    if not paths:
+        return find_project_root(Path.cwd())
+    found = find_marked_root(paths[0])
+    if found is not None:
+        return found
+    directories = [str(p if p.is_dir() else p.parent) for p in (q.resolve() for q in paths)]
+    return Path(os.path.commonpath(directories))

@@ -92,6 +92,11 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
             if new_tree.code != current:
                 result.fixed[code] += command.fixed or len(targets)
                 current = new_tree.code
+                if "\r" in current:
+                    # inserted lines render with the module's first newline: in a file that mixes
+                    # CR with LF, LibCST's positions on the edited tree then differ from those of
+                    # the re-checked text, so parse the text again
+                    tree = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the user's `x is 1` is not ours to warn about
             compile(current, str(path), "exec", dont_inherit=True)

@@ -66,16 +66,19 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+Checked = tuple[list[Finding], int]  # a module's findings, and how many the test-file default hid
+
+
 def check_modules(project: "Project", modules: Sequence["ModuleInfo"],
-                  jobs: int | None = None) -> dict[Path, list[Finding]]:
-    """Each module's findings (as `Project.check` gives them), by module path."""
+                  jobs: int | None = None) -> dict[Path, Checked]:
+    """Each module's findings (as `Project.check_counted` gives them), by module path."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs > 1 and len(modules) >= MIN_PARALLEL_FILES and can_fork():
         try:
             return _check_forked(project, modules, jobs)
         except _WorkersFailed:
             pass  # a worker died (killed, out of memory): do it here instead
-    return {module.path: project.check(module) for module in modules}
+    return {module.path: project.check_counted(module) for module in modules}
 
 
 class _WorkersFailed(Exception):
@@ -89,13 +92,13 @@ def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def _check_chunk(indexes: list[int]) -> list[tuple[int, list[Finding]]]:
+def _check_chunk(indexes: list[int]) -> list[tuple[int, Checked]]:
     assert _STATE is not None
     project, modules = _STATE
-    return [(i, project.check(modules[i])) for i in indexes]
+    return [(i, project.check_counted(modules[i])) for i in indexes]
 
 
-def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, list[Finding]]:
+def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, Checked]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -108,13 +111,13 @@ def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int
     if gc.isenabled():
         gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages
         frozen = True
-    results: dict[Path, list[Finding]] = {}
+    results: dict[Path, Checked] = {}
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
             for done in pool.map(_check_chunk, chunks):
-                for i, findings in done:
-                    results[modules[i].path] = findings
+                for i, checked in done:
+                    results[modules[i].path] = checked
     except (BrokenProcessPool, OSError) as exc:
         raise _WorkersFailed(str(exc)) from exc
     finally:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from bgtask_lint.collect import SCHEDULING_NAMES
 from bgtask_lint.config import ConfigError, Settings, load_settings
 from bgtask_lint.engine import check_module, parse_module
-from bgtask_lint.files import SourceError, _excluded, find_project_root, iter_python_files, read_source
+from bgtask_lint.files import SourceError, _excluded, find_project_root, iter_python_files, paths_root, read_source
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import ModuleInfo, ProjectIndex
 from bgtask_lint.rules import Rule, selected_rules
@@ -36,6 +36,20 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     files_checked: int = 0
+    hidden_in_tests: int = 0  # findings the test-file default did not report
+
+
+# what test files are spared by default (V2.1): a mis-scheduled task is a bug anywhere,
+# but a blocking call or an unguarded helper in a test is not a production failure
+TEST_SCOPED_CODES = ("BGT3", "BGT4", "BGT5")
+TEST_DIRECTORIES = frozenset({"tests", "test"})
+
+
+def is_test_path(relative: Path) -> bool:
+    """`test_*.py`, `*_test.py`, `conftest.py`, or anything under a `tests`/`test` directory."""
+    name = relative.name
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or any(part in TEST_DIRECTORIES for part in relative.parts[:-1]))
 
 
 class Project:
@@ -56,9 +70,7 @@ class Project:
              overrides: Mapping[Path, str] | None = None) -> "Project":
         """Index every Python file of the project, and say which of them to check."""
         overrides = {p.resolve(): text for p, text in (overrides or {}).items()}
-        if root is None:
-            root = find_project_root(paths[0] if paths else Path.cwd())
-        project = cls(root, settings)
+        project = cls(root if root is not None else paths_root(paths), settings)
         root = project.root
         for given in paths:
             if not given.exists() and given.resolve() not in overrides:
@@ -135,6 +147,14 @@ class Project:
                 codes.extend(ignored)
         return tuple(codes)
 
+    def is_test_file(self, path: Path) -> bool:
+        """A test file by its path below the root (so a project under `/home/test/` is not)."""
+        try:
+            relative = path.resolve().relative_to(self.root)
+        except ValueError:
+            relative = Path(path.name)
+        return is_test_path(relative)
+
     def rules_for(self, path: Path, only: Iterable[str] | None = None) -> tuple[type[Rule], ...]:
         """The selected rules that apply to `path`; `only`: codes to narrow them to."""
         ignored = self.per_file_ignored(path)
@@ -167,8 +187,17 @@ class Project:
     # --- checking and fixing -------------------------------------------------------------
 
     def check(self, module: ModuleInfo, only: Iterable[str] | None = None) -> list[Finding]:
-        """The findings of one indexed module, after selection, per-file ignores and noqa."""
-        return check_module(module, self.index, self.settings, self.rules_for(module.path, only))
+        """The findings of one indexed module, after selection, per-file ignores, noqa and
+        the test-file default."""
+        return self.check_counted(module, only)[0]
+
+    def check_counted(self, module: ModuleInfo, only: Iterable[str] | None = None) -> tuple[list[Finding], int]:
+        """`check`, and how many findings the test-file default hid."""
+        findings = check_module(module, self.index, self.settings, self.rules_for(module.path, only))
+        if self.settings.check_tests or not self.is_test_file(module.path):
+            return findings, 0
+        shown = [f for f in findings if not f.code.startswith(TEST_SCOPED_CODES)]
+        return shown, len(findings) - len(shown)
 
     def check_text(self, path: Path, text: str, only: Iterable[str] | None = None) -> list[Finding]:
         """Replace the module's text, then check it. Raises SourceError."""

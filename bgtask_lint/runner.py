@@ -36,7 +36,9 @@ def check_project(paths: list[Path], settings: Settings, root: Path | None, jobs
     modules = [project.index.by_path[path] for path in project.targets]
     by_path = check_modules(project, modules, jobs)
     for module in modules:
-        result.findings.extend(by_path[module.path])
+        findings, hidden = by_path[module.path]
+        result.findings.extend(findings)
+        result.hidden_in_tests += hidden
         result.files_checked += 1
     result.findings.sort()
     return result

@@ -31,20 +31,33 @@ def flake8(args: list[str], cwd: Path, stdin: str | None = None) -> set[tuple[st
     return found
 
 
+def as_project(source: Path, tmp_path: Path) -> Path:
+    """A copy of a fixture directory as a project of its own (a pyproject.toml marks its
+    root), so that flake8 and the CLI see the same root. In place, the fixtures sit under
+    this repository's `tests/` directory, where the test-file default applies."""
+    import shutil
+
+    copy = tmp_path / source.name
+    shutil.copytree(source, copy)
+    (copy / "pyproject.toml").write_text("")
+    return copy
+
+
 def cli(paths: list[Path], root: Path) -> set[tuple[str, int, int, str]]:
     result = check_paths(paths, Settings(), root=root)
     return {(f.path.relative_to(root.resolve()).as_posix(), f.line, f.col + 1, f.code) for f in result.findings}
 
 
-def test_rule_fixtures_whole_directory() -> None:
-    base = FIXTURES / "rules"
+def test_rule_fixtures_whole_directory(tmp_path: Path) -> None:
+    base = as_project(FIXTURES / "rules", tmp_path)
     expected = cli([base], base)
     assert expected
     assert flake8(["."], base) == expected
 
 
 @pytest.mark.parametrize("project", [*PROJECTS, EXAMPLES], ids=lambda p: p.name)
-def test_projects_cross_module(project: Path) -> None:
+def test_projects_cross_module(project: Path, tmp_path: Path) -> None:
+    project = as_project(project, tmp_path)
     expected = cli([project], project)
     assert expected
     assert flake8(["."], project) == expected
