@@ -170,7 +170,7 @@ def show_rule(code: str) -> None:
 @click.option("--stdio", is_flag=True, hidden=True, help="Accepted for editors that pass it (stdio is the only transport).")
 def lsp(stdio: bool) -> None:
     """Run the language server on stdin/stdout (needs pygls: pip install 'bgtask-lint[lsp]')."""
-    from bgtask_lint.lsp import PyglsMissing, load_pygls, serve
+    from bgtask_lint.lsp.server import PyglsMissing, load_pygls, serve
 
     try:
         load_pygls()

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from bgtask_lint.cli import main
-from bgtask_lint.lsp import code_units, finding_range, lsp_column, minimal_edit, split_lines
+from bgtask_lint.lsp.positions import code_units, finding_range, lsp_column, minimal_edit, split_lines
 from bgtask_lint.findings import Finding
 
 TIMEOUT = 30.0  # seconds for any one answer of the server
