@@ -438,6 +438,109 @@ def test_a_file_that_does_not_parse_and_untitled_buffers(client: LspClient, work
     }) is None
 
 
+SCOPED_CONFIG = """\
+[tool.bgtask-lint]
+exclude = ["vendored"]
+
+[tool.bgtask-lint.per-file-ignores]
+"app/legacy.py" = ["BGT501"]
+"""
+
+PLAIN_TASKS = """\
+import asyncpg
+
+DSN = "postgresql://localhost/db"
+
+
+async def refresh_stock(sku: str) -> None:
+    conn = await asyncpg.connect(DSN)
+    await conn.execute("UPDATE stock SET qty = 0 WHERE sku = $1", sku)
+"""
+
+SCHEDULES_BOTH = """\
+from fastapi import BackgroundTasks, FastAPI
+
+from app.legacy import legacy_refresh
+from app.tasks import refresh_stock
+
+app = FastAPI()
+
+
+@app.post("/stock/{sku}")
+async def reset_stock(sku: str, background_tasks: BackgroundTasks) -> dict:
+    background_tasks.add_task(refresh_stock, sku)
+    background_tasks.add_task(legacy_refresh, sku)
+    return {"ok": True}
+"""
+
+TEST_FILE = """\
+import asyncpg
+from fastapi import BackgroundTasks
+
+from app.tasks import DSN
+
+
+async def reset_fixture(sku: str) -> None:
+    conn = await asyncpg.connect(DSN)
+    await conn.execute("DELETE FROM stock WHERE sku = $1", sku)
+
+
+def test_reset(background_tasks: BackgroundTasks) -> None:
+    background_tasks.add_task(reset_fixture("x"))
+    background_tasks.add_task(reset_fixture, "y")
+"""
+
+VENDORED_SCHEDULER = """\
+from fastapi import BackgroundTasks
+
+from vendored.jobs import refresh_stock
+
+
+def schedule(background_tasks: BackgroundTasks) -> None:
+    background_tasks.add_task(refresh_stock("x"))
+"""
+
+
+def test_same_findings_as_check_with_test_file_per_file_ignore_and_exclude(
+        client: LspClient, workspace: Path) -> None:
+    files = {
+        "pyproject.toml": SCOPED_CONFIG,
+        "app/tasks.py": PLAIN_TASKS,
+        "app/legacy.py": PLAIN_TASKS.replace("refresh_stock", "legacy_refresh"),
+        "app/main.py": SCHEDULES_BOTH,
+        "tests/test_stock.py": TEST_FILE,
+        "vendored/jobs.py": PLAIN_TASKS,
+        "vendored/sched.py": VENDORED_SCHEDULER,
+    }
+    for rel, text in files.items():
+        (workspace / rel).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / rel).write_text(text, encoding="utf-8")
+    cli = subprocess.run(
+        [sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--exit-zero", "--format", "json", "."],
+        cwd=workspace, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert cli.returncode == 0, cli.stderr
+    expected = sorted((f["filename"], f["location"]["row"], f["location"]["column"], f["code"], f["message"])
+                      for f in json.loads(cli.stdout))
+
+    client.initialize(workspace)
+    python_files = sorted(rel for rel in files if rel.endswith(".py")) + ["app/__init__.py"]
+    for rel in python_files:
+        client.open(workspace / rel, (workspace / rel).read_text(encoding="utf-8"))
+    served = sorted(
+        (rel, d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1, d["code"], d["message"])
+        for rel in python_files  # ASCII sources: UTF-16 characters are the CLI's byte columns
+        for d in client.diagnostics((workspace / rel).as_uri())
+    )
+    assert served == expected
+    # and what both agree on is the scope of V2.1: the test file keeps BGT1xx only, the
+    # per-file ignore drops BGT501 in legacy.py, the excluded directory reports nothing
+    assert [(rel, code) for rel, _, _, code, _ in served] == [
+        ("app/legacy.py", "BGT401"), ("app/tasks.py", "BGT401"), ("app/tasks.py", "BGT501"),
+        ("tests/test_stock.py", "BGT101")]
+    assert "2 findings in test files not shown" in cli.stderr
+
+
 # --- in process -----------------------------------------------------------------------------
 
 
@@ -446,6 +549,25 @@ def test_lsp_command_without_pygls(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(main, ["lsp"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "bgtask-lint: error: pygls is not installed: pip install 'bgtask-lint[lsp]'"
+
+
+def test_importing_the_package_needs_no_pygls() -> None:
+    """A fresh interpreter: importing bgtask_lint.lsp loads no pygls, and with pygls
+    unimportable `bgtask-lint lsp` says so in one line."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, bgtask_lint.lsp; print(sorted(m for m in sys.modules "
+                               "if m.split('.')[0] in ('pygls', 'lsprotocol')))"],
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
+    blocked = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['pygls'] = None; sys.argv = ['bgtask-lint', 'lsp']; "
+                               "from bgtask_lint.cli import main; main()"],
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert blocked.returncode == 2
+    assert blocked.stderr.splitlines() == ["bgtask-lint: error: pygls is not installed: pip install 'bgtask-lint[lsp]'"]
 
 
 def test_columns_are_utf16_code_units() -> None:
