@@ -16,9 +16,9 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
-from bgtask_lint.files import SourceError
+from bgtask_lint.files import SourceError, source_lines
 from bgtask_lint.findings import Finding
 
 if TYPE_CHECKING:
@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 
 # the order fixes are applied in: scheduling first, the body-wrapping guard last
 FIX_COMMANDS: dict[str, tuple[str, str]] = {
-    "BGT101": ("codemods.add_task_call_result", "AddTaskCallResultCommand"),
-    "BGT103": ("codemods.dangling_task", "DanglingTaskCommand"),
-    "BGT301": ("codemods.blocking_calls", "BlockingCallsCommand"),
-    "BGT501": ("codemods.connect_timeout", "ConnectTimeoutCommand"),
-    "BGT402": ("codemods.log_swallowed_exception", "LogSwallowedExceptionCommand"),
-    "BGT401": ("codemods.guard_task_body", "GuardTaskBodyCommand"),
+    "BGT101": ("bgtask_lint.codemods.add_task_call_result", "AddTaskCallResultCommand"),
+    "BGT103": ("bgtask_lint.codemods.dangling_task", "DanglingTaskCommand"),
+    "BGT301": ("bgtask_lint.codemods.blocking_calls", "BlockingCallsCommand"),
+    "BGT501": ("bgtask_lint.codemods.connect_timeout", "ConnectTimeoutCommand"),
+    "BGT402": ("bgtask_lint.codemods.log_swallowed_exception", "LogSwallowedExceptionCommand"),
+    "BGT401": ("bgtask_lint.codemods.guard_task_body", "GuardTaskBodyCommand"),
 }
 
 
@@ -52,7 +52,33 @@ def is_fixable(finding: Finding, unsafe: bool) -> bool:
     return finding.code in FIX_COMMANDS and (finding.fix == "safe" or (unsafe and finding.fix == "unsafe"))
 
 
+# (line, column, end line, end column) of the node a finding points at; columns count characters
+Target = tuple[int, int, int, int]
+
+
+def char_column(line_text: str, byte_col: int) -> int:
+    """ast columns count UTF-8 bytes, LibCST columns count characters."""
+    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+
+def targets_from_findings(findings: Iterable[Finding], source: str, code: str, unsafe: bool) -> set[Target]:
+    """Where the command for `code` must act: the spans of its fixable findings, in LibCST's
+    coordinates."""
+    lines = source_lines(source)
+    wanted = {"safe", "unsafe"} if unsafe else {"safe"}
+
+    def text(line: int) -> str:
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+    return {
+        (f.line, char_column(text(f.line), f.col), f.end_line, char_column(text(f.end_line), f.end_col))
+        for f in findings
+        if f.code == code and f.fix in wanted
+    }
+
+
 def command_class(code: str):
+    """The LibCST command of a fixable rule, imported by name only when a fix needs it."""
     module_name, class_name = FIX_COMMANDS[code]
     return getattr(importlib.import_module(module_name), class_name)
 
@@ -65,8 +91,6 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
     """
     import libcst as cst
     from libcst.codemod import CodemodContext
-
-    from codemods._base import targets_from_findings
 
     result = FileFix(path=path, old_text=text, new_text=text)
     selected = {rule.code for rule in project.rules_for(path)}

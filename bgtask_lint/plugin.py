@@ -15,16 +15,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
-from bgtask_lint.files import SourceError, find_project_root
-from bgtask_lint.project import Project
+from bgtask_lint.files import SourceError
+from bgtask_lint.project import shared_project
 
 try:
     __version__ = version("bgtask-lint")
 except PackageNotFoundError:  # pragma: no cover - running from a checkout
     __version__ = "0"
-
-# (root, flake8 options) -> Project, so that a whole-project flake8 run indexes it once per process
-_PROJECTS: dict[tuple[Path, tuple], Project] = {}
 
 
 class BgtaskChecker:
@@ -57,12 +54,7 @@ class BgtaskChecker:
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         path = Path(self.filename).resolve()
-        overrides = {k: v for k, v in self.options.items() if v is not None}
-        root = find_project_root(path)
-        key = (root, tuple(sorted(overrides.items())))
-        project = _PROJECTS.get(key)
-        if project is None:
-            project = _PROJECTS[key] = Project.for_file(path, overrides, root=root)
+        project = shared_project(path, self.options)
         if project.excluded(path):
             return
         source = "".join(self.lines)

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 from bgtask_lint.collect import SCHEDULING_NAMES
 from bgtask_lint.config import ConfigError, Settings, load_settings
 from bgtask_lint.engine import check_module, parse_module
-from bgtask_lint.files import SourceError, _excluded, find_project_root, iter_python_files, paths_root, read_source
+from bgtask_lint.files import (
+    SourceError,
+    _excluded,
+    find_project_root,
+    iter_python_files,
+    paths_root,
+    read_source,
+)
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import ModuleInfo, ProjectIndex
 from bgtask_lint.rules import Rule, selected_rules
@@ -207,9 +214,25 @@ class Project:
                  only: Finding | None = None) -> "FileFix":
         """Apply the selected fixes to one module's text (or only the fix of finding `only`);
         the index follows the new text."""
-        from bgtask_lint.fix import fix_text  # imports LibCST: only when something is fixed
+        # imported here: fix.py brings in LibCST, which only a fix needs
+        from bgtask_lint.fix import fix_text
 
         return fix_text(self, path.resolve(), text, unsafe=unsafe, only=only)
+
+
+# (root, overrides) -> Project, for front ends handed one file at a time (the flake8 plugin,
+# the stand-alone LibCST commands): a whole-project run indexes the project once per process
+_SHARED: dict[tuple[Path, tuple], Project] = {}
+
+
+def shared_project(path: Path, overrides: Mapping[str, object] | None = None) -> Project:
+    """The project of `path` (as `Project.for_file` builds it), built once per process."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    root = find_project_root(path.resolve())
+    key = (root, tuple(sorted(overrides.items())))
+    if key not in _SHARED:
+        _SHARED[key] = Project.for_file(path, overrides, root=root)
+    return _SHARED[key]
 
 
 def check_source(text: str, path: Path, settings: Settings) -> list[Finding]:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterable, Sequence
+from abc import ABC
+from typing import ClassVar, Iterable, Sequence
 
 import libcst as cst
+from bgtask_lint.codemods._imports import add_import
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.metadata import PositionProvider
-
-from codemods._imports import add_import
-
-if TYPE_CHECKING:
-    from bgtask_lint.project import Project
 
 # (line, column, end line, end column) of the node a finding points at; columns count characters
 Target = tuple[int, int, int, int]
@@ -21,67 +17,11 @@ LOGGER_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
 DEFAULT_TIMEOUT = 10.0
 
 
-def char_column(line_text: str, byte_col: int) -> int:
-    """ast columns count UTF-8 bytes, LibCST columns count characters."""
-    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+class FindingCommand(VisitorBasedCodemodCommand, ABC):
+    """A codemod that fixes the findings of one rule, at the positions it is given.
 
-
-def targets_from_findings(findings: Iterable, source: str, code: str, unsafe: bool) -> set[Target]:
-    from bgtask_lint.files import source_lines
-
-    lines = source_lines(source)
-    wanted = {"safe", "unsafe"} if unsafe else {"safe"}
-
-    def text(line: int) -> str:
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    return {
-        (f.line, char_column(text(f.line), f.col), f.end_line, char_column(text(f.end_line), f.end_col))
-        for f in findings
-        if f.code == code and f.fix in wanted
-    }
-
-
-def standalone_targets(code: str, rule_code: str, filename: str | None, unsafe: bool,
-                       connect_timeout: float | None = None) -> set[Target]:
-    """Targets in this module, found with its whole project (the `Project` the CLI would
-    build for the file), so that a task scheduled from another module is a task here too.
-    Without a file name (code on stdin) the module stands alone."""
-    from bgtask_lint.config import Settings
-    from bgtask_lint.files import SourceError
-    from bgtask_lint.project import Project
-
-    overrides = {"connect_timeout": connect_timeout} if connect_timeout else {}
-    try:
-        if filename is None:
-            path = Path("stdin.py").resolve()
-            project = Project(path.parent, Settings().with_overrides(**overrides))
-        else:
-            path = Path(filename).resolve()
-            project = _project_for(path, overrides)
-        findings = project.check_text(path, code, only=(rule_code,))
-    except SourceError:
-        return set()
-    return targets_from_findings(findings, code, rule_code, unsafe)
-
-
-# one project per (root, overrides) for the life of a `python -m libcst.tool codemod` worker
-_PROJECTS: dict[tuple, "Project"] = {}
-
-
-def _project_for(path: Path, overrides: dict[str, float]) -> "Project":
-    from bgtask_lint.files import find_project_root
-    from bgtask_lint.project import Project
-
-    root = find_project_root(path)
-    key = (root, tuple(sorted(overrides.items())))
-    if key not in _PROJECTS:
-        _PROJECTS[key] = Project.for_file(path, overrides, root=root)
-    return _PROJECTS[key]
-
-
-class FindingCommand(VisitorBasedCodemodCommand):
-    """A codemod that fixes the findings of one rule, at the positions it is given."""
+    Abstract (ABC), so that `python -m libcst.tool list` does not offer it as a command.
+    """
 
     CODE: ClassVar[str]
     METADATA_DEPENDENCIES = (PositionProvider,)
@@ -109,6 +49,10 @@ class FindingCommand(VisitorBasedCodemodCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         if self.given_targets is None:
+            # run stand-alone (python -m libcst.tool codemod): find the targets the way
+            # `bgtask-lint check` would, with the file's whole project
+            from bgtask_lint.codemods._standalone import standalone_targets
+
             self.targets = standalone_targets(tree.code, self.CODE, self.context.filename,
                                               self.unsafe_fixes, self.connect_timeout)
         else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._base import FindingCommand
-from codemods._layout import lay_out, multiline_layout
+from bgtask_lint.codemods._base import FindingCommand
+from bgtask_lint.codemods._layout import lay_out, multiline_layout
 
 
 class AddTaskCallResultCommand(FindingCommand):

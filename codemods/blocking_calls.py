@@ -13,7 +13,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
-from codemods._base import FindingCommand, parenthesized
+from bgtask_lint.codemods._base import FindingCommand, parenthesized
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 

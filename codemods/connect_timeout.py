@@ -12,8 +12,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from bgtask_lint.connect import CONNECT_APIS
-from codemods._base import FindingCommand
-from codemods._layout import append_keyword
+from bgtask_lint.codemods._base import FindingCommand
+from bgtask_lint.codemods._layout import append_keyword
 
 
 class ConnectTimeoutCommand(FindingCommand):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._base import FindingCommand, insert_after_header, module_defines
+from bgtask_lint.codemods._base import FindingCommand, insert_after_header, module_defines
 
 REGISTRY = "_background_tasks"
 

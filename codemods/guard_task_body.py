@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._base import FindingCommand, insert_after_header, module_logger_name, parse_statement
+from bgtask_lint.codemods._base import FindingCommand, insert_after_header, module_logger_name, parse_statement
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
     return (

@@ -9,8 +9,8 @@ from __future__ import annotations
 import libcst as cst
 
 from bgtask_lint.guards import is_logger_name
-from codemods._base import FindingCommand, parse_statement
-from codemods.guard_task_body import LoggerMixin
+from bgtask_lint.codemods._base import FindingCommand, parse_statement
+from bgtask_lint.codemods.guard_task_body import LoggerMixin
 
 DEMOTED_LEVELS = {"error", "warning", "warn"}
 

@@ -11,8 +11,8 @@ import pytest
 from libcst.codemod import CodemodContext, CodemodTest
 
 from bgtask_lint.fix import FIX_COMMANDS, command_class
-from codemods.add_task_call_result import AddTaskCallResultCommand
-from codemods.blocking_calls import BlockingCallsCommand
+from bgtask_lint.codemods.add_task_call_result import AddTaskCallResultCommand
+from bgtask_lint.codemods.blocking_calls import BlockingCallsCommand
 from markers import FIXTURES
 
 FIXES = FIXTURES / "fixes"

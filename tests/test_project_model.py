@@ -1,0 +1,261 @@
+"""One project model under every front end: selection agrees between check and fix, the
+flake8 plugin reports what `check` reports, the stand-alone LibCST commands see the whole
+project, the package has no import cycle, and the wheel takes no generic import name."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bgtask_lint.cli import main
+from bgtask_lint.config import Settings
+from bgtask_lint.fix import FIX_COMMANDS, is_fixable
+from bgtask_lint.project import Project
+from bgtask_lint.runner import check_paths
+
+REPO = Path(__file__).parent.parent
+PACKAGE = REPO / "bgtask_lint"
+
+# one finding of every fixable rule, in one module
+EVERY_FIX = '''\
+import asyncio
+import logging
+import time
+
+import asyncpg
+from fastapi import BackgroundTasks
+
+logger = logging.getLogger(__name__)
+
+
+async def job(x):
+    time.sleep(1)
+    await asyncpg.connect("postgres://", timeout=None)
+    try:
+        await work(x)
+    except Exception:
+        logger.error("failed")
+
+
+async def handler():
+    asyncio.create_task(work(1))
+
+
+def endpoint(background_tasks: BackgroundTasks):
+    background_tasks.add_task(job, 1)
+    background_tasks.add_task(job(2))
+'''
+
+
+# --- selection: check and fix agree ------------------------------------------------------
+
+
+def _prefixes() -> list[str]:
+    found = {"BGT"}
+    for code in FIX_COMMANDS:
+        found.update(code[:n] for n in range(4, len(code) + 1))
+    return sorted(found)
+
+
+PREFIXES = _prefixes()
+
+
+@lru_cache(maxsize=None)
+def _fixed_codes(select: str, ignore: str, tmp: str) -> frozenset[str]:
+    path = Path(tmp) / "every_fix.py"
+    settings = Settings(select=(select,), ignore=(ignore,) if ignore else ())
+    project = Project.load([path], settings, root=path.parent, overrides={path: EVERY_FIX})
+    fixable = {f.code for f in project.check(project.index.by_path[path.resolve()]) if is_fixable(f, False)}
+    result = project.fix_text(path, EVERY_FIX)
+    assert result.error is None, result.error
+    assert set(result.fixed) == fixable, (select, ignore, sorted(result.fixed), sorted(fixable))
+    return frozenset(result.fixed)
+
+
+@pytest.mark.parametrize("select", PREFIXES)
+def test_check_and_fix_agree_on_every_selection(select: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp = tmp_path_factory.mktemp("select")
+    for ignore in ["", *PREFIXES]:
+        fixed = _fixed_codes(select, ignore, str(tmp))
+        longest_select = len(select)
+        expected = {
+            code for code in FIX_COMMANDS
+            if code.startswith(select) and not (ignore and code.startswith(ignore) and len(ignore) >= longest_select)
+        }
+        assert fixed == expected, (select, ignore)
+
+
+def test_the_reported_case_select_code_ignore_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check --select BGT401 --ignore BGT4` reports a fixable BGT401: `fix` with the same
+    options fixes it (the longest prefix wins, as in ruff)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "app.py").write_text(EVERY_FIX)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    checked = runner.invoke(main, ["check", "--no-cache", "--select", "BGT401", "--ignore", "BGT4", "."])
+    assert "BGT401" in checked.output
+    fixed = runner.invoke(main, ["fix", "--select", "BGT401", "--ignore", "BGT4", "."])
+    assert "BGT401: 1" in fixed.stderr, fixed.stderr
+    assert 'logger.exception("background task %s failed", "job")' in (tmp_path / "app.py").read_text()
+
+
+# --- the flake8 plugin reports what check reports -------------------------------------------
+
+
+def _flake8(cwd: Path) -> set[tuple[str, int, int, str]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "BGT", "--exclude", "",
+         "--format", "%(path)s|%(row)d|%(col)d|%(code)s", "."],
+        capture_output=True, text=True, cwd=cwd,
+    )
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+    found = set()
+    for line in proc.stdout.splitlines():
+        path, row, col, code = line.split("|")
+        found.add((Path(path).as_posix().removeprefix("./"), int(row), int(col), code))
+    return found
+
+
+def test_flake8_honours_the_project_settings(tmp_path: Path) -> None:
+    """excludes (configured and the default `venv/`), ignore and per-file-ignores from
+    [tool.bgtask-lint] hold in the flake8 plugin as in `bgtask-lint check`."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.bgtask-lint]\nignore = ["BGT501"]\nexclude = ["generated"]\n'
+        'per-file-ignores = {"legacy/*.py" = ["BGT401"]}\n'
+    )
+    for directory in ("app", "legacy", "generated", "venv/lib/site-packages/pkg"):
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / "mod.py").write_text(EVERY_FIX)
+    with_settings = check_paths([tmp_path], _settings(tmp_path), root=tmp_path)
+    expected = {(f.path.relative_to(tmp_path.resolve()).as_posix(), f.line, f.col + 1, f.code)
+                for f in with_settings.findings}
+    assert {p for p, *_ in expected} == {"app/mod.py", "legacy/mod.py"}
+    assert not any(code == "BGT501" for *_, code in expected)
+    assert ("legacy/mod.py", 11, 1, "BGT401") not in expected and ("app/mod.py", 11, 1, "BGT401") in expected
+    assert _flake8(tmp_path) == expected
+
+
+def _settings(root: Path) -> Settings:
+    from bgtask_lint.config import load_settings
+
+    return load_settings(None, root)
+
+
+# --- the stand-alone LibCST commands see the project --------------------------------------
+
+
+def test_libcst_tool_command_sees_a_task_scheduled_from_another_module(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "tasks.py").write_text("def process(x):\n    work(x)\n")
+    (tmp_path / "app" / "main.py").write_text(
+        "from fastapi import BackgroundTasks\n\nfrom app.tasks import process\n\n\n"
+        "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(process, 1)\n"
+    )
+    target = tmp_path / "app" / "tasks.py"
+    proc = subprocess.run(
+        [sys.executable, "-m", "libcst.tool", "codemod", "guard_task_body.GuardTaskBodyCommand", str(target)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert 'logger.exception("background task %s failed", "process")' in target.read_text()
+
+
+def test_libcst_list_shows_commands_not_the_base_class() -> None:
+    proc = subprocess.run([sys.executable, "-m", "libcst.tool", "list"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    ours = [line for line in proc.stdout.splitlines() if "BGT" in line]
+    assert len(ours) == len(FIX_COMMANDS)
+    assert "FindingCommand" not in proc.stdout
+
+
+# --- layering ---------------------------------------------------------------------------------
+
+
+def _module_files() -> dict[str, Path]:
+    """Import name -> file, for the package and the commands installed under it."""
+    files = {}
+    for base, prefix in ((PACKAGE, "bgtask_lint"), (REPO / "codemods", "bgtask_lint.codemods")):
+        for path in base.rglob("*.py"):
+            parts = list(path.relative_to(base).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            files[".".join([prefix, *parts])] = path
+    return files
+
+
+def _imports(path: Path, name: str, known: set[str]) -> set[str]:
+    """Internal modules `path` imports when it runs (function-local imports included;
+    `if TYPE_CHECKING:` blocks are for type checkers only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING" for n in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def test_the_package_import_graph_has_no_cycle() -> None:
+    files = _module_files()
+    known = set(files)
+    # (a package __init__ that re-exports its submodules is not a cycle: no edge is
+    # drawn from a submodule to the package that contains it)
+    graph = {name: _imports(path, name, known) for name, path in files.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+
+
+@pytest.mark.slow
+def test_the_wheel_has_no_top_level_codemods_package(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("bgtask_lint-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"bgtask_lint"}, top_level
+    assert "bgtask_lint/codemods/guard_task_body.py" in names
+    assert "bgtask_lint/rules/bgt401_unguarded_task_body.py" in names
