@@ -387,6 +387,24 @@ def _is_local_name(module: ModuleInfo, function: ast.AST, name: str) -> bool:
     return name in scope.bindings and name not in scope.globals_
 
 
+def imported_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None) -> str | None:
+    """`qualified_name`, only when the head of the name is bound by an import (V2.1): a
+    parameter, a local list, a loop variable called `requests`, or no binding at all, is
+    not the requests library. The innermost function that binds the head decides."""
+    parts = dotted_name(expr)
+    if parts is None:
+        return None
+    head = parts[0]
+    scope = function
+    while scope is not None:
+        if head in module.local_imports.get(id(scope), {}):
+            return qualified_name(module, expr, function)
+        if _is_local_name(module, scope, head):
+            return None
+        scope = module.parents.get(id(scope))
+    return qualified_name(module, expr, function) if head in module.imports else None
+
+
 def _suffixes(path: Path, root: Path, is_package: bool) -> list[str]:
     try:
         parts = list(path.relative_to(root).parts)
