@@ -70,6 +70,8 @@ def reviews_of(app: str) -> dict[Key, bool]:
 class AppRun:
     name: str
     findings: list[Key] = field(default_factory=list)
+    messages: dict[Key, str] = field(default_factory=dict)
+    directory: Path | None = None
     errors: list[str] = field(default_factory=list)  # stderr lines (one per unreadable file)
     crashed: str | None = None  # a traceback or an unexpected exit code
 
@@ -81,7 +83,7 @@ def run_app(name: str, directory: Path, roots: list[str]) -> AppRun:
          *[str(directory / root) for root in roots]],
         capture_output=True, text=True, cwd=directory,
     )
-    run = AppRun(name)
+    run = AppRun(name, directory=directory)
     if "Traceback" in proc.stderr or proc.returncode not in (0, 2):
         run.crashed = f"exit {proc.returncode}: {proc.stderr[-2000:]}"
         return run
@@ -89,7 +91,9 @@ def run_app(name: str, directory: Path, roots: list[str]) -> AppRun:
     for item in json.loads(proc.stdout or "[]"):
         path = Path(item["filename"])
         path = (directory / path).resolve() if not path.is_absolute() else path
-        run.findings.append((path.relative_to(directory.resolve()).as_posix(), item["location"]["row"], item["code"]))
+        key = (path.relative_to(directory.resolve()).as_posix(), item["location"]["row"], item["code"])
+        run.findings.append(key)
+        run.messages[key] = item["message"]
     return run
 
 
@@ -168,10 +172,18 @@ def baseline_of(scores: dict[str, CodeScore]) -> dict[str, dict[str, float | Non
     return {code: {"precision": s.precision, "recall": s.recall} for code, s in sorted(scores.items())}
 
 
+def _excerpt(path: Path, line: int, around: int) -> str:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    low, high = max(1, line - around), min(len(lines), line + around)
+    return "\n".join(f"{'>' if n == line else ' '}{n:6d}  {lines[n - 1]}" for n in range(low, high + 1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated app names")
     parser.add_argument("--unreviewed", action="store_true", help="list findings no label or review covers")
+    parser.add_argument("--context", type=int, default=0, metavar="N",
+                        help="with --unreviewed/--missed: show N lines of code around each one")
     parser.add_argument("--missed", action="store_true", help="list labelled bugs not found")
     parser.add_argument("--record", action="store_true", help="write realworld/baseline.json")
     args = parser.parse_args(argv)
@@ -183,14 +195,17 @@ def main(argv: list[str] | None = None) -> int:
               f"({Counter(code for *_, code in run.findings).most_common()})")
     scores, unreviewed, missed = score(runs)
     print(table(scores))
-    if args.unreviewed:
-        for app, keys in unreviewed.items():
-            for path, line, code in keys:
-                print(f"unreviewed {app} {path}:{line} {code}")
-    if args.missed:
-        for app, keys in missed.items():
-            for path, line, code in keys:
-                print(f"missed {app} {path}:{line} {code}")
+    by_name = {run.name: run for run in runs}
+    for wanted, title in ((args.unreviewed, "unreviewed"), (args.missed, "missed")):
+        if not wanted:
+            continue
+        for app, keys in (unreviewed if title == "unreviewed" else missed).items():
+            run = by_name[app]
+            for key in keys:
+                path, line, code = key
+                print(f"{title} {app} {path}:{line} {code} {run.messages.get(key, '')}")
+                if args.context and run.directory is not None:
+                    print(_excerpt(run.directory / path, line, args.context))
     if args.record:
         BASELINE.write_text(json.dumps(baseline_of(scores), indent=1, sort_keys=True) + "\n")
     return 1 if any(run.crashed for run in runs) else 0
