@@ -10,6 +10,9 @@ from bgtask_lint.index import (
     ImportRef,
     ModuleInfo,
     ScheduleSite,
+    attribute_annotations,
+    api_name,
+    local_import,
     qualified_name,
 )
 from bgtask_lint.names import is_literal_constant, keyword, last_name
@@ -108,7 +111,7 @@ class _Collector:
                     module.owner_class[id(node)] = classes[-1]
             elif isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
                 module.local_imports.setdefault(id(functions[-1]), {}).update(import_refs(node, module))
-            elif isinstance(node, ast.Call) and _may_schedule(node, module):
+            elif isinstance(node, ast.Call) and _may_schedule(node, module, functions[-1] if functions else None):
                 owner = module.owner_class.get(id(functions[-1])) if functions else None
                 self.candidates.append(
                     (node, tuple(path[-4:]), functions[-1] if functions else None, owner)
@@ -142,16 +145,18 @@ def _module_level_statements(body: list[ast.stmt]):
             yield from _module_level_statements(stmt.finalbody)  # type: ignore[attr-defined]
 
 
-SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon"}
+SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
 
 
-def _may_schedule(call: ast.Call, module: ModuleInfo) -> bool:
+def _may_schedule(call: ast.Call, module: ModuleInfo, function: ast.AST | None) -> bool:
     """A cheap first filter; `_schedule_site` decides."""
     func = call.func
     if last_name(func) in SCHEDULING_NAMES:
         return True
-    # an alias: `from starlette.background import BackgroundTask as Cleanup`
-    ref = module.imports.get(func.id) if isinstance(func, ast.Name) else None
+    if not isinstance(func, ast.Name):
+        return False
+    # an alias: `from asyncio import create_task as spawn`, also imported inside the function
+    ref = local_import(module, function, func.id) or module.imports.get(func.id)
     return ref is not None and ref.attr in SCHEDULING_NAMES
 
 
@@ -159,27 +164,36 @@ def _may_schedule(call: ast.Call, module: ModuleInfo) -> bool:
 
 
 def is_background_tasks_receiver(module: ModuleInfo, receiver: ast.expr, function: ast.AST | None) -> bool:
-    """Is `receiver` in `receiver.add_task(...)` a BackgroundTasks object?"""
+    """Is `receiver` in `receiver.add_task(...)` a BackgroundTasks object? By its name, or
+    by an annotation or `BackgroundTasks()` wherever the name is bound (V2.2)."""
     if isinstance(receiver, ast.Attribute):
         lowered = receiver.attr.lower()
-        return "background" in lowered or "tasks" in lowered
+        if "background" in lowered or "tasks" in lowered:
+            return True
+        owner = module.owner_class.get(id(function)) if function is not None else None
+        return (owner is not None and isinstance(receiver.value, ast.Name) and receiver.value.id == "self"
+                and any(names_background_tasks(a) for a in attribute_annotations(owner, receiver.attr)))
     if not isinstance(receiver, ast.Name):
         return False
     lowered = receiver.id.lower()
     if "background" in lowered or "tasks" in lowered:
         return True
-    if function is None or not isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
-        return False
-    for binding in function_scope(function).values(receiver.id):
-        if binding.annotation is not None and _names_background_tasks(binding.annotation):
-            return True
-        value = binding.value
-        if isinstance(value, ast.Call) and last_name(value.func) == "BackgroundTasks":
-            return True
+    scope = function
+    while isinstance(scope, (*FUNCTION_TYPES, ast.Lambda)):  # the function, then the ones around it
+        bindings = function_scope(scope).values(receiver.id)
+        for binding in bindings:
+            if binding.annotation is not None and names_background_tasks(binding.annotation):
+                return True
+            value = binding.value
+            if isinstance(value, ast.Call) and last_name(value.func) == "BackgroundTasks":
+                return True
+        if bindings:
+            return False
+        scope = module.parents.get(id(scope))
     return False
 
 
-def _names_background_tasks(annotation: ast.expr) -> bool:
+def names_background_tasks(annotation: ast.expr) -> bool:
     for node in ast.walk(annotation):
         if last_name(node) == "BackgroundTasks" or (
             isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith("BackgroundTasks")
@@ -198,7 +212,7 @@ def is_starlette_background_task(module: ModuleInfo, func: ast.expr, function: a
 def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | None) -> bool:
     """`loop`, `self.loop`, `asyncio.get_event_loop()`, or a name bound from a loop factory."""
     if isinstance(expr, ast.Call):
-        return qualified_name(module, expr.func, function) in LOOP_FACTORIES
+        return api_name(module, expr.func, function) in LOOP_FACTORIES
     name = last_name(expr)
     if name is None:
         return False
@@ -207,7 +221,7 @@ def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | N
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
         owner = module.owner_class.get(id(function)) if function is not None else None
         return owner is not None and any(
-            isinstance(v, ast.Call) and qualified_name(module, v.func, f) in LOOP_FACTORIES
+            isinstance(v, ast.Call) and api_name(module, v.func, f) in LOOP_FACTORIES
             for f, v in _self_attribute_values(module, owner, expr.attr)
         )
     if isinstance(expr, ast.Name):
@@ -217,7 +231,7 @@ def is_loop_expression(module: ModuleInfo, expr: ast.expr, function: ast.AST | N
         elif expr.id in module.assigns:
             values = [module.assigns[expr.id]]
         return any(
-            isinstance(v, ast.Call) and qualified_name(module, v.func, function) in LOOP_FACTORIES for v in values
+            isinstance(v, ast.Call) and api_name(module, v.func, function) in LOOP_FACTORIES for v in values
         )
     return False
 
@@ -236,8 +250,9 @@ def _self_attribute_values(module: ModuleInfo, owner: ast.ClassDef, attr: str):
 
 
 def is_create_task_call(module: ModuleInfo, call: ast.Call, function: ast.AST | None) -> bool:
-    """`asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `<loop>.create_task(...)`."""
-    if qualified_name(module, call.func, function) in CREATE_TASK_NAMES:
+    """`asyncio.create_task(...)`, `asyncio.ensure_future(...)`, `<loop>.create_task(...)`;
+    by import (V2.1): `from asyncio.tasks import create_task`, `create_task as spawn`."""
+    if api_name(module, call.func, function) in CREATE_TASK_NAMES:
         return True
     return (
         isinstance(call.func, ast.Attribute)
@@ -249,10 +264,21 @@ def is_create_task_call(module: ModuleInfo, call: ast.Call, function: ast.AST | 
 def _unwrap_partial(
     module: ModuleInfo, task: ast.expr, function: ast.AST | None
 ) -> tuple[ast.expr, list[ast.expr]]:
+    """F and the arguments bound to it, through `functools.partial(F, ...)` and through
+    `lambda: F(...)` (the lambda runs F with those arguments when the task runs)."""
     if isinstance(task, ast.Call) and qualified_name(module, task.func, function) in PARTIAL_NAMES and task.args:
         inner, bound = _unwrap_partial(module, task.args[0], function)
         return inner, bound + list(task.args[1:]) + [kw.value for kw in task.keywords]
+    if isinstance(task, ast.Lambda) and isinstance(task.body, ast.Call) and not _has_parameters(task):
+        call = task.body
+        if isinstance(call.func, (ast.Name, ast.Attribute)):
+            return call.func, list(call.args) + [kw.value for kw in call.keywords]
     return task, []
+
+
+def _has_parameters(function: ast.Lambda) -> bool:
+    args = function.args
+    return bool(args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg)
 
 
 def _schedule_site(
@@ -288,6 +314,14 @@ def _schedule_site(
         inner, bound = _unwrap_partial(module, call.args[0], function)
         rest = list(call.args[1:]) + [kw.value for kw in call.keywords if kw.arg != "name"]
         return ScheduleSite("start_soon", call, inner, bound + rest, fn, owner)
+    if isinstance(func, ast.Attribute) and func.attr == "run_in_executor":
+        # loop.run_in_executor(executor, F, *args): discarded, nobody sees F's exception
+        if len(call.args) < 2 or not is_loop_expression(module, func.value, function):
+            return None
+        inner, bound = _unwrap_partial(module, call.args[1], function)
+        discarded = bool(parents) and isinstance(parents[-1], ast.Expr)
+        return ScheduleSite("run_in_executor", call, inner, bound + list(call.args[2:]), fn, owner,
+                            is_background=discarded)
     if is_create_task_call(module, call, function):
         if not call.args or not isinstance(call.args[0], ast.Call):
             return None

@@ -101,7 +101,7 @@ Symbol = Union[FunctionSym, ClassSym, ModuleSym, ValueSym, ExternalSym]
 class ScheduleSite:
     """One place where a callable is handed over to run in the background."""
 
-    form: str  # add_task | BackgroundTask | create_task | start_soon
+    form: str  # add_task | BackgroundTask | create_task | start_soon | run_in_executor
     call: ast.Call  # the scheduling call
     task: ast.expr  # the expression naming F (after unwrapping functools.partial)
     args: list[ast.expr]  # every argument bound to the task
@@ -124,6 +124,10 @@ class ProjectIndex:
         self._loader: Callable[[Path], ModuleInfo] | None = None
         self._tasks: set[tuple[Path, str]] | None = None
         self._task_paths: set[Path] | None = None
+        # modules given to `add` (targets, scheduling modules, edited buffers), as opposed to
+        # those parsed lazily by resolution: project-wide scans look at these, so that their
+        # result does not depend on which lookups happened first
+        self._added: dict[Path, None] = {}
         self.cache: dict[object, object] = {}  # memo for analyses built on the index
         for module in modules:
             self.add(module)
@@ -145,6 +149,7 @@ class ProjectIndex:
         """Add or replace a module (a fixed text, an editor buffer)."""
         self._know(module.path)
         self._failed.discard(module.path)
+        self._added[module.path] = None
         old = self.by_path.get(module.path)
         self.by_path[module.path] = module
         # `fix` replaces a module after every rule it fixes: keep the task table unless
@@ -155,6 +160,7 @@ class ProjectIndex:
 
     def remove(self, path: Path) -> None:
         """Drop a module (deleted, or no longer parses on disk)."""
+        self._added.pop(path, None)
         if self.by_path.pop(path, None) is not None:
             self._tasks = self._task_paths = None
             self.cache.clear()
@@ -293,6 +299,86 @@ class ProjectIndex:
     def _local_import(self, module: ModuleInfo, function: ast.AST | None, name: str) -> ImportRef | None:
         return local_import(module, function, name)
 
+    # what a scheduled callable is (V2.2)
+
+    def resolve_callable(
+        self,
+        module: ModuleInfo,
+        expr: ast.expr,
+        function: ast.AST | None = None,
+        owner_class: ast.ClassDef | None = None,
+    ) -> Symbol | None:
+        """`resolve`, plus what a task expression can name inside a function: a nested
+        `def` (or `name = lambda: F(...)`, which is F) of the function or an enclosing one,
+        and `obj.method` where `obj` is `Class(...)` of this project bound in the function,
+        or a parameter or `self` attribute annotated with such a class."""
+        if isinstance(expr, ast.Name) and function is not None:
+            found, local = self._local_definition(module, function, expr.id)
+            if local:
+                return found
+        if isinstance(expr, ast.Attribute):
+            cls = self.receiver_class(module, expr.value, function, owner_class)
+            if cls is not None:
+                return method_of(self, cls, expr.attr)
+        return self.resolve(module, expr, function, owner_class)
+
+    def _local_definition(self, module: ModuleInfo, function: ast.AST, name: str) -> tuple[Symbol | None, bool]:
+        """(what `name` is, whether a function scope binds it) looking outwards from `function`."""
+        from bgtask_lint.scope import function_scope
+
+        scope: ast.AST | None = function
+        while scope is not None:
+            if isinstance(scope, (*FUNCTION_TYPES, ast.Lambda)):
+                bindings = function_scope(scope).values(name)
+                if name in function_scope(scope).globals_:
+                    return None, False
+                if bindings:
+                    defs = [b.node for b in bindings if isinstance(b.node, FUNCTION_TYPES) and b.node is not scope]
+                    if defs and len(defs) == len(bindings) and id(defs[-1]) in module.qualnames:
+                        return FunctionSym(module, defs[-1]), True
+                    if len(bindings) == 1 and isinstance(bindings[0].value, ast.Lambda):
+                        body = bindings[0].value.body
+                        if isinstance(body, ast.Call) and isinstance(body.func, (ast.Name, ast.Attribute)):
+                            return self.resolve_callable(module, body.func, scope), True
+                    return None, True
+            scope = module.parents.get(id(scope))
+        return None, False
+
+    def receiver_class(
+        self, module: ModuleInfo, expr: ast.expr, function: ast.AST | None, owner_class: ast.ClassDef | None
+    ) -> ClassSym | None:
+        """The project class of `obj` in `obj.method`, from a `Class(...)` binding in the
+        function or an annotation (parameter, `x: Class = ...`, or a `self` attribute)."""
+        from bgtask_lint.scope import function_scope
+
+        found: list[ClassSym] = []
+        if isinstance(expr, ast.Name) and isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
+            if expr.id in ("self", "cls"):
+                return None  # `self.method` is resolved by `resolve`
+            for binding in function_scope(function).values(expr.id):
+                if binding.annotation is not None:
+                    found.append(self._annotated_class(module, binding.annotation))
+                elif binding.kind == "assign" and isinstance(binding.value, ast.Call):
+                    sym = self.resolve(module, binding.value.func, function, owner_class)
+                    found.append(sym if isinstance(sym, ClassSym) else None)  # type: ignore[arg-type]
+                else:
+                    found.append(None)  # type: ignore[arg-type]
+        elif (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
+              and owner_class is not None):
+            found = [self._annotated_class(module, a) for a in attribute_annotations(owner_class, expr.attr)]
+        classes = {id(c.node): c for c in found if c is not None}
+        if len(classes) != 1 or None in found:
+            return None  # unbound, bound to something else, or to two different classes
+        return next(iter(classes.values()))
+
+    def _annotated_class(self, module: ModuleInfo, annotation: ast.expr) -> ClassSym | None:
+        """The project class an annotation names: `Service`, `Optional[Service]`, `Service | None`, "Service"."""
+        target = _annotation_target(annotation)
+        if target is None:
+            return None
+        sym = self.resolve(module, target)
+        return sym if isinstance(sym, ClassSym) else None
+
     # tasks
 
     def _task_table(self) -> set[tuple[Path, str]]:
@@ -303,7 +389,7 @@ class ProjectIndex:
                 for site in module.sites:
                     if not site.is_background:
                         continue
-                    sym = self.resolve(module, site.task, site.function, site.owner_class)
+                    sym = self.resolve_callable(module, site.task, site.function, site.owner_class)
                     if isinstance(sym, FunctionSym):
                         table.add(sym.key)
             self._tasks = table
@@ -321,8 +407,33 @@ class ProjectIndex:
         return self._task_paths
 
     def resolve_task(self, module: ModuleInfo, site: ScheduleSite) -> FunctionSym | None:
-        sym = self.resolve(module, site.task, site.function, site.owner_class)
+        sym = self.resolve_callable(module, site.task, site.function, site.owner_class)
         return sym if isinstance(sym, FunctionSym) else None
+
+    # project-wide facts about arguments (V2.4)
+
+    def modules_added(self) -> list[ModuleInfo]:
+        """The modules given to `add`, by path: what project-wide scans look at."""
+        return [self.by_path[path] for path in sorted(self._added) if path in self.by_path]
+
+    def session_flows(self) -> dict:
+        """Request sessions that reach a task through a project helper's parameter:
+        (helper path, helper qualname, parameter) -> the calls that pass one. Computed once
+        per state of the index (see `bgtask_lint.flows`)."""
+        from bgtask_lint.flows import compute_session_flows
+
+        key = ("session-flows",)
+        if key not in self.cache:
+            self.cache[key] = compute_session_flows(self)
+        return self.cache[key]  # type: ignore[return-value]
+
+    def flow_summary(self) -> tuple:
+        """The project-wide argument facts as a sorted tuple of plain values, for a digest:
+        a module's findings depend on them and they are not reachable by its imports."""
+        return tuple(sorted(
+            (str(path), qualname, param, str(flow.caller_path), flow.caller, flow.line, flow.label)
+            for (path, qualname, param), flows in self.session_flows().items() for flow in flows
+        ))
 
 
 def _resolution_shape(module: ModuleInfo) -> tuple:
@@ -338,8 +449,92 @@ def _resolution_shape(module: ModuleInfo) -> tuple:
         # only name chains resolve any further (ast.dump would recurse on deep expressions)
         tuple(sorted((name, dotted(value) or "") for name, value in module.assigns.items())),
         tuple((s.form, dotted(s.task) or "", s.is_background, module.qualnames.get(id(s.function), ""),
-               s.owner_class.name if s.owner_class else "") for s in module.sites),
+               s.owner_class.name if s.owner_class else "", _task_head_shape(s)) for s in module.sites),
     )
+
+
+def _task_head_shape(site: ScheduleSite) -> tuple:
+    """What the local bindings of a task's head name say (nested def, `Class(...)`,
+    annotation): `resolve_callable` reads them."""
+    from bgtask_lint.scope import function_scope
+
+    parts = dotted_name(site.task)
+    if not parts or site.function is None:
+        return ()
+    return tuple(
+        (b.kind, type(b.node).__name__, dotted(b.value.func) if isinstance(b.value, ast.Call) else "",
+         ast.dump(b.annotation) if b.annotation is not None else "")
+        for b in function_scope(site.function).values(parts[0])
+    )
+
+
+def attribute_annotations(owner: ast.ClassDef, attr: str) -> list[ast.expr]:
+    """What annotates `self.<attr>`: `attr: T` in the class body, `self.attr: T = ...` in a
+    method, or an `__init__` parameter annotated `T` that is assigned to `self.attr`."""
+    found: list[ast.expr] = []
+    for stmt in owner.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == attr:
+            found.append(stmt.annotation)
+        if not isinstance(stmt, FUNCTION_TYPES):
+            continue
+        params = {a.arg: a.annotation for a in [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]}
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.AnnAssign) and _is_self_attribute(node.target, attr):
+                found.append(node.annotation)
+            elif (stmt.name == "__init__" and isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
+                  and any(_is_self_attribute(t, attr) for t in node.targets)):
+                annotation = params.get(node.value.id)
+                if annotation is not None:
+                    found.append(annotation)
+    return found
+
+
+def _is_self_attribute(target: ast.AST, attr: str) -> bool:
+    return (isinstance(target, ast.Attribute) and target.attr == attr
+            and isinstance(target.value, ast.Name) and target.value.id == "self")
+
+
+def _annotation_target(annotation: ast.expr | None) -> ast.expr | None:
+    """The one class an annotation is about, through Optional/`| None`/a string; None otherwise."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [s for s in (annotation.left, annotation.right)
+                 if not (isinstance(s, ast.Constant) and s.value is None)]
+        return _annotation_target(sides[0]) if len(sides) == 1 else None
+    if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").endswith("Optional"):
+        return _annotation_target(annotation.slice)
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        return annotation
+    return None
+
+
+def method_of(index: "ProjectIndex", cls: ClassSym, name: str, depth: int = 0) -> FunctionSym | None:
+    """`Class.name` defined in the class or a project base class; None for an abstract stub
+    (the annotation names an interface: the code that runs is elsewhere)."""
+    if depth > 8:
+        return None
+    found = index.member(cls, name)
+    if isinstance(found, FunctionSym):
+        return None if _is_stub(found.node) else found
+    for base in cls.node.bases:
+        target = index.resolve(cls.module, base)
+        if isinstance(target, ClassSym):
+            inherited = method_of(index, target, name, depth + 1)
+            if inherited is not None:
+                return inherited
+    return None
+
+
+def _is_stub(function: FunctionNode) -> bool:
+    if any((dotted(d) or "").endswith("abstractmethod") for d in function.decorator_list):
+        return True
+    body = [s for s in function.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Raise) and "NotImplementedError" in ast.dump(s))
+               for s in body)
 
 
 def local_import(module: ModuleInfo, function: ast.AST | None, name: str) -> ImportRef | None:
@@ -375,6 +570,27 @@ def qualified_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None 
     if head in module.defs or head in module.assigns:
         return ".".join([module.name, *parts]) if module.name else ".".join(parts)
     return ".".join(parts)
+
+
+# where the standard library defines what it re-exports: `from asyncio.tasks import create_task`
+API_ALIASES = {
+    "asyncio.tasks.create_task": "asyncio.create_task",
+    "asyncio.tasks.ensure_future": "asyncio.ensure_future",
+    "asyncio.events.get_event_loop": "asyncio.get_event_loop",
+    "asyncio.events.get_running_loop": "asyncio.get_running_loop",
+    "asyncio.events.new_event_loop": "asyncio.new_event_loop",
+    "asyncio.runners.run": "asyncio.run",
+}
+
+
+def api_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None) -> str | None:
+    """`imported_name`, with the standard library's re-exports made canonical
+    (`from asyncio.tasks import create_task` is `asyncio.create_task`); a project module
+    reached by a relative import (`from . import asyncio`) matches no library API."""
+    name = imported_name(module, expr, function)
+    if name is None or name.startswith("."):
+        return None
+    return API_ALIASES.get(name, name)
 
 
 def _is_local_name(module: ModuleInfo, function: ast.AST, name: str) -> bool:

@@ -20,6 +20,7 @@ from bgtask_lint.index import (
     ProjectIndex,
     ValueSym,
 )
+from bgtask_lint.guards import walk_local
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import Binding, function_scope
 
@@ -50,6 +51,23 @@ def strip_await(expr: ast.expr | None) -> ast.expr | None:
     while isinstance(expr, ast.Await):
         expr = expr.value
     return expr
+
+
+def literal_elements(expr: ast.expr, depth: int = 0) -> list[ast.expr]:
+    """The expression, and what a list/tuple/set/dict literal holds, recursively (V2.4:
+    a session inside `[db, order_id]` or `{"db": db}` is handed over all the same)."""
+    if isinstance(expr, ast.Starred):
+        expr = expr.value
+    found = [expr]
+    if depth > 8:
+        return found
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        for element in expr.elts:
+            found.extend(literal_elements(element, depth + 1))
+    elif isinstance(expr, ast.Dict):
+        for value in expr.values:
+            found.extend(literal_elements(value, depth + 1))
+    return found
 
 
 def is_depends_call(expr: ast.AST | None) -> bool:
@@ -153,8 +171,41 @@ def _is_session_factory_call(index: ProjectIndex, module: ModuleInfo, value: ast
     if isinstance(sym, ValueSym) and isinstance(sym.value, ast.Call):
         if last_name(sym.value.func) in SESSIONMAKERS:
             return True
+    if isinstance(sym, FunctionSym) and returns_session(index, sym):
+        return True
     name = last_name(func)
     return bool(name and SESSION_FACTORY.match(name))
+
+
+def returns_session(index: ProjectIndex, sym: FunctionSym) -> bool:
+    """A project function whose every `return` gives a new session (V2.4): `SessionLocal()`,
+    `Session(engine)`, `sessionmaker(...)()`, another such function, or a name bound to one
+    of these in the function. A generator (a `yield` dependency) is not one."""
+    key = ("returns-session", sym.key)
+    cached = index.cache.get(key)
+    if cached is not None:
+        return bool(cached)
+    index.cache[key] = False  # cycle guard
+    returns: list[ast.Return] = []
+    for node in walk_local(list(sym.node.body)):
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(node, ast.Return):
+            returns.append(node)
+    result = bool(returns) and all(
+        _returns_new_session(index, sym.module, sym.node, strip_await(r.value)) for r in returns
+    )
+    index.cache[key] = result
+    return result
+
+
+def _returns_new_session(index: ProjectIndex, module: ModuleInfo, function: ast.AST, value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Name):
+        bindings = function_scope(function).values(value.id)
+        return bool(bindings) and all(
+            b.kind == "assign" and _is_session_factory_call(index, module, b.value, function) for b in bindings
+        )
+    return _is_session_factory_call(index, module, value, function)
 
 
 def _dependency_is_session(dep: Dependency) -> bool:

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING, Iterator
 
 from bgtask_lint.index import ScheduleSite
+from bgtask_lint.semantics import literal_elements
 
 if TYPE_CHECKING:
     from bgtask_lint.context import RuleContext
@@ -17,3 +18,10 @@ def task_arguments(call: ast.Call, ctx: RuleContext) -> Iterator[tuple[ScheduleS
         return
     for arg in site.args:
         yield site, arg.value if isinstance(arg, ast.Starred) else arg
+
+
+def task_values(call: ast.Call, ctx: RuleContext) -> Iterator[tuple[ScheduleSite, ast.expr]]:
+    """`task_arguments`, and what list/tuple/set/dict literals among them hold (V2.4)."""
+    for site, arg in task_arguments(call, ctx):
+        for value in literal_elements(arg):
+            yield site, value

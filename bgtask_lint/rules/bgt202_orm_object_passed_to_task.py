@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
-from bgtask_lint.rules._task_arguments import task_arguments
+from bgtask_lint.rules._task_arguments import task_values
 from bgtask_lint.semantics import is_orm_instance
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def pay(tasks: BackgroundTasks, db, order_id: int):
     )
 
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
-        for site, arg in task_arguments(node, ctx):
+        for site, arg in task_values(node, ctx):
             if is_orm_instance(ctx.index, ctx.module, site.function, arg):
                 label = dotted(arg) or "an ORM object"
                 self.report(ctx, arg, f"ORM object '{label}' passed to a background task: it is detached when "
