@@ -1,25 +1,38 @@
-"""Is a task body guarded? Does an `except` handler log the traceback or re-raise?
+"""The guard model: is a task body guarded, does an `except` handler log the traceback?
 
-Shared by BGT401 (unguarded task body, guard decorators) and BGT402 (swallowed
-exceptions).
+Shared by BGT401 (unguarded task body) and BGT402 (swallowed exceptions). What counts as
+a logger comes from loggers.py (by binding); this module adds what needs the project
+index: loggers imported from other modules, guard decorators, done-callbacks, and
+project helpers that log a traceback for the handler that calls them.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex
+from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
+from bgtask_lint.loggers import (
+    ExternalFact,
+    LoggerBindings,
+    is_traceback_text,
+    log_call,
+    logger_bindings,
+)
 from bgtask_lint.names import dotted, last_name
+from bgtask_lint.scope import function_scope
 
-LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "critical", "fatal", "log", "exception", "msg"}
-TRACEBACK_CALLS = {"traceback.print_exc", "traceback.print_exception", "traceback.print_tb"}
-TRACEBACK_TEXT = {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb"}
-CAPTURE = {"capture_exception", "captureException", "capture_exc"}
 RELEASE_METHODS = {"close", "release", "dispose", "aclose"}
+TRIVIAL_METHODS = {"release", "set", "cancel", "close"}
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 SKIP_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+# V2.6: a loop header may call these (by binding: a shadowed `range` is not the builtin)
+LOOP_BUILTINS = {"range", "enumerate", "zip", "sorted", "reversed", "list", "set", "tuple", "dict", "len"}
+LOOP_METHODS = {"items", "keys", "values"}
+SUPPRESS = {"contextlib.suppress"}
+RETRIEVE_METHODS = {"exception", "result"}
 
 
 def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
@@ -43,6 +56,10 @@ def contains_call(stmt: ast.stmt) -> bool:
     return any(isinstance(node, ast.Call) for node in walk_local(stmt))
 
 
+def _has_call(nodes: list[ast.AST]) -> bool:
+    return any(isinstance(n, (ast.Call, ast.Await)) for node in nodes for n in walk_local(node))
+
+
 def strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
@@ -58,74 +75,393 @@ def is_broad_handler(handler: ast.ExceptHandler) -> bool:
 
 
 def is_logger_name(name: str) -> bool:
-    """`logger`, `log`, `self.logger`, `logging`, `LOGGER`: what a log call is made on."""
+    """Spelling-based, kept only for the codemods until they move to loggers.py (the fix
+    side's change); detection decides by binding."""
     last = name.lower().rsplit(".", 1)[-1]
     return "log" in last or last in ("structlog", "sentry_sdk")
 
 
-def _is_logger_receiver(expr: ast.expr) -> bool:
-    return is_logger_name(dotted(expr) or "")
+@dataclass(frozen=True)
+class HandlerFacts:
+    broad: bool
+    logs: bool  # logs (or prints, or reports) anything
+    traceback: bool  # ... with the traceback
+    reraises: bool
+    exc_info_off: bool  # a log call passes exc_info=False on purpose
+
+    @property
+    def guards(self) -> bool:
+        """Logs the traceback, or logs and re-raises."""
+        return self.broad and (self.traceback or (self.logs and self.reraises))
+
+    @property
+    def covers(self) -> bool:
+        """Stops the exception here (guarding or swallowing); one that only re-raises does not."""
+        return self.broad and (self.guards or not self.reraises)
+
+    @property
+    def swallows(self) -> bool:
+        return self.broad and not self.traceback and not self.reraises
 
 
-def _call_logs(call: ast.Call) -> tuple[bool, bool]:
-    """(logs anything, logs the traceback) for one call."""
-    func = call.func
-    name = dotted(func) or ""
-    last = last_name(func) or ""
-    if last in CAPTURE:
-        return True, True
-    if name in TRACEBACK_CALLS or last in ("print_exc", "print_exception"):
-        return True, True
-    if isinstance(func, ast.Attribute) and last in LOG_LEVELS and _is_logger_receiver(func.value):
-        if last == "exception":
-            return True, True
-        for kw in call.keywords:
-            if kw.arg == "exc_info" and not (
-                isinstance(kw.value, ast.Constant) and kw.value.value in (False, None, 0)
-            ):
-                return True, True
-            if kw.arg == "stack_info" and isinstance(kw.value, ast.Constant) and kw.value.value is True:
-                return True, False
-        formats_traceback = any(
-            isinstance(n, ast.Call) and (dotted(n.func) or "") in TRACEBACK_TEXT
-            or (isinstance(n, ast.Call) and last_name(n.func) in ("format_exc", "format_exception"))
-            for n in ast.walk(call)
-        )
-        return True, formats_traceback
-    if name in ("print", "sys.stderr.write", "sys.stdout.write"):
-        formats_traceback = any(
-            isinstance(n, ast.Call) and last_name(n.func) in ("format_exc", "format_exception")
-            for n in ast.walk(call)
-        )
-        return True, formats_traceback
-    return False, False
+class GuardModel:
+    """Guard facts for one module of the project (get it with `guard_model`)."""
 
+    def __init__(self, index: ProjectIndex, module: ModuleInfo):
+        self.index = index
+        self.module = module
+        self.loggers = module_loggers(index, module)
 
-def handler_facts(body: list[ast.stmt]) -> tuple[bool, bool, bool]:
-    """(logs anything, logs a traceback, re-raises) for an except-handler body."""
-    logs = traceback = reraises = False
-    traceback_text_names: set[str] = set()
-    for node in walk_local(body):  # type: ignore[arg-type]
-        if isinstance(node, ast.Raise):
-            reraises = True
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                and last_name(node.value.func) in ("format_exc", "format_exception"):
-            traceback_text_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.Call):
-            does_log, with_traceback = _call_logs(node)
-            if does_log and not with_traceback and traceback_text_names:
-                with_traceback = any(isinstance(n, ast.Name) and n.id in traceback_text_names
-                                     for n in ast.walk(node))
-            logs = logs or does_log
-            traceback = traceback or with_traceback
-    return logs, traceback, reraises
+    # --- handlers ----------------------------------------------------------------------
 
+    def handler(self, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFacts:
+        owner = self.module.owner_class.get(id(function)) if function is not None else None
+        logs = traceback = reraises = off = False
+        traceback_names: set[str] = set()
+        for node in walk_local(list(handler.body)):
+            if isinstance(node, ast.Raise):
+                reraises = True
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                    and is_traceback_text(node.value, self.loggers):
+                traceback_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.Call):
+                found = log_call(node, self.loggers, function, owner)
+                if found is not None:
+                    logs = True
+                    traceback = traceback or found.traceback or any(
+                        isinstance(n, ast.Name) and n.id in traceback_names for n in ast.walk(node))
+                    off = off or found.exc_info_off
+                elif self._helper_logs_traceback(node, function, owner):
+                    logs = traceback = True
+        return HandlerFacts(is_broad_handler(handler), logs, traceback, reraises, off)
 
-def is_guarding_handler(handler: ast.ExceptHandler) -> bool:
-    if not is_broad_handler(handler):
+    def _helper_logs_traceback(self, call: ast.Call, function: ast.AST | None,
+                               owner: ast.ClassDef | None) -> bool:
+        """A project function called in the handler that logs the traceback itself
+        (`log_exception(request)` doing `logger.error(..., exc_info=True)`); one level."""
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return False
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        if not isinstance(sym, FunctionSym):
+            return False
+        key = ("logs-traceback", sym.key)
+        if key not in self.index.cache:
+            bindings = module_loggers(self.index, sym.module)
+            helper_owner = sym.module.owner_class.get(id(sym.node))
+            self.index.cache[key] = any(
+                isinstance(n, ast.Call) and (found := log_call(n, bindings, sym.node, helper_owner)) is not None
+                and found.traceback
+                for n in walk_local(list(sym.node.body)))
+        return bool(self.index.cache[key])
+
+    # --- bodies ------------------------------------------------------------------------
+
+    def body_guarded(self, function: ast.AST) -> bool:
+        """Every call statement inside a try whose broad handler guards (V1 + V2.6)."""
+        return self._covered(strip_docstring(function.body), function, lambda f: f.guards, False)  # type: ignore[attr-defined]
+
+    def body_covered(self, function: ast.AST) -> bool:
+        """Every call statement inside a broad handler that stops the exception, guarding or
+        swallowing (`contextlib.suppress(Exception)` too): then any problem is BGT402's."""
+        return self._covered(strip_docstring(function.body), function, lambda f: f.covers, True)  # type: ignore[attr-defined]
+
+    def _covered(self, statements: list[ast.stmt], function: ast.AST,
+                 accept: Callable[[HandlerFacts], bool], suppress_counts: bool) -> bool:
+        def covered(stmts: list[ast.stmt]) -> bool:
+            for position, stmt in enumerate(stmts):
+                if not contains_call(stmt) or self._accepted_try(stmt, function, accept):
+                    continue
+                if suppress_counts and self._suppresses_broadly(stmt, function):
+                    continue
+                if isinstance(stmt, (ast.For, ast.While)) and self._plain_loop_header(stmt, function):
+                    if covered(stmt.body) and covered(stmt.orelse):
+                        continue
+                # call-free conditions and context managers may stand outside, as call-free statements do
+                if isinstance(stmt, ast.If) and not _has_call([stmt.test]):
+                    if covered(stmt.body) and covered(stmt.orelse):
+                        continue
+                if isinstance(stmt, (ast.With, ast.AsyncWith)) \
+                        and not _has_call([item.context_expr for item in stmt.items]) and covered(stmt.body):
+                    continue
+                if position + 1 < len(stmts) and self._acquire_idiom(stmt, stmts[position + 1], function, accept):
+                    continue
+                return False
+            return True
+
+        return covered(statements)
+
+    def _accepted_try(self, stmt: ast.stmt, function: ast.AST, accept: Callable[[HandlerFacts], bool]) -> bool:
+        return isinstance(stmt, TRY_TYPES) and any(accept(self.handler(h, function)) for h in stmt.handlers)  # type: ignore[attr-defined]
+
+    def _acquire_idiom(self, stmt: ast.stmt, following: ast.stmt, function: ast.AST,
+                       accept: Callable[[HandlerFacts], bool]) -> bool:
+        """`db = SessionLocal()` right before a guarding try whose finally releases `db`."""
+        name = _acquired_name(stmt)
+        return name is not None and self._accepted_try(following, function, accept) and _releases(following, name)
+
+    def _suppresses_broadly(self, stmt: ast.stmt, function: ast.AST) -> bool:
+        if not isinstance(stmt, (ast.With, ast.AsyncWith)) or not stmt.items:
+            return False
+        first = stmt.items[0].context_expr
+        return isinstance(first, ast.Call) and self._qualified(first.func, function) in SUPPRESS \
+            and any(last_name(a) in BROAD_EXCEPTIONS for a in first.args)
+
+    def _plain_loop_header(self, loop: ast.For | ast.While, function: ast.AST) -> bool:
+        """No await, and calls only the listed builtins or `.items()/.keys()/.values()`."""
+        header = [loop.target, loop.iter] if isinstance(loop, ast.For) else [loop.test]
+        for node in (n for part in header for n in walk_local(part)):
+            if isinstance(node, ast.Await):
+                return False
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not node.args:
+                    continue
+                if isinstance(func, ast.Name) and func.id in LOOP_BUILTINS \
+                        and self._qualified(func, function) == func.id:
+                    continue
+                return False
+        return True
+
+    def _qualified(self, expr: ast.expr, function: ast.AST | None) -> str | None:
+        return self.index.qualified_name(self.module, expr, function)
+
+    # --- trivial bodies -----------------------------------------------------------------
+
+    def trivial_body(self, function: ast.AST) -> bool:
+        """The only call statement is one logging call, or one `.release()/.set()/.cancel()/
+        .close()` on a name, or `raise NotImplementedError` (an abstract stub)."""
+        with_calls = [s for s in strip_docstring(function.body) if contains_call(s)]  # type: ignore[attr-defined]
+        if len(with_calls) != 1:
+            return False
+        stmt = with_calls[0]
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None \
+                and last_name(stmt.exc) == "NotImplementedError":
+            return True
+        if not isinstance(stmt, ast.Expr):
+            return False
+        call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+        if not isinstance(call, ast.Call):
+            return False
+        owner = self.module.owner_class.get(id(function))
+        if log_call(call, self.loggers, function, owner) is not None:
+            return True
+        func = call.func
+        return isinstance(func, ast.Attribute) and func.attr in TRIVIAL_METHODS and not call.args \
+            and dotted(func.value) is not None
+
+    # --- decorators and done-callbacks ------------------------------------------------
+
+    def has_guard_decorator(self, function: ast.AST, configured: tuple[str, ...]) -> bool:
+        for decorator in getattr(function, "decorator_list", []):
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            qualified = self.index.qualified_name(self.module, target) or ""
+            written = dotted(target) or ""
+            for name in configured:
+                if name in (qualified, written) or qualified.endswith("." + name) or name.endswith("." + written):
+                    return True
+            sym = self.index.resolve(self.module, target)
+            if isinstance(sym, FunctionSym) and is_guard_decorator(self.index, sym):
+                return True
         return False
-    logs, traceback, reraises = handler_facts(handler.body)
-    return traceback or (logs and reraises)
+
+    def guarded_by_done_callback(self, function: ast.AST) -> bool:
+        """Every site schedules it with create_task, and the task object gets
+        `add_done_callback(cb)` where `cb` retrieves the exception and logs it."""
+        key = (self.module.path, self.module.qualnames.get(id(function), ""))
+        sites = task_sites(self.index).get(key, [])
+        return bool(sites) and all(
+            site.form == "create_task" and _site_has_logging_callback(self.index, module, site)
+            for module, site in sites)
+
+
+# --- the model per module, cached on the index -------------------------------------------
+
+
+def guard_model(index: ProjectIndex, module: ModuleInfo) -> GuardModel:
+    key = ("guard-model", module.path)
+    model = index.cache.get(key)
+    if not isinstance(model, GuardModel) or model.module is not module:
+        model = GuardModel(index, module)
+        index.cache[key] = model
+    return model
+
+
+def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
+    """The module's logger bindings; names imported from project modules are resolved
+    through the index (`from app.log import logger`, `get_logger` of the project)."""
+    key = ("loggers", module.path)
+    cached = index.cache.get(key)
+    if isinstance(cached, LoggerBindings):
+        return cached
+    index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
+
+    def external(expr: ast.expr) -> ExternalFact:
+        sym = index.resolve(module, expr)
+        if isinstance(sym, ValueSym):
+            kind = module_loggers(index, sym.module).get(sym.name)
+            return ("logger", kind) if kind else None
+        if isinstance(sym, FunctionSym):
+            kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
+            return ("factory", kind) if kind else None
+        return None
+
+    bindings = logger_bindings(module.tree, external)
+    index.cache[key] = bindings
+    return bindings
+
+
+def is_guard_decorator(index: ProjectIndex, sym: FunctionSym) -> bool:
+    """A project decorator (or decorator factory) whose wrapper calls the wrapped function
+    inside a try whose broad handler guards, whatever the wrapper does before that try."""
+    key = ("guard-decorator", sym.key)
+    if key in index.cache:
+        return bool(index.cache[key])
+    index.cache[key] = False  # recursion guard
+    model = guard_model(index, sym.module)
+    result = False
+    for wrapper, wrapped in _wrappers(sym.node, depth=3):
+        for node in walk_local(list(wrapper.body)):  # type: ignore[attr-defined]
+            if isinstance(node, TRY_TYPES) and _calls_any(node.body, wrapped) \
+                    and any(model.handler(h, wrapper).guards for h in node.handlers):  # type: ignore[attr-defined]
+                result = True
+                break
+        if result:
+            break
+    index.cache[key] = result
+    return result
+
+
+def _wrappers(function: ast.AST, depth: int, wrapped: frozenset[str] = frozenset()) -> Iterator[tuple[ast.AST, frozenset[str]]]:
+    """(nested def, names of the enclosing functions' parameters: what it may wrap)."""
+    if depth == 0:
+        return
+    names = wrapped | {arg.arg for arg, _ in _parameters(function)}
+    for node in _nested_defs(function):
+        yield node, names
+        yield from _wrappers(node, depth - 1, names)
+
+
+def _nested_defs(function: ast.AST) -> Iterator[ast.AST]:
+    """The defs directly nested in a function, also under `if`/`with`/`try`."""
+    stack: list[ast.AST] = list(function.body)  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FUNCTION_TYPES):
+            yield node
+        elif not isinstance(node, (ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _parameters(function: ast.AST):
+    from bgtask_lint.scope import parameters
+
+    return parameters(function)
+
+
+def _calls_any(body: list[ast.stmt], names: frozenset[str]) -> bool:
+    """`func(...)`, `await func(...)`, or `func` handed to a call (`run_in_threadpool(func, ...)`)."""
+    for node in walk_local(list(body)):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in names:
+                return True
+            if any(isinstance(a, ast.Name) and a.id in names for a in node.args):
+                return True
+    return False
+
+
+def task_sites(index: ProjectIndex) -> dict[tuple, list]:
+    """Task key -> [(module, site)] for every background scheduling site of the project."""
+    key = ("task-sites",)
+    cached = index.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    table: dict[tuple, list] = {}
+    for module in list(index.by_path.values()):
+        for site in module.sites:
+            if site.is_background:
+                sym = index.resolve_task(module, site)
+                if sym is not None:
+                    table.setdefault(sym.key, []).append((module, site))
+    index.cache[key] = table
+    return table
+
+
+def _site_has_logging_callback(index: ProjectIndex, module: ModuleInfo, site) -> bool:
+    scope = site.function if site.function is not None else module.tree
+    parents = {id(child): node for node in ast.walk(scope) for child in ast.iter_child_nodes(node)}
+    holders: set[str] = set()
+    parent = parents.get(id(site.call))
+    if isinstance(parent, ast.Attribute) and parent.attr == "add_done_callback":
+        holders.add("<chained>")
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        holders.update(d for d in (dotted(t) for t in targets) if d)
+    for node in ast.walk(scope):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_done_callback" and node.args):
+            continue
+        receiver = node.func.value
+        if (receiver is site.call and "<chained>" in holders) or dotted(receiver) in holders:
+            if _callback_logs(index, module, node.args[0], site.function, site.owner_class):
+                return True
+    return False
+
+
+def _callback_logs(index: ProjectIndex, module: ModuleInfo, callback: ast.expr,
+                   function: ast.AST | None, owner: ast.ClassDef | None) -> bool:
+    if isinstance(callback, ast.Lambda) and isinstance(callback.body, ast.Call):
+        callback = callback.body.func  # `lambda t: self._done(key, t)`
+    elif isinstance(callback, ast.Call) and index.qualified_name(module, callback.func, function) \
+            == "functools.partial" and callback.args:
+        callback = callback.args[0]
+    target = _local_def(callback, function)
+    if target is not None:
+        return _retrieves_and_logs(index, module, target, depth=0)
+    if not isinstance(callback, (ast.Name, ast.Attribute)):
+        return False
+    sym = index.resolve(module, callback, function, owner)
+    return isinstance(sym, FunctionSym) and _retrieves_and_logs(index, sym.module, sym.node, depth=0)
+
+
+def _local_def(expr: ast.expr, function: ast.AST | None) -> ast.AST | None:
+    if not isinstance(expr, ast.Name) or not isinstance(function, FUNCTION_TYPES):
+        return None
+    for binding in function_scope(function).values(expr.id):
+        if isinstance(binding.node, FUNCTION_TYPES):
+            return binding.node
+    return None
+
+
+def _retrieves_and_logs(index: ProjectIndex, module: ModuleInfo, function: ast.AST, depth: int) -> bool:
+    """Calls `.exception()`/`.result()` on its task parameter and logs; a project function it
+    calls may do it instead (one level: the task is then looked up, not passed)."""
+    model = guard_model(index, module)
+    owner = module.owner_class.get(id(function))
+    params = {arg.arg for arg, _ in _parameters(function)} - {"self", "cls"}
+    retrieves = logs = False
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in RETRIEVE_METHODS and not node.args \
+                and (depth > 0 or (isinstance(func.value, ast.Name) and func.value.id in params)):
+            retrieves = True
+        elif log_call(node, model.loggers, function, owner) is not None:
+            logs = True
+    if retrieves and logs:
+        return True
+    if depth > 0:
+        return False
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            sym = index.resolve(module, node.func, function, owner)
+            if isinstance(sym, FunctionSym) and sym.node is not function \
+                    and _retrieves_and_logs(index, sym.module, sym.node, depth + 1):
+                return True
+    return False
+
+
+# --- the acquire/try/finally idiom ---------------------------------------------------------
 
 
 def _releases(try_stmt: ast.stmt, name: str) -> bool:
@@ -148,60 +484,3 @@ def _acquired_name(stmt: ast.stmt) -> str | None:
     if not isinstance(value, ast.Call) or any(isinstance(n, ast.Await) for n in ast.walk(value)):
         return None
     return target.id
-
-
-def body_is_guarded(body: list[ast.stmt]) -> bool:
-    statements = strip_docstring(body)
-    with_calls = [s for s in statements if contains_call(s)]
-    if not with_calls:
-        return True
-    for position, stmt in enumerate(statements):
-        if not isinstance(stmt, TRY_TYPES) or not any(is_guarding_handler(h) for h in stmt.handlers):
-            continue
-        others = [s for s in with_calls if s is not stmt]
-        if not others:
-            return True
-        if len(others) == 1 and position > 0 and others[0] is statements[position - 1]:
-            name = _acquired_name(others[0])
-            if name is not None and _releases(stmt, name):
-                return True
-    return False
-
-
-def is_guard_decorator(index: ProjectIndex, sym: FunctionSym) -> bool:
-    """A project decorator (or decorator factory) whose wrapper body is guarded."""
-    key = ("guard-decorator", sym.key)
-    if key in index.cache:
-        return bool(index.cache[key])
-    result = False
-    # the wrapper is nested one level (decorator) or two levels (factory) down
-    for node in walk_nested_defs(sym.node, depth=3):
-        if any(contains_call(s) for s in strip_docstring(node.body)) and body_is_guarded(node.body):
-            result = True
-            break
-    index.cache[key] = result
-    return result
-
-
-def walk_nested_defs(function: ast.AST, depth: int) -> Iterator[ast.AST]:
-    if depth == 0:
-        return
-    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
-        if isinstance(node, FUNCTION_TYPES):
-            yield node
-            yield from walk_nested_defs(node, depth - 1)
-
-
-def has_guard_decorator(index: ProjectIndex, module: ModuleInfo, function: ast.AST,
-                        configured: tuple[str, ...]) -> bool:
-    for decorator in getattr(function, "decorator_list", []):
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        qualified = index.qualified_name(module, target) or ""
-        written = dotted(target) or ""
-        for name in configured:
-            if name in (qualified, written) or qualified.endswith("." + name) or name.endswith("." + written):
-                return True
-        sym = index.resolve(module, target)
-        if isinstance(sym, FunctionSym) and is_guard_decorator(index, sym):
-            return True
-    return False

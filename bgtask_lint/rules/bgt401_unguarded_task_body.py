@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.guards import body_is_guarded, has_guard_decorator
+from bgtask_lint.guards import guard_model
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -88,9 +88,14 @@ def endpoint(tasks: BackgroundTasks):
     def visit_FunctionDef(self, node: ast.AST, ctx: RuleContext) -> None:
         if not ctx.index.is_task(ctx.module, node):
             return
-        if body_is_guarded(node.body):  # type: ignore[attr-defined]
+        model = guard_model(ctx.index, ctx.module)
+        # body_covered includes body_guarded: when a covering handler swallows instead of
+        # guarding, that handler is BGT402's finding (one problem, one finding)
+        if model.trivial_body(node) or model.body_covered(node):
             return
-        if has_guard_decorator(ctx.index, ctx.module, node, self.settings.guard_decorators):
+        if model.has_guard_decorator(node, self.settings.guard_decorators):
+            return
+        if model.guarded_by_done_callback(node):
             return
         self.report(ctx, node, f"background task '{node.name}' has no try/except that logs the traceback: "  # type: ignore[attr-defined]
                                "its failures go unseen")

@@ -5,12 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.guards import (
-    handler_facts,
-    is_broad_handler,
-    is_logger_name,
-    walk_local,
-)
+from bgtask_lint.guards import guard_model, is_broad_handler, is_logger_name, walk_local
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.rules import Rule
@@ -18,8 +13,11 @@ from bgtask_lint.rules import Rule
 if TYPE_CHECKING:
     from bgtask_lint.context import RuleContext
 
-CLEANUP_FUNCTIONS = {"os.remove", "os.unlink", "shutil.rmtree"}
-CLEANUP_METHODS = {"unlink", "close"}
+# V2.7 best-effort teardown: what a try body may call and still be exempt
+TEARDOWN_FUNCTIONS = {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"}
+TEARDOWN_METHODS = {"close", "aclose", "wait_closed", "detach", "cancel", "unlink"}
+# path checks an `if` around a teardown call may make (`if os.path.exists(p): os.remove(p)`)
+PATH_CHECKS = {"exists", "isfile", "isdir", "islink", "lexists", "is_file", "is_dir", "is_symlink"}
 BROAD = {"Exception", "BaseException"}
 
 
@@ -47,18 +45,72 @@ def task_scope_functions(ctx: RuleContext) -> set[int]:
     return seen
 
 
-def _is_cleanup_call(expr: ast.expr, ctx: RuleContext) -> bool:
+def _is_teardown_call(expr: ast.expr, ctx: RuleContext) -> bool:
     if isinstance(expr, ast.Await):
         expr = expr.value
     if not isinstance(expr, ast.Call):
         return False
-    if ctx.qualified_name(expr.func) in CLEANUP_FUNCTIONS:
+    if ctx.qualified_name(expr.func) in TEARDOWN_FUNCTIONS:
         return True
-    return isinstance(expr.func, ast.Attribute) and expr.func.attr in CLEANUP_METHODS
+    return isinstance(expr.func, ast.Attribute) and expr.func.attr in TEARDOWN_METHODS
 
 
-def _cleanup_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
-    return bool(body) and all(isinstance(s, ast.Expr) and _is_cleanup_call(s.value, ctx) for s in body)
+def _is_path_check(test: ast.expr) -> bool:
+    calls = [n for n in ast.walk(test) if isinstance(n, ast.Call)]
+    return not any(isinstance(n, ast.Await) for n in ast.walk(test)) and all(
+        last_name(call.func) in PATH_CHECKS for call in calls)
+
+
+def _teardown_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
+    """The body only closes, cancels or removes things (also under an `if`)."""
+    def teardown(stmt: ast.stmt) -> bool:
+        if isinstance(stmt, ast.Expr):
+            return _is_teardown_call(stmt.value, ctx)
+        if isinstance(stmt, ast.If):
+            return _is_path_check(stmt.test) and _teardown_only(stmt.body, ctx) \
+                and (not stmt.orelse or _teardown_only(stmt.orelse, ctx))
+        return isinstance(stmt, ast.Pass)
+
+    return bool(body) and all(teardown(s) for s in body) and any(not isinstance(s, ast.Pass) for s in body)
+
+
+def _call_result(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Call) or (isinstance(expr, ast.Await) and isinstance(expr.value, ast.Call))
+
+
+def _is_constant(expr: ast.expr | None) -> bool:
+    """`None`, `0`, `""`, `[]`, `{}`, `(None, None)`: a value that needs no call."""
+    if expr is None or isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+        return all(_is_constant(e) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return all(_is_constant(e) for e in [*expr.keys, *expr.values])
+    return False
+
+
+def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
+    """`x = call()` (or `return call()`) with a handler that only assigns a fallback value,
+    returns a constant, `continue`s or passes."""
+    if len(try_body) != 1:
+        return False
+    stmt = try_body[0]
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        if not _call_result(stmt.value):
+            return False
+    elif not (isinstance(stmt, ast.Return) and _call_result(stmt.value)):
+        return False
+
+    def fallback(s: ast.stmt) -> bool:
+        if isinstance(s, (ast.Pass, ast.Continue)):
+            return True
+        if isinstance(s, ast.Return):
+            return _is_constant(s.value)
+        if isinstance(s, (ast.Assign, ast.AnnAssign)):
+            return s.value is not None and not any(isinstance(n, (ast.Call, ast.Await)) for n in ast.walk(s.value))
+        return False
+
+    return all(fallback(s) for s in handler.body)
 
 
 def _enclosing_function(ctx: RuleContext) -> ast.AST | None:
@@ -144,13 +196,15 @@ def endpoint(tasks: BackgroundTasks):
         return function is not None and id(function) in task_scope_functions(ctx)
 
     def visit_Try(self, node: ast.Try, ctx: RuleContext) -> None:
-        if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):
+        if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):
             return
+        model = guard_model(ctx.index, ctx.module)
+        function = _enclosing_function(ctx)
         for handler in node.handlers:
             if not is_broad_handler(handler):
                 continue
-            logs, traceback, reraises = handler_facts(handler.body)
-            if traceback or reraises:
+            facts = model.handler(handler, function)
+            if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler):
                 continue
             self.report(ctx, handler, "broad except in a background task swallows the error: "
                                       "log it with logger.exception (or re-raise)", fix=self._fix(handler))
@@ -174,13 +228,13 @@ def endpoint(tasks: BackgroundTasks):
         return None
 
     def _visit_with(self, node: ast.AST, ctx: RuleContext) -> None:
-        if not self._in_task_scope(ctx) or _cleanup_only(node.body, ctx):  # type: ignore[attr-defined]
+        if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):  # type: ignore[attr-defined]
             return
         for item in node.items:  # type: ignore[attr-defined]
             expr = item.context_expr
             if (
                 isinstance(expr, ast.Call)
-                and ctx.qualified_name(expr.func) in ("contextlib.suppress", "suppress")
+                and ctx.qualified_name(expr.func) == "contextlib.suppress"
                 and any(last_name(a) in BROAD for a in expr.args)
             ):
                 self.report(ctx, node, "contextlib.suppress(Exception) in a background task swallows the "

@@ -1,0 +1,436 @@
+"""What is a logger, and does a call log a traceback? Decided by binding, not by spelling.
+
+The one catalogue of logging knowledge, shared by the rules (BGT401, BGT402) and the
+codemods. Pure `ast`: the fix side parses its text with `ast.parse` and asks the same
+questions. A name is a logger only when bound to one:
+
+- imported from a logging library (`import logging`, `from loguru import logger`), or
+- assigned from a logger factory (`logging.getLogger(...)`, `structlog.get_logger(...)`,
+  `<logger>.getChild/bind/opt(...)`, a function annotated `-> logging.Logger` or whose
+  every return is a logger), or
+- a parameter annotated with a logger type, or `self.<attr>` assigned one of the above,
+
+and it is not shadowed in the function by anything else (a parameter called `logger`
+is not the module logger; `from math import log` is not a logger; `dialog.error(...)`
+is not a log call). Loggers imported from another module of the project are known
+only through the optional `external` hook (the index answers it; see guards.py).
+
+API: `logger_bindings(tree, external=None) -> LoggerBindings` (a dict name -> kind,
+kind in {"logging", "loguru", "structlog"}), `is_logger_expr(expr, bindings, function,
+owner_class)`, `log_call(call, bindings, ...)`, `logs_traceback(call, bindings, ...)`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Tuple
+
+from bgtask_lint.names import dotted, dotted_name, last_name
+from bgtask_lint.scope import function_scope
+
+KINDS = ("logging", "loguru", "structlog")
+_COMMON_LEVELS = {"debug", "info", "warning", "error", "critical", "exception", "log"}
+LOG_LEVELS = {
+    "logging": frozenset(_COMMON_LEVELS | {"warn", "fatal"}),
+    "loguru": frozenset(_COMMON_LEVELS | {"trace", "success"}),
+    "structlog": frozenset(_COMMON_LEVELS | {"warn", "fatal", "msg"}
+                           | {"a" + level for level in _COMMON_LEVELS}),  # async: await log.aerror()
+}
+TRACEBACK_LEVELS = frozenset({"exception", "aexception"})
+# methods that return a logger of the same kind
+DERIVING_METHODS = {"getChild": "logging", "bind": None, "opt": "loguru", "patch": "loguru",
+                    "new": None, "contextualize": "loguru"}
+LIBRARY_LOGGERS = {"logging": "logging", "logging.root": "logging", "loguru.logger": "loguru"}
+LIBRARY_FACTORIES = {
+    "logging.getLogger": "logging", "logging.LoggerAdapter": "logging",
+    "structlog.get_logger": "structlog", "structlog.getLogger": "structlog",
+    "structlog.stdlib.get_logger": "structlog", "structlog.wrap_logger": "structlog",
+}
+LOGGER_TYPES = {
+    "logging.Logger": "logging", "logging.LoggerAdapter": "logging", "logging.RootLogger": "logging",
+    "loguru.Logger": "loguru", "loguru._logger.Logger": "loguru",
+    "structlog.stdlib.BoundLogger": "structlog", "structlog.BoundLogger": "structlog",
+    "structlog.typing.FilteringBoundLogger": "structlog", "structlog.types.FilteringBoundLogger": "structlog",
+}
+TRACEBACK_PRINTS = {"traceback.print_exc", "traceback.print_exception", "traceback.print_tb"}
+TRACEBACK_TEXT = {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb"}
+# error reporters: their names are specific enough to trust whatever the receiver
+CAPTURE_METHODS = {"capture_exception", "captureException"}
+PRINTS = {"print", "sys.stderr.write", "sys.stdout.write"}
+OFF = (False, None, 0)
+
+# what a name imported from another module of the project is: ("logger" | "factory", kind)
+ExternalFact = Optional[Tuple[str, str]]
+External = Callable[[ast.expr], ExternalFact]
+
+
+class LoggerBindings(dict):
+    """Module-level logger names -> kind, plus what is needed to judge expressions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: dict[str, str] = {}  # local name -> dotted name it was imported as
+        self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
+        self.attributes: dict[int, dict[str, str]] = {}  # id(class) -> {attr: kind} for self.<attr>
+        self.external: External | None = None
+        self.enclosing: dict[int, ast.AST] = {}  # id(nested def or lambda) -> enclosing def: closures
+
+    def qualified(self, expr: ast.expr) -> str | None:
+        """`lg.getLogger` -> `logging.getLogger` through the module's imports."""
+        parts = dotted_name(expr)
+        if not parts or parts[0] not in self.imports:
+            return None
+        return ".".join([self.imports[parts[0]], *parts[1:]])
+
+
+@dataclass(frozen=True)
+class LogCall:
+    kind: str  # a logger kind, or "print", "traceback", "capture"
+    level: str
+    traceback: bool  # the record carries the traceback
+    exc_info_off: bool  # exc_info=False (or None/0) passed on purpose
+
+
+def logger_bindings(tree: ast.Module, external: External | None = None) -> LoggerBindings:
+    bindings = LoggerBindings()
+    bindings.external = external
+    statements = list(_module_statements(tree.body))
+    for stmt in statements:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            _bind_import(bindings, stmt)
+    for stmt in statements:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kind = _factory_kind(stmt, bindings)
+            if kind:
+                bindings.factories[stmt.name] = kind
+    for stmt in statements:
+        target, value, annotation = _assignment(stmt)
+        if isinstance(target, ast.Name):
+            kind = (annotation is not None and annotation_kind(annotation, bindings)) \
+                or (value is not None and is_logger_expr(value, bindings))
+            if kind:
+                bindings[target.id] = kind
+            else:
+                bindings.pop(target.id, None)  # rebound to something else
+    _note_enclosing(tree, bindings.enclosing)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            attributes = _class_attributes(node, bindings)
+            if attributes:
+                bindings.attributes[id(node)] = attributes
+    return bindings
+
+
+def is_logger_expr(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None = None,
+                   owner_class: ast.ClassDef | None = None, depth: int = 0) -> str | None:
+    """The kind of logger `expr` evaluates to, or None when it is not provably one."""
+    if depth > 8:
+        return None
+    again = lambda e: is_logger_expr(e, bindings, function, owner_class, depth + 1)  # noqa: E731
+    if isinstance(expr, ast.Name):
+        local = _local_kind(expr.id, bindings, function, depth)
+        if local is not False:
+            return local or None
+        if expr.id in bindings:
+            return bindings[expr.id]
+        return _external(expr, bindings, "logger")
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner_class is not None:
+            return bindings.attributes.get(id(owner_class), {}).get(expr.attr)
+        qualified = bindings.qualified(expr)
+        if qualified in LIBRARY_LOGGERS:
+            return LIBRARY_LOGGERS[qualified]
+        return _external(expr, bindings, "logger")
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        qualified = bindings.qualified(func)
+        if qualified in LIBRARY_FACTORIES:
+            return LIBRARY_FACTORIES[qualified]
+        if isinstance(func, ast.Attribute) and func.attr in DERIVING_METHODS:
+            receiver = again(func.value)
+            wanted = DERIVING_METHODS[func.attr]
+            if receiver and (wanted is None or wanted == receiver):
+                return receiver
+            return None
+        if isinstance(func, ast.Name) and func.id in bindings.factories and \
+                _local_kind(func.id, bindings, function, depth) is False:
+            return bindings.factories[func.id]
+        return _external(func, bindings, "factory")
+    if isinstance(expr, ast.BoolOp):  # `logger or get_logger()`
+        kinds = [again(value) for value in expr.values]
+        found = [k for k in kinds if k]
+        return found[0] if found else None
+    if isinstance(expr, ast.IfExp):
+        return again(expr.body) or again(expr.orelse)
+    return None
+
+
+def annotation_kind(annotation: ast.expr, bindings: LoggerBindings) -> str | None:
+    """`logging.Logger`, `Logger` (from logging), `"logging.Logger"`, `Optional[Logger]`, ..."""
+    for node in ast.walk(annotation):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                parsed = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                continue
+            found = annotation_kind(parsed, bindings)
+            if found:
+                return found
+        elif isinstance(node, (ast.Name, ast.Attribute)):
+            qualified = bindings.qualified(node)
+            if qualified in LOGGER_TYPES:
+                return LOGGER_TYPES[qualified]
+    return None
+
+
+def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
+             owner_class: ast.ClassDef | None = None) -> LogCall | None:
+    """What `call` logs, or None when it is not a logging (or printing, or reporting) call."""
+    func = call.func
+    qualified = bindings.qualified(func) or ""
+    name = dotted(func) or ""
+    if last_name(func) in CAPTURE_METHODS:
+        return LogCall("capture", "error", True, False)
+    if qualified in TRACEBACK_PRINTS:
+        return LogCall("traceback", "error", True, False)
+    if name in PRINTS and _local_kind(name.split(".")[0], bindings, function, 0) is False:
+        return LogCall("print", "print", _formats_traceback(call, bindings), False)
+    if qualified.startswith("logging.") and qualified[len("logging."):] in LOG_LEVELS["logging"]:
+        return _level_call(call, "logging", qualified[len("logging."):], bindings)
+    if not isinstance(func, ast.Attribute):
+        return None
+    kind = is_logger_expr(func.value, bindings, function, owner_class)
+    if kind is None or func.attr not in LOG_LEVELS[kind]:
+        return None
+    return _level_call(call, kind, func.attr, bindings)
+
+
+def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
+                   owner_class: ast.ClassDef | None = None) -> bool:
+    found = log_call(call, bindings, function, owner_class)
+    return found is not None and found.traceback
+
+
+def is_traceback_text(call: ast.Call, bindings: LoggerBindings) -> bool:
+    """`traceback.format_exc()` and friends: a string holding the traceback."""
+    return (bindings.qualified(call.func) or "") in TRACEBACK_TEXT
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings) -> LogCall:
+    traceback = level in TRACEBACK_LEVELS
+    off = False
+    if kind == "loguru":
+        # loguru ignores exc_info (it becomes a format argument); `opt(exception=...)` is its way
+        option = _loguru_exception_option(call.func)
+        if option is not None:
+            traceback = traceback or not _is_off(option)
+            off = _is_off(option)
+    else:
+        for kw in call.keywords:
+            if kw.arg == "exc_info":
+                off = _is_off(kw.value)
+                traceback = traceback or not off
+    traceback = traceback or _formats_traceback(call, bindings)
+    return LogCall(kind, level, traceback, off and not traceback)
+
+
+def _loguru_exception_option(func: ast.expr) -> ast.expr | None:
+    """The `exception=` of an `.opt(...)` somewhere in the receiver chain."""
+    node = func.value if isinstance(func, ast.Attribute) else None
+    while isinstance(node, (ast.Call, ast.Attribute)):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "opt":
+                for kw in node.keywords:
+                    if kw.arg == "exception":
+                        return kw.value
+            node = node.func
+        else:
+            node = node.value
+    return None
+
+
+def _is_off(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and value.value in OFF and not isinstance(value.value, str)
+
+
+def _formats_traceback(call: ast.Call, bindings: LoggerBindings) -> bool:
+    return any(isinstance(n, ast.Call) and is_traceback_text(n, bindings) for n in ast.walk(call))
+
+
+def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, depth: int) -> str | bool | None:
+    """False: `name` is not bound in the function or the functions around it (look at the
+    module). Otherwise the kind its local bindings give (None: shadowed by a non-logger)."""
+    if function is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    scope = function_scope(function)
+    local = scope.bindings.get(name)
+    if name in scope.globals_:
+        return False
+    if not local:  # a closure reads the enclosing function's binding
+        return _local_kind(name, bindings, bindings.enclosing.get(id(function)), depth)
+    kinds = set()
+    for binding in local:
+        if binding.kind == "param":
+            kind = annotation_kind(binding.annotation, bindings) if binding.annotation is not None else None
+        elif binding.kind == "assign" and (binding.annotation is not None or binding.value is not None):
+            kind = (binding.annotation is not None and annotation_kind(binding.annotation, bindings)) or \
+                (binding.value is not None and _value_kind(binding.value, bindings, function, depth))
+        elif binding.kind == "other" and isinstance(binding.node, (ast.Import, ast.ImportFrom)):
+            kind = _import_kind(binding.node, name)
+        else:
+            kind = None
+        if not kind:
+            return None
+        kinds.add(kind)
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _value_kind(value: ast.expr, bindings: LoggerBindings, function: ast.AST, depth: int) -> str | None:
+    # `logger = logger.bind(x=1)` in a function reads the module's logger on the right
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and value.func.attr in DERIVING_METHODS and isinstance(value.func.value, ast.Name):
+        return is_logger_expr(value, bindings, None, None, depth + 1)
+    return is_logger_expr(value, bindings, function, None, depth + 1)
+
+
+def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | None:
+    parts = dotted_name(expr)
+    if not parts or bindings.external is None or parts[0] not in bindings.imports:
+        return None
+    if bindings.imports[parts[0]].split(".")[0] in ("logging", "loguru", "structlog"):
+        return None  # a library name that is not a logger (`logging.Formatter`)
+    fact = bindings.external(expr)
+    return fact[1] if fact is not None and fact[0] == wanted else None
+
+
+def _bind_import(bindings: LoggerBindings, stmt: ast.Import | ast.ImportFrom) -> None:
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            local = alias.asname or alias.name.split(".")[0]
+            bindings.imports[local] = alias.name if alias.asname else local
+            kind = _import_kind(stmt, local)
+            if kind:
+                bindings[local] = kind
+        return
+    if stmt.level:  # relative: a project module, only the external hook knows it
+        prefix = "." * stmt.level + (stmt.module or "")
+    else:
+        prefix = stmt.module or ""
+    for alias in stmt.names:
+        local = alias.asname or alias.name
+        bindings.imports[local] = f"{prefix}.{alias.name}" if prefix and not prefix.endswith(".") \
+            else prefix + alias.name
+        kind = _import_kind(stmt, local)
+        if kind:
+            bindings[local] = kind
+
+
+def _import_kind(stmt: ast.Import | ast.ImportFrom, local: str) -> str | None:
+    for alias in stmt.names:
+        if isinstance(stmt, ast.Import):
+            bound = alias.asname or alias.name.split(".")[0]
+            if bound == local and alias.name == "logging":
+                return "logging"
+        elif (alias.asname or alias.name) == local and not stmt.level:
+            qualified = f"{stmt.module}.{alias.name}"
+            if qualified in LIBRARY_LOGGERS:
+                return LIBRARY_LOGGERS[qualified]
+    return None
+
+
+def _assignment(stmt: ast.stmt) -> tuple[ast.expr | None, ast.expr | None, ast.expr | None]:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        return stmt.targets[0], stmt.value, None
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.target, stmt.value, stmt.annotation
+    return None, None, None
+
+
+def _factory_kind(function: ast.FunctionDef | ast.AsyncFunctionDef, bindings: LoggerBindings) -> str | None:
+    """A def annotated `-> logging.Logger` (or similar), or whose every return is a logger."""
+    if isinstance(function, ast.AsyncFunctionDef):
+        return None
+    if function.returns is not None:
+        kind = annotation_kind(function.returns, bindings)
+        if kind:
+            return kind
+    returns = [n for n in _walk_function(function) if isinstance(n, ast.Return)]
+    if not returns or any(r.value is None for r in returns):
+        return None
+    kinds = {is_logger_expr(r.value, bindings, function) for r in returns}  # type: ignore[arg-type]
+    return kinds.pop() if len(kinds) == 1 and None not in kinds else None
+
+
+def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> dict[str, str]:
+    """`logger = logging.getLogger()` in the class body, `self.logger = <logger>` in a method."""
+    found: dict[str, str] = {}
+    rejected: set[str] = set()
+
+    def note(attr: str, kind: str | None) -> None:
+        if kind and attr not in rejected:
+            found[attr] = kind
+        else:
+            rejected.add(attr)
+            found.pop(attr, None)
+
+    for stmt in cls.body:
+        target, value, annotation = _assignment(stmt)
+        if isinstance(target, ast.Name):
+            note(target.id, (annotation is not None and annotation_kind(annotation, bindings))
+                 or (value is not None and is_logger_expr(value, bindings)) or None)
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in _walk_function(method):
+            target, value, annotation = _assignment(node) if isinstance(node, ast.stmt) else (None, None, None)
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                    and target.value.id in ("self", "cls"):
+                if annotation is None and isinstance(value, ast.Constant) and value.value is None:
+                    continue  # `self.logger = None` until it is set: neither way
+                note(target.attr, (annotation is not None and annotation_kind(annotation, bindings))
+                     or (value is not None and is_logger_expr(value, bindings, method)) or None)
+    return found
+
+
+def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST]) -> None:
+    """id(nested def or lambda) -> the def around it (iterative: deep expressions are fine)."""
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
+    while stack:
+        node, function = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                if function is not None:
+                    enclosing[id(child)] = function
+                stack.append((child, child))
+            else:  # a class body is no closure scope for its methods
+                stack.append((child, None if isinstance(child, ast.ClassDef) else function))
+
+
+def _walk_function(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function body, not entering nested functions or classes."""
+    stack = list(getattr(function, "body", []))
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements run at import, looking into `if`/`try` blocks (TYPE_CHECKING, fallbacks)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_statements(stmt.body)
+            yield from _module_statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            yield from _module_statements(stmt.body)  # type: ignore[attr-defined]
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                yield from _module_statements(handler.body)
+            yield from _module_statements(stmt.orelse)  # type: ignore[attr-defined]
+            yield from _module_statements(stmt.finalbody)  # type: ignore[attr-defined]
