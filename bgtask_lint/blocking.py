@@ -1,16 +1,25 @@
-"""The catalogue of blocking calls (BGT301), and the helper chains that reach them (BGT302)."""
+"""The catalogue of blocking calls (BGT301), and the helper chains that reach them (BGT302).
+
+A module-level API (`requests.get`, `time.sleep`, `subprocess.run`, ...) matches only when
+its name is bound by an import in that scope (V2.1): a parameter called `time` or a local
+list called `requests` is not the library. `open` is the builtin unless something else
+binds the name. The setting `blocking-calls` adds dotted names (a project's own sync SDKs).
+"""
 
 from __future__ import annotations
 
 import ast
 
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex
-from bgtask_lint.names import last_name
+from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, imported_name
+from bgtask_lint.names import dotted, last_name
+from bgtask_lint.receivers import made_by, origins
 from bgtask_lint.scope import function_scope
-from bgtask_lint.semantics import is_sync_session_name
+from bgtask_lint.semantics import is_sync_session_name, request_object_type
 
+BUILTINS = {"open"}  # matched when nothing else binds the name
+HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
 BLOCKING_FUNCTIONS = {
-    "open", "io.open",
+    "io.open",
     "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move", "shutil.rmtree",
     "time.sleep",
     "urllib.request.urlopen",
@@ -21,16 +30,27 @@ BLOCKING_FUNCTIONS = {
     "os.system", "os.popen",
     "psycopg2.connect", "sqlite3.connect", "pymysql.connect", "mysql.connector.connect",
     "smtplib.SMTP", "smtplib.SMTP_SSL",
+    "pandas.read_csv", "pandas.read_excel", "pandas.read_json", "pandas.read_parquet",
+    "zipfile.ZipFile", "tarfile.open",
+    *(f"requests.{verb}" for verb in HTTP_VERBS),
+    *(f"requests.api.{verb}" for verb in HTTP_VERBS),
 }
-BLOCKING_MODULE_PREFIXES = ("requests.", "os.wait")
+BLOCKING_MODULE_PREFIXES = ("os.wait",)
 PATH_IO_METHODS = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
 PATH_TYPES = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath", "Path"}
 PATH_RETURNING = {"resolve", "absolute", "with_suffix", "with_name", "with_stem", "joinpath",
                   "expanduser", "home", "cwd", "parent", "relative_to"}
 SMTP_METHODS = {"sendmail", "send_message"}
-SMTP_TYPES = {"smtplib.SMTP", "smtplib.SMTP_SSL"}
-REQUESTS_SESSION = {"requests.Session", "requests.session", "requests.sessions.Session"}
-HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options", "request"}
+SMTP_TYPES = frozenset({"smtplib.SMTP", "smtplib.SMTP_SSL"})
+# `requests.Session()` itself does not block (V2.5); its request methods do
+REQUESTS_SESSION = frozenset({"requests.Session", "requests.session", "requests.sessions.Session"})
+SESSION_METHODS = HTTP_VERBS | {"send"}
+UPLOAD_FILE_METHODS = {"read", "write", "seek"}
+BOTO_FACTORIES = frozenset({"boto3.client", "boto3.resource"})
+BOTO_SESSIONS = frozenset({"boto3.Session", "boto3.session.Session"})
+# methods of boto3 clients that do no I/O (signing, pagination and waiter objects, close)
+BOTO_LOCAL_METHODS = {"generate_presigned_url", "generate_presigned_post", "get_paginator", "get_waiter",
+                      "can_paginate", "close"}
 SYNC_SESSION_METHODS = {"query", "execute", "commit", "flush", "refresh", "scalar", "scalars", "get"}
 MAX_CHAIN = 5
 
@@ -76,38 +96,92 @@ def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | No
     return False
 
 
-def _bound_from(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr,
-                types: set[str]) -> bool:
-    """Is `expr` a call to one of `types`, or a name bound (assigned or `with ... as`) from one?"""
-    if isinstance(expr, ast.Call):
-        return index.qualified_name(module, expr.func, function) in types
-    if isinstance(expr, ast.Name):
+def is_upload_file(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr) -> bool:
+    """An `UploadFile` parameter (or `File(...)`), or a loop variable over a list of them."""
+    if request_object_type(index, module, function, expr) == "UploadFile":
+        return True
+    if isinstance(expr, ast.Name) and isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
         return any(
-            isinstance(v, ast.Call) and index.qualified_name(module, v.func, function) in types
-            for v in _values_of(index, module, function, expr.id)
+            b.kind == "for" and b.value is not None
+            and request_object_type(index, module, function, b.value) == "UploadFile"
+            for b in function_scope(function).values(expr.id)
         )
     return False
 
 
+def _is_upload_stream(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr) -> bool:
+    """`upload.file` on an UploadFile, or a name bound from it."""
+    candidates = [expr]
+    if isinstance(expr, ast.Name) and isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
+        candidates += [b.value for b in function_scope(function).values(expr.id)
+                       if b.kind == "assign" and b.value is not None]
+    return any(
+        isinstance(c, ast.Attribute) and c.attr == "file" and is_upload_file(index, module, function, c.value)
+        for c in candidates
+    )
+
+
+def is_boto_object(module: ModuleInfo, function: ast.AST | None, expr: ast.expr, depth: int = 0) -> bool:
+    """A boto3 client or resource (`boto3.client(...)`, `boto3.resource(...)`,
+    `<boto3 session>.client(...)`), or a sub-resource made from one (`dynamodb.Table(...)`)."""
+    if depth > 3:
+        return False
+    for value, where in origins(module, function, expr):
+        func = value.func  # type: ignore[attr-defined]
+        if imported_name(module, func, where) in BOTO_FACTORIES:
+            return True
+        if isinstance(func, ast.Attribute):
+            if func.attr in ("client", "resource") and made_by(module, where, func.value, BOTO_SESSIONS):
+                return True
+            if func.attr[:1].isupper() and is_boto_object(module, where, func.value, depth + 1):
+                return True
+    return False
+
+
+def _configured(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, call: ast.Call,
+                extra: tuple[str, ...]) -> str | None:
+    """A name listed in `blocking-calls`: through imports, or a function of this project."""
+    qualified = imported_name(module, call.func, function)
+    if qualified in extra:
+        return qualified
+    target = index.resolve(module, call.func, function, module.owner_class.get(id(function)))
+    if isinstance(target, FunctionSym):
+        name = f"{target.module.name}.{target.qualname}"
+        if name in extra:
+            return name
+    return None
+
+
 def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None,
-                    call: ast.Call) -> str | None:
-    """The name of the blocking API `call` is, or None."""
-    qualified = index.qualified_name(module, call.func, function)
+                    call: ast.Call, extra: tuple[str, ...] = ()) -> str | None:
+    """The name of the blocking API `call` is, or None. `extra`: the `blocking-calls` setting."""
+    qualified = imported_name(module, call.func, function)
+    if qualified is None and isinstance(call.func, ast.Name) and call.func.id in BUILTINS:
+        qualified = index.qualified_name(module, call.func, function)  # None or "mod.open" when rebound
     if qualified:
-        if qualified in BLOCKING_FUNCTIONS:
+        if qualified in BLOCKING_FUNCTIONS or qualified in BUILTINS:
             return qualified
-        if qualified.startswith(BLOCKING_MODULE_PREFIXES) and not qualified.startswith("requests.exceptions"):
+        if qualified.startswith(BLOCKING_MODULE_PREFIXES):
             return qualified
+    if extra and last_name(call.func) in {name.rsplit(".", 1)[-1] for name in extra}:
+        configured = _configured(index, module, function, call, extra)
+        if configured:
+            return configured
     func = call.func
     if not isinstance(func, ast.Attribute):
         return None
     method, receiver = func.attr, func.value
     if method in PATH_IO_METHODS and is_path_expr(index, module, function, receiver):
         return f"Path.{method}"
-    if method in SMTP_METHODS and _bound_from(index, module, function, receiver, SMTP_TYPES):
+    if method in SMTP_METHODS and made_by(module, function, receiver, SMTP_TYPES, annotated=False):
         return f"smtplib.SMTP.{method}"
-    if method in HTTP_VERBS and _bound_from(index, module, function, receiver, REQUESTS_SESSION):
+    if method in SESSION_METHODS and made_by(module, function, receiver, REQUESTS_SESSION):
         return f"requests.Session.{method}"
+    if method in UPLOAD_FILE_METHODS and _is_upload_stream(index, module, function, receiver):
+        return f"UploadFile.file.{method}"
+    if (method not in BOTO_LOCAL_METHODS and not method[:1].isupper()
+            and is_boto_object(module, function, receiver)):
+        return f"boto3 client {dotted(receiver) or '<client>'}.{method}"
     if (
         method in SYNC_SESSION_METHODS
         and isinstance(receiver, ast.Name)
@@ -126,12 +200,12 @@ def _local_calls(function: ast.AST):
     return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 
-def blocking_chain(index: ProjectIndex, sym: FunctionSym, depth: int = 0,
+def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = (), depth: int = 0,
                    visiting: frozenset = frozenset()) -> list[str] | None:
     """For a plain def of the project: ["helper()", ..., "smtplib.SMTP"] if it blocks, else None."""
     if isinstance(sym.node, ast.AsyncFunctionDef) or depth >= MAX_CHAIN or sym.key in visiting:
         return None
-    key = ("blocking-chain", sym.key)
+    key = ("blocking-chain", sym.key, extra)
     if key in index.cache:
         cached = index.cache[key]
         return list(cached) if cached else None  # type: ignore[arg-type]
@@ -141,7 +215,7 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, depth: int = 0,
     found: list[str] | None = None
     calls = list(_local_calls(function))
     for call in calls:
-        reason = blocking_reason(index, module, function, call)
+        reason = blocking_reason(index, module, function, call, extra)
         if reason is not None:
             found = [f"{sym.node.name}()", reason]
             break
@@ -149,7 +223,7 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, depth: int = 0,
         for call in calls:
             target = index.resolve(module, call.func, function, owner)
             if isinstance(target, FunctionSym) and isinstance(target.node, ast.FunctionDef):
-                chain = blocking_chain(index, target, depth + 1, visiting)
+                chain = blocking_chain(index, target, extra, depth + 1, visiting)
                 if chain:
                     found = [f"{sym.node.name}()", *chain]
                     break

@@ -1,11 +1,32 @@
-"""Network connects and clients that wait forever without a timeout (BGT501)."""
+"""Network calls that wait without a time limit (BGT501), with each library's own default.
+
+Flagged only where the library's default is to wait without a bound (V2.8). The defaults,
+read from each library's source (versions in brackets) or documentation:
+- requests [2.34]: `timeout=None`, no limit. urllib, smtplib, ftplib, poplib and
+  `socket.create_connection` default to the global socket timeout, which is None (no
+  limit) unless `socket.setdefaulttimeout()` is called; imaplib defaults to None.
+- redis-py [<= 7.x]: `socket_timeout=None`, `socket_connect_timeout=None` (the connect
+  falls back to `socket_timeout`); redis-py 8.0 changed both defaults to 5 s.
+  aioredis [2.0]: both None.
+- psycopg2: libpq's `connect_timeout` "zero, negative, or not specified means wait
+  indefinitely" (PostgreSQL documentation).
+- aiomysql [0.1-0.3]: `connect_timeout=None`, passed to `asyncio.wait_for`: no limit.
+- asyncio.open_connection: no timeout parameter.
+- httpx [0.28]: `Timeout(timeout=5.0)`; `timeout=None` turns it off.
+- aiohttp [3.14]: `ClientTimeout(total=300, sock_connect=30)`; `ClientSession(timeout=None)`
+  keeps that default (3.9+), a `ClientTimeout` with every field None turns it off, as
+  does `timeout=None` on one request.
+- asyncpg [0.32] and aiopg [1.4]: `timeout=60`; only `timeout=None` turns it off.
+"""
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
 
-from bgtask_lint.names import has_star_kwargs
+from bgtask_lint.names import has_star_kwargs, last_name
+
+_SOCKET_DEFAULT = "the global socket timeout, which is None unless socket.setdefaulttimeout() is called"
 
 
 @dataclass(frozen=True)
@@ -13,38 +34,98 @@ class ConnectApi:
     keywords: tuple[str, ...]  # keyword arguments that set a connect timeout
     positional: int | None = None  # index of a positional timeout, where the API takes one
     fix_keyword: str | None = "timeout"  # the keyword a fix adds (None: wrap in wait_for only)
-    only_explicit_none: bool = False  # httpx: has a default timeout, flagged only for None
+    only_explicit_none: bool = False  # has a bounded default: flagged only when it is turned off
+    why: str = "waits without a time limit unless given a timeout"  # the library's default, for the message
+    fix: str | None = "safe"  # "unsafe" where the only timeout also bounds every later read
+    none_is_default: bool = False  # aiohttp: `timeout=None` keeps the default
+    awaited_connect: bool = False  # connects when awaited: an asyncio/anyio timeout around it bounds it
+    client: bool = False  # a client object: not flagged when every request call on it passes timeout=
+    exempt_keywords: tuple[str, ...] = ()  # arguments that make the call not connect on its own terms
+    dsn_keyword: str | None = None  # a string DSN/URL that may carry the timeout itself
 
 
-_REDIS = ConnectApi(("socket_connect_timeout",), fix_keyword="socket_connect_timeout")
-_REQUESTS = ConnectApi(("timeout",))
+def _redis(why: str) -> ConnectApi:
+    return ConnectApi(("socket_connect_timeout", "socket_timeout"), fix_keyword="socket_connect_timeout", why=why,
+                      exempt_keywords=("connection_pool",), dsn_keyword="url")
+
+
+_REDIS_PY = _redis("redis-py before 8.0 waits without a time limit unless given socket_timeout or "
+                   "socket_connect_timeout (8.0 defaults both to 5 s)")
+_AIOREDIS = _redis("aioredis waits without a time limit unless given socket_timeout or socket_connect_timeout")
+REQUESTS_API = ConnectApi(("timeout",), why="requests waits without a time limit unless given a timeout")
+
+
+def _stdlib(module: str, positional: int, socket_default: bool = True) -> ConnectApi:
+    # the only timeout of these APIs also bounds every later read: the fix is unsafe (V2.8)
+    why = f"{module} waits without a time limit unless given a timeout"
+    return ConnectApi(("timeout",), positional=positional, fix="unsafe",
+                      why=f"{why} (its default is {_SOCKET_DEFAULT})" if socket_default else why)
+
+
+def _defaulted(library: str, default: str, **fields) -> ConnectApi:
+    why = f"{library}'s default timeout ({default}) is turned off here, so it waits without a time limit"
+    return ConnectApi(("timeout",), only_explicit_none=True, why=fields.pop("why", why), **fields)
+
+
+_HTTPX_CLIENT = _defaulted("httpx", "5 s", client=True)
+_HTTPX = _defaulted("httpx", "5 s")
+_ASYNCPG = _defaulted("asyncpg", "60 s", awaited_connect=True)
+_AIOPG = _defaulted("aiopg", "60 s", awaited_connect=True)
+_AIOMYSQL = ConnectApi(("connect_timeout",), fix_keyword="connect_timeout", awaited_connect=True,
+                       why="aiomysql waits without a time limit unless given connect_timeout")
 
 CONNECT_APIS: dict[str, ConnectApi] = {
-    "asyncpg.connect": ConnectApi(("timeout",)),
-    "asyncpg.create_pool": ConnectApi(("timeout",)),
-    "aiomysql.connect": ConnectApi(("connect_timeout", "timeout"), fix_keyword="connect_timeout"),
-    "aiomysql.create_pool": ConnectApi(("connect_timeout", "timeout"), fix_keyword="connect_timeout"),
-    "aiopg.connect": ConnectApi(("timeout",)),
-    "aiopg.create_pool": ConnectApi(("timeout",)),
-    "asyncio.open_connection": ConnectApi((), fix_keyword=None),
-    "redis.asyncio.Redis": _REDIS,
-    "redis.asyncio.StrictRedis": _REDIS,
-    "redis.asyncio.client.Redis": _REDIS,
-    "redis.asyncio.from_url": _REDIS,
-    "redis.asyncio.Redis.from_url": _REDIS,
-    "aioredis.from_url": _REDIS,
-    "aioredis.Redis": _REDIS,
-    "aioredis.Redis.from_url": _REDIS,
-    "aiohttp.ClientSession": ConnectApi(("timeout",)),
-    "httpx.AsyncClient": ConnectApi(("timeout",), only_explicit_none=True),
-    "httpx.Client": ConnectApi(("timeout",), only_explicit_none=True),
-    "smtplib.SMTP": ConnectApi(("timeout",), positional=3),
-    "smtplib.SMTP_SSL": ConnectApi(("timeout",)),
-    "socket.create_connection": ConnectApi(("timeout",), positional=1),
+    "asyncpg.connect": _ASYNCPG,
+    "asyncpg.create_pool": _ASYNCPG,
+    "aiopg.connect": _AIOPG,
+    "aiopg.create_pool": _AIOPG,
+    "aiomysql.connect": _AIOMYSQL,
+    "aiomysql.create_pool": _AIOMYSQL,
+    "asyncio.open_connection": ConnectApi((), fix_keyword=None, awaited_connect=True, exempt_keywords=("sock",),
+                                          why="asyncio.open_connection has no timeout of its own"),
+    "aiohttp.ClientSession": _defaulted("aiohttp", "300 s in total, 30 s to connect", client=True,
+                                        none_is_default=True),
+    "httpx.AsyncClient": _HTTPX_CLIENT,
+    "httpx.Client": _HTTPX_CLIENT,
+    "urllib.request.urlopen": _stdlib("urlopen", 2),
+    "smtplib.SMTP": _stdlib("smtplib", 3),
+    "smtplib.SMTP_SSL": _stdlib("smtplib", 5),  # keyword-only since Python 3.12
+    "smtplib.LMTP": _stdlib("smtplib", 4),
+    "ftplib.FTP": _stdlib("ftplib", 4),
+    "ftplib.FTP_TLS": _stdlib("ftplib", 7),
+    "imaplib.IMAP4": _stdlib("imaplib", 2, socket_default=False),
+    "imaplib.IMAP4_SSL": _stdlib("imaplib", 5, socket_default=False),
+    "poplib.POP3": _stdlib("poplib", 2),
+    "poplib.POP3_SSL": _stdlib("poplib", 4),
+    "socket.create_connection": _stdlib("socket.create_connection", 1),
+    "psycopg2.connect": ConnectApi(("connect_timeout",), fix_keyword="connect_timeout", dsn_keyword="dsn",
+                                   why="libpq waits indefinitely unless given connect_timeout"),
 }
+for _base in ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
+              "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis"):
+    CONNECT_APIS[_base] = CONNECT_APIS[f"{_base}.from_url"] = _REDIS_PY
+CONNECT_APIS["redis.from_url"] = CONNECT_APIS["redis.asyncio.from_url"] = _REDIS_PY
+for _base in ("aioredis.Redis", "aioredis.StrictRedis", "aioredis.client.Redis"):
+    CONNECT_APIS[_base] = CONNECT_APIS[f"{_base}.from_url"] = _AIOREDIS
+CONNECT_APIS["aioredis.from_url"] = _AIOREDIS
 for _verb in ("get", "post", "put", "patch", "delete", "head", "options", "request"):
-    CONNECT_APIS[f"requests.{_verb}"] = _REQUESTS
+    CONNECT_APIS[f"requests.{_verb}"] = CONNECT_APIS[f"requests.api.{_verb}"] = REQUESTS_API
+for _verb in ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream"):
+    CONNECT_APIS[f"httpx.{_verb}"] = _HTTPX
 
+# request methods of client objects, and what a client of each kind does without a timeout
+REQUEST_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream",
+                   "ws_connect"}
+REQUESTS_SESSIONS = frozenset({"requests.Session", "requests.session", "requests.sessions.Session"})
+ASYNC_CLIENTS = {
+    "httpx": (frozenset({"httpx.Client", "httpx.AsyncClient"}), _HTTPX),
+    "aiohttp": (frozenset({"aiohttp.ClientSession"}),
+                _defaulted("aiohttp", "", why="timeout=None on one aiohttp request turns off every timeout, the "
+                                              "session's too, so it waits without a time limit")),
+}
+# callables run in a worker thread: `to_thread(requests.get, url)` is still a requests.get
+THREAD_RUNNERS = {"asyncio.to_thread": True, "starlette.concurrency.run_in_threadpool": True,
+                  "fastapi.concurrency.run_in_threadpool": True, "anyio.to_thread.run_sync": False}
 TIMEOUT_SCOPES = {
     "asyncio.timeout", "asyncio.timeout_at", "anyio.fail_after", "anyio.move_on_after",
     "async_timeout.timeout", "trio.fail_after", "trio.move_on_after",
@@ -65,16 +146,50 @@ def _is_none(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is None
 
 
+def disabled_timeout(expr: ast.expr) -> bool:
+    """A `Timeout(...)`/`ClientTimeout(...)` whose every field is None: `httpx.Timeout(None)`,
+    `aiohttp.ClientTimeout()`, `aiohttp.ClientTimeout(total=None)`."""
+    return (
+        isinstance(expr, ast.Call)
+        and last_name(expr.func) in ("Timeout", "ClientTimeout")
+        and not any(isinstance(arg, ast.Starred) for arg in expr.args)
+        and all(_is_none(arg) for arg in expr.args)
+        and all(kw.arg is not None and (_is_none(kw.value) or kw.arg == "ceil_threshold") for kw in expr.keywords)
+        and (last_name(expr.func) == "ClientTimeout" or bool(expr.args) or bool(expr.keywords))
+    )
+
+
+def _timeout_arguments(call: ast.Call, api: ConnectApi) -> list[ast.expr]:
+    given = [kw.value for kw in call.keywords if kw.arg in api.keywords]
+    if api.positional is not None and len(call.args) > api.positional:
+        given.append(call.args[api.positional])
+    return given
+
+
+def _dsn_sets_timeout(call: ast.Call, api: ConnectApi) -> bool:
+    """`psycopg2.connect("... connect_timeout=5")`, `from_url("redis://h?socket_timeout=5")`."""
+    dsn = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == api.dsn_keyword), None)
+    if isinstance(dsn, ast.JoinedStr):
+        text = "".join(v.value for v in dsn.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    elif isinstance(dsn, ast.Constant) and isinstance(dsn.value, str):
+        text = dsn.value
+    else:
+        return False
+    return any(f"{keyword}=" in text for keyword in api.keywords)
+
+
 def lacks_timeout(call: ast.Call, api: ConnectApi) -> bool:
+    """Does this call wait without a time limit: no timeout where the library has no
+    default, or the timeout turned off where it has one?"""
     if has_star_kwargs(call):
         return False  # the timeout may well be in **kwargs
-    for kw in call.keywords:
-        if kw.arg in api.keywords:
-            return _is_none(kw.value)
-    if api.only_explicit_none:
+    if any(kw.arg in api.exempt_keywords for kw in call.keywords):
         return False
-    if api.positional is not None and len(call.args) > api.positional:
-        return _is_none(call.args[api.positional])
+    given = _timeout_arguments(call, api)
+    if api.only_explicit_none:
+        return any(disabled_timeout(value) or (_is_none(value) and not api.none_is_default) for value in given)
+    if given:
+        return all(_is_none(value) for value in given)
     if any(isinstance(arg, ast.Starred) for arg in call.args):
         return False
-    return True
+    return not (api.dsn_keyword and _dsn_sets_timeout(call, api))

@@ -57,11 +57,24 @@ class BlockingCallInAsync(Rule):
     """## What it does
     Checks for blocking calls made directly inside an `async def` (an endpoint, a task
     or a helper; not inside a nested plain `def` or `lambda`): file I/O (`open`,
-    `pathlib.Path` reads and writes, `shutil`), `time.sleep`, sync HTTP (`requests`,
-    `urllib.request.urlopen`, `httpx.get`, `httpx.Client`), processes (`subprocess`,
-    `os.system`), sync database and mail clients (`psycopg2.connect`,
-    `sqlite3.connect`, `smtplib.SMTP`, ...), and queries on a sync SQLAlchemy
-    `Session`.
+    `pathlib.Path` reads and writes, `shutil`), `time.sleep`, sync HTTP (`requests`
+    verbs and the request methods of a `requests.Session`, `urllib.request.urlopen`,
+    `httpx.get`, `httpx.Client`), processes (`subprocess`, `os.system`), sync database
+    and mail clients (`psycopg2.connect`, `sqlite3.connect`, `smtplib.SMTP`, ...),
+    queries on a sync SQLAlchemy `Session`, `upload.file.read()/.write()/.seek()` on an
+    `UploadFile`, method calls on boto3 clients and resources (`boto3.client(...)`,
+    `boto3.resource(...)`, `<boto3 session>.client(...)`, also when kept in
+    `self.<attr>`), `pandas.read_csv/read_excel/read_json/read_parquet`,
+    `zipfile.ZipFile(...)` and `tarfile.open(...)`.
+
+    A module-level API matches only when its name is bound by an import in that scope:
+    a parameter called `time` or a local list called `requests` is not the library, and
+    `open` is the builtin only when nothing else binds the name. `requests.Session()`
+    itself does not block (its request methods do), nor do boto3 calls that do no I/O
+    (`generate_presigned_url`, `get_paginator`, `get_waiter`, `can_paginate`, `close`,
+    and sub-resource constructors such as `dynamodb.Table(name)`). The setting
+    `blocking-calls = ["resend.Emails.send", ...]` adds dotted names: a project's own
+    sync SDKs, matched through imports, or functions of the project by module and name.
 
     ## Why is this bad?
     An `async def` runs on the event loop. A blocking call stops every other request
@@ -99,6 +112,10 @@ class BlockingCallInAsync(Rule):
     name = "blocking-call-in-async"
     words = ("async",)
     message = "blocking call inside async def blocks the event loop"
+
+    @classmethod
+    def words_for(cls, settings) -> tuple[str, ...]:
+        return cls.words + tuple(name.rsplit(".", 1)[-1] for name in settings.blocking_calls)
     fix = "unsafe"
     fix_title = "Use the async API, or run the call in a worker thread"
     valid = (
@@ -119,7 +136,7 @@ async def task():
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def() or isinstance(ctx.parent, ast.Await):
             return
-        reason = blocking_reason(ctx.index, ctx.module, ctx.function, node)
+        reason = blocking_reason(ctx.index, ctx.module, ctx.function, node, self.settings.blocking_calls)
         if reason is None:
             return
         self.report(ctx, node, f"blocking call {reason}() inside async def blocks the event loop",

@@ -39,6 +39,9 @@ class BlockingCallViaHelper(Rule):
         await asyncio.to_thread(send_mail, to)
     ```
 
+    The blocking calls are those of BGT301, matched the same way (through imports, and
+    with the names the `blocking-calls` setting adds).
+
     ## Fix safety
     No automatic fix. The search follows at most five plain `def`s and stops at
     cycles.
@@ -48,6 +51,10 @@ class BlockingCallViaHelper(Rule):
     name = "blocking-call-via-helper"
     words = ("async",)
     message = "async def calls a helper that blocks the event loop"
+
+    @classmethod
+    def words_for(cls, settings) -> tuple[str, ...]:
+        return cls.words + tuple(name.rsplit(".", 1)[-1] for name in settings.blocking_calls)
     valid = (
         """
 import asyncio, time
@@ -73,6 +80,6 @@ async def task():
         target = ctx.resolve(node.func)
         if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
             return
-        chain = blocking_chain(ctx.index, target)
+        chain = blocking_chain(ctx.index, target, self.settings.blocking_calls)
         if chain:
             self.report(ctx, node, f"async def calls a helper that blocks the event loop: {' -> '.join(chain)}")

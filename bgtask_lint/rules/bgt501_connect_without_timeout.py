@@ -6,69 +6,121 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.connect import (
+    ASYNC_CLIENTS,
     CONNECT_APIS,
+    REQUEST_METHODS,
+    REQUESTS_SESSIONS,
+    THREAD_RUNNERS,
     TIMEOUT_SCOPES,
     WAIT_FOR,
+    ConnectApi,
+    REQUESTS_API,
     connect_api,
+    disabled_timeout,
     lacks_timeout,
 )
+from bgtask_lint.index import imported_name
 from bgtask_lint.names import last_name
+from bgtask_lint.receivers import made_by
 from bgtask_lint.rules import Rule
+from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
     from bgtask_lint.context import RuleContext
 
+# the top-level modules of the catalogue: a module that imports none of them has no finding
+_MODULES = tuple(sorted({name.split(".")[0] for name in CONNECT_APIS}))
+
 
 class ConnectWithoutTimeout(Rule):
     """## What it does
-    Checks for network connects and client constructions with no explicit timeout and
-    not inside `asyncio.wait_for(...)`, `asyncio.timeout(...)` or
-    `anyio.fail_after(...)`/`move_on_after(...)`: `asyncpg.connect`/`create_pool`,
-    `aiomysql`, `aiopg`, `asyncio.open_connection`, async Redis clients without
-    `socket_connect_timeout`, `aiohttp.ClientSession` without `timeout=`, httpx clients
-    with `timeout=None`, `requests.<verb>` without `timeout=`, `smtplib.SMTP`,
-    `socket.create_connection`, and the calls listed in `connect-calls`.
+    Checks for network calls that wait without a time limit, where the library's own
+    default is to wait without one:
+    - flagged when no timeout is given: `requests` verbs and the request methods of a
+      `requests.Session` (requests has no default timeout); `urllib.request.urlopen`,
+      `smtplib.SMTP/SMTP_SSL/LMTP`, `ftplib.FTP`, `imaplib.IMAP4/IMAP4_SSL`,
+      `poplib.POP3/POP3_SSL` and `socket.create_connection` (their default is the
+      global socket timeout, None unless `socket.setdefaulttimeout()` is called);
+      `asyncio.open_connection(host, port)` (not with `sock=`; it has no timeout);
+      redis-py `Redis(...)`, `redis.asyncio.Redis(...)`, `from_url(...)` and
+      `aioredis.from_url(...)` with neither `socket_timeout` nor
+      `socket_connect_timeout` (redis-py before 8.0 has no default; 8.0 sets both to
+      5 s); `psycopg2.connect` without `connect_timeout` (libpq waits indefinitely;
+      also accepted inside a literal DSN); `aiomysql.connect/create_pool` without
+      `connect_timeout` (its default is None);
+    - flagged only when the timeout is turned off: httpx clients and functions with
+      `timeout=None` or `httpx.Timeout(None)` (default 5 s); `aiohttp.ClientSession`
+      with a `ClientTimeout` whose every field is None (default 300 s in total;
+      `timeout=None` keeps the default), and `timeout=None` on one request of an
+      aiohttp or httpx client; `asyncpg` and `aiopg` connects and pools with
+      `timeout=None` (default 60 s);
+    - the calls listed in `connect-calls`, without `timeout=`.
+
+    A callable run in a thread counts too: `asyncio.to_thread(requests.get, url)`.
+    Not flagged: an httpx or aiohttp client whose every request call in the same
+    function passes `timeout=`; a Redis client built on a `connection_pool=`; an
+    awaited asyncpg/aiopg/aiomysql connect or `asyncio.open_connection` inside
+    `asyncio.wait_for(...)`, `asyncio.timeout(...)` or `anyio.fail_after(...)`/
+    `move_on_after(...)` (these cannot interrupt a blocking call such as
+    `requests.get`, so they do not exempt it); `**kwargs` that may carry the timeout.
+    Library names match only through imports.
 
     ## Why is this bad?
-    When the database or the peer is unreachable, overloaded or misconfigured (a wrong
-    host in production), the connect waits forever. In a background task nobody is
-    waiting for a response, so nothing times out: the task just hangs.
+    When the peer is unreachable, overloaded or misconfigured (a wrong host in
+    production), the call waits for as long as the operating system lets it, and a
+    read on a connection that went silent waits with no limit at all. In a background
+    task nobody is waiting for a response, so nothing times out: the task just stops.
 
     ## Example
     ```python
-    conn = await asyncpg.connect(dsn)
+    response = requests.post(url, json=payload)
     ```
 
     ## Use instead
     ```python
-    conn = await asyncio.wait_for(asyncpg.connect(dsn), timeout=10.0)
+    response = requests.post(url, json=payload, timeout=(10.0, None))
     ```
 
     ## Fix safety
-    Safe: an awaited call in an `async def` is wrapped in
-    `asyncio.wait_for(..., timeout=T)`; a constructor gets the API's own keyword
-    (`timeout=T`, `socket_connect_timeout=T` for Redis). `T` is `connect-timeout`
-    (default 10.0).
+    Safe where bounding the connect changes nothing but the failure: requests, redis
+    (`socket_connect_timeout`), psycopg2 and aiomysql (`connect_timeout`), httpx,
+    aiohttp, asyncpg, aiopg, and an awaited `asyncio.open_connection` (wrapped in
+    `asyncio.wait_for`). Unsafe (`--unsafe-fixes`) where the API's only timeout also
+    bounds every later read, so a slow but healthy exchange could fail: smtplib,
+    ftplib, imaplib, poplib, `socket.create_connection` and `urlopen`. No fix for a
+    turned-off `Timeout(...)` object, a callable run in a thread, or an
+    `asyncio.open_connection` that is not awaited. `T` is `connect-timeout` (default
+    10.0).
     """
 
     code = "BGT501"
     name = "connect-without-timeout"
-    words = ("connect", "create_pool", "Redis", "from_url", "ClientSession", "Client", "requests", "SMTP")
-    message = "connect without a timeout can hang forever"
+    words = _MODULES
+    message = "network call without a timeout waits without a time limit"
     fix = "safe"
     fix_title = "Add a connect timeout"
     valid = (
         """
-import asyncio, asyncpg
+import requests
+def fetch(url):
+    return requests.get(url, timeout=(10, None))
+""",
+        """
+import asyncpg
 async def connect(dsn):
-    return await asyncio.wait_for(asyncpg.connect(dsn), timeout=10)
+    return await asyncpg.connect(dsn)
 """,
     )
     invalid = (
         """
+import requests
+def fetch(url):
+    return requests.get(url)  # BGT501
+""",
+        """
 import asyncpg
 async def connect(dsn):
-    return await asyncpg.connect(dsn)  # BGT501
+    return await asyncpg.connect(dsn, timeout=None)  # BGT501
 """,
     )
 
@@ -79,21 +131,121 @@ async def connect(dsn):
     def __init__(self, settings) -> None:
         super().__init__(settings)
         self.last_names = {name.rsplit(".", 1)[-1] for name in (*CONNECT_APIS, *settings.connect_calls)}
+        self.last_names |= REQUEST_METHODS | {name.rsplit(".", 1)[-1] for name in THREAD_RUNNERS}
+        self.last_names.add("run_in_executor")
 
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if last_name(node.func) not in self.last_names:
-            return  # cheap test first: most calls are not connects
-        qualified = ctx.qualified_name(node.func)
-        api = connect_api(qualified, self.settings.connect_calls)
-        if api is None or not lacks_timeout(node, api) or self._inside_timeout(node, ctx):
+            return  # cheap test first: most calls are not network calls
+        found = self._unbounded(node, ctx)
+        in_thread = False
+        if found is None:
+            inner = self._run_in_thread(node, ctx)
+            if inner is not None:
+                found, in_thread = self._unbounded(inner, ctx), True
+        if found is None:
             return
-        awaited = isinstance(ctx.parent, ast.Await) and ctx.in_async_def()
-        fixable = "safe" if awaited or api.fix_keyword else None
-        self.report(ctx, node, f"{qualified}() without a timeout can hang forever; "
-                               "set a timeout or wrap it in asyncio.wait_for", fix=fixable)
+        shown, api, fix = found
+        if in_thread or api.awaited_connect:
+            if self._inside_timeout(ctx):
+                return
+        if in_thread:
+            shown = f"{shown} run in a thread"
+            fix = None  # the timeout belongs on the callable's arguments, not on the runner
+        elif fix == "safe" and api.fix_keyword is None and not self._awaited(ctx):
+            fix = None  # nothing to add the timeout to, and nothing awaited to wrap
+        self.report(ctx, node, f"{shown}: {api.why}", fix=fix)
+
+    # --- what the call is -------------------------------------------------------------
+
+    def _unbounded(self, call: ast.Call, ctx: RuleContext) -> tuple[str, ConnectApi, str | None] | None:
+        """(the call as shown, its API, the fix) when `call` waits without a time limit."""
+        qualified = imported_name(ctx.module, call.func, ctx.function)
+        api = connect_api(qualified, self.settings.connect_calls)
+        if api is not None:
+            if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
+                return None
+            return f"{qualified}()", api, self._fix_for(call, api)
+        func = call.func
+        if not isinstance(func, ast.Attribute) or func.attr not in REQUEST_METHODS:
+            return None
+        receiver = func.value
+        if func.attr != "stream" and made_by(ctx.module, ctx.function, receiver, REQUESTS_SESSIONS):
+            if lacks_timeout(call, REQUESTS_API):
+                return f"requests.Session.{func.attr}()", REQUESTS_API, "safe"
+            return None
+        for library, (types, api) in ASYNC_CLIENTS.items():
+            if made_by(ctx.module, ctx.function, receiver, types):
+                if lacks_timeout(call, api):
+                    return f"{library} client .{func.attr}()", api, self._fix_for(call, api)
+                return None
+        return None
 
     @staticmethod
-    def _inside_timeout(node: ast.Call, ctx: RuleContext) -> bool:
+    def _fix_for(call: ast.Call, api: ConnectApi) -> str | None:
+        if any(disabled_timeout(kw.value) for kw in call.keywords if kw.arg in api.keywords):
+            return None  # a Timeout object to rewrite, not a keyword to add
+        return api.fix
+
+    def _run_in_thread(self, node: ast.Call, ctx: RuleContext) -> ast.Call | None:
+        """`to_thread(f, *args, **kwargs)` as the call `f(*args, **kwargs)` it makes."""
+        qualified = imported_name(ctx.module, node.func, ctx.function)
+        args, keywords = list(node.args), list(node.keywords)
+        if qualified in THREAD_RUNNERS:
+            if not THREAD_RUNNERS[qualified]:
+                keywords = [kw for kw in keywords if kw.arg is None]  # run_sync passes no keywords on
+        elif isinstance(node.func, ast.Attribute) and node.func.attr == "run_in_executor":
+            args, keywords = args[1:], []
+        else:
+            return None
+        if not args or isinstance(args[0], ast.Starred):
+            return None
+        inner = ast.Call(func=args[0], args=args[1:], keywords=keywords)
+        return ast.copy_location(inner, node)
+
+    # --- what is around the call ------------------------------------------------------
+
+    def _client_calls_all_bounded(self, ctx: RuleContext) -> bool:
+        """`client = httpx.AsyncClient(timeout=None)` (or `with ... as client`) whose every
+        use in this function is an attribute, with at least one request call and every
+        request call passing a timeout."""
+        name = self._bound_name(ctx)
+        if name is None or ctx.function is None:
+            return False
+        uses = function_scope(ctx.function).uses.get(name, [])
+        if not uses or any(not isinstance(parent, ast.Attribute) for _, parent in uses):
+            return False
+        requests = [
+            node for node in ast.walk(ctx.function)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in REQUEST_METHODS and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == name
+        ]
+        return bool(requests) and all(
+            any(kw.arg == "timeout" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+                and not disabled_timeout(kw.value) for kw in call.keywords)
+            for call in requests
+        )
+
+    @staticmethod
+    def _bound_name(ctx: RuleContext) -> str | None:
+        parent = ctx.parent
+        if isinstance(ctx.parent, ast.Await) and len(ctx.stack) >= 2:
+            parent = ctx.stack[-2]
+        if isinstance(parent, ast.withitem) and isinstance(parent.optional_vars, ast.Name):
+            return parent.optional_vars.id
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                return targets[0].id
+        return None
+
+    @staticmethod
+    def _awaited(ctx: RuleContext) -> bool:
+        return isinstance(ctx.parent, ast.Await) and ctx.in_async_def()
+
+    @staticmethod
+    def _inside_timeout(ctx: RuleContext) -> bool:
         for ancestor in reversed(ctx.stack):
             if isinstance(ancestor, ast.Call) and ctx.qualified_name(ancestor.func) in WAIT_FOR:
                 return True
