@@ -129,6 +129,10 @@ class ProjectIndex:
         # result does not depend on which lookups happened first
         self._added: dict[Path, None] = {}
         self.cache: dict[object, object] = {}  # memo for analyses built on the index
+        # optional: an object told of every answer of `find_module` (`found(ref_module, near,
+        # base, answer)`) and `module` (`read(path, answer)`): the on-disk cache records what
+        # a module's findings depend on (bgtask_lint/cache/deps.py)
+        self.recorder = None
         for module in modules:
             self.add(module)
 
@@ -166,6 +170,12 @@ class ProjectIndex:
             self.cache.clear()
 
     def module(self, path: Path) -> ModuleInfo | None:
+        found = self._module(path)
+        if self.recorder is not None:
+            self.recorder.read(path, found)
+        return found
+
+    def _module(self, path: Path) -> ModuleInfo | None:
         found = self.by_path.get(path)
         if found is not None or path not in self._known or path in self._failed or self._loader is None:
             return found
@@ -180,6 +190,12 @@ class ProjectIndex:
     # modules
 
     def find_module(self, ref_module: str, near: ModuleInfo, base: Path | None = None) -> ModuleInfo | None:
+        found = self._find_module(ref_module, near, base)
+        if self.recorder is not None:
+            self.recorder.found(ref_module, near, base, found)
+        return found
+
+    def _find_module(self, ref_module: str, near: ModuleInfo, base: Path | None = None) -> ModuleInfo | None:
         if base is not None:
             if not ref_module:
                 return self.module(base / "__init__.py")
