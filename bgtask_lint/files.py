@@ -121,12 +121,14 @@ def _named_patterns(directory: Path, patterns: tuple[str, ...], root: Path | Non
 
 
 def iter_python_files(
-    paths: Iterable[Path], excludes: tuple[str, ...], root: Path | None = None
+    paths: Iterable[Path], excludes: tuple[str, ...], root: Path | None = None,
+    visited: list[tuple[str, os.stat_result]] | None = None,
 ) -> Iterator[Path]:
     """Yield each `.py` file under `paths` once; excludes apply below the given paths.
 
     A path named explicitly is always used (as ruff does), so that
-    `bgtask-lint check build/gen.py` still checks it.
+    `bgtask-lint check build/gen.py` still checks it. `visited` (optional) receives each
+    directory walked and its stat, so the cache can tell when a listing may have changed.
     """
     seen: set[Path] = set()
     for given in paths:
@@ -156,6 +158,8 @@ def iter_python_files(
                 dirnames[:] = []
                 continue
             visited_dirs.add(key)
+            if visited is not None:
+                visited.append((dirpath, st))
             dirnames[:] = sorted(
                 d for d in dirnames if not _excluded(here / d, excludes, root, named)
             )
