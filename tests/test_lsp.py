@@ -29,17 +29,17 @@ TIMEOUT = 30.0  # seconds for any one answer of the server
 
 TASKS = '''\
 """Background jobs."""
+import asyncio
 import logging
 
-import asyncpg
-
 logger = logging.getLogger(__name__)
-DSN = "postgresql://localhost/db"
+HOST = "stock.internal"
+PORT = 7000
 
 
 async def refresh_stock(sku: str, note: str = "naïve 🚀") -> None:
-    label = "🚀 é"; conn = await asyncpg.connect(DSN)
-    await conn.execute("UPDATE stock SET qty = 0 WHERE sku = $1", sku)
+    label = "🚀 é"; reader, writer = await asyncio.open_connection(HOST, PORT)
+    writer.write(sku.encode())
     logger.info("%s %s", label, note)
 '''
 
@@ -287,7 +287,7 @@ def test_diagnostics_code_action_fix_and_recheck(client: LspClient, workspace: P
     # positions are UTF-16 code units: the emoji before the call counts 2, its UTF-8 bytes 4
     connect = next(d for d in diagnostics if d["code"] == "BGT501")
     connect_line = lines[CONNECT_LINE]
-    start = utf16(connect_line[:connect_line.index("asyncpg.connect")])
+    start = utf16(connect_line[:connect_line.index("asyncio.open_connection")])
     assert connect["range"] == {"start": {"line": CONNECT_LINE, "character": start},
                                 "end": {"line": CONNECT_LINE, "character": utf16(connect_line)}}
 
@@ -305,7 +305,7 @@ def test_diagnostics_code_action_fix_and_recheck(client: LspClient, workspace: P
     fixed = apply_workspace_edit(fix_guard["edit"], uri, TASKS)
     # that one rule's fix, and only it
     assert "    except Exception:\n        logger.exception(" in fixed
-    assert "await asyncpg.connect(DSN)" in fixed
+    assert "await asyncio.open_connection(HOST, PORT)" in fixed
     compile(fixed, str(tasks), "exec")
 
     client.change(tasks, fixed, version=2)
@@ -321,7 +321,7 @@ def test_diagnostics_code_action_fix_and_recheck(client: LspClient, workspace: P
     assert [(a["title"], a["kind"]) for a in actions] == [
         ("Fix all bgtask-lint findings in file", "source.fixAll.bgtask-lint")]
     all_fixed = apply_workspace_edit(actions[0]["edit"], uri, fixed)
-    assert "asyncio.wait_for(asyncpg.connect(DSN), timeout=10.0)" in all_fixed
+    assert "asyncio.wait_for(asyncio.open_connection(HOST, PORT), timeout=10.0)" in all_fixed
     client.change(tasks, all_fixed, version=3)
     assert client.diagnostics(uri, lambda params: params.get("version") == 3) == []
     # nothing is fixable any more: no actions
@@ -382,7 +382,7 @@ def test_lazy_code_actions_and_files_changed_on_disk(client: LspClient, workspac
     (change,) = resolved["edit"]["documentChanges"]
     assert change["textDocument"] == {"uri": uri, "version": 7}
     fixed = apply_workspace_edit(resolved["edit"], uri, TASKS)
-    assert "asyncio.wait_for(asyncpg.connect(DSN), timeout=10.0)" in fixed
+    assert "asyncio.wait_for(asyncio.open_connection(HOST, PORT), timeout=10.0)" in fixed
     assert "except Exception" not in fixed
     # the server asked to be told about files changed on disk
     assert any(r["method"] == "client/registerCapability" for r in client.server_requests)
@@ -447,14 +447,14 @@ exclude = ["vendored"]
 """
 
 PLAIN_TASKS = """\
-import asyncpg
+import asyncio
 
-DSN = "postgresql://localhost/db"
+HOST = "stock.internal"
 
 
 async def refresh_stock(sku: str) -> None:
-    conn = await asyncpg.connect(DSN)
-    await conn.execute("UPDATE stock SET qty = 0 WHERE sku = $1", sku)
+    reader, writer = await asyncio.open_connection(HOST, 7000)
+    writer.write(sku.encode())
 """
 
 SCHEDULES_BOTH = """\
@@ -474,15 +474,16 @@ async def reset_stock(sku: str, background_tasks: BackgroundTasks) -> dict:
 """
 
 TEST_FILE = """\
-import asyncpg
+import asyncio
+
 from fastapi import BackgroundTasks
 
-from app.tasks import DSN
+from app.tasks import HOST
 
 
 async def reset_fixture(sku: str) -> None:
-    conn = await asyncpg.connect(DSN)
-    await conn.execute("DELETE FROM stock WHERE sku = $1", sku)
+    reader, writer = await asyncio.open_connection(HOST, 7000)
+    writer.write(sku.encode())
 
 
 def test_reset(background_tasks: BackgroundTasks) -> None:
