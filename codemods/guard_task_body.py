@@ -9,15 +9,25 @@
                                               logger.exception("background task %s failed", "process")
                                               raise
 
-`import logging` and `logger = logging.getLogger(__name__)` are added only when the
-module has no logger; an existing `logger`/`log`/`LOGGER` is reused.
+The logger is one provably bound in the module and not shadowed in the task (reused);
+`import logging` and `logger = logging.getLogger(__name__)` are added only when no
+logger is bound and the name `logger` is free. Loguru and structlog loggers get their
+own idiom. A body with a handler inside that already logs the traceback and re-raises,
+or a task whose decorator logs its failures, is left alone (no double logging). What to
+write is decided by bgtask_lint/log_fixes.py, which the rule asks too.
 """
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from bgtask_lint.codemods._base import FindingCommand, insert_after_header, module_logger_name, parse_statement
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from bgtask_lint.codemods._base import FindingCommand, parse_statement
+from bgtask_lint.codemods._loggers import add_module_logger, ast_node_at, model_for
+from bgtask_lint.log_fixes import GuardFix, LoggerChoice, guard_fix
+
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
     return (
@@ -36,50 +46,44 @@ def body_statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
             for s in body.body]  # type: ignore[attr-defined]
 
 
-class LoggerMixin:
-    """Find the module's logger, or add one when a fix needs it."""
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module_node = node
-        existing = module_logger_name(node)
-        self.logger_name = existing or "logger"
-        self.needs_logger = existing is None
-        self.used_logger = False
-
-    def logger(self) -> str:
-        self.used_logger = True
-        return self.logger_name
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not (self.used_logger and self.needs_logger):
-            return updated
-        self.needs_import("logging")
-        line = parse_statement(f"{self.logger_name} = logging.getLogger(__name__)", updated)
-        return insert_after_header(updated, [line])
-
-
-class GuardTaskBodyCommand(LoggerMixin, FindingCommand):
+class GuardTaskBodyCommand(FindingCommand):
     DESCRIPTION = "BGT401: wrap background task bodies in try/except that logs the traceback and re-raises."
     CODE = "BGT401"
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_node = node
+        self.model = None
+        self.new_logger: LoggerChoice | None = None
+
+    def _plan(self, original: cst.FunctionDef) -> GuardFix | None:
+        if self.model is None:
+            self.model = model_for(self.module_node.code, self.context.filename)
+        if self.model is None:
+            return None
+        start = self.get_metadata(PositionProvider, original).start
+        function = ast_node_at(self.model, start.line, start.column, (ast.FunctionDef, ast.AsyncFunctionDef))
+        plan = guard_fix(self.model, function) if function is not None else None
+        return plan if isinstance(plan, GuardFix) else None
+
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         if not self.is_target(original):
+            return updated
+        plan = self._plan(original)
+        if plan is None:
             return updated
         statements = body_statements(updated.body)
         head = statements[:1] if statements and _is_docstring(statements[0]) else []
         rest = statements[len(head):]
         if not rest:
             return updated
-        name = original.name.value
         module = self.module_node
         handler = cst.ExceptHandler(
             type=cst.Name("Exception"),
             whitespace_after_except=cst.SimpleWhitespace(" "),
-            body=cst.IndentedBlock(body=[
-                parse_statement(f'{self.logger()}.exception("background task %s failed", "{name}")', module),
-                parse_statement("raise", module),
-            ]),
+            body=cst.IndentedBlock(body=[parse_statement(plan.statement, module), parse_statement("raise", module)]),
         )
+        if plan.logger.add:
+            self.new_logger = plan.logger
         first_comments = rest[0].leading_lines  # type: ignore[attr-defined]
         rest[0] = rest[0].with_changes(leading_lines=[])  # type: ignore[attr-defined]
         guard = cst.Try(body=cst.IndentedBlock(body=rest), handlers=[handler], leading_lines=first_comments)
@@ -89,3 +93,9 @@ class GuardTaskBodyCommand(LoggerMixin, FindingCommand):
         # `def t(x): work(x)  # note`: the comment moves to the `def` line
         header = updated.body.trailing_whitespace  # type: ignore[attr-defined]
         return updated.with_changes(body=cst.IndentedBlock(body=[*head, guard], header=header))
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if self.new_logger is None:
+            return updated
+        self.needs_import("logging")
+        return add_module_logger(updated, self.new_logger)

@@ -1,77 +1,127 @@
-"""BGT402: make a broad handler in a background task log the traceback.
+"""BGT402: make a broad handler in a background task log the traceback, keeping its level.
 
-`logger.error(...)`/`logger.warning(...)` -> `logger.exception(...)` (same arguments);
-`print(...)` -> `logger.exception(...)`; a lone `pass` -> `logger.exception(...)`.
+- `logger.error(...)` -> `logger.exception(...)` (same arguments, same level);
+- `logger.warning(...)` (and the other levels) -> `logger.warning(..., exc_info=True)`;
+  with loguru, `logger.opt(exception=True).warning(...)`;
+- `print(...)` -> `logger.exception(...)`, and a lone `pass` -> `logger.exception(...)`,
+  only where a logger is provably bound and not shadowed in the function.
+
+Of several log calls in one handler, the first of the highest level gets the traceback.
+What to write is decided by bgtask_lint/log_fixes.py, which the rule asks too: when it
+finds no safe fix, the finding says why and this command leaves the handler alone.
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
+from libcst.metadata import PositionProvider
 
-from bgtask_lint.guards import is_logger_name
-from bgtask_lint.codemods._base import FindingCommand, parse_statement
-from bgtask_lint.codemods.guard_task_body import LoggerMixin
+from bgtask_lint.codemods._base import FindingCommand, parse_expression, parse_statement
+from bgtask_lint.codemods._layout import append_keyword
+from bgtask_lint.codemods._loggers import ast_node_at, enclosing_function, model_for
+from bgtask_lint.log_fixes import HandlerFix, swallow_fix
 
-DEMOTED_LEVELS = {"error", "warning", "warn"}
+Span = tuple[int, int, int, int]
 
 
-class LogSwallowedExceptionCommand(LoggerMixin, FindingCommand):
-    DESCRIPTION = "BGT402: log swallowed exceptions in background tasks with logger.exception()."
+def _true_keyword(name: str) -> cst.Arg:
+    return cst.Arg(cst.Name("True"), keyword=cst.Name(name),
+                   equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+
+
+class LogSwallowedExceptionCommand(FindingCommand):
+    DESCRIPTION = "BGT402: log swallowed exceptions in background tasks with their traceback."
     CODE = "BGT402"
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.functions: list[str] = []
-        self.handlers: list[bool] = []  # inside a targeted handler?
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_node = node
+        self.model = None
+        self.call_plans: dict[Span, HandlerFix] = {}  # call span -> what to do with that call
+        self.pass_plans: list[HandlerFix | None] = []  # per handler being visited
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(node.name.value)
-        self.handlers.append(False)  # a nested def is not the handler's own code
+    # --- planning -------------------------------------------------------------------------
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        self.functions.pop()
-        self.handlers.pop()
-        return updated
+    def _span(self, node: cst.CSTNode) -> Span:
+        position = self.get_metadata(PositionProvider, node)
+        return position.start.line, position.start.column, position.end.line, position.end.column
+
+    def _ast_span(self, node: ast.AST) -> Span:
+        lines = self.model.module.source.splitlines()  # type: ignore[union-attr]
+
+        def char(line: int, column: int) -> int:
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            return len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
+
+        return (node.lineno, char(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+                node.end_lineno, char(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
+
+    def _plan(self, node: cst.ExceptHandler) -> HandlerFix | None:
+        if self.model is None:
+            self.model = model_for(self.module_node.code, self.context.filename)
+        if self.model is None:
+            return None
+        start = self.get_metadata(PositionProvider, node).start
+        handler = ast_node_at(self.model, start.line, start.column, (ast.ExceptHandler,))
+        if handler is None:
+            return None
+        plan = swallow_fix(self.model, handler, enclosing_function(self.model, handler))  # type: ignore[arg-type]
+        return plan if isinstance(plan, HandlerFix) else None
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self.handlers.append(self.is_target(node))
+        plan = self._plan(node) if self.is_target(node) else None
+        if plan is not None and plan.call is not None:
+            self.call_plans[self._ast_span(plan.call)] = plan
+        self.pass_plans.append(plan if plan is not None and plan.action == "pass" else None)
+
+    # --- writing --------------------------------------------------------------------------
 
     def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
-        targeted = self.handlers.pop()
-        if not targeted:
+        plan = self.pass_plans.pop()
+        if plan is None or plan.statement is None:
             return updated
-        self.fixed += 1
         body = updated.body
-        if isinstance(body, cst.SimpleStatementSuite) and len(body.body) == 1 and isinstance(body.body[0], cst.Pass):
-            where = self.functions[-1] if self.functions else "background task"
-            call = parse_statement(f'{self.logger()}.exception("unexpected error in %s", "{where}")',
-                                   self.module_node).body[0]  # type: ignore[attr-defined]
-            return updated.with_changes(body=body.with_changes(body=[call]))
-        if isinstance(body, cst.IndentedBlock) and len(body.body) == 1 and isinstance(body.body[0], cst.SimpleStatementLine) \
-                and len(body.body[0].body) == 1 and isinstance(body.body[0].body[0], cst.Pass):
-            where = self.functions[-1] if self.functions else "background task"
-            line = parse_statement(f'{self.logger()}.exception("unexpected error in %s", "{where}")',
-                                   self.module_node)
-            return updated.with_changes(body=body.with_changes(body=[line.with_changes(
-                trailing_whitespace=body.body[0].trailing_whitespace,
-                leading_lines=body.body[0].leading_lines)]))
-        return updated
+        line = parse_statement(plan.statement, self.module_node)
+        self.fixed += 1
+        if isinstance(body, cst.SimpleStatementSuite):  # `except Exception: pass`
+            return updated.with_changes(body=body.with_changes(body=[line.body[0]]))  # type: ignore[attr-defined]
+        lone = body.body[0]  # type: ignore[attr-defined]
+        return updated.with_changes(body=body.with_changes(body=[line.with_changes(
+            trailing_whitespace=lone.trailing_whitespace, leading_lines=lone.leading_lines)]))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if not self.handlers or not self.handlers[-1]:
+        if not self.call_plans:
             return updated
+        plan = self.call_plans.pop(self._span(original), None)
+        if plan is None:
+            return updated
+        self.fixed += 1
         func = updated.func
-        if isinstance(func, cst.Attribute) and func.attr.value in DEMOTED_LEVELS \
-                and is_logger_name(cst.Module([]).code_for_node(func.value)):
-            return updated.with_changes(func=func.with_changes(attr=cst.Name("exception")))
-        if isinstance(func, cst.Name) and func.value == "print":
-            args = [a for a in updated.args if a.keyword is None and not a.star]
-            if not args:
-                args = [cst.Arg(cst.SimpleString('"unexpected error"'))]
-            elif len(args) > 1:
-                template = cst.SimpleString('"' + " ".join(["%s"] * len(args)) + '"')
-                args = [cst.Arg(template), *args]
-            args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
-            logger = cst.Attribute(value=cst.Name(self.logger()), attr=cst.Name("exception"))
+        if plan.action == "exception" and isinstance(func, cst.Attribute):
+            return updated.with_changes(func=func.with_changes(attr=cst.Name(plan.new_level or "exception")))
+        if plan.action == "exc_info":
+            return append_keyword(updated, _true_keyword("exc_info"))
+        if plan.action == "opt" and isinstance(func, cst.Attribute):
+            return updated.with_changes(func=func.with_changes(value=self._with_exception_option(func.value)))
+        if plan.action == "print" and plan.logger is not None:
+            args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in updated.args if a.keyword is None]
+            if plan.template is not None:
+                args = [cst.Arg(parse_expression(plan.template)), *args]
+            args = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    for a in args[:-1]] + args[-1:]
+            logger = cst.Attribute(value=parse_expression(plan.logger.name), attr=cst.Name("exception"))
             return updated.with_changes(func=logger, args=args)
+        self.fixed -= 1
         return updated
+
+    @staticmethod
+    def _with_exception_option(receiver: cst.BaseExpression) -> cst.BaseExpression:
+        """loguru: `logger` -> `logger.opt(exception=True)`; an `.opt(...)` already in the
+        chain gets `exception=True`."""
+        node = receiver
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "opt":
+                return receiver.deep_replace(node, append_keyword(node, _true_keyword("exception")))  # type: ignore[return-value]
+            node = node.func if isinstance(node, cst.Call) else node.value
+        return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name("opt")), args=[_true_keyword("exception")])

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.guards import guard_model
+from bgtask_lint.log_fixes import NoFix, guard_fix
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -48,10 +49,18 @@ class UnguardedTaskBody(Rule):
     ```
 
     ## Fix safety
-    Safe: the fix wraps the body (after the docstring) in that `try`, adding
-    `import logging` and `logger = logging.getLogger(__name__)` only when the module
-    has no logger (an existing `logger`/`log`/`LOGGER` is reused). Bodies without
-    calls are not flagged, and handlers of narrow exception types are no guard.
+    Safe: the fix wraps the body (after the docstring) in that `try`. It reuses a
+    logger the module provably binds (imported from `logging`, `loguru` or
+    `structlog`, assigned from `logging.getLogger(...)`/`structlog.get_logger(...)`,
+    or imported from a project module that does so) and that the task does not
+    shadow (a parameter called `logger` is not the module's logger). Only when no
+    logger is bound and the name `logger` is free does it add `import logging` and
+    `logger = logging.getLogger(__name__)`; a module that binds `logger` to something
+    else (`logger = None`, set at start-up) gets no fix. Loguru gets `{}` placeholders,
+    structlog a key-value pair. No fix either where wrapping would log a failure
+    twice: a handler in the body that already logs the traceback and re-raises, or a
+    decorator that logs. The finding then says why. Bodies without calls are not
+    flagged, and handlers of narrow exception types are no guard.
     """
 
     code = "BGT401"
@@ -97,7 +106,12 @@ def endpoint(tasks: BackgroundTasks):
             return
         if model.guarded_by_done_callback(node):
             return
-        self.report(ctx, node, f"background task '{node.name}' has no try/except that logs the traceback: "  # type: ignore[attr-defined]
-                               "its failures go unseen")
+        message = (f"background task '{node.name}' has no try/except that logs the traceback: "  # type: ignore[attr-defined]
+                   "its failures go unseen")
+        plan = guard_fix(model, node)  # the fix side's decision (log_fixes.py)
+        if isinstance(plan, NoFix):
+            self.report(ctx, node, f"{message}; no safe fix: {plan.reason}", fix=None)
+        else:
+            self.report(ctx, node, message)
 
     visit_AsyncFunctionDef = visit_FunctionDef

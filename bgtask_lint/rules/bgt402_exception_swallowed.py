@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.guards import guard_model, is_broad_handler, is_logger_name, walk_local
+from bgtask_lint.guards import guard_model, is_broad_handler, walk_local
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
-from bgtask_lint.names import dotted, last_name
+from bgtask_lint.log_fixes import NoFix, swallow_fix
+from bgtask_lint.names import last_name
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -152,9 +153,16 @@ class ExceptionSwallowed(Rule):
     ```
 
     ## Fix safety
-    Safe: `logger.error(...)`/`logger.warning(...)` becomes `logger.exception(...)`
-    with the same arguments, `print(...)` becomes `logger.exception(...)`, and a lone
-    `pass` becomes `logger.exception(...)`. Best-effort cleanup (a `try` whose body is
+    Safe, and the level is kept: `logger.error(...)` becomes `logger.exception(...)`
+    with the same arguments, `logger.warning(...)` (or another level) becomes
+    `logger.warning(..., exc_info=True)`; with loguru,
+    `logger.opt(exception=True).warning(...)`. Of several log calls, the first of the
+    highest level gets the traceback. `print(...)` and a lone `pass` become
+    `logger.exception(...)` only where a logger is provably bound and not shadowed in
+    the function (loguru: `{}` placeholders, never `%s`). No fix, and the finding says
+    why, when no logger is bound, the log call passes `**kwargs`, or a comment in the
+    handler mentions the traceback (pass `exc_info=False` to say it is left out on
+    purpose). Best-effort cleanup (a `try` whose body is
     only `os.remove`, `os.unlink`, `Path.unlink`, `shutil.rmtree` or `.close()`) is
     not flagged.
     """
@@ -206,26 +214,14 @@ def endpoint(tasks: BackgroundTasks):
             facts = model.handler(handler, function)
             if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler):
                 continue
-            self.report(ctx, handler, "broad except in a background task swallows the error: "
-                                      "log it with logger.exception (or re-raise)", fix=self._fix(handler))
+            message = "broad except in a background task swallows the error: log it with logger.exception (or re-raise)"
+            plan = swallow_fix(model, handler, function)  # the fix side's decision (log_fixes.py)
+            if isinstance(plan, NoFix):
+                self.report(ctx, handler, f"{message}; no safe fix: {plan.reason}", fix=None)
+            else:
+                self.report(ctx, handler, message, fix="safe")
 
     visit_TryStar = visit_Try
-
-    @staticmethod
-    def _fix(handler: ast.ExceptHandler) -> str | None:
-        body = handler.body
-        if len(body) == 1 and isinstance(body[0], ast.Pass):
-            return "safe"
-        for node in walk_local(list(body)):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in ("error", "warning", "warn") \
-                    and is_logger_name(dotted(func.value) or ""):
-                return "safe"
-            if isinstance(func, ast.Name) and func.id == "print":
-                return "safe"
-        return None
 
     def _visit_with(self, node: ast.AST, ctx: RuleContext) -> None:
         if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):  # type: ignore[attr-defined]

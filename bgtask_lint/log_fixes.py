@@ -1,0 +1,319 @@
+"""What the BGT401 and BGT402 fixes would write, decided once for the rule and the codemod.
+
+Pure `ast`, built on the guard model (guards.py) and the logger bindings (loggers.py):
+the rule asks it whether a finding has a safe fix (and says why not in the message),
+and the codemod asks it again, with the same index, for what to write. A logger is
+used only when it is provably bound and not shadowed in the function (V2.9); a module
+logger is added (BGT401 only) when none is bound and the name `logger` is free. Each
+kind gets its own idiom: `%s` for logging, `{}` and `opt(exception=True)` for loguru,
+key-value pairs for structlog.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from bgtask_lint.guards import TRY_TYPES, GuardModel, walk_local
+from bgtask_lint.loggers import is_logger_expr, log_call
+from bgtask_lint.scope import function_scope
+
+if TYPE_CHECKING:
+    from bgtask_lint.index import ModuleInfo, ProjectIndex
+
+# module-level names reused before any other logger, in this order
+PREFERRED_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
+NEW_LOGGER = "logger"
+SEVERITY = {"critical": 50, "fatal": 50, "error": 40, "exception": 40, "warning": 30, "warn": 30,
+            "success": 25, "info": 20, "log": 20, "msg": 20, "debug": 10, "trace": 5}
+# words in a handler's comments that say the traceback may be left out on purpose
+TRACEBACK_WORDS = ("traceback", "exc_info", "stack trace", "stacktrace")
+
+
+@dataclass(frozen=True)
+class NoFix:
+    reason: str  # why no safe fix, said to the user after "no safe fix: "
+
+
+@dataclass(frozen=True)
+class LoggerChoice:
+    name: str
+    kind: str  # "logging" | "loguru" | "structlog"
+    add: bool = False  # add `import logging` and `<name> = logging.getLogger(__name__)`
+
+
+@dataclass(frozen=True)
+class GuardFix:
+    """BGT401: wrap the body; the handler logs with `statement`, then re-raises."""
+
+    logger: LoggerChoice
+    statement: str
+
+
+@dataclass(frozen=True)
+class HandlerFix:
+    """BGT402, one of:
+    - "exception": rename the level of `call` to `exception` (or `aexception`);
+    - "exc_info": add `exc_info=True` to `call`;
+    - "opt": loguru, give `call` `.opt(exception=True)` (or add `exception=True` to its opt);
+    - "pass": replace the lone `pass` with `statement`;
+    - "print": call `logger.exception` instead of `call` (a print), `template` first if any.
+    """
+
+    action: str
+    call: ast.Call | None = None
+    logger: LoggerChoice | None = None
+    statement: str | None = None
+    template: str | None = None
+    new_level: str | None = None
+
+
+Plan = Union[GuardFix, HandlerFix, NoFix]
+
+
+# --- which index describes a module's text (for the codemods) ------------------------------
+
+_INDEXES: dict[Path, "weakref.ref[ProjectIndex]"] = {}
+
+
+def _remember(model: GuardModel) -> None:
+    try:
+        _INDEXES[model.module.path] = weakref.ref(model.index)
+    except TypeError:  # an index that cannot be weakly referenced is simply not remembered
+        pass
+
+
+def index_for(path: Path, source: str) -> tuple[ProjectIndex, ModuleInfo] | None:
+    """The index that last planned a fix for `path`, when it still describes exactly
+    `source`: the codemod then decides with the same cross-module facts as the rule."""
+    ref = _INDEXES.get(path)
+    index = ref() if ref is not None else None
+    module = index.by_path.get(path) if index is not None else None
+    if module is None or module.source != source:
+        return None
+    return index, module
+
+
+# --- loggers --------------------------------------------------------------------------
+
+
+def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> LoggerChoice | NoFix:
+    """A module-level logger that `function` sees (reused), or a new `logger` when none is
+    bound and the name is free (only where `may_add`)."""
+    module = model.module
+    bindings = model.loggers
+    owner = module.owner_class.get(id(function))
+    candidates = sorted(
+        (name for name, kind in bindings.items() if kind and bindings.imports.get(name) not in ("logging",)),
+        key=lambda name: (PREFERRED_NAMES.index(name) if name in PREFERRED_NAMES else len(PREFERRED_NAMES), name),
+    )
+    for name in candidates:
+        if _shadowed_outside(module, function, name):
+            continue
+        kind = is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, function, owner)
+        if kind == bindings[name]:
+            return LoggerChoice(name, kind)
+    if not may_add:
+        if candidates:
+            return NoFix(f"the module's logger `{candidates[0]}` is shadowed in this function; "
+                         "log the exception with logger.exception yourself")
+        return NoFix("no logger is bound in this module; add `logger = logging.getLogger(__name__)` "
+                     "and log the exception with logger.exception")
+    if module_binds(module.tree, NEW_LOGGER) or _binds_locally(module, function, NEW_LOGGER):
+        return NoFix(f"`{NEW_LOGGER}` is already bound in this module to something that is not provably "
+                     "a logger; wrap the body in try/except that logs with logger.exception yourself")
+    logging_bound = bindings.imports.get("logging") == "logging"
+    if not logging_bound and module_binds(module.tree, "logging"):
+        return NoFix("`logging` is bound in this module to something else than the logging module; "
+                     "wrap the body in try/except that logs the exception yourself")
+    return LoggerChoice(NEW_LOGGER, "logging", add=True)
+
+
+def module_binds(tree: ast.Module, name: str) -> bool:
+    """Whether anything binds `name` at module level (also `global name` in a function)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+            if any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
+                return True
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name:
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+            return True
+        if isinstance(node, ast.ExceptHandler) and node.name == name:
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _enclosing(module: ModuleInfo, function: ast.AST):
+    current = module.parents.get(id(function))
+    while current is not None:
+        yield current
+        current = module.parents.get(id(current))
+
+
+def _binds_locally(module: ModuleInfo, function: ast.AST, name: str) -> bool:
+    """`name` is a local of the function or of an enclosing one (so a module-level name
+    of that spelling would not be the one the handler sees)."""
+    for scope in (function, *_enclosing(module, function)):
+        local = function_scope(scope)
+        if name in local.bindings and name not in local.globals_:
+            return True
+    return False
+
+
+def _shadowed_outside(module: ModuleInfo, function: ast.AST, name: str) -> bool:
+    for scope in _enclosing(module, function):
+        local = function_scope(scope)
+        if name in local.bindings and name not in local.globals_:
+            return True
+    return False
+
+
+def _log_text(logger: LoggerChoice, message: str, subject: str, key: str) -> str:
+    """`<logger>.exception(...)` naming `subject` in each kind's idiom; `message` has one
+    `{}` where the subject goes."""
+    if logger.kind == "structlog":
+        event = message.replace(" {}", "").replace("{}", "").strip()
+        return f'{logger.name}.exception("{event}", {key}="{subject}")'
+    if logger.kind == "loguru":
+        return f'{logger.name}.exception("{message}", "{subject}")'
+    return f'{logger.name}.exception("{message.replace("{}", "%s")}", "{subject}")'
+
+
+# --- BGT401 ---------------------------------------------------------------------------
+
+
+def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
+    """How to guard `function`'s body, or why wrapping it would not be safe."""
+    _remember(model)
+    if model.has_guard_decorator(function, ()):
+        return NoFix("a decorator of this task already logs its failures; wrapping the body would log "
+                     "them twice")
+    inner = _inner_logging_reraise(model, function)
+    if inner is not None:
+        return NoFix(f"the handler on line {inner} already logs the traceback and re-raises; wrapping "
+                     "the body would log those failures twice: move the other calls into that try")
+    choice = choose_logger(model, function, may_add=True)
+    if isinstance(choice, NoFix):
+        return choice
+    name = getattr(function, "name", "task")
+    return GuardFix(choice, _log_text(choice, "background task {} failed", name, "task"))
+
+
+def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
+    """The line of a handler in the body that logs the traceback and raises again."""
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if isinstance(node, TRY_TYPES):
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                facts = model.handler(handler, function)
+                if facts.traceback and facts.reraises:
+                    return handler.lineno
+    return None
+
+
+# --- BGT402 ---------------------------------------------------------------------------
+
+
+def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFix | NoFix:
+    """How to make a swallowing handler log the traceback, keeping its level."""
+    _remember(model)
+    if _comment_mentions_traceback(model, handler):
+        return NoFix("a comment in the handler mentions the traceback; if it is left out on purpose, "
+                     "pass exc_info=False to say so")
+    owner = model.module.owner_class.get(id(function)) if function is not None else None
+    calls = sorted((n for n in walk_local(list(handler.body)) if isinstance(n, ast.Call)),
+                   key=lambda n: (n.lineno, n.col_offset))
+    logged = [(call, found) for call in calls
+              if (found := log_call(call, model.loggers, function, owner)) is not None
+              and found.kind in ("logging", "loguru", "structlog")]
+    if logged:
+        call, found = max(logged, key=lambda pair: _severity(pair[1].level))  # the first of the highest
+        return _level_fix(call, found.kind, found.level)
+    if function is None:
+        return NoFix("the handler is not in a function")
+    body = handler.body
+    if len(body) == 1 and isinstance(body[0], ast.Pass):
+        choice = choose_logger(model, function, may_add=False)
+        if isinstance(choice, NoFix):
+            return choice
+        where = getattr(function, "name", "task")
+        return HandlerFix("pass", logger=choice, statement=_log_text(choice, "unexpected error in {}", where,
+                                                                     "function"))
+    prints = [call for call in calls if (found := log_call(call, model.loggers, function, owner)) is not None
+              and found.kind == "print" and isinstance(call.func, ast.Name)]
+    if prints:
+        return _print_fix(model, prints[0], function)
+    return NoFix("the handler neither logs nor prints; log the exception with logger.exception, or re-raise")
+
+
+def _severity(level: str) -> int:
+    if level not in SEVERITY and level.startswith("a"):
+        level = level[1:]  # structlog's async methods: aerror, awarning
+    return SEVERITY.get(level, 0)
+
+
+def _level_fix(call: ast.Call, kind: str, level: str) -> HandlerFix | NoFix:
+    if any(kw.arg is None for kw in call.keywords):
+        return NoFix("the log call passes **kwargs, which may already set exc_info")
+    if any(kw.arg in ("exc_info", "exception") for kw in call.keywords):
+        return NoFix("the log call already sets exc_info")
+    if level in ("error", "aerror") and isinstance(call.func, ast.Attribute):
+        return HandlerFix("exception", call=call, new_level="aexception" if level == "aerror" else "exception")
+    if kind == "loguru":
+        return HandlerFix("opt", call=call)
+    return HandlerFix("exc_info", call=call)
+
+
+def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerFix | NoFix:
+    if any(isinstance(arg, ast.Starred) for arg in call.args) or any(kw.arg in (None, "sep") for kw in call.keywords):
+        return NoFix("the print call has *args, **kwargs or sep=; log the exception with logger.exception")
+    choice = choose_logger(model, function, may_add=False)
+    if isinstance(choice, NoFix):
+        return choice
+    template = None
+    if not call.args:
+        template = '"unexpected error"'
+    elif len(call.args) > 1:
+        if choice.kind == "structlog":
+            return NoFix("a print of several values has no one-message structlog form; "
+                         "log the exception with logger.exception")
+        placeholder = "{}" if choice.kind == "loguru" else "%s"
+        template = '"' + " ".join([placeholder] * len(call.args)) + '"'
+    return HandlerFix("print", call=call, logger=choice, template=template)
+
+
+def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -> bool:
+    comments = _comments(model)
+    last = getattr(handler, "end_lineno", None) or handler.lineno
+    return any(word in comments.get(line, "") for line in range(handler.lineno, last + 1)
+               for word in TRACEBACK_WORDS)
+
+
+def _comments(model: GuardModel) -> dict[int, str]:
+    key = ("comments", model.module.path, id(model.module))
+    cached = model.index.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    found: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(model.module.source).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.string.lower()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    model.index.cache[key] = found
+    return found
