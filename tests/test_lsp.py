@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from bgtask_lint.cli import main
 from bgtask_lint.lsp.positions import code_units, finding_range, lsp_column, minimal_edit, split_lines
+from bgtask_lint.lsp.service import Service
 from bgtask_lint.findings import Finding
 
 TIMEOUT = 30.0  # seconds for any one answer of the server
@@ -421,6 +422,67 @@ def test_settings_from_pyproject_and_their_changes(client: LspClient, workspace:
     assert "invalid TOML" in warning["message"] and "default settings" in warning["message"]
 
 
+HTTP_TASK = """\
+import httpx
+
+
+async def refresh_stock(sku: str) -> None:
+    async with httpx.AsyncClient() as client:
+        await client.post("https://stock.internal/refresh", json={"sku": sku})
+"""
+
+CALLBACK_LOGS = """\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def log_failure(task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("task failed", exc_info=task.exception())
+"""
+
+CALLBACK_SILENT = CALLBACK_LOGS.replace(
+    """    if not task.cancelled() and task.exception() is not None:
+        logger.error("task failed", exc_info=task.exception())
+""", """    logger.info("task done")
+""")
+
+SPAWNS_WITH_CALLBACK = """\
+import asyncio
+
+from app.callbacks import log_failure
+from app.tasks import refresh_stock
+
+_running = set()
+
+
+async def start(sku: str) -> None:
+    task = asyncio.create_task(refresh_stock(sku))
+    _running.add(task)
+    task.add_done_callback(log_failure)
+"""
+
+
+def test_an_edit_reaches_open_documents_that_do_not_import_it(client: LspClient, workspace: Path) -> None:
+    """tasks.py and callbacks.py do not import each other, yet whether the task is guarded
+    depends on the done-callback that main.py (not open) takes from callbacks.py: the
+    other open documents are re-checked too, once the edits pause."""
+    tasks, callbacks = workspace / "app" / "tasks.py", workspace / "app" / "callbacks.py"
+    tasks.write_text(HTTP_TASK, encoding="utf-8")
+    callbacks.write_text(CALLBACK_LOGS, encoding="utf-8")
+    (workspace / "app" / "main.py").write_text(SPAWNS_WITH_CALLBACK, encoding="utf-8")
+    client.initialize(workspace)
+    client.open(tasks, HTTP_TASK)
+    assert client.diagnostics(tasks.as_uri()) == []
+    client.open(callbacks, CALLBACK_LOGS)
+    assert client.diagnostics(callbacks.as_uri()) == []
+    client.change(callbacks, CALLBACK_SILENT, version=2)
+    assert codes(client.diagnostics(tasks.as_uri())) == ["BGT401"]
+    client.change(callbacks, CALLBACK_LOGS, version=3)
+    assert client.diagnostics(tasks.as_uri()) == []
+
+
 def test_a_file_that_does_not_parse_and_untitled_buffers(client: LspClient, workspace: Path) -> None:
     client.initialize(workspace)
     broken = workspace / "app" / "broken.py"
@@ -569,6 +631,47 @@ def test_importing_the_package_needs_no_pygls() -> None:
     )
     assert blocked.returncode == 2
     assert blocked.stderr.splitlines() == ["bgtask-lint: error: pygls is not installed: pip install 'bgtask-lint[lsp]'"]
+
+
+MAIN_PLAIN_IMPORT = """\
+import app.tasks
+from fastapi import BackgroundTasks, FastAPI
+
+api = FastAPI()
+
+
+@api.post("/stock/{sku}")
+async def reset_stock(sku: str, background_tasks: BackgroundTasks) -> dict:
+    background_tasks.add_task(app.tasks.refresh_stock, sku)
+    return {"ok": True}
+"""
+
+
+def test_service_names_the_open_documents_to_recheck_first(workspace: Path) -> None:
+    """After an edit: the open documents related to it by imports, and those whose tasks it
+    changed (the server re-checks the others later)."""
+    app = workspace / "app"
+    tasks, main_py, other, plain = app / "tasks.py", app / "main.py", app / "other.py", app / "plain.py"
+    other.write_text("LIMIT = 1\n", encoding="utf-8")
+    plain.write_text(MAIN_PLAIN_IMPORT, encoding="utf-8")
+    service = Service([workspace])
+    for path in (tasks, main_py, other, plain):
+        assert service.open(path.as_uri(), path, path.read_text(encoding="utf-8"), 1) is not None
+    edit = (lambda path, text, version: service.change(path.as_uri(), path, text, version))
+    assert edit(tasks, TASKS + "# edited\n", 2) == [main_py]  # main.py imports it
+    assert edit(main_py, MAIN + "# edited\n", 2) == [tasks]  # what main.py imports
+    assert edit(other, "LIMIT = 2\n", 2) == []
+    # `import app.tasks` is only a name `app`: plain.py is not related to tasks.py by
+    # imports, but when it stops scheduling refresh_stock (main.py no longer does) the
+    # task table says so
+    assert edit(plain, MAIN_PLAIN_IMPORT + "# edited\n", 2) == []
+    assert edit(main_py, MAIN_NOT_SCHEDULING, 3) == [tasks]
+    assert "BGT401" in [f.code for f in service.check(tasks).findings]
+    unscheduled = MAIN_PLAIN_IMPORT.replace("    background_tasks.add_task(app.tasks.refresh_stock, sku)\n", "")
+    assert edit(plain, unscheduled, 3) == [tasks]
+    assert [f.code for f in service.check(tasks).findings] == ["BGT501"]
+    # a buffer that does not parse changes nothing for the others
+    assert edit(tasks, "def broken(:\n", 3) == []
 
 
 def test_columns_are_utf16_code_units() -> None:

@@ -3,8 +3,10 @@ and registers its own methods as the handlers (as Fixit's lsp.py does); the work
 `Service`'s. pygls is imported only when a server is created (`load_pygls`), so that
 `bgtask-lint lsp` can say in one line that pygls is missing.
 
-Diagnostics: whenever a buffer changes, its diagnostics are published, and those of the
-other open documents of the same project are republished when they changed.
+Diagnostics: whenever a buffer changes, its diagnostics are published, then those of the
+open documents related to it by imports (or whose tasks it changed) when they changed;
+the other open documents of the project are re-checked once no edit came for
+`RECHECK_DELAY` seconds, one per turn of the event loop, so typing never waits for them.
 
 Code actions: one quickfix per safely fixable finding ("Fix BGT401: ..."), which applies
 that one fix, and "Fix all bgtask-lint findings in file" (kind `quickfix` where a
@@ -15,6 +17,7 @@ only computed once an action is chosen.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from pathlib import Path
@@ -33,6 +36,7 @@ QUICKFIX = "quickfix"
 FIX_ALL_KIND = "source.fixAll.bgtask-lint"
 FIX_ALL_TITLE = "Fix all bgtask-lint findings in file"
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
+RECHECK_DELAY = 0.3  # seconds without an edit before the unrelated open documents are re-checked
 
 
 class PyglsMissing(Exception):
@@ -74,6 +78,8 @@ class BgtaskLanguageServer:
         self.service = Service(log=self.log, warn=self.warn)
         self.published: dict[str, list[Any]] = {}  # uri -> the diagnostics last sent
         self.client: dict[str, Any] = {"document_changes": False, "resolve": False, "watch": False}
+        self.stale: dict[Path, None] = {}  # open documents to re-check when the edits pause (ordered)
+        self._edits = 0  # counts buffer changes: a pending re-check of the stale ones yields to a newer one
         self._register()
 
     def _register(self) -> None:
@@ -177,6 +183,7 @@ class BgtaskLanguageServer:
         return [self.diagnostic(f, lines) for f in result.findings]
 
     def publish(self, path: Path, force: bool) -> None:
+        self.stale.pop(path, None)
         document = self.service.documents.get(path)
         if document is None:
             return
@@ -187,17 +194,36 @@ class BgtaskLanguageServer:
         self.server.text_document_publish_diagnostics(self.types.PublishDiagnosticsParams(
             uri=document.uri, diagnostics=found, version=document.version))
 
-    def refresh(self, path: Path | None, roots: Iterable[Path] | None = None) -> None:
-        """Publish `path`'s diagnostics, and republish the other open documents of its
-        project (without a path: of `roots`, or all) whose diagnostics changed."""
-        service = self.service
-        if path is not None:
-            self.publish(path, force=True)
-            roots = [service.root_for(path)]
+    def refresh(self, roots: Iterable[Path] | None) -> None:
+        """Republish the open documents of `roots` (None: of all) whose diagnostics changed."""
         wanted = set(roots) if roots is not None else None
-        for other in list(service.documents):
-            if other != path and (wanted is None or service.root_for(other) in wanted):
-                self.publish(other, force=False)
+        for path in list(self.service.documents):
+            if wanted is None or self.service.root_for(path) in wanted:
+                self.publish(path, force=False)
+
+    def recheck_later(self, paths: Iterable[Path]) -> None:
+        """Re-check `paths` (and those still waiting) once no edit came for RECHECK_DELAY."""
+        self.stale.update(dict.fromkeys(paths))
+        self._edits += 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not inside the server's event loop: at once
+            while self.stale:
+                self.publish(next(iter(self.stale)), force=False)
+            return
+        loop.call_later(RECHECK_DELAY, self._recheck_next, self._edits)
+
+    def _recheck_next(self, edits: int) -> None:
+        if edits != self._edits or not self.stale:
+            return  # edited since: that edit's own call takes over
+        path = next(iter(self.stale))
+        try:
+            self.publish(path, force=False)
+        except Exception:
+            self.stale.pop(path, None)
+            self.log(f"bgtask-lint: internal error re-checking {path}:\n{traceback.format_exc()}")
+        if self.stale:  # one document per turn: a message that came meanwhile goes first
+            asyncio.get_running_loop().call_soon(self._recheck_next, edits)
 
     # --- lifecycle and documents --------------------------------------------------------------
 
@@ -236,8 +262,12 @@ class BgtaskLanguageServer:
             return
         try:
             text = self.server.workspace.get_text_document(uri).source
-            self.service.change(uri, path, text, version)
-            self.refresh(path)
+            first = self.service.change(uri, path, text, version)
+            self.publish(path, force=True)
+            for other in first:
+                self.publish(other, force=False)
+            root = self.service.root_for(path)
+            self.recheck_later(p for p in self.service.open_paths(root) if p != path and p not in first)
         except Exception:
             self.log(f"bgtask-lint: internal error on {uri}:\n{traceback.format_exc()}")
 
@@ -254,7 +284,7 @@ class BgtaskLanguageServer:
         uri = params.text_document.uri
         path = self.path_of(uri)
         if path is not None and path.name in CONFIG_FILES:
-            self.refresh(None, self.service.disk_changed(path))
+            self.refresh(self.service.disk_changed(path))
             return
         if path in self.service.documents:
             self.buffer_changed(uri, "python", self.service.documents[path].version)
@@ -270,7 +300,7 @@ class BgtaskLanguageServer:
             self.published.pop(uri, None)
             self.server.text_document_publish_diagnostics(
                 self.types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-            self.refresh(None, [root])
+            self.refresh([root])
         except Exception:
             self.log(f"bgtask-lint: internal error on {uri}:\n{traceback.format_exc()}")
 
@@ -287,7 +317,7 @@ class BgtaskLanguageServer:
                 elif touched is not None:
                     touched.update(roots)
             if touched is None or touched:
-                self.refresh(None, touched)
+                self.refresh(touched)
         except Exception:
             self.log(f"bgtask-lint: internal error on changed files:\n{traceback.format_exc()}")
 

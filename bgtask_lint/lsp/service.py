@@ -17,6 +17,7 @@ from bgtask_lint.files import ROOT_MARKERS, SourceError, find_project_root, read
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix import is_fixable
 from bgtask_lint.index import ModuleInfo
+from bgtask_lint.lsp.dependents import ImportGraph
 from bgtask_lint.project import Project
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class RootState:
     settings: Settings
     project: Project
     config_error: str | None = None
+    graph: ImportGraph = field(default_factory=ImportGraph)  # which open documents to re-check first
 
 
 @dataclass
@@ -110,14 +112,24 @@ class Service:
 
     # documents
 
-    def open(self, uri: str, path: Path, text: str, version: int | None) -> None:
+    def open(self, uri: str, path: Path, text: str, version: int | None) -> list[Path]:
+        """Put a buffer in its project's index in place of the file on disk. Returns the
+        other open documents of the project to re-check first: those related to it by
+        imports, and those whose tasks it changed (the rest may change too, rarely)."""
         document = Document(uri, path, text, version)
         self.documents[path] = document
-        state = self.roots.get(self.root_for(path))
+        root = self.root_for(path)
+        state = self.roots.get(root)
         if state is None:
-            self.state(self.root_for(path))  # loads the project, with this buffer in it
-        else:
-            self._overlay(state, document)
+            self.state(root)  # loads the project, with this buffer (and the other open ones) in it
+            return [p for p in self.open_paths(root) if p != path]
+        tasks_before = state.project.index.task_keys()
+        if not self._overlay(state, document):
+            return []
+        retasked = {p for p, _ in tasks_before ^ state.project.index.task_keys()}
+        others = [p for p in self.open_paths(root) if p != path]
+        related = set(state.graph.related(state.project.index.by_path, path, others))
+        return [p for p in others if p in related or p in retasked]
 
     change = open
 
@@ -155,17 +167,19 @@ class Service:
     def open_paths(self, root: Path | None = None) -> list[Path]:
         return [p for p in self.documents if root is None or self.root_for(p) == root]
 
-    def _overlay(self, state: RootState, document: Document) -> None:
+    def _overlay(self, state: RootState, document: Document) -> bool:
+        """Whether the index changed."""
         if self.excluded(document.path, state):
-            return
+            return False
         try:
             state.project.replace(document.path, document.text)
         except SourceError as exc:
             # the index keeps the last version that parsed, for the other modules
             self.parse_errors[document.path] = str(exc)
-            return
+            return False
         self.parse_errors.pop(document.path, None)
         self.generation += 1
+        return True
 
     def _from_disk(self, state: RootState, path: Path) -> None:
         """The index follows the file on disk again (after a close, or a change outside)."""
