@@ -14,7 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from bgtask_lint.files import DEFAULT_EXCLUDES
+from bgtask_lint.files import DEFAULT_EXCLUDES, ExcludePatterns
 
 CODE_PREFIX = re.compile(r"^BGT\d{0,3}$")
 
@@ -34,11 +34,13 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     blocking_calls: tuple[str, ...] = ()  # extra dotted names for BGT301/BGT302
     check_tests: bool = False  # report BGT3xx-5xx in test files too
+    respect_gitignore: bool = True  # skip what .gitignore files ignore (in a git work tree)
+    force_exclude: bool = False  # exclude applies to paths named on the command line too
     config_path: Path | None = field(default=None, compare=False)
 
     @property
     def excludes(self) -> tuple[str, ...]:
-        return DEFAULT_EXCLUDES + self.exclude
+        return ExcludePatterns(DEFAULT_EXCLUDES + self.exclude, self.respect_gitignore)
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -50,7 +52,7 @@ def valid_timeout(value: Any) -> bool:
 
 
 _LIST_KEYS = {"select", "ignore", "exclude", "guard-decorators", "connect-calls", "blocking-calls"}
-_BOOL_KEYS = {"check-tests"}
+_BOOL_KEYS = {"check-tests", "respect-gitignore", "force-exclude"}
 _KNOWN_KEYS = _LIST_KEYS | _BOOL_KEYS | {"connect-timeout", "per-file-ignores"}
 DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 

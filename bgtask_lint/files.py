@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import io
 import os
@@ -10,6 +11,8 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
+
+from bgtask_lint.gitignore import IgnoreRules
 
 DEFAULT_EXCLUDES = (
     ".git",
@@ -120,20 +123,61 @@ def _named_patterns(directory: Path, patterns: tuple[str, ...], root: Path | Non
     )
 
 
+class ExcludePatterns(tuple):
+    """Exclude patterns that also say whether `.gitignore` files apply: they travel
+    together (`Settings.excludes`), so every walk of a project (the index, the cache, the
+    targets) skips the same files."""
+
+    respect_gitignore: bool = True
+
+    def __new__(cls, patterns: Iterable[str], respect_gitignore: bool = True) -> "ExcludePatterns":
+        made = super().__new__(cls, patterns)
+        made.respect_gitignore = respect_gitignore
+        return made
+
+
+def _resolve(path: Path) -> Path:
+    """`path.resolve()`, or its absolute path where a symlink loop makes that fail."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def path_problem(path: Path) -> str | None:
+    """Why a path named on the command line cannot be used, in a few words; None if it can."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"broken symbolic link (to {os.readlink(path)})"
+        return "no such file or directory"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return exc.strerror or str(exc)
+    return None
+
+
 def iter_python_files(
     paths: Iterable[Path], excludes: tuple[str, ...], root: Path | None = None,
     visited: list[tuple[str, os.stat_result]] | None = None,
+    problems: list[tuple[Path, str]] | None = None,
 ) -> Iterator[Path]:
-    """Yield each `.py` file under `paths` once; excludes apply below the given paths.
+    """Yield each `.py` file under `paths` once; excludes apply below the given paths, and so
+    do `.gitignore` files (in a git work tree) unless `excludes.respect_gitignore` is false.
 
     A path named explicitly is always used (as ruff does), so that
     `bgtask-lint check build/gen.py` still checks it. `visited` (optional) receives each
     directory walked and its stat, so the cache can tell when a listing may have changed.
+    `problems` (optional) receives each `.py` entry found in a directory that cannot be
+    opened (a broken symlink, a symlink loop), under its own name, instead of yielding it.
     """
     seen: set[Path] = set()
+    gitignore = getattr(excludes, "respect_gitignore", True)
     for given in paths:
         if given.is_file() or not given.exists():
-            resolved = given.resolve()
+            resolved = _resolve(given)
             if resolved not in seen:
                 seen.add(resolved)
                 yield given
@@ -143,11 +187,13 @@ def iter_python_files(
         # a directory named on the command line is walked even if a pattern matches it
         base = Path(os.path.abspath(given))
         if root is not None and not base.is_relative_to(root):  # e.g. a symlink in the cwd's path
-            base = given.resolve()
+            base = _resolve(given)
         named = _named_patterns(base, excludes, root)
+        ignore_rules = {str(base): IgnoreRules.for_directory(base)} if gitignore else {}
         for dirpath, dirnames, filenames in os.walk(given, followlinks=True):
             current = Path(dirpath)
             here = base / os.path.relpath(dirpath, given)
+            rules = ignore_rules.pop(str(here), None)
             try:
                 st = current.stat()
             except OSError:
@@ -162,14 +208,25 @@ def iter_python_files(
                 visited.append((dirpath, st))
             dirnames[:] = sorted(
                 d for d in dirnames if not _excluded(here / d, excludes, root, named)
+                and not (rules is not None and rules.ignored(str(here / d), True))
             )
+            if rules is not None:
+                for d in dirnames:
+                    ignore_rules[str(here / d)] = rules.entering(here / d)
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
                 file_path = current / filename
                 if _excluded(here / filename, excludes, root, named):
                     continue
-                resolved = file_path.resolve()
+                if rules is not None and rules.ignored(str(here / filename), False):
+                    continue
+                if problems is not None:
+                    problem = path_problem(file_path)
+                    if problem is not None:
+                        problems.append((file_path, problem))
+                        continue
+                resolved = _resolve(file_path)
                 if resolved in seen:
                     continue
                 seen.add(resolved)

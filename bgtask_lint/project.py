@@ -84,7 +84,8 @@ class Project:
                 project.errors.append(FileError(given, "no such file or directory"))
         present = [p for p in paths if p.exists() or p.resolve() in overrides]
         modules: dict[Path, ModuleInfo] = {}
-        for path in (p.resolve() for p in iter_python_files(present, settings.excludes, root)):
+        problems: list[tuple[Path, str]] = []  # broken links found in a directory, by their own name
+        for path in (p.resolve() for p in iter_python_files(present, settings.excludes, root, problems=problems)):
             try:  # every target is parsed, so a broken one is always reported
                 modules[path] = project.parse(path, overrides.get(path))
             except SourceError as exc:
@@ -92,7 +93,8 @@ class Project:
                 continue
             project.index.add(modules[path])
             project.targets.append(path)
-        others = [p.resolve() for p in iter_python_files([root], settings.excludes, root)]
+        project.errors.extend(FileError(path, problem) for path, problem in problems)
+        others = [p.resolve() for p in iter_python_files([root], settings.excludes, root, problems=[])]
         others = [p for p in others if p not in modules]
         for path in others:
             # a module that may schedule tasks is parsed now (the task table needs its sites);
