@@ -7,30 +7,37 @@ workers; `check` (and the benchmark) call it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bgtask_lint.cache import check_cached
 from bgtask_lint.config import Settings
-from bgtask_lint.parallel import check_modules, paused_gc
-from bgtask_lint.project import CheckResult, Project
-from bgtask_lint.rules import selected_rules
+from bgtask_lint.parallel import paused_gc
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import CheckResult
 
 
 def check_paths(paths: list[Path], settings: Settings, root: Path | None = None, *,
-                jobs: int | None = 1, cache: bool = False) -> CheckResult:
+                jobs: int | None = 1, cache: bool = False) -> "CheckResult":
     """Check files and directories. `jobs`: worker processes (None: one per CPU; see
     parallel.py); `cache`: reuse the findings of unchanged files from `.bgtask_lint_cache/`
-    in the project root (see cache.py)."""
+    in the project root (see bgtask_lint/cache/)."""
     with paused_gc():  # the project is freed before the collector runs again
         result = None
         if cache:
-            result = check_cached(paths, settings, selected_rules(settings.select, settings.ignore), root, jobs)
+            # imported here: a warm cached run answers without importing the checker at all
+            from bgtask_lint.cache import check_cached
+
+            result = check_cached(paths, settings, root, jobs)
         if result is None:
             result = check_project(paths, settings, root, jobs)
     return result
 
 
-def check_project(paths: list[Path], settings: Settings, root: Path | None, jobs: int | None) -> CheckResult:
+def check_project(paths: list[Path], settings: Settings, root: Path | None, jobs: int | None) -> "CheckResult":
     """Index the project and check the targets (in workers when there are many)."""
+    from bgtask_lint.parallel import check_modules
+    from bgtask_lint.project import CheckResult, Project
+
     project = Project.load(paths, settings, root)
     result = CheckResult(errors=project.errors)
     modules = [project.index.by_path[path] for path in project.targets]

@@ -32,26 +32,26 @@ async def create_item(background_tasks: BackgroundTasks):
 '''
 
 TASKS = '''\
-import asyncpg
+import psycopg2
 
 
-async def process(item_id):
-    conn = await asyncpg.connect("postgres://db")
-    await conn.execute("select 1", item_id)
+def process(item_id):
+    conn = psycopg2.connect("dbname=app")
+    conn.cursor().execute("select 1", item_id)
 '''
 
 GUARDED_TASKS = '''\
 import logging
 
-import asyncpg
+import psycopg2
 
 logger = logging.getLogger(__name__)
 
 
-async def process(item_id):
+def process(item_id):
     try:
-        conn = await asyncpg.connect("postgres://db")
-        await conn.execute("select 1", item_id)
+        conn = psycopg2.connect("dbname=app")
+        conn.cursor().execute("select 1", item_id)
     except Exception:
         logger.exception("process failed")
         raise
@@ -100,6 +100,7 @@ def run(root: Path, settings: Settings | None = None, paths: list[Path] | None =
     assert _fields(cached.findings) == _fields(fresh.findings)
     assert [(e.path, e.message) for e in cached.errors] == [(e.path, e.message) for e in fresh.errors]
     assert cached.files_checked == fresh.files_checked
+    assert cached.hidden_in_tests == fresh.hidden_in_tests
     return fresh.findings, stats
 
 

@@ -1,0 +1,40 @@
+"""The on-disk cache: the findings of files whose inputs have not changed since the last run.
+
+Split by job:
+
+* store.py   packs on disk (identity, atomic writes, pruning, findings as JSON);
+* scan.py    what is on disk now, trusting file metadata as ruff and git do;
+* deps.py    what one file's results depend on, as recorded from the index's own answers,
+             and whether that still holds;
+* facts.py   project-wide facts (the task table, session flows), assembled from cached
+             per-module parts;
+* check.py   the cached check: which entries still hold, re-check the rest through the
+             usual Project and worker machinery, save.
+
+`check_cached` is what the runner calls; `LAST_RUN` says what the last cached run did
+(for tests and the benchmark).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bgtask_lint.cache.store import CACHE_DIR
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.project import CheckResult
+
+__all__ = ["CACHE_DIR", "LAST_RUN", "check_cached"]
+
+# what the last cached run did (for tests and the benchmark)
+LAST_RUN: dict[str, Any] = {}
+
+
+def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
+                 jobs: int | None) -> "CheckResult | None":
+    """check_paths with the cache; None when the cache cannot be used for these paths."""
+    from bgtask_lint.cache.check import check_cached as run
+
+    return run(paths, settings, root, jobs)

@@ -1,0 +1,496 @@
+"""The cached check: which entries still hold, re-check the rest, save.
+
+A warm run where nothing changed (every file's metadata trusted or its bytes hashed the
+same, the same known files, the same targets) answers from the main pack alone: nothing
+is parsed and the deps file is not read. Otherwise (`_Changed`):
+
+1. the targets that must be checked anyway (changed, or never checked) are parsed, so
+   which of them do not parse, and so which files the index knows, is settled;
+2. the project-wide facts are assembled from per-module parts (facts.py): a part still
+   holds when its module and its recorded dependencies are unchanged; stale parts are
+   recomputed on modules parsed now;
+3. a target's entry holds when its file, the modules it read, the answers of its lookups
+   and the digests of the facts it asked for are unchanged (deps.py); the others are
+   checked by `check_modules` with a project whose every check is one recorder frame;
+4. the packs are written, unless a file changed while the run was reading it.
+
+Row of the main pack, per file (path -> list): see `ROW`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bgtask_lint.cache import LAST_RUN
+from bgtask_lint.cache.scan import FileState, Scan, read_verified, scan
+from bgtask_lint.cache.store import Store, decode_findings, encode_findings, pack_identity, sha
+from bgtask_lint.files import paths_root
+
+if TYPE_CHECKING:
+    from bgtask_lint.cache.deps import Deps, Lookup
+    from bgtask_lint.config import Settings
+    from bgtask_lint.index import ModuleInfo
+    from bgtask_lint.project import CheckResult
+
+# a row: metadata and content of the file, then what is known for that content, then its entry
+ROW = ("size", "mtime_ns", "inode", "hash", "name", "is_package", "words", "error", "known", "findings", "hidden")
+HASH, NAME, PACKAGE, WORDS, ERROR, KNOWN, FINDINGS, HIDDEN = 3, 4, 5, 6, 7, 8, 9, 10
+
+
+def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
+                 jobs: int | None) -> "CheckResult | None":
+    LAST_RUN.clear()
+    root = (root if root is not None else paths_root(paths)).resolve()
+    store = Store(root, pack_identity(root, settings))
+    main = store.load_main()
+    found = scan(paths, settings, root, main)
+    if any(not Path(t).is_relative_to(root) for t in found.targets):
+        return None  # a file outside the project: its import names are not the layout's
+    missing = [given for given in paths if not given.exists()]
+    LAST_RUN.update(hashed=found.hashed, rehashed_same=found.rehashed_same, relisted=found.relisted,
+                    files=len(found.files))
+    result = _warm(root, found, main, store, missing)
+    if result is None:
+        from bgtask_lint.cache.facts import IncompleteIndex
+
+        try:
+            result = _Changed(root, settings, found, main, store, jobs).run(missing)
+        except IncompleteIndex:
+            LAST_RUN["incomplete"] = True
+            return None  # a project-wide question the cache cannot answer in parts
+    return result
+
+
+def _rows(main: dict[str, Any]) -> dict[str, list]:
+    rows = main.get("files", {})
+    return {p: r for p, r in rows.items() if isinstance(r, list) and len(r) == len(ROW)}
+
+
+def _same(state: FileState, row: list | None) -> bool:
+    """The content and import name the row describes."""
+    return (row is not None and state.hash is not None and row[HASH] == state.hash
+            and row[NAME] == state.name and row[PACKAGE] == state.is_package)
+
+
+def _digest(paths: list[str]) -> str:
+    return sha("\0".join(paths))
+
+
+def _result(missing: list[Path]) -> "CheckResult":
+    from bgtask_lint.project import CheckResult, FileError
+
+    return CheckResult(errors=[FileError(given, "no such file or directory") for given in missing])
+
+
+# --- nothing changed ------------------------------------------------------------------------
+
+
+def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: list[Path]) -> "CheckResult | None":
+    """The result from the main pack alone, or None when anything may have changed."""
+    from bgtask_lint.project import FileError
+
+    rows = _rows(main)
+    if not main or set(rows) != set(found.files) or main.get("targets") != _digest(found.targets):
+        return None
+    if any(not _same(state, rows.get(path)) for path, state in found.files.items()):
+        return None
+    targets = set(found.targets)
+    known = sorted(p for p in found.files if not (p in targets and rows[p][ERROR] is not None))
+    known_set = set(known)
+    if main.get("layout") != _digest(known) or any(rows[p][KNOWN] != (p in known_set) for p in rows):
+        return None
+    result = _result(missing)
+    for path in found.targets:
+        row = rows[path]
+        if isinstance(row[ERROR], str):
+            result.errors.append(FileError(Path(path), row[ERROR]))
+            continue
+        if not isinstance(row[FINDINGS], list) or not isinstance(row[HIDDEN], int):
+            return None
+        try:
+            result.findings.extend(decode_findings(row[FINDINGS], path))
+        except (TypeError, ValueError):
+            return None
+        result.hidden_in_tests += row[HIDDEN]
+        result.files_checked += 1
+    result.findings.sort()
+    LAST_RUN.update(fast=True, hits=result.files_checked, checked=0, misses=0, errors=len(result.errors),
+                    raced=False, incremental=True, wrote=False)
+    # remember what was re-hashed (touched, or racily clean before) so that it is trusted next time
+    if found.hashed or main.get("listings") != found.listings or main.get("outside") != found.outside:
+        for path, state in found.files.items():
+            rows[path][0:3] = list(state.meta) if state.meta is not None else [-1, -1, -1]
+        updated = {**main, "files": rows, "stamp": found.stamp, "listings": found.listings,
+                   "outside": found.outside}
+        LAST_RUN["wrote"] = store.save_main(updated)
+    return result
+
+
+# --- something changed -----------------------------------------------------------------------
+
+
+class _Changed:
+    def __init__(self, root: Path, settings: "Settings", found: Scan, main: dict[str, Any], store: Store,
+                 jobs: int | None):
+        from bgtask_lint.cache import deps as deps_module
+        from bgtask_lint.cache import facts
+
+        self.root, self.settings, self.found, self.main, self.store, self.jobs = root, settings, found, main, store, jobs
+        self.facts = facts
+        self.rows = _rows(main)
+        self.files = found.files
+        self.targets = found.targets
+        self.target_set = set(found.targets)
+        self.raced = False
+        self.parsed = 0
+        self.errors: dict[str, str] = {}  # path -> why it does not parse (known for its content)
+        self.words: dict[str, bool] = {}
+        self.modules: dict[str, "ModuleInfo"] = {}  # parsed in this run, not yet in the index
+        self.recorder = deps_module.Recorder()
+        self.deps_module = deps_module
+        self.old_entries, self.old_parts, self.tables = self._load_deps()
+        self.reasker = None
+        self.reasked: dict["Lookup", bool] = {}
+
+    # -- reading what is known ---------------------------------------------------------------
+
+    def _load_deps(self):
+        deps = self.store.load_deps(self.main.get("token")) if self.main else {}
+        tables = self.deps_module.decode_tables(deps) if deps else None
+        if tables is None:
+            return {}, {}, ([], [])
+        entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
+        parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
+        return entries, parts, tables
+
+    def _old_deps(self, encoded: Any) -> "Deps | None":
+        return self.deps_module.decode_deps(encoded, *self.tables)
+
+    def _text(self, path: str) -> str | None:
+        """The decoded text of a file read in this run (None: cannot be decoded or read)."""
+        from bgtask_lint.files import SourceError, decode_source
+
+        state = self.files[path]
+        raw = read_verified(state)
+        if raw is None:
+            if state.hash is not None:
+                self.raced = True
+            return None
+        try:
+            return decode_source(Path(path), raw).text
+        except SourceError as exc:
+            self.errors[path] = str(exc)
+            return None
+
+    def _parse(self, path: str) -> "ModuleInfo | None":
+        """Parse one file (from the bytes this run hashed); its error is remembered."""
+        from bgtask_lint.engine import parse_module
+        from bgtask_lint.files import SourceError, read_source
+
+        if path in self.modules:
+            return self.modules[path]
+        if path in self.errors:
+            return None
+        state = self.files[path]
+        if state.hash is None:  # unreadable: the message the uncached run gives
+            try:
+                read_source(Path(path))
+            except SourceError as exc:
+                self.errors[path] = str(exc)
+            else:
+                self.raced = True
+                self.errors[path] = "changed while being checked"
+            return None
+        text = self._text(path)
+        if text is None:
+            return None
+        self.parsed += 1
+        try:
+            module = parse_module(Path(path), self.root, text)
+        except SourceError as exc:
+            self.errors[path] = str(exc)
+            return None
+        if (module.name, module.is_package) != (state.name, state.is_package):
+            self.raced = True
+        self.modules[path] = module
+        return module
+
+    def _load(self, path: Path) -> "ModuleInfo":
+        """The index's loader: a module nobody parsed yet, from verified bytes."""
+        from bgtask_lint.files import SourceError
+
+        module = self.modules.pop(str(path), None) or self._parse(str(path))
+        if module is None:
+            raise SourceError(self.errors.get(str(path), "cannot be read"))
+        return module
+
+    def _may_schedule(self, path: str) -> bool:
+        """As Project.load decides which modules to parse for the task table."""
+        from bgtask_lint.collect import SCHEDULING_NAMES
+
+        if path not in self.words:
+            row, state = self.rows.get(path), self.files[path]
+            if _same(state, row) and isinstance(row[WORDS], bool):
+                self.words[path] = row[WORDS]
+                if isinstance(row[ERROR], str):
+                    self.errors.setdefault(path, row[ERROR])
+            else:
+                text = self._text(path)
+                self.words[path] = text is not None and any(word in text for word in SCHEDULING_NAMES)
+        return self.words[path]
+
+    def _error(self, path: str) -> str | None:
+        if path in self.errors:
+            return self.errors[path]
+        row = self.rows.get(path)
+        if _same(self.files[path], row) and isinstance(row[ERROR], str):
+            return row[ERROR]
+        return None
+
+    # -- what changed ------------------------------------------------------------------------
+
+    def _settle_known(self) -> None:
+        """Parse the targets that will be checked anyway, then say which files the index
+        knows (every file but the targets that do not parse, as Project.load has it)."""
+        for path in self.targets:
+            row = self.rows.get(path)
+            if not (_same(self.files[path], row) and (isinstance(row[FINDINGS], list) or isinstance(row[ERROR], str))):
+                self._parse(path)
+        self.known = [p for p in self.files if not (p in self.target_set and self._error(p) is not None)]
+        self.known_set = set(self.known)
+        self.layout_same = bool(self.main) and self.main.get("layout") == _digest(sorted(self.known))
+
+        def fingerprint_now(path: str):
+            state = self.files.get(path)
+            return (state.hash, state.name, state.is_package) if path in self.known_set else None
+
+        def fingerprint_then(path: str):
+            row = self.rows.get(path)
+            return (row[HASH], row[NAME], row[PACKAGE]) if row is not None and row[KNOWN] else None
+
+        self.changed = {p for p in {*self.rows, *self.files} if fingerprint_now(p) != fingerprint_then(p)}
+
+    def _holds(self, path: str, deps: "Deps | None", digests: dict[str, str | None]) -> bool:
+        """Whether a result computed for `path` with `deps` still holds."""
+        if deps is None or path in self.changed or path not in self.files or not deps.reads.isdisjoint(self.changed):
+            return False
+        old = self.main.get("facts") if isinstance(self.main.get("facts"), dict) else {}
+        if any(old.get(name) is None or old.get(name) != digests.get(name) for name in deps.facts):
+            return False
+        return self.layout_same or all(self._same_answer(lookup) for lookup in deps.lookups)
+
+    def _same_answer(self, lookup: "Lookup") -> bool:
+        found = self.reasked.get(lookup)
+        if found is None:
+            if self.reasker is None:
+                failing = {p for p in self.files if self._error(p) is not None}
+                names = {p: (s.name, s.is_package) for p, s in self.files.items()}
+                self.reasker = self.deps_module.Reasker(self.root, self.known, failing, names)
+            found = self.reasked[lookup] = self.reasker.same_answer(lookup)
+        return found
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self, missing: list[Path]) -> "CheckResult":
+        from bgtask_lint.project import FileError
+
+        self._settle_known()
+        word_modules = [p for p in self.known if self._may_schedule(p)]
+        added = list(dict.fromkeys([*(t for t in self.targets if self._error(t) is None), *word_modules]))
+        index = self._index(added)
+        digests, parts = self._facts(index, word_modules, added)
+        hits, checked, carried = self._check(index, digests)
+
+        result = _result(missing)
+        for path in self.targets:
+            error = self._error(path) if path not in checked and path not in hits else None
+            if error is not None:
+                result.errors.append(FileError(Path(path), error))
+        for findings, hidden in [*hits.values(), *((f, h) for f, h, _ in checked.values())]:
+            result.findings.extend(findings)
+            result.hidden_in_tests += hidden
+        result.files_checked = len(hits) + len(checked)
+        result.findings.sort()
+        LAST_RUN.update(fast=False, hits=len(hits), checked=len(checked), misses=len(checked),
+                        errors=len(result.errors), raced=self.raced, incremental=not index.complete,
+                        parsed=self.parsed, reasked=len(self.reasked), layout_same=self.layout_same,
+                        stale_task_modules=self.stale_parts, wrote=False)
+        if not self.raced and parts is not None:
+            LAST_RUN["wrote"] = self._save(digests, parts, checked, carried)
+        return result
+
+    def _index(self, added: list[str]):
+        """The run's index: the added modules parsed now, every other known file registered.
+
+        A run is complete when every added module is parsed (a first run, or a fact that
+        cannot be assembled from parts); then the index computes the facts itself."""
+        facts = self.facts
+        stale = [p for p in added if not self._part_holds_by_content(p)]
+        complete = not self.rows or not self.old_parts or not facts.decomposable() or len(stale) == len(added)
+        index = facts.RunIndex(self.root, self.recorder, complete)
+        for path in added if complete else [*self.modules]:
+            module = self._parse(path) if path not in self.modules else self.modules[path]
+            if module is not None:
+                index.add(module)
+        self.modules = {p: m for p, m in self.modules.items() if p not in index.by_path}
+        index.register([Path(p) for p in self.known if p not in index.by_path], self._load)
+        return index
+
+    def _part_holds_by_content(self, path: str) -> bool:
+        """A cheap first look: the module is unchanged and its parts were stored."""
+        return path not in self.changed and isinstance(self.old_parts.get(path), dict)
+
+    def _module(self, index, path: str) -> "ModuleInfo | None":
+        module = index.by_path.get(Path(path))
+        if module is None:
+            module = self._parse(path)
+            if module is not None:
+                index.add(module)
+                self.modules.pop(path, None)
+        return module
+
+    def _facts(self, index, word_modules: list[str], added: list[str]):
+        """Each fact's digest (and preset in the index), and the parts to store (None:
+        store nothing)."""
+        facts = self.facts
+        flows = facts.FLOWS_ON_INDEX and facts.decomposable()
+        parts: dict[str, dict[str, Any]] = {}
+        self.stale_parts = 0
+
+        def part(path: str, name: str, compute, digests: dict[str, str | None]):
+            old = self.old_parts.get(path)
+            old = old.get(name) if isinstance(old, dict) else None
+            if isinstance(old, list) and len(old) == 2 and self._holds(path, self._old_deps(old[1]), digests):
+                parts.setdefault(path, {})[name] = (old[0], self._old_deps(old[1]))
+                return old[0]
+            module = self._module(index, path)
+            if module is None:
+                return None
+            self.stale_parts += 1
+            value, deps = self.recorder.frame(lambda: compute(module))
+            if not facts.encodable(value):
+                raise _Unstorable(name)
+            parts.setdefault(path, {})[name] = (value, deps)
+            return value
+
+        digests: dict[str, str | None] = {}
+        try:
+            task_parts = [part(p, "tasks", lambda m: facts.tasks_part(index, m), digests) for p in word_modules]
+            index.preset["tasks"] = facts.assemble_tasks([t for t in task_parts if t is not None])
+            digests["tasks"] = facts.tasks_digest(index.preset["tasks"])
+            if flows:
+                helper_parts = [part(p, "helpers", lambda m: facts.helpers_part(index, m), digests)
+                                for p in word_modules]
+                helpers = facts.assemble_helpers([h for h in helper_parts if h is not None])
+                digests["helpers"] = facts.helpers_digest(helpers)
+
+                def calls(module):
+                    self.recorder.fact("helpers")
+                    return facts.calls_part(index, module, helpers)
+
+                call_parts = [part(p, "calls", calls, digests) for p in added]
+                index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None])
+                digests["flows"] = facts.flows_digest(index)
+        except _Unstorable as exc:
+            LAST_RUN["unstorable"] = str(exc)
+            parts = None
+        if index.complete:
+            own = index.own_facts()
+            if own["tasks"] != index.preset.get("tasks") or (
+                    flows and not facts.same_flows(own["flows"], index.preset.get("flows", {}))):
+                LAST_RUN["facts_mismatch"] = True
+                parts = None
+            index.preset.update(own)  # the index's own answers are the ones used
+            digests["tasks"] = facts.tasks_digest(own["tasks"])
+            if facts.FLOWS_ON_INDEX:
+                digests["flows"] = facts.flows_digest(index)
+        elif parts is None:
+            from bgtask_lint.cache.facts import IncompleteIndex
+
+            raise IncompleteIndex("a part that cannot be stored")
+        return digests, parts
+
+    def _check(self, index, digests: dict[str, str | None]):
+        """Hits (from the pack), the targets checked now, and the other entries that still hold."""
+        from bgtask_lint.parallel import check_modules
+
+        hits: dict[str, tuple[list, int]] = {}
+        carried: dict[str, list] = {}  # path -> [findings, hidden, deps] kept in the pack
+        misses: list["ModuleInfo"] = []
+        for path, row in self.rows.items():
+            if path in self.target_set or not isinstance(row[FINDINGS], list):
+                continue
+            deps = self._old_deps(self.old_entries.get(path))
+            if self._holds(path, deps, digests):
+                carried[path] = [row[FINDINGS], row[HIDDEN], deps]
+        for path in self.targets:
+            if self._error(path) is not None:
+                continue
+            row = self.rows.get(path)
+            if row is not None and isinstance(row[FINDINGS], list) and isinstance(row[HIDDEN], int):
+                deps = self._old_deps(self.old_entries.get(path))
+                if self._holds(path, deps, digests):
+                    try:
+                        hits[path] = (decode_findings(row[FINDINGS], path), row[HIDDEN])
+                        carried[path] = [row[FINDINGS], row[HIDDEN], deps]
+                        continue
+                    except (TypeError, ValueError):
+                        pass
+            module = self._module(index, path)
+            if module is not None:
+                misses.append(module)
+        project = _recording_project(self.root, self.settings, index)
+        checked = check_modules(project, misses, self.jobs) if misses else {}
+        return hits, {str(p): c for p, c in checked.items()}, carried
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def _save(self, digests: dict[str, str | None], parts: dict[str, dict[str, Any]],
+              checked: dict[str, tuple], carried: dict[str, list]) -> bool:
+        from bgtask_lint.cache.deps import DepsTables
+
+        tables = DepsTables()
+        rows: dict[str, list] = {}
+        entries: dict[str, list] = {}
+        for path, state in self.files.items():
+            row = [*(state.meta if state.meta is not None else (-1, -1, -1)), state.hash, state.name,
+                   state.is_package, self.words.get(path), self._error(path), path in self.known_set, None, 0]
+            old = self.rows.get(path)
+            if row[WORDS] is None and _same(state, old) and isinstance(old[WORDS], bool):
+                row[WORDS] = old[WORDS]
+            if path in checked:
+                findings, hidden, deps = checked[path]
+                encoded = encode_findings(findings, path)
+                if encoded is not None:
+                    row[FINDINGS], row[HIDDEN] = encoded, hidden
+                    entries[path] = tables.encode(deps)
+            elif path in carried:
+                row[FINDINGS], row[HIDDEN], deps = carried[path]
+                entries[path] = tables.encode(deps)
+            rows[path] = row
+        stored_parts = {path: {name: [value, tables.encode(deps)] for name, (value, deps) in found.items()}
+                        for path, found in parts.items()}
+        main = {"stamp": self.found.stamp, "listings": self.found.listings, "outside": self.found.outside,
+                "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
+                "files": rows}
+        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts})
+
+
+class _Unstorable(Exception):
+    pass
+
+
+def _recording_project(root: Path, settings: "Settings", index):
+    """A Project whose every check is one recorder frame; `check_counted` returns the
+    frame's Deps as a third item (check_modules passes it through, also from workers)."""
+    from bgtask_lint.project import Project
+
+    class RecordingProject(Project):
+        def check_counted(self, module, only=None):
+            (findings, hidden), deps = self.index.recorder.frame(lambda: Project.check_counted(self, module, only))
+            return findings, hidden, deps
+
+    return RecordingProject(root, settings, index)

@@ -1,0 +1,252 @@
+"""What one file's results depend on, recorded while they are computed, and whether that
+still holds.
+
+While a module is checked (or one module's part of a project-wide fact is computed) a
+*frame* of the `Recorder` is open, and `ProjectIndex` tells it every answer it gives:
+
+* `find_module(ref_module, near, base)` and its answer (a path or None): a miss counts as
+  much as a hit, since a file that appears can turn it into one;
+* `module(path)`: the module whose content was read (or that failed to parse);
+* the project-wide facts asked for (`tasks`, `flows`, ...; see facts.py).
+
+Analyses memoized in `index.cache` would hide the lookups behind an answer computed while
+another module was checked, so the cache is a `RecordingMemo`: an entry remembers what
+was recorded from the first time its key was missed to the time it was stored, and a hit
+adds that to the frame. (A memo key names its subject, e.g. a function's key; whoever
+asks for it obtained that subject through its own recorded lookups.)
+
+An entry is valid when its own file and every module it read are unchanged (same content
+hash and import name, still known to the index), every fact it asked for has the same
+digest, and, when the set of project files changed, every lookup gives the same answer
+when asked again of the real `ProjectIndex.find_module` over the current files (registered
+without parsing: `Reasker`). So the cache cannot drift from the resolver.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+Lookup = tuple[str, str, "str | None", "str | None"]  # ref_module, near path, base, answer path
+
+
+@dataclass(frozen=True)
+class Deps:
+    reads: frozenset[str]  # paths passed to `module()`
+    lookups: frozenset[Lookup]
+    facts: frozenset[str]  # names of the project-wide facts asked for
+
+    @staticmethod
+    def of(items: Iterable[tuple]) -> "Deps":
+        reads, lookups, facts = set(), set(), set()
+        for item in items:
+            if item[0] == "r":
+                reads.add(item[1])
+            elif item[0] == "l":
+                lookups.add(item[1:])
+            else:
+                facts.add(item[1])
+        return Deps(frozenset(reads), frozenset(lookups), frozenset(facts))
+
+
+EMPTY = Deps(frozenset(), frozenset(), frozenset())
+
+
+class Recorder:
+    """The frames: one log of what the index answered while one result was computed."""
+
+    def __init__(self) -> None:
+        self.log: list | None = None  # items ("r", path) ("l", ref, near, base, answer) ("f", name), or frozensets of them
+        self.marks: dict[object, int] = {}  # memo key -> where in the log it was first missed
+
+    def begin(self) -> None:
+        self.log, self.marks = [], {}
+
+    def end(self) -> Deps:
+        log, self.log, self.marks = self.log or [], None, {}
+        return Deps.of(_flatten(log))
+
+    def frame(self, compute: Callable[[], Any]) -> tuple[Any, Deps]:
+        self.begin()
+        try:
+            value = compute()
+        finally:
+            deps = self.end()
+        return value, deps
+
+    # told by ProjectIndex
+    def read(self, path: Path, found: object) -> None:
+        if self.log is not None:
+            self.log.append(("r", str(path)))
+
+    def found(self, ref_module: str, near: Any, base: Path | None, found: Any) -> None:
+        if self.log is not None:
+            self.log.append(("l", ref_module, str(near.path), None if base is None else str(base),
+                             None if found is None else str(found.path)))
+
+    # told by the run's index (facts.py)
+    def fact(self, name: str) -> None:
+        if self.log is not None:
+            self.log.append(("f", name))
+
+
+def _flatten(log: list) -> Iterable[tuple]:
+    for item in log:
+        if isinstance(item, frozenset):
+            yield from item
+        else:
+            yield item
+
+
+class RecordingMemo(dict):
+    """`index.cache` that keeps, per key, what computing its value looked up (see above)."""
+
+    def __init__(self, recorder: Recorder):
+        super().__init__()
+        self.recorder = recorder
+        self.deps: dict[object, frozenset] = {}
+
+    def _hit(self, key: object) -> None:
+        log = self.recorder.log
+        if log is not None:
+            found = self.deps.get(key)
+            if found:
+                log.append(found)
+
+    def _miss(self, key: object) -> None:
+        log = self.recorder.log
+        if log is not None:
+            self.recorder.marks.setdefault(key, len(log))
+
+    def __contains__(self, key: object) -> bool:
+        present = dict.__contains__(self, key)
+        self._hit(key) if present else self._miss(key)
+        return present
+
+    def __getitem__(self, key: object) -> Any:
+        try:
+            value = dict.__getitem__(self, key)
+        except KeyError:
+            self._miss(key)
+            raise
+        self._hit(key)
+        return value
+
+    def get(self, key: object, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            self._hit(key)
+            return dict.__getitem__(self, key)
+        self._miss(key)
+        return default
+
+    def setdefault(self, key: object, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __setitem__(self, key: object, value: Any) -> None:
+        log = self.recorder.log
+        if log is not None:  # outside a frame (facts computed up front) it depends on nothing recorded
+            self.deps[key] = frozenset(_flatten(log[self.recorder.marks.get(key, 0):]))
+        dict.__setitem__(self, key, value)
+
+    def clear(self) -> None:
+        dict.clear(self)
+        self.deps.clear()
+
+
+class Reasker:
+    """Asks recorded lookups again of the real `ProjectIndex.find_module`, over the files of
+    this run, without parsing anything: the loader returns an empty stand-in module, or
+    fails for a file known to fail to parse."""
+
+    def __init__(self, root: Path, known: Iterable[str], failing: set[str], names: dict[str, tuple[str, bool]]):
+        from bgtask_lint.index import ProjectIndex
+
+        self.names = names
+        self.failing = failing
+        self.index = ProjectIndex(root, [])
+        self.index.register([Path(p) for p in known], self._stand_in)
+        self.nears: dict[str, Any] = {}
+
+    def _stand_in(self, path: Path) -> Any:
+        if str(path) in self.failing:
+            raise ValueError("does not parse")
+        return self._module(str(path))
+
+    def _module(self, path: str) -> Any:
+        from bgtask_lint.index import ModuleInfo
+
+        name, is_package = self.names.get(path, ("", False))
+        return ModuleInfo(path=Path(path), name=name, tree=ast.Module(body=[], type_ignores=[]), source="",
+                          is_package=is_package)
+
+    def same_answer(self, lookup: Lookup) -> bool:
+        ref_module, near, base, answer = lookup
+        stand_in = self.nears.get(near)
+        if stand_in is None:
+            stand_in = self.nears[near] = self._module(near)
+        try:
+            found = self.index.find_module(ref_module, stand_in, None if base is None else Path(base))
+        except Exception:  # a resolver that wants more than a stand-in: not the same answer
+            return False
+        return (None if found is None else str(found.path)) == answer
+
+
+# --- on disk: tables of paths and lookups, entries as indexes into them ------------------------
+
+
+class DepsTables:
+    """The deps file's shared tables: each path and each lookup stored once."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.lookups: list[list] = []
+        self._path_ids: dict[str, int] = {}
+        self._lookup_ids: dict[Lookup, int] = {}
+
+    def path_id(self, path: str) -> int:
+        found = self._path_ids.get(path)
+        if found is None:
+            found = self._path_ids[path] = len(self.paths)
+            self.paths.append(path)
+        return found
+
+    def encode(self, deps: Deps) -> list:
+        lookups = []
+        for lookup in deps.lookups:
+            found = self._lookup_ids.get(lookup)
+            if found is None:
+                ref_module, near, base, answer = lookup
+                found = self._lookup_ids[lookup] = len(self.lookups)
+                self.lookups.append([ref_module, self.path_id(near), -1 if base is None else self.path_id(base),
+                                     -1 if answer is None else self.path_id(answer)])
+            lookups.append(found)
+        return [sorted(self.path_id(p) for p in deps.reads), sorted(lookups), sorted(deps.facts)]
+
+    def dump(self) -> dict[str, Any]:
+        return {"paths": self.paths, "lookups": self.lookups}
+
+
+def decode_tables(data: dict[str, Any]) -> tuple[list[str], list[Lookup]] | None:
+    """The shared tables of a deps file, or None when they are not what DepsTables wrote."""
+    try:
+        paths = data["paths"]
+        if not all(isinstance(p, str) for p in paths):
+            return None
+        lookups = [(ref, paths[near], None if base < 0 else paths[base], None if answer < 0 else paths[answer])
+                   for ref, near, base, answer in data["lookups"]]
+        return paths, lookups
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def decode_deps(encoded: Any, paths: list[str], lookups: list[Lookup]) -> Deps | None:
+    try:
+        reads, found, facts = encoded
+        return Deps(frozenset(paths[i] for i in reads), frozenset(lookups[i] for i in found),
+                    frozenset(str(f) for f in facts))
+    except (TypeError, ValueError, IndexError):
+        return None

@@ -1,0 +1,245 @@
+"""Project-wide facts: what a module's findings depend on beyond what its lookups reach.
+
+The rules ask "is this function a background task anywhere in the project?" (the task
+table: `is_task`, `task_keys`, `task_paths`) and "does a caller anywhere pass a request
+session to this helper's parameter?" (`session_flows`, V2.4). Neither answer is reachable
+from the module's own imports, so an entry records which facts it asked for (the run's
+index tells the recorder) and is keyed on their digests.
+
+So that a warm run with a few changed files does not parse every module such a fact is
+computed from, each fact is assembled from per-module *parts*, each part computed by the
+index's own code on one module and cached under the lookups made while computing it:
+
+* `tasks`: for a module that may schedule tasks, the keys its background sites resolve
+  to (`ProjectIndex.resolve_task`); the table is their union.
+* `helpers`, `flows` (only while `bgtask_lint.flows` has `compute_session_flows` and
+  `_helper_parameters`): for a module that may schedule tasks, the helper parameters its
+  sites hand to a task; for every module added to the index (the targets and the modules
+  that may schedule tasks, as `Project.load` adds them), the flows its own calls create,
+  given all helpers. `compute_session_flows` is asked about one module at a time (it is
+  a union over modules); the helpers are the assembled ones.
+
+A complete run (every added module parsed) also asks the index for each fact the usual
+way and compares; a difference means an assumption above no longer holds, and nothing is
+stored (`LAST_RUN["facts_mismatch"]`).
+
+A new project-wide fact plugs in here: a part function, an assembly, a preset in
+`RunIndex` and a name for the recorder. A project-wide scan this module does not know
+(`modules_added` called on an incomplete index) raises `IncompleteIndex`, and the run
+falls back to checking without the cache.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from bgtask_lint.cache.deps import Recorder, RecordingMemo
+from bgtask_lint.cache.store import sha
+from bgtask_lint.index import ModuleInfo, ProjectIndex
+
+FLOWS_ON_INDEX = hasattr(ProjectIndex, "session_flows")
+
+
+class IncompleteIndex(Exception):
+    """A project-wide question asked of an index that holds only part of the project."""
+
+
+class RunIndex(ProjectIndex):
+    """The index of a cached run: project-wide facts come from the assembled parts (or,
+    in a complete run before they are assembled, from the index itself), and every use
+    of one is told to the recorder."""
+
+    def __init__(self, root: Path, recorder: Recorder, complete: bool):
+        super().__init__(root, [])
+        self.recorder = recorder
+        self.cache = RecordingMemo(recorder)
+        self.complete = complete
+        self.preset: dict[str, Any] = {}
+        self._paths_of: object = None
+        self._paths: set[Path] = set()
+
+    # every way the rules ask about the task table (task_paths memoizes its answer)
+    def is_task(self, module: ModuleInfo, node: Any) -> bool:
+        self.recorder.fact("tasks")
+        return super().is_task(module, node)
+
+    def task_keys(self) -> set[tuple[Path, str]]:
+        self.recorder.fact("tasks")
+        return super().task_keys()
+
+    def task_paths(self) -> set[Path]:
+        self.recorder.fact("tasks")
+        table = self._task_table()
+        if self._paths_of is not table:  # memoized per table (the preset may be replaced)
+            self._paths_of, self._paths = table, {path for path, _ in table}
+        return self._paths
+
+    def _task_table(self) -> set[tuple[Path, str]]:
+        self.recorder.fact("tasks")
+        if "tasks" in self.preset:
+            return self.preset["tasks"]
+        if not self.complete:
+            raise IncompleteIndex("tasks")
+        return super()._task_table()
+
+    if FLOWS_ON_INDEX:
+        def session_flows(self) -> dict:
+            self.recorder.fact("flows")
+            if "flows" in self.preset:
+                return self.preset["flows"]
+            if not self.complete:
+                raise IncompleteIndex("flows")
+            return super().session_flows()
+
+    def modules_added(self) -> list[ModuleInfo]:
+        if not self.complete:
+            raise IncompleteIndex("modules_added")
+        return super().modules_added()
+
+    def own_facts(self) -> dict[str, Any]:
+        """Each fact as the index computes it (complete runs, outside any frame)."""
+        facts: dict[str, Any] = {"tasks": ProjectIndex._task_table(self)}
+        if FLOWS_ON_INDEX:
+            facts["flows"] = ProjectIndex.session_flows(self)
+        return facts
+
+
+class _OnlyModules:
+    """The run's index as if only `modules` had been added: one module's part of a scan."""
+
+    def __init__(self, index: ProjectIndex, modules: list[ModuleInfo]):
+        self._index = index
+        self._modules = modules
+
+    def modules_added(self) -> list[ModuleInfo]:
+        return list(self._modules)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+
+def _flows_module() -> Any:
+    """bgtask_lint.flows when it has the pieces parts are computed with, else None."""
+    if not FLOWS_ON_INDEX:
+        return None
+    try:
+        from bgtask_lint import flows
+    except ImportError:
+        return None
+    needed = ("compute_session_flows", "_helper_parameters", "SessionFlow")
+    return flows if all(hasattr(flows, name) for name in needed) else None
+
+
+def decomposable() -> bool:
+    """Whether every fact can be assembled from parts (else a changed run is complete)."""
+    return not FLOWS_ON_INDEX or _flows_module() is not None
+
+
+# --- parts (JSON values) ---------------------------------------------------------------------
+
+
+def tasks_part(index: ProjectIndex, module: ModuleInfo) -> list:
+    keys = set()
+    for site in module.sites:
+        if site.is_background:
+            sym = index.resolve_task(module, site)
+            if sym is not None:
+                keys.add((str(sym.key[0]), sym.key[1]))
+    return sorted([p, q] for p, q in keys)
+
+
+def helpers_part(index: ProjectIndex, module: ModuleInfo) -> list:
+    flows = _flows_module()
+    found = flows._helper_parameters(_OnlyModules(index, [module]))
+    return sorted([str(path), qualname, sorted(params)] for (path, qualname), params in found.items())
+
+
+def calls_part(index: ProjectIndex, module: ModuleInfo, helpers: dict) -> list:
+    flows = _flows_module()
+    with _given_helpers(flows, helpers):
+        found = flows.compute_session_flows(_OnlyModules(index, [module]))
+    part = []
+    for (path, qualname, param), items in found.items():
+        for flow in items:
+            part.append([str(path), qualname, param, _encode_flow(flow)])
+    part.sort(key=json.dumps)
+    return part
+
+
+@contextmanager
+def _given_helpers(flows: Any, helpers: dict) -> Iterator[None]:
+    """compute_session_flows with the project's helpers (assembled from every module's
+    part) instead of those of the one module it is shown."""
+    original = flows._helper_parameters
+    flows._helper_parameters = lambda index: helpers
+    try:
+        yield
+    finally:
+        flows._helper_parameters = original
+
+
+def _encode_flow(flow: Any) -> list:
+    from dataclasses import astuple
+
+    return [{"path": str(v)} if isinstance(v, Path) else v for v in astuple(flow)]
+
+
+def _decode_flow(values: list) -> Any:
+    flows = _flows_module()
+    return flows.SessionFlow(*[Path(v["path"]) if isinstance(v, dict) else v for v in values])
+
+
+# --- assembly ----------------------------------------------------------------------------------
+
+
+def assemble_tasks(parts: list[list]) -> set[tuple[Path, str]]:
+    return {(Path(p), q) for part in parts for p, q in part}
+
+
+def assemble_helpers(parts: list[list]) -> dict:
+    helpers: dict = {}
+    for part in parts:
+        for path, qualname, params in part:
+            helpers.setdefault((Path(path), qualname), set()).update(params)
+    return helpers
+
+
+def assemble_flows(parts: list[list]) -> dict:
+    flows: dict = {}
+    for part in parts:
+        for path, qualname, param, values in part:
+            flows.setdefault((Path(path), qualname, param), []).append(_decode_flow(values))
+    for found in flows.values():
+        found.sort()
+    return flows
+
+
+def encodable(part: Any) -> bool:
+    """A part comes back identical from JSON (flows hold dataclasses: checked on decode)."""
+    try:
+        return json.loads(json.dumps(part)) == part
+    except (TypeError, ValueError):
+        return False
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+def tasks_digest(tasks: set[tuple[Path, str]]) -> str:
+    return sha(json.dumps(sorted([str(p), q] for p, q in tasks)))
+
+
+def helpers_digest(helpers: dict) -> str:
+    return sha(json.dumps(sorted([str(p), q, sorted(params)] for (p, q), params in helpers.items())))
+
+
+def flows_digest(index: ProjectIndex) -> str:
+    """Of the index's own summary (`flow_summary`) of the flows preset in it."""
+    return sha(json.dumps(index.flow_summary(), default=str))
+
+
+def same_flows(a: dict, b: dict) -> bool:
+    return {k: sorted(v) for k, v in a.items() if v} == {k: sorted(v) for k, v in b.items() if v}

@@ -1,0 +1,187 @@
+"""What is on disk now: which files, their metadata, and (only where needed) their content.
+
+Warm runs trust file metadata, as ruff and git do. Per file the pack keeps (size,
+mtime_ns, inode) and the sha256 of the bytes; a file whose metadata is unchanged is not
+read at all, unless it is *racily clean*: its mtime is not older than the start of the
+run that wrote the pack (minus the timestamp granularity, RACY_NS), so a change made in
+the same timestamp tick as that run's read would be invisible to its metadata. Such a
+file is re-hashed.
+
+Listings are trusted the same way: a walk remembers every directory it entered with its
+stat; when none of them changed (a file created, deleted or renamed in a directory
+changes its mtime) the listing is reused and no exclude pattern is matched again.
+A module's import name also depends on which ancestor directories hold an `__init__.py`:
+for directories the walk entered that is part of their listing; for the others (above
+the walk) the pack keeps whether the file exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+
+# filesystem timestamp granularity allowed for (FAT: 2 s; ext4, APFS, NTFS: far finer)
+RACY_NS = 2_000_000_000
+
+Meta = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+@dataclass
+class FileState:
+    path: str  # resolved, absolute
+    meta: Meta | None  # None: cannot be stat'ed
+    hash: str | None = None  # sha256 of the bytes; None: cannot be read
+    name: str = ""
+    is_package: bool = False
+    trusted: bool = False  # metadata unchanged and old enough: not read in this run
+    raw: bytes | None = None  # the bytes, when read in this run and still needed
+
+
+@dataclass
+class Scan:
+    stamp: int  # time.time_ns() before anything was looked at
+    targets: list[str]  # resolved, in discovery order
+    files: dict[str, FileState]  # the targets and every file of the project
+    listings: dict[str, Any] = field(default_factory=dict)  # to store: key -> listing
+    outside: dict[str, bool] = field(default_factory=dict)  # dir -> has __init__.py (dirs not walked)
+    relisted: bool = False  # some listing was walked again
+    hashed: int = 0  # files read and hashed in this run
+    rehashed_same: int = 0  # ... whose content turned out unchanged (touched, or racily clean)
+
+
+def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, Any]) -> Scan:
+    stamp = time.time_ns()
+    old_stamp = stored.get("stamp") if isinstance(stored.get("stamp"), int) else 0
+    old_listings = stored.get("listings") if isinstance(stored.get("listings"), dict) else {}
+    rows = stored.get("files") if isinstance(stored.get("files"), dict) else {}
+    given = [os.path.abspath(p) for p in paths if p.exists()]
+    listings: dict[str, Any] = {}
+    project_key = _key([str(root)])
+    project, fresh_project = _listing(project_key, [str(root)], settings, root, old_listings.get(project_key), old_stamp)
+    listings[project_key] = project
+    if given == [str(root)]:
+        targets, fresh_targets = list(project["files"]), False
+    else:
+        key = _key(given)
+        listing, fresh_targets = _listing(key, given, settings, root, old_listings.get(key), old_stamp)
+        listings[key] = listing
+        targets = list(listing["files"])
+    result = Scan(stamp, targets, {}, listings, relisted=fresh_project or fresh_targets)
+
+    walked = {d[0] for listing in listings.values() for d in listing["dirs"]}
+    all_paths = list(dict.fromkeys([*targets, *project["files"]]))
+    result.outside = _outside_flags(all_paths, walked)
+    old_outside = stored.get("outside") if isinstance(stored.get("outside"), dict) else None
+    names_may_change = result.relisted or old_outside != result.outside
+
+    from bgtask_lint.index import module_name  # only for files whose name is not known yet
+
+    for path in all_paths:
+        row = rows.get(path)
+        row = row if isinstance(row, list) and len(row) >= 6 else None
+        try:
+            st = os.stat(path)
+            meta: Meta | None = (st.st_size, st.st_mtime_ns, st.st_ino)
+        except OSError:
+            meta = None
+        state = FileState(path, meta)
+        if row is not None and not names_may_change and isinstance(row[4], str):
+            state.name, state.is_package = row[4], bool(row[5])
+        else:
+            state.name, state.is_package = module_name(Path(path), root)
+        if (row is not None and meta is not None and list(meta) == row[0:3] and isinstance(row[3], str)
+                and meta[1] < old_stamp - RACY_NS):
+            state.hash, state.trusted = row[3], True
+        else:
+            _read(state)
+            result.hashed += 1
+            if row is not None and state.hash is not None and state.hash == row[3]:
+                result.rehashed_same += 1
+        result.files[path] = state
+    return result
+
+
+def _key(given: list[str]) -> str:
+    return "\0".join(given)
+
+
+def _listing(key: str, given: list[str], settings: "Settings", root: Path, old: Any,
+             old_stamp: int) -> tuple[dict[str, Any], bool]:
+    """The files under `given` (resolved) and what the listing rests on; True when walked now."""
+    if isinstance(old, dict) and _listing_unchanged(old, old_stamp):
+        return old, False
+    from bgtask_lint.files import iter_python_files
+
+    visited: list[tuple[str, os.stat_result]] = []
+    files = [str(p.resolve()) for p in iter_python_files([Path(g) for g in given], settings.excludes, root, visited)]
+    dirs = [[os.path.realpath(d), st.st_mtime_ns, st.st_ino, st.st_size] for d, st in visited]
+    kinds = [[g, _kind(g)] for g in given]
+    return {"dirs": dirs, "given": kinds, "files": list(dict.fromkeys(files))}, True
+
+
+def _listing_unchanged(old: dict[str, Any], old_stamp: int) -> bool:
+    try:
+        for directory, mtime_ns, ino, size in old["dirs"]:
+            st = os.stat(directory)
+            if (st.st_mtime_ns, st.st_ino, st.st_size) != (mtime_ns, ino, size) or mtime_ns >= old_stamp - RACY_NS:
+                return False
+        if any(_kind(g) != kind for g, kind in old["given"]):
+            return False
+        return isinstance(old["files"], list) and all(isinstance(f, str) for f in old["files"])
+    except (OSError, TypeError, ValueError, KeyError):
+        return False
+
+
+def _kind(path: str) -> str:
+    """A path named on the command line: a file is used as is, a directory is walked."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"dir {st.st_ino}" if os.path.isdir(path) else "file"
+
+
+def _outside_flags(paths: list[str], walked: set[str]) -> dict[str, bool]:
+    """Whether each ancestor directory the walks did not enter holds an `__init__.py`."""
+    flags: dict[str, bool] = {}
+    seen: set[str] = set()
+    for directory in {os.path.dirname(p) for p in paths}:
+        while directory not in seen:
+            seen.add(directory)
+            if directory not in walked:
+                flags[directory] = os.path.exists(os.path.join(directory, "__init__.py"))
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return flags
+
+
+def _read(state: FileState) -> None:
+    try:
+        with open(state.path, "rb") as handle:
+            state.raw = handle.read()
+    except OSError:
+        state.raw = state.hash = None
+        return
+    state.hash = hashlib.sha256(state.raw).hexdigest()
+
+
+def read_verified(state: FileState) -> bytes | None:
+    """The bytes of a file whose hash this run relies on; None when they are not the bytes
+    that hash was taken of (the file changed during the run)."""
+    if state.raw is not None:
+        return state.raw
+    try:
+        with open(state.path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    return raw if hashlib.sha256(raw).hexdigest() == state.hash else None

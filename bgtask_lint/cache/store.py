@@ -1,0 +1,208 @@
+"""Packs on disk: where they live, what they are keyed on, how they are written.
+
+`.bgtask_lint_cache/` in the project root holds, per identity (tool source, Python, root,
+settings), two JSON files written atomically: `<id>.json`, the *main* pack (every file's
+metadata and content hash, the findings of each checked file, the digests a warm run
+compares), and `<id>.deps.json`, what each entry depends on (read only when something
+changed). Both carry the same random token: a pair that does not match is treated as
+if the deps were missing. The directory gets a `.gitignore` of `*` and a CACHEDIR.TAG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.findings import Finding
+
+CACHE_DIR = ".bgtask_lint_cache"
+SCHEMA = 3
+# identities kept per cache directory (one per settings/tool version), most recently used first
+MAX_PACKS = 16
+
+
+def sha(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def tool_digest() -> str:
+    """The tool's own source: any change to a rule, the index or the engine drops the cache.
+
+    (The rules selected are a function of the settings and this source, so the identity
+    needs neither the rule classes nor their import.)"""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(_python_files(str(package))):
+        digest.update(os.path.relpath(path, package).encode())
+        try:
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+        except OSError:
+            digest.update(b"?")
+    return digest.hexdigest()
+
+
+def _python_files(directory: str) -> list[str]:
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir() and entry.name != "__pycache__":
+                found += _python_files(entry.path)
+            elif entry.name.endswith(".py"):
+                found.append(entry.path)
+    return found
+
+
+def pack_identity(root: Path, settings: "Settings") -> str:
+    parts = [SCHEMA, tool_digest(), sys.version, sys.implementation.name, str(root), repr(settings)]
+    return sha(json.dumps(parts))[:32]
+
+
+class Store:
+    """The packs of one identity in one cache directory."""
+
+    def __init__(self, root: Path, identity: str):
+        self.directory = root / CACHE_DIR
+        self.main_path = self.directory / f"{identity}.json"
+        self.deps_path = self.directory / f"{identity}.deps.json"
+
+    def load_main(self) -> dict[str, Any]:
+        data = _load(self.main_path)
+        if data.get("schema") != SCHEMA or not isinstance(data.get("files"), dict):
+            return {}
+        return data
+
+    def load_deps(self, token: object) -> dict[str, Any]:
+        data = _load(self.deps_path)
+        if not token or data.get("token") != token:
+            return {}
+        return data
+
+    def save(self, main: dict[str, Any], deps: dict[str, Any]) -> bool:
+        """Deps first, then the main pack that points at them (by token)."""
+        token = os.urandom(8).hex()
+        main = {"schema": SCHEMA, "token": token, **main}
+        deps = {"token": token, **deps}
+        if not _prepare_dir(self.directory):
+            return False
+        try:
+            _write_atomically(self.deps_path, json.dumps(deps, separators=(",", ":")))
+            _write_atomically(self.main_path, json.dumps(main, separators=(",", ":")))
+        except (OSError, ValueError):
+            return False
+        _prune(self.directory, keep=self.main_path)
+        return True
+
+
+    def save_main(self, main: dict[str, Any]) -> bool:
+        """Rewrite the main pack only (fresher metadata), keeping its token and deps file."""
+        try:
+            _write_atomically(self.main_path, json.dumps(main, separators=(",", ":")))
+        except (OSError, ValueError):
+            return False
+        return True
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _prepare_dir(directory: Path) -> bool:
+    try:
+        directory.mkdir(exist_ok=True)
+        ignore = directory / ".gitignore"
+        if not ignore.exists():
+            _write_atomically(ignore, "# created by bgtask-lint\n*\n")
+        tag = directory / "CACHEDIR.TAG"
+        if not tag.exists():
+            _write_atomically(tag, "Signature: 8a477f597d28d172789f06886806bc55\n"
+                                   "# This directory is a cache of bgtask-lint.\n")
+        return True
+    except OSError:
+        return False
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(temp, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    """Keep the MAX_PACKS most recently written identities (a main pack and its deps)."""
+    try:
+        mains = [p for p in directory.glob("*.json") if p != keep and not p.name.endswith(".deps.json")]
+        mains.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in mains[MAX_PACKS - 1:]:
+            old.unlink()
+            old.with_name(old.name[:-len(".json")] + ".deps.json").unlink(missing_ok=True)
+        for deps in directory.glob("*.deps.json"):  # orphans (their main pack was pruned or lost)
+            if not deps.with_name(deps.name[:-len(".deps.json")] + ".json").exists():
+                deps.unlink()
+    except OSError:
+        pass
+
+
+# --- findings ---------------------------------------------------------------------------------
+
+
+def _finding_fields(finding: "Finding") -> tuple:
+    return (str(finding.path), finding.line, finding.col, finding.code, finding.message,
+            finding.end_line, finding.end_col, finding.fix, finding.fix_title)
+
+
+def encode_findings(findings: list["Finding"], path: str) -> list | None:
+    """JSON-ready findings of the file `path` (whose own path is left out), or None when
+    one would not come back identical."""
+    encoded = []
+    for finding in findings:
+        fields = list(_finding_fields(finding))
+        fields[0] = None if fields[0] == path else fields[0]
+        encoded.append(fields)
+    try:
+        again = decode_findings(json.loads(json.dumps(encoded)), path)
+    except (TypeError, ValueError):
+        return None
+    if [_finding_fields(f) for f in again] != [_finding_fields(f) for f in findings]:
+        return None
+    return encoded
+
+
+def decode_findings(encoded: list, path: str) -> list["Finding"]:
+    """Raises TypeError or ValueError on anything but what encode_findings wrote."""
+    from bgtask_lint.findings import Finding
+
+    return [
+        Finding(path=Path(where if where is not None else path), line=line, col=col, code=code,
+                message=message, end_line=end_line, end_col=end_col, fix=fix, fix_title=fix_title)
+        for where, line, col, code, message, end_line, end_col, fix, fix_title in encoded
+    ]

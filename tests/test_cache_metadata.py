@@ -1,0 +1,115 @@
+"""Warm runs trust file metadata (size, mtime_ns, inode), and re-hash what is racily clean."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint import cache
+from test_cache import DEEP, codes, project, run  # noqa: F401  (project is a fixture)
+
+PAST_NS = 100 * 1_000_000_000  # far older than a run (and the racy margin)
+
+
+def _age(root: Path, seconds_ago_ns: int = PAST_NS) -> None:
+    """Every file and directory of the project, as if written long ago."""
+    when = time.time_ns() - seconds_ago_ns
+    for path in [root, *root.rglob("*")]:
+        if cache.CACHE_DIR not in path.parts:
+            os.utime(path, ns=(when, when))
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch, project: Path) -> list[str]:
+    """The project's source files opened for reading (not the cache's own files)."""
+    seen: list[str] = []
+    real_open = builtins.open
+
+    def spy(file, mode="r", *args, **kwargs):
+        name = os.fspath(file) if isinstance(file, (str, os.PathLike)) else ""
+        if isinstance(name, str) and name.endswith(".py") and "r" in mode and str(project.resolve()) in name:
+            seen.append(name)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", spy)
+    return seen
+
+
+def _prime(root: Path) -> None:
+    """Two runs on files (and directories) written long ago: the first creates the cache
+    directory, which changes the root's listing."""
+    run(root)
+    _age(root)
+    run(root)
+
+
+def test_unchanged_metadata_is_not_read(project: Path, opened: list[str]) -> None:
+    _prime(project)
+    opened.clear()
+    _, stats = run(project)  # run() also checks without the cache: look at the cached half only
+    assert stats["fast"] and stats["hashed"] == 0 and not stats["relisted"]
+    assert stats["hits"] == 5 and stats["checked"] == 0
+
+
+def test_cached_run_reads_no_source(project: Path, opened: list[str]) -> None:
+    from bgtask_lint.config import load_settings
+    from bgtask_lint.runner import check_paths
+
+    _prime(project)
+    settings = load_settings(None, project)
+    opened.clear()
+    check_paths([project], settings, root=project, cache=True)
+    assert opened == []
+
+
+def test_touched_but_unchanged_is_rehashed_and_still_a_hit(project: Path) -> None:
+    _prime(project)
+    tasks = project / "app" / "tasks.py"
+    later = time.time_ns() - PAST_NS // 2
+    os.utime(tasks, ns=(later, later))  # mtime changes, content does not
+    _, stats = run(project)
+    assert stats["hashed"] == 1 and stats["rehashed_same"] == 1
+    assert stats["hits"] == 5 and stats["checked"] == 0
+    _, stats = run(project)  # its new metadata was stored: trusted again
+    assert stats["hashed"] == 0
+
+
+def test_changed_in_the_same_tick_with_the_same_size(project: Path) -> None:
+    """A change that leaves size, mtime and inode as they were (a coarse timestamp) is
+    seen because the file was written too close to the run that stored it."""
+    deep = project / "app" / "deep.py"
+    found, _ = run(project)
+    assert ("app/main.py", "BGT302") in codes(found, project)
+    before = os.stat(deep)
+    changed = DEEP.replace("time.sleep(1)", "time.ctime(1)")
+    assert len(changed) == len(DEEP)
+    with open(deep, "r+", encoding="utf-8") as handle:  # in place: same inode
+        handle.write(changed)
+    os.utime(deep, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(deep)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    found, stats = run(project)  # run() compares with an uncached run
+    assert ("app/main.py", "BGT302") not in codes(found, project)
+    assert stats["checked"] >= 1
+
+
+def test_racily_clean_files_are_rehashed_every_time(project: Path) -> None:
+    run(project)  # every file was written just now: too close to that run to trust its metadata
+    _, stats = run(project)
+    assert stats["hashed"] == stats["files"] == 5 and stats["checked"] == 0
+    _age(project)  # now they are old: the next run stores their metadata, the one after trusts it
+    run(project)
+    _, stats = run(project)
+    assert stats["hashed"] == 0
+
+
+def test_a_new_directory_entry_is_listed(project: Path) -> None:
+    _prime(project)
+    (project / "app" / "extra.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")
+    found, stats = run(project)
+    assert stats["relisted"] and ("app/extra.py", "BGT301") in codes(found, project)
+    assert stats["hits"] == 5 and stats["checked"] == 1  # nothing imports it: the others hold
