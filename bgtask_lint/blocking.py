@@ -36,6 +36,12 @@ BLOCKING_FUNCTIONS = {
     *(f"requests.api.{verb}" for verb in HTTP_VERBS),
 }
 BLOCKING_MODULE_PREFIXES = ("os.wait",)
+# readers that do no file I/O when handed an in-memory buffer (what is left is CPU work)
+BUFFER_READERS = {
+    "zipfile.ZipFile": "file", "tarfile.open": "fileobj", "pandas.read_csv": "filepath_or_buffer",
+    "pandas.read_excel": "io", "pandas.read_json": "path_or_buf", "pandas.read_parquet": "path",
+}
+IN_MEMORY_BUFFERS = frozenset({"io.BytesIO", "io.StringIO"})
 PATH_IO_METHODS = {"open", "read_text", "read_bytes", "write_text", "write_bytes"}
 PATH_TYPES = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath", "Path"}
 PATH_RETURNING = {"resolve", "absolute", "with_suffix", "with_name", "with_stem", "joinpath",
@@ -138,6 +144,20 @@ def is_boto_object(module: ModuleInfo, function: ast.AST | None, expr: ast.expr,
     return False
 
 
+def _no_hang(call: ast.Call) -> bool:
+    """`os.waitpid(pid, os.WNOHANG)` returns at once."""
+    return any(isinstance(node, (ast.Name, ast.Attribute)) and last_name(node) == "WNOHANG"
+               for arg in [*call.args, *(kw.value for kw in call.keywords)] for node in ast.walk(arg))
+
+
+def _reads_memory(module: ModuleInfo, function: ast.AST | None, call: ast.Call, keyword: str) -> bool:
+    """`zipfile.ZipFile(io.BytesIO(data))`, `tarfile.open(fileobj=buffer)`, `pd.read_csv(buffer)`."""
+    sources = [kw.value for kw in call.keywords if kw.arg == keyword]
+    if keyword != "fileobj" and call.args:
+        sources.append(call.args[0])
+    return any(made_by(module, function, source, IN_MEMORY_BUFFERS, annotated=False) for source in sources)
+
+
 def _configured(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, call: ast.Call,
                 extra: tuple[str, ...]) -> str | None:
     """A name listed in `blocking-calls`: through imports, or a function of this project."""
@@ -159,9 +179,11 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
     if qualified is None and isinstance(call.func, ast.Name) and call.func.id in BUILTINS:
         qualified = index.qualified_name(module, call.func, function)  # None or "mod.open" when rebound
     if qualified:
+        if qualified in BUFFER_READERS and _reads_memory(module, function, call, BUFFER_READERS[qualified]):
+            return None
         if qualified in BLOCKING_FUNCTIONS or qualified in BUILTINS:
             return qualified
-        if qualified.startswith(BLOCKING_MODULE_PREFIXES):
+        if qualified.startswith(BLOCKING_MODULE_PREFIXES) and not _no_hang(call):
             return qualified
     if extra and last_name(call.func) in {name.rsplit(".", 1)[-1] for name in extra}:
         configured = _configured(index, module, function, call, extra)
@@ -194,9 +216,11 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
 
 def _local_calls(function: ast.AST):
     """Calls made by the function itself (not by nested defs or lambdas), in source order."""
-    from bgtask_lint.guards import walk_local
+    from bgtask_lint.guards import SKIP_SCOPES, walk_local
 
-    calls = [n for n in walk_local(list(function.body)) if isinstance(n, ast.Call)]  # type: ignore[attr-defined]
+    # a nested def in the body is not entered either: it runs when called (often in a thread)
+    body = [stmt for stmt in function.body if not isinstance(stmt, SKIP_SCOPES)]  # type: ignore[attr-defined]
+    calls = [n for n in walk_local(body) if isinstance(n, ast.Call)]
     return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 

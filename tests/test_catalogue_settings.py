@@ -64,8 +64,6 @@ def _bgt501(tmp_path: Path, code: str) -> list:
          None, "300 s in total"),
         ("import asyncio\nasync def f(h, p):\n    return await asyncio.open_connection(h, p)\n", "safe", "no timeout"),
         ("import asyncio\nasync def f(h, p):\n    c = asyncio.open_connection(h, p)\n    return c\n", None, "no timeout"),
-        ("import asyncio, requests\nasync def f(u):\n    return await asyncio.to_thread(requests.get, u)\n",
-         None, "run in a thread"),
     ],
 )
 def test_bgt501_fix_marker_and_message(tmp_path: Path, code: str, fix: str | None, says: str) -> None:
@@ -74,3 +72,14 @@ def test_bgt501_fix_marker_and_message(tmp_path: Path, code: str, fix: str | Non
     assert findings[0].fix == fix
     assert says in findings[0].message
     assert "forever" not in findings[0].message
+
+
+@pytest.mark.parametrize("runner", ["asyncio.to_thread(requests.get, u)",
+                                    "asyncio.get_running_loop().run_in_executor(None, requests.get, u)",
+                                    "anyio.to_thread.run_sync(requests.get, u)"])
+def test_bgt501_sees_a_call_run_in_a_thread(tmp_path: Path, runner: str) -> None:
+    code = f"import anyio.to_thread, asyncio, requests\nasync def f(u):\n    return await {runner}\n"
+    findings = _bgt501(tmp_path, code)
+    assert [f.message.split(":")[0] for f in findings] == ["requests.get() run in a thread"]
+    if runner.startswith("asyncio.to_thread"):  # it passes keywords on to the call
+        assert _bgt501(tmp_path, code.replace("requests.get, u)", "requests.get, u, timeout=5)")) == []

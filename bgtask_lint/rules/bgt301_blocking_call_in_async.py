@@ -72,9 +72,13 @@ class BlockingCallInAsync(Rule):
     `open` is the builtin only when nothing else binds the name. `requests.Session()`
     itself does not block (its request methods do), nor do boto3 calls that do no I/O
     (`generate_presigned_url`, `get_paginator`, `get_waiter`, `can_paginate`, `close`,
-    and sub-resource constructors such as `dynamodb.Table(name)`). The setting
-    `blocking-calls = ["resend.Emails.send", ...]` adds dotted names: a project's own
-    sync SDKs, matched through imports, or functions of the project by module and name.
+    and sub-resource constructors such as `dynamodb.Table(name)`), nor do the archive and
+    pandas readers when handed an in-memory `io.BytesIO`/`io.StringIO` (no file I/O is
+    left, only CPU work), nor `os.waitpid(..., os.WNOHANG)` (it returns at once).
+
+    The setting `blocking-calls = ["resend.Emails.send", ...]` adds dotted names: a
+    project's own sync SDKs, matched through imports, or functions of the project by
+    module and name.
 
     ## Why is this bad?
     An `async def` runs on the event loop. A blocking call stops every other request

@@ -40,7 +40,8 @@ class BlockingCallViaHelper(Rule):
     ```
 
     The blocking calls are those of BGT301, matched the same way (through imports, and
-    with the names the `blocking-calls` setting adds).
+    with the names the `blocking-calls` setting adds). Calls inside a helper's nested
+    `def`s and lambdas do not count: they run only when called, often in a thread.
 
     ## Fix safety
     No automatic fix. The search follows at most five plain `def`s and stops at
