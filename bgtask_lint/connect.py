@@ -22,8 +22,10 @@ read from each library's source (versions in brackets) or documentation:
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 
+from bgtask_lint.index import ModuleInfo, imported_name
 from bgtask_lint.names import has_star_kwargs, last_name
 
 _SOCKET_DEFAULT = "the global socket timeout, which is None unless socket.setdefaulttimeout() is called"
@@ -42,6 +44,11 @@ class ConnectApi:
     client: bool = False  # a client object: not flagged when every request call on it passes timeout=
     exempt_keywords: tuple[str, ...] = ()  # arguments that make the call not connect on its own terms
     dsn_keyword: str | None = None  # a string DSN/URL that may carry the timeout itself
+    # what the fix writes for `fix_keyword` (V2.8: bound the connect only): `{t}` is
+    # connect-timeout, `{t_int}` it rounded up to whole seconds, `{module}` the name bound to
+    # `fix_module` (see library_reference)
+    fix_value: str = "{t}"
+    fix_module: str | None = None
 
 
 def _redis(why: str) -> ConnectApi:
@@ -52,7 +59,9 @@ def _redis(why: str) -> ConnectApi:
 _REDIS_PY = _redis("redis-py before 8.0 waits without a time limit unless given socket_timeout or "
                    "socket_connect_timeout (8.0 defaults both to 5 s)")
 _AIOREDIS = _redis("aioredis waits without a time limit unless given socket_timeout or socket_connect_timeout")
-REQUESTS_API = ConnectApi(("timeout",), why="requests waits without a time limit unless given a timeout")
+# (connect, read): the read stays unbounded, as it was
+REQUESTS_API = ConnectApi(("timeout",), why="requests waits without a time limit unless given a timeout",
+                          fix_value="({t}, None)")
 
 
 def _stdlib(module: str, positional: int, socket_default: bool = True) -> ConnectApi:
@@ -67,10 +76,15 @@ def _defaulted(library: str, default: str, **fields) -> ConnectApi:
     return ConnectApi(("timeout",), only_explicit_none=True, why=fields.pop("why", why), **fields)
 
 
-_HTTPX_CLIENT = _defaulted("httpx", "5 s", client=True)
-_HTTPX = _defaulted("httpx", "5 s")
-_ASYNCPG = _defaulted("asyncpg", "60 s", awaited_connect=True)
-_AIOPG = _defaulted("aiopg", "60 s", awaited_connect=True)
+# the user turned the timeouts off: keep them off, but for the connect
+_HTTPX_FIX = {"fix_value": "{module}.Timeout(None, connect={t})", "fix_module": "httpx"}
+_AIOHTTP_FIX = {"fix_value": "{module}.ClientTimeout(sock_connect={t})", "fix_module": "aiohttp"}
+_HTTPX_CLIENT = _defaulted("httpx", "5 s", client=True, **_HTTPX_FIX)
+_HTTPX = _defaulted("httpx", "5 s", **_HTTPX_FIX)
+_ASYNCPG = _defaulted("asyncpg", "60 s", awaited_connect=True)  # asyncpg's timeout= bounds the connect only
+# aiopg's timeout= is also every query's default timeout: only an awaited connect has a safe
+# fix (asyncio.wait_for around it)
+_AIOPG = _defaulted("aiopg", "60 s", awaited_connect=True, fix_keyword=None)
 _AIOMYSQL = ConnectApi(("connect_timeout",), fix_keyword="connect_timeout", awaited_connect=True,
                        why="aiomysql waits without a time limit unless given connect_timeout")
 
@@ -84,7 +98,7 @@ CONNECT_APIS: dict[str, ConnectApi] = {
     "asyncio.open_connection": ConnectApi((), fix_keyword=None, awaited_connect=True, exempt_keywords=("sock",),
                                           why="asyncio.open_connection has no timeout of its own"),
     "aiohttp.ClientSession": _defaulted("aiohttp", "300 s in total, 30 s to connect", client=True,
-                                        none_is_default=True),
+                                        none_is_default=True, **_AIOHTTP_FIX),
     "httpx.AsyncClient": _HTTPX_CLIENT,
     "httpx.Client": _HTTPX_CLIENT,
     "urllib.request.urlopen": _stdlib("urlopen", 2),
@@ -98,8 +112,9 @@ CONNECT_APIS: dict[str, ConnectApi] = {
     "poplib.POP3": _stdlib("poplib", 2),
     "poplib.POP3_SSL": _stdlib("poplib", 4),
     "socket.create_connection": _stdlib("socket.create_connection", 1),
+    # libpq reads connect_timeout as an integer ("10.0" is an error)
     "psycopg2.connect": ConnectApi(("connect_timeout",), fix_keyword="connect_timeout", dsn_keyword="dsn",
-                                   why="libpq waits indefinitely unless given connect_timeout"),
+                                   why="libpq waits indefinitely unless given connect_timeout", fix_value="{t_int}"),
 }
 for _base in ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
               "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis"):
@@ -121,7 +136,7 @@ ASYNC_CLIENTS = {
     "httpx": (frozenset({"httpx.Client", "httpx.AsyncClient"}), _HTTPX),
     "aiohttp": (frozenset({"aiohttp.ClientSession"}),
                 _defaulted("aiohttp", "", why="timeout=None on one aiohttp request turns off every timeout, the "
-                                              "session's too, so it waits without a time limit")),
+                                              "session's too, so it waits without a time limit", **_AIOHTTP_FIX)),
 }
 # callables run in a worker thread: `to_thread(requests.get, url)` is still a requests.get
 THREAD_RUNNERS = {"asyncio.to_thread": True, "starlette.concurrency.run_in_threadpool": True,
@@ -193,3 +208,70 @@ def lacks_timeout(call: ast.Call, api: ConnectApi) -> bool:
     if any(isinstance(arg, ast.Starred) for arg in call.args):
         return False
     return not (api.dsn_keyword and _dsn_sets_timeout(call, api))
+
+
+# --- what a fix writes (shared by the rule, for its fix applicability, and the codemod) ---
+
+
+@dataclass(frozen=True)
+class LibraryRef:
+    name: str  # the name to write (`httpx`, or the alias it is imported as)
+    add_import: bool = False  # `import <name>` must be added at the top of the module
+
+
+def client_request_api(module: ModuleInfo, function: ast.AST | None, call: ast.Call) -> tuple[str, ConnectApi] | None:
+    """(the call as shown, its API) for a request method of a `requests.Session` or of an
+    httpx/aiohttp client: `s.get(url)`."""
+    from bgtask_lint.receivers import made_by
+
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in REQUEST_METHODS:
+        return None
+    if func.attr != "stream" and made_by(module, function, func.value, REQUESTS_SESSIONS):
+        return f"requests.Session.{func.attr}()", REQUESTS_API
+    for library, (types, api) in ASYNC_CLIENTS.items():
+        if made_by(module, function, func.value, types):
+            return f"{library} client .{func.attr}()", api
+    return None
+
+
+def library_reference(module: ModuleInfo, function: ast.AST | None, library: str) -> LibraryRef | None:
+    """How the fix can name `library` at this call: a name already bound to it, or a new
+    top-level `import library` where the module imports from it unconditionally at the top.
+    None where it is imported only lazily or under `try`/`if` (an optional dependency must
+    stay optional, V2.9)."""
+    candidates = [name for name, ref in module.imports.items() if ref.module == library and ref.attr is None]
+    scope = function
+    while scope is not None:
+        candidates += [name for name, ref in module.local_imports.get(id(scope), {}).items()
+                       if ref.module == library and ref.attr is None]
+        scope = module.parents.get(id(scope))
+    for name in candidates:
+        if imported_name(module, ast.Name(id=name, ctx=ast.Load()), function) == library:
+            return LibraryRef(name)
+    top_level = any(
+        isinstance(stmt, ast.ImportFrom) and not stmt.level and (stmt.module or "").split(".")[0] == library
+        or isinstance(stmt, ast.Import) and any(alias.name.split(".")[0] == library for alias in stmt.names)
+        for stmt in module.tree.body
+    )
+    taken = library in module.imports or library in module.defs or library in module.assigns
+    if top_level and not taken and imported_name(module, ast.Name(id=library, ctx=ast.Load()), function) is None \
+            and not _local(module, function, library):
+        return LibraryRef(library, add_import=True)
+    return None
+
+
+def _local(module: ModuleInfo, function: ast.AST | None, name: str) -> bool:
+    from bgtask_lint.scope import function_scope
+
+    scope = function
+    while scope is not None:
+        if name in function_scope(scope).bindings:
+            return True
+        scope = module.parents.get(id(scope))
+    return False
+
+
+def fix_value(api: ConnectApi, timeout: float, module_name: str | None = None) -> str:
+    """The source text of the value the fix writes for `api.fix_keyword`."""
+    return api.fix_value.format(t=repr(float(timeout)), t_int=max(1, math.ceil(timeout)), module=module_name)

@@ -197,3 +197,22 @@ def parenthesized(expr: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(expr, cst.Await) and not expr.lpar:
         return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return expr
+
+
+# --- from a LibCST node to the ast node the checker saw -----------------------------------
+
+
+def char_span(source_lines: Sequence[str], node) -> Target:
+    """An ast node's (line, column, end line, end column), columns in characters (LibCST's)."""
+
+    def char(line: int, column: int) -> int:
+        text = source_lines[line - 1] if 0 < line <= len(source_lines) else ""
+        return len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
+
+    return (node.lineno, char(node.lineno, node.col_offset),
+            node.end_lineno, char(node.end_lineno, node.end_col_offset))
+
+
+def node_span(command: VisitorBasedCodemodCommand, node: cst.CSTNode) -> Target:
+    position = command.get_metadata(PositionProvider, node)
+    return position.start.line, position.start.column, position.end.line, position.end.column

@@ -1,56 +1,133 @@
-"""BGT501: give network connects a timeout.
+"""BGT501: bound the connect, and only the connect (V2.8).
 
-An awaited call becomes `await asyncio.wait_for(<call>, timeout=T)`; a constructor gets
-the API's own keyword (`timeout=T`, `socket_connect_timeout=T` for Redis,
-`connect_timeout=T` for aiomysql, `aiohttp.ClientTimeout(total=T)` for aiohttp); an
-explicit `timeout=None` gets T. T comes from `--connect-timeout` (default 10.0).
+What each API gets is in the one catalogue, bgtask_lint/connect.py (`fix_keyword`,
+`fix_value`), which the rule reads too:
+- requests (functions and Session methods): `timeout=(T, None)`, the read stays unbounded;
+- redis: `socket_connect_timeout=T`; psycopg2: `connect_timeout=T` (whole seconds);
+  aiomysql: `connect_timeout=T`; asyncpg: `timeout=T` (its connect timeout);
+- httpx with `timeout=None`: `httpx.Timeout(None, connect=T)`; an aiohttp request with
+  `timeout=None`: `aiohttp.ClientTimeout(sock_connect=T)`;
+- an awaited connect without a timeout of its own (`asyncio.open_connection`, aiopg,
+  whose `timeout=` also bounds every query): `await asyncio.wait_for(<call>, timeout=T)`;
+- a callable run in a thread (`asyncio.to_thread(requests.get, url)`): the keyword goes
+  on the runner, which passes it on;
+- with --unsafe-fixes only, where the API's one timeout also bounds every later read
+  (smtplib, ftplib, imaplib, poplib, socket.create_connection, urlopen): `timeout=T`.
+T comes from `--connect-timeout` (default 10.0).
 """
 
 from __future__ import annotations
 
-import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
+import ast
+from dataclasses import dataclass
+from pathlib import Path
 
-from bgtask_lint.connect import CONNECT_APIS
-from bgtask_lint.codemods._base import FindingCommand
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression
 from bgtask_lint.codemods._layout import append_keyword
+from bgtask_lint.connect import (
+    THREAD_RUNNERS,
+    ConnectApi,
+    client_request_api,
+    connect_api,
+    fix_value,
+    library_reference,
+)
+from bgtask_lint.engine import parse_module
+from bgtask_lint.files import SourceError, source_lines
+from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
+
+GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
+
+
+@dataclass(frozen=True)
+class ConnectFix:
+    wait_for: bool  # wrap the awaited call in asyncio.wait_for
+    api: ConnectApi
+    value: str | None = None  # the value written for api.fix_keyword
+    add_import: str | None = None
+    runner: bool = False  # the keyword goes on a thread runner, which passes it on
+
+
+def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
+    holding = [f for f in ast.walk(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))
+               and (f.lineno, f.col_offset) <= (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+               and (node.end_lineno, node.end_col_offset) <= (f.end_lineno, f.end_col_offset)]  # type: ignore[attr-defined]
+    return max(holding, key=lambda f: (f.lineno, f.col_offset), default=None)  # type: ignore[attr-defined]
+
+
+def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) -> ConnectFix | None:
+    """What the fix writes for `call`, or None (then the rule gave no safe fix either)."""
+    function = _enclosing(module.tree, call)
+    runner = imported_name(module, call.func, function)
+    target = call
+    if runner in THREAD_RUNNERS and call.args and not isinstance(call.args[0], ast.Starred):
+        target = ast.Call(func=call.args[0], args=call.args[1:], keywords=call.keywords)
+    qualified = imported_name(module, target.func, function)
+    api = connect_api(qualified, ())
+    if api is None:
+        request = client_request_api(module, function, target)
+        api = request[1] if request is not None else GENERIC
+    if api.fix_keyword is None:
+        return ConnectFix(True, api) if awaited and target is call else None
+    library = None
+    if api.fix_module is not None:
+        library = library_reference(module, function, api.fix_module)
+        if library is None:
+            return None
+    value = fix_value(api, timeout, library.name if library is not None else None)
+    return ConnectFix(False, api, value, library.name if library is not None and library.add_import else None,
+                      runner=target is not call)
 
 
 class ConnectTimeoutCommand(FindingCommand):
-    DESCRIPTION = "BGT501: add a timeout to network connects and clients."
+    DESCRIPTION = "BGT501: bound network connects with a connect timeout."
     CODE = "BGT501"
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.awaited: set[int] = set()
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module_node = node
+        self.ast_module: ModuleInfo | None = None
+        self.plans: dict[int, ConnectFix] = {}  # id(original call) -> its fix
 
-    def _api(self, call: cst.Call):
-        for qualified in self.get_metadata(QualifiedNameProvider, call.func, set()):
-            api = CONNECT_APIS.get(qualified.name)
-            if api is not None:
-                return qualified.name, api
-        return None, None
+    def _ast_module(self) -> ModuleInfo | None:
+        if self.ast_module is None:
+            path = Path(self.context.filename or "stdin.py").resolve()
+            try:
+                self.ast_module = parse_module(path, path.parent, self.module_node.code)
+            except SourceError:
+                return None
+        return self.ast_module
 
-    def _timeout(self) -> cst.Float:
-        return cst.Float(repr(float(self.connect_timeout)))
-
-    def _none_keyword(self, call: cst.Call, names: tuple[str, ...]) -> int | None:
-        for position, arg in enumerate(call.args):
-            if arg.keyword is not None and arg.keyword.value in names \
-                    and isinstance(arg.value, cst.Name) and arg.value.value == "None":
-                return position
+    def _plan(self, call: cst.Call, awaited: bool) -> ConnectFix | None:
+        module = self._ast_module()
+        if module is None:
+            return None
+        span = node_span(self, call)
+        lines = source_lines(module.source)
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call) and char_span(lines, node) == span:
+                return plan_fix(module, node, self.connect_timeout, awaited)
         return None
 
     def visit_Await(self, node: cst.Await) -> None:
-        if isinstance(node.expression, cst.Call) and self.is_target(node.expression):
-            name, api = self._api(node.expression)
-            keywords = api.keywords if api else ("timeout",)
-            if self._none_keyword(node.expression, keywords) is None:
-                self.awaited.add(id(node.expression))
+        call = node.expression
+        if isinstance(call, cst.Call) and self.is_target(call):
+            plan = self._plan(call, awaited=True)
+            if plan is not None:
+                self.plans[id(call)] = plan
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if id(node) not in self.plans and self.is_target(node):
+            plan = self._plan(node, awaited=False)
+            if plan is not None:
+                self.plans[id(node)] = plan
 
     def leave_Await(self, original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
-        if id(original.expression) not in self.awaited:
+        plan = self.plans.get(id(original.expression))
+        if plan is None or not plan.wait_for:
             return updated
         self.needs_import("asyncio")
         self.fixed += 1
@@ -58,29 +135,32 @@ class ConnectTimeoutCommand(FindingCommand):
             func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("wait_for")),
             args=[
                 cst.Arg(updated.expression, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                cst.Arg(self._timeout(), keyword=cst.Name("timeout"),
+                cst.Arg(cst.Float(repr(float(self.connect_timeout))), keyword=cst.Name("timeout"),
                         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))),
             ],
         )
         return updated.with_changes(expression=wait_for)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if id(original) in self.awaited or not self.is_target(original):
+        plan = self.plans.get(id(original))
+        if plan is None or plan.wait_for or plan.value is None:
             return updated
-        name, api = self._api(original)
-        keyword = api.fix_keyword if api is not None else "timeout"
-        if keyword is None:
-            return updated
-        value: cst.BaseExpression = self._timeout()
-        if name == "aiohttp.ClientSession":
-            self.needs_import("aiohttp")
-            value = cst.parse_expression(f"aiohttp.ClientTimeout(total={float(self.connect_timeout)!r})")
-        args = list(updated.args)
-        none_at = self._none_keyword(updated, api.keywords if api else ("timeout",))
+        api = plan.api
+        value = parse_expression(plan.value)
+        if plan.add_import:
+            self.needs_import(plan.add_import)
         self.fixed += 1
-        if none_at is not None:
-            args[none_at] = args[none_at].with_changes(value=value)
+        args = list(updated.args)
+        for position, arg in enumerate(args):
+            if arg.keyword is not None and arg.keyword.value == api.fix_keyword:
+                args[position] = arg.with_changes(value=value)  # `timeout=None`
+                return updated.with_changes(args=args)
+        positional = [i for i, arg in enumerate(args) if arg.keyword is None and not arg.star]
+        if not plan.runner and api.positional is not None and api.fix_keyword == "timeout" \
+                and len(positional) > api.positional:
+            at = positional[api.positional]  # `SMTP(host, port, None)`
+            args[at] = args[at].with_changes(value=value)
             return updated.with_changes(args=args)
-        new_arg = cst.Arg(value, keyword=cst.Name(keyword),
+        new_arg = cst.Arg(value, keyword=cst.Name(api.fix_keyword or "timeout"),
                           equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
         return append_keyword(updated, new_arg)

@@ -6,22 +6,20 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.connect import (
-    ASYNC_CLIENTS,
     CONNECT_APIS,
     REQUEST_METHODS,
-    REQUESTS_SESSIONS,
     THREAD_RUNNERS,
     TIMEOUT_SCOPES,
     WAIT_FOR,
     ConnectApi,
-    REQUESTS_API,
+    client_request_api,
     connect_api,
     disabled_timeout,
     lacks_timeout,
+    library_reference,
 )
 from bgtask_lint.index import imported_name
 from bgtask_lint.names import last_name
-from bgtask_lint.receivers import made_by
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
 
@@ -82,15 +80,23 @@ class ConnectWithoutTimeout(Rule):
     ```
 
     ## Fix safety
-    Safe where bounding the connect changes nothing but the failure: requests, redis
-    (`socket_connect_timeout`), psycopg2 and aiomysql (`connect_timeout`), httpx,
-    aiohttp, asyncpg, aiopg, and an awaited `asyncio.open_connection` (wrapped in
-    `asyncio.wait_for`). Unsafe (`--unsafe-fixes`) where the API's only timeout also
-    bounds every later read, so a slow but healthy exchange could fail: smtplib,
+    Safe where the fix bounds the connect and nothing else, so only the failure
+    changes: requests gets `timeout=(T, None)` (the read stays unbounded), redis
+    `socket_connect_timeout=T`, psycopg2 `connect_timeout=T` (in whole seconds, as
+    libpq reads it) and aiomysql `connect_timeout=T`, asyncpg `timeout=T` (its connect
+    timeout), httpx `timeout=httpx.Timeout(None, connect=T)` and an aiohttp request
+    `timeout=aiohttp.ClientTimeout(sock_connect=T)`; an awaited
+    `asyncio.open_connection` or aiopg connect (aiopg's `timeout=` also bounds every
+    query) is wrapped in `asyncio.wait_for(..., timeout=T)`. A callable run by
+    `asyncio.to_thread`/`run_in_threadpool` gets the keyword on the runner, which
+    passes it on. Unsafe (`--unsafe-fixes`, `timeout=T`) where the API's only timeout
+    also bounds every later read, so a slow but healthy exchange could fail: smtplib,
     ftplib, imaplib, poplib, `socket.create_connection` and `urlopen`. No fix for a
-    turned-off `Timeout(...)` object, a callable run in a thread, or an
-    `asyncio.open_connection` that is not awaited. `T` is `connect-timeout` (default
-    10.0).
+    turned-off `Timeout(...)` object, a callable run by `run_in_executor` or anyio's
+    `run_sync` (they pass no keywords on), an `asyncio.open_connection` that is not
+    awaited, or where httpx/aiohttp is imported only lazily or under `try` (the fix
+    would have to import it at the top, making an optional dependency mandatory; the
+    finding says so). `T` is `connect-timeout` (default 10.0).
     """
 
     code = "BGT501"
@@ -149,12 +155,19 @@ async def connect(dsn):
         if in_thread or api.awaited_connect:
             if self._inside_timeout(ctx):
                 return
+        why = api.why
         if in_thread:
             shown = f"{shown} run in a thread"
-            fix = None  # the timeout belongs on the callable's arguments, not on the runner
+            if not (api.fix_keyword and THREAD_RUNNERS.get(imported_name(ctx.module, node.func, ctx.function) or "")):
+                fix = None  # the runner passes no keywords on (run_in_executor, anyio's run_sync)
         elif fix == "safe" and api.fix_keyword is None and not self._awaited(ctx):
             fix = None  # nothing to add the timeout to, and nothing awaited to wrap
-        self.report(ctx, node, f"{shown}: {api.why}", fix=fix)
+        if fix and api.fix_keyword and api.fix_module \
+                and library_reference(ctx.module, ctx.function, api.fix_module) is None:
+            fix = None  # V2.9: the fix would make an optional import mandatory
+            why += (f"; no safe fix: {api.fix_module} is imported only lazily or conditionally here, "
+                    f"so the fix cannot name {api.fix_module}.Timeout; set the connect timeout yourself")
+        self.report(ctx, node, f"{shown}: {why}", fix=fix)
 
     # --- what the call is -------------------------------------------------------------
 
@@ -166,20 +179,10 @@ async def connect(dsn):
             if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
                 return None
             return f"{qualified}()", api, self._fix_for(call, api)
-        func = call.func
-        if not isinstance(func, ast.Attribute) or func.attr not in REQUEST_METHODS:
+        request = client_request_api(ctx.module, ctx.function, call)  # `session.get(url)`
+        if request is None or not lacks_timeout(call, request[1]):
             return None
-        receiver = func.value
-        if func.attr != "stream" and made_by(ctx.module, ctx.function, receiver, REQUESTS_SESSIONS):
-            if lacks_timeout(call, REQUESTS_API):
-                return f"requests.Session.{func.attr}()", REQUESTS_API, "safe"
-            return None
-        for library, (types, api) in ASYNC_CLIENTS.items():
-            if made_by(ctx.module, ctx.function, receiver, types):
-                if lacks_timeout(call, api):
-                    return f"{library} client .{func.attr}()", api, self._fix_for(call, api)
-                return None
-        return None
+        return request[0], request[1], self._fix_for(call, request[1])
 
     @staticmethod
     def _fix_for(call: ast.Call, api: ConnectApi) -> str | None:
