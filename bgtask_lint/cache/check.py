@@ -489,8 +489,9 @@ def _recording_project(root: Path, settings: "Settings", index):
     from bgtask_lint.project import Project
 
     class RecordingProject(Project):
-        def check_counted(self, module, only=None):
-            (findings, hidden), deps = self.index.recorder.frame(lambda: Project.check_counted(self, module, only))
+        def check_counted(self, module, only=None, **options):
+            (findings, hidden), deps = self.index.recorder.frame(
+                lambda: Project.check_counted(self, module, only, **options))
             return findings, hidden, deps
 
     return RecordingProject(root, settings, index)

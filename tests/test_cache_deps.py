@@ -1,0 +1,238 @@
+"""What an entry depends on is what the index looked up: lookups (hits and misses), the
+modules read, memoized analyses, and the project-wide facts it asked for."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint.cache import deps as deps_module
+from test_cache import codes, run
+from test_cache_metadata import _age
+
+BLOCKING_HELPER = "import time\n\n\ndef wait():\n    time.sleep(1)\n"
+QUIET_HELPER = "def wait():\n    return None\n"
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text("")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def shared_helper(tmp_path: Path) -> Path:
+    """a.py and b.py both call helper.slow(), which calls deep.wait(): the blocking chain of
+    `slow` is memoized while a.py is checked, and b.py only hits the memo."""
+    caller = "from pkg.helper import slow\n\n\nasync def {name}():\n    slow()\n"
+    return _write(tmp_path / "proj", {
+        "pkg/__init__.py": "",
+        "pkg/a.py": caller.format(name="a"),
+        "pkg/b.py": caller.format(name="b"),
+        "pkg/helper.py": "from pkg.deep import wait\n\n\ndef slow():\n    wait()\n",
+        "pkg/deep.py": BLOCKING_HELPER,
+    })
+
+
+def test_a_memoized_analysis_carries_its_lookups(shared_helper: Path) -> None:
+    found, _ = run(shared_helper)
+    assert {("pkg/a.py", "BGT302"), ("pkg/b.py", "BGT302")} <= codes(found, shared_helper)
+    (shared_helper / "pkg" / "deep.py").write_text(QUIET_HELPER)
+    found, stats = run(shared_helper)  # compared with an uncached run inside
+    assert not any(code == "BGT302" for _, code in codes(found, shared_helper))
+    assert stats["checked"] >= 3  # a.py, b.py, deep.py (helper.py reads deep.py too)
+
+
+def test_without_the_memo_record_the_hit_would_be_stale(shared_helper: Path, monkeypatch) -> None:
+    """The test above can fail: with a plain dict as the memo, b.py keeps its old finding."""
+    from bgtask_lint.cache import facts
+
+    monkeypatch.setattr(facts, "RecordingMemo", lambda recorder: {})
+    run(shared_helper)
+    (shared_helper / "pkg" / "deep.py").write_text(QUIET_HELPER)
+    with pytest.raises(AssertionError):
+        run(shared_helper)
+
+
+def test_memo_entry_deps_span_from_first_miss_to_store() -> None:
+    recorder = deps_module.Recorder()
+    memo = deps_module.RecordingMemo(recorder)
+    recorder.begin()
+    recorder.log.append(("r", "/before"))
+    assert "k" not in memo
+    recorder.log.append(("r", "/inside"))
+    memo["k"] = 1
+    first = recorder.end()
+    assert first.reads == {"/before", "/inside"}
+    recorder.begin()
+    assert memo.get("k") == 1
+    assert recorder.end().reads == {"/inside"}  # the hit brings what computing it looked up
+
+
+FLOW_DB = '''\
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+'''
+
+FLOW_HELPERS = '''\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def cleanup(db):
+    try:
+        db.execute("select 1")
+    except Exception:
+        logger.exception("cleanup failed")
+        raise
+
+
+def schedule_cleanup(background_tasks, db):
+    background_tasks.add_task(cleanup, db)
+'''
+
+FLOW_MAIN = '''\
+from fastapi import BackgroundTasks, Depends, FastAPI
+from sqlalchemy.orm import Session
+
+from app.db import get_db
+from app.helpers import schedule_cleanup
+
+app = FastAPI()
+
+
+@app.post("/items")
+def create_item(background_tasks: BackgroundTasks, db: Session = Depends(get_db)):
+    schedule_cleanup(background_tasks, db)
+    return {}
+'''
+
+
+@pytest.fixture
+def flows_project(tmp_path: Path) -> Path:
+    return _write(tmp_path / "proj", {"app/__init__.py": "", "app/db.py": FLOW_DB,
+                                      "app/helpers.py": FLOW_HELPERS, "app/main.py": FLOW_MAIN})
+
+
+def test_a_session_flow_follows_its_caller(flows_project: Path) -> None:
+    """helpers.py neither changes nor imports main.py; its BGT201 follows main.py's call."""
+    found, _ = run(flows_project)
+    assert ("app/helpers.py", "BGT201") in codes(found, flows_project)
+    main = flows_project / "app" / "main.py"
+    main.write_text(FLOW_MAIN.replace("schedule_cleanup(background_tasks, db)", "schedule_cleanup(background_tasks, None)"))
+    found, _ = run(flows_project)
+    assert ("app/helpers.py", "BGT201") not in codes(found, flows_project)
+    main.write_text("\n" + FLOW_MAIN)  # the message names the caller's line: it moves
+    found, _ = run(flows_project)
+    [message] = [f.message for f in found if f.code == "BGT201"]
+    assert "app.main:13" in message
+
+
+def test_checking_one_file_keeps_the_others_entries(flows_project: Path) -> None:
+    """The flows depend on which files are checked (the targets are scanned for callers);
+    an entry that did not ask for them survives a run over other targets."""
+    run(flows_project)
+    run(flows_project, paths=[flows_project / "app" / "db.py"])
+    _, stats = run(flows_project)
+    assert stats["hits"] >= 2  # __init__.py and db.py asked nothing of the flows
+
+
+def test_an_unrelated_new_file_keeps_every_entry(flows_project: Path) -> None:
+    run(flows_project)
+    (flows_project / "app" / "unrelated.py").write_text("VALUE = 1\n")
+    _, stats = run(flows_project)
+    assert not stats["layout_same"] and stats["reasked"] > 0
+    assert stats["hits"] == 4 and stats["checked"] == 1
+
+
+def test_a_failed_lookup_that_now_succeeds(tmp_path: Path) -> None:
+    """`from app.later import wait` resolves to nothing, then to a new file."""
+    root = _write(tmp_path / "proj", {
+        "app/__init__.py": "",
+        "app/main.py": "from app.later import wait\n\n\nasync def f():\n    wait()\n",
+    })
+    found, _ = run(root)
+    assert not codes(found, root)
+    (root / "app" / "later.py").write_text(BLOCKING_HELPER)
+    found, _ = run(root)
+    assert ("app/main.py", "BGT302") in codes(found, root)
+
+
+def test_a_new_package_marker_renames_modules(tmp_path: Path) -> None:
+    """An `__init__.py` appearing above the walked directory changes import names, and
+    BGT201's message names the caller's module."""
+    outer = tmp_path / "outer"
+    root = _write(outer / "proj", {"__init__.py": "", "app/__init__.py": "", "app/db.py": FLOW_DB,
+                                   "app/helpers.py": FLOW_HELPERS,
+                                   "app/main.py": FLOW_MAIN})
+    found, _ = run(root)
+    assert any("(proj.app.main:12)" in f.message for f in found)
+    _age(root)  # nothing below the root is racily clean: only the new marker says "changed"
+    run(root)
+    (outer / "__init__.py").write_text("")
+    found, stats = run(root)  # compared with an uncached run inside
+    assert not stats["relisted"]
+    assert any("(outer.proj.app.main:12)" in f.message for f in found)
+
+
+def test_hidden_test_findings_are_restored(tmp_path: Path) -> None:
+    from bgtask_lint.config import Settings
+    from bgtask_lint.runner import check_paths
+
+    root = _write(tmp_path / "proj", {"tests/test_x.py": "import time\n\n\nasync def test_f():\n    time.sleep(1)\n"})
+    for _ in range(2):
+        result = check_paths([root], Settings(), root=root, cache=True)
+        assert result.hidden_in_tests == 1 and not result.findings
+    from bgtask_lint.cache import LAST_RUN
+
+    assert LAST_RUN["hits"] == 1
+
+
+def test_reasker_uses_the_real_resolver(tmp_path: Path) -> None:
+    root = _write(tmp_path / "proj", {"app/__init__.py": "", "app/tasks.py": "", "other/tasks.py": ""})
+    files = [str(p.resolve()) for p in root.rglob("*.py")]
+    names = {p: ("", False) for p in files}
+    near = str((root / "app" / "__init__.py").resolve())
+    asker = deps_module.Reasker(root.resolve(), files, set(), names)
+    app_tasks = str((root / "app" / "tasks.py").resolve())
+    assert asker.same_answer(("tasks", near, None, app_tasks))  # the nearer of two candidates
+    assert not asker.same_answer(("tasks", near, None, str((root / "other" / "tasks.py").resolve())))
+    assert asker.same_answer(("missing", near, None, None))
+    failing = deps_module.Reasker(root.resolve(), files, {app_tasks}, names)
+    assert failing.same_answer(("tasks", near, None, None))  # it would not parse
+
+
+def test_an_old_file_changed_with_its_metadata_restored_is_trusted(tmp_path: Path) -> None:
+    """The price of trusting metadata (as ruff and git do): documented, not a bug."""
+    root = _write(tmp_path / "proj", {"a.py": "import time\n\n\nasync def f():\n    time.sleep(1)\n"})
+    path = root / "a.py"
+    when = time.time_ns() - 100 * 10**9
+    os.utime(path, ns=(when, when))
+    os.utime(root, ns=(when, when))
+    run(root)
+    run(root)
+    with open(path, "r+") as handle:
+        handle.write(handle.read().replace("sleep", "ctime"))
+    os.utime(path, ns=(when, when))
+    from bgtask_lint.config import Settings
+    from bgtask_lint.runner import check_paths
+
+    stale = check_paths([root], Settings(), root=root, cache=True)
+    assert [f.code for f in stale.findings] == ["BGT301"]
