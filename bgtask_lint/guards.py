@@ -12,8 +12,10 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
+from bgtask_lint.index import FUNCTION_TYPES, ExternalSym, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
 from bgtask_lint.loggers import (
+    LIBRARY_FACTORIES,
+    LIBRARY_LOGGERS,
     ExternalFact,
     LoggerBindings,
     is_traceback_text,
@@ -303,6 +305,11 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         if isinstance(sym, FunctionSym):
             kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
             return ("factory", kind) if kind else None
+        if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
+            if sym.name in LIBRARY_LOGGERS:
+                return "logger", LIBRARY_LOGGERS[sym.name]
+            if sym.name in LIBRARY_FACTORIES:
+                return "factory", LIBRARY_FACTORIES[sym.name]
         return None
 
     bindings = logger_bindings(module.tree, external)

@@ -108,19 +108,24 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
     module = model.module
     bindings = model.loggers
     owner = module.owner_class.get(id(function))
-    candidates = sorted(
-        (name for name, kind in bindings.items() if kind and bindings.imports.get(name) not in ("logging",)),
-        key=lambda name: (PREFERRED_NAMES.index(name) if name in PREFERRED_NAMES else len(PREFERRED_NAMES), name),
-    )
+    # names bound to a logger here, and imported names (a project module's logger is known
+    # through the index); never the logging module itself (its functions log to the root logger)
+    names = {name for name in (*bindings, *bindings.imports) if bindings.imports.get(name) != "logging"}
+    candidates = sorted(names, key=lambda name: (
+        PREFERRED_NAMES.index(name) if name in PREFERRED_NAMES else len(PREFERRED_NAMES), name))
+    shadowed = []
     for name in candidates:
-        if _shadowed_outside(module, function, name):
-            continue
+        if not (bindings.get(name) or name in PREFERRED_NAMES or is_logger_expr(
+                ast.Name(id=name, ctx=ast.Load()), bindings, None, owner)):
+            continue  # not a logger at module level: no need to look closer
         kind = is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, function, owner)
-        if kind == bindings[name]:
+        if kind and not _shadowed_outside(module, function, name):
             return LoggerChoice(name, kind)
+        if is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, None, owner):
+            shadowed.append(name)
     if not may_add:
-        if candidates:
-            return NoFix(f"the module's logger `{candidates[0]}` is shadowed in this function; "
+        if shadowed:
+            return NoFix(f"the module's logger `{shadowed[0]}` is shadowed in this function; "
                          "log the exception with logger.exception yourself")
         return NoFix("no logger is bound in this module; add `logger = logging.getLogger(__name__)` "
                      "and log the exception with logger.exception")

@@ -1,0 +1,368 @@
+"""Safe means safe for the logging fixes (BGT401, BGT402; V2.7, V2.9): loggers by binding,
+levels kept, each library's idiom, no double logging, and the checker and the codemod
+agree on every case. Each "wrong today" item of issue 11 is a test here; the behaviour
+tests run the code before and after the fix and compare the log records."""
+
+from __future__ import annotations
+
+import ast
+import io
+import logging
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint.config import Settings
+from bgtask_lint.guards import guard_model
+from bgtask_lint.log_fixes import GuardFix, HandlerFix, NoFix, guard_fix, swallow_fix
+from bgtask_lint.loggers import is_logger_expr
+from bgtask_lint.project import Project
+
+ENDPOINT = """
+
+def endpoint(background_tasks: BackgroundTasks):
+    background_tasks.add_task({task}, 1)
+"""
+
+
+def task_module(imports: str, body: str, task: str = "job") -> str:
+    return f"from fastapi import BackgroundTasks\n{imports}\n\n{body}" + ENDPOINT.format(task=task)
+
+
+def fix(tmp_path: Path, text: str, name: str = "jobs.py", codes: tuple[str, ...] = ("BGT401", "BGT402")):
+    """(findings of `codes` before, the fixed text), with `text` as `name` in a project at tmp_path."""
+    path = tmp_path / name
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings().with_overrides(select=codes))
+    findings = project.check(project.module(path))
+    return findings, project.fix_text(path, text).new_text
+
+
+def only(findings, code):
+    found = [f for f in findings if f.code == code]
+    assert len(found) == 1, findings
+    return found[0]
+
+
+# --- wrong today (issue 11): each fails on the old codemods --------------------------------
+
+
+def test_math_log_is_not_a_logger(tmp_path: Path) -> None:
+    text = task_module("from math import log", "def job(x):\n    return log(x)\n")
+    finding, fixed = only(fix(tmp_path, text)[0], "BGT401"), fix(tmp_path, text)[1]
+    assert finding.fix == "safe"
+    assert "log.exception" not in fixed
+    assert "logger = logging.getLogger(__name__)" in fixed
+    assert 'logger.exception("background task %s failed", "job")' in fixed
+
+
+def test_dialog_error_is_not_a_log_call(tmp_path: Path) -> None:
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        dialog.error(str(e))\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)\nfrom ui import dialog", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "no safe fix" in finding.message
+    assert "dialog.exception" not in fixed and fixed == text
+
+
+def test_parameter_named_logger_is_not_the_module_logger(tmp_path: Path) -> None:
+    body = ("def job(x, logger=None):\n    try:\n        work(x)\n    except Exception:\n        pass\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "shadowed" in finding.message
+    assert fixed == text  # never `None.exception(...)`
+
+
+def test_parameter_named_logger_gets_no_new_module_logger(tmp_path: Path) -> None:
+    text = task_module("", "def job(x, logger=None):\n    work(x)\n")
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix is None
+    assert fixed == text
+
+
+def test_logger_none_set_at_startup_gets_no_second_binding(tmp_path: Path) -> None:
+    imports = "logger = None  # set by configure() at start-up\n\ndef configure(lg):\n    global logger\n    logger = lg\n"
+    text = task_module(imports, "def job(x):\n    work(x)\n")
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "`logger` is already bound" in finding.message
+    assert fixed.count("logger =") == text.count("logger =")
+
+
+def test_loguru_gets_braces_never_percent(tmp_path: Path) -> None:
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        print('job failed:', e)\n")
+    text = task_module("from loguru import logger", body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert "logger.exception(\"{} {}\", 'job failed:', e)" in fixed
+    assert "%s" not in fixed
+
+
+def test_loguru_guard_message_uses_braces(tmp_path: Path) -> None:
+    text = task_module("from loguru import logger", "def job(x):\n    work(x)\n")
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert 'logger.exception("background task {} failed", "job")' in fixed
+    assert "getLogger" not in fixed
+
+
+def test_warning_keeps_its_level(tmp_path: Path) -> None:
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        logger.warning('retrying %s: %s', x, e)\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert "logger.warning('retrying %s: %s', x, e, exc_info=True)" in fixed
+    assert "logger.exception" not in fixed
+
+
+def test_loguru_warning_keeps_level_with_opt(tmp_path: Path) -> None:
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        logger.warning('retrying {}: {}', x, e)\n")
+    text = task_module("from loguru import logger", body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert "logger.opt(exception=True).warning('retrying {}: {}', x, e)" in fixed
+
+
+def test_exc_info_false_is_honoured(tmp_path: Path) -> None:
+    body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception as e:\n"
+            "        LOG.error('fetch failed: %s', e, exc_info=False)\n")
+    text = task_module("import logging\nLOG = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    assert not findings and fixed == text
+
+
+def test_comment_about_the_traceback_blocks_the_fix(tmp_path: Path) -> None:
+    body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception as e:\n"
+            "        # no traceback: the exception text carries a signed URL\n"
+            "        LOG.error('fetch failed: %s', type(e).__name__)\n")
+    text = task_module("import logging\nLOG = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "exc_info=False" in finding.message
+    assert fixed == text
+
+
+def test_pass_without_a_logger_has_no_safe_fix(tmp_path: Path) -> None:
+    body = "def job(x):\n    try:\n        work(x)\n    except Exception:\n        pass\n"
+    findings, fixed = fix(tmp_path, task_module("", body), codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "no logger is bound" in finding.message
+    assert "logging" not in fixed
+
+
+@pytest.mark.parametrize("block", ["while not stopped():", "with lock:"])
+def test_guarded_one_level_down_is_not_wrapped_again(tmp_path: Path, block: str) -> None:
+    body = (f"def job(x):\n    prepare(x)\n    {block}\n        try:\n            work(x)\n"
+            "        except Exception:\n            logger.exception('work failed')\n            raise\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "log those failures twice" in finding.message
+    assert fixed == text
+
+
+def test_guard_decorator_is_never_wrapped(tmp_path: Path) -> None:
+    text = (
+        "import functools, logging\nlogger = logging.getLogger(__name__)\n\n"
+        "def guarded(func):\n    @functools.wraps(func)\n    def wrapper(*a):\n        try:\n"
+        "            return func(*a)\n        except Exception:\n            logger.exception('failed')\n"
+        "            raise\n    return wrapper\n\n@guarded\ndef job(x):\n    work(x)\n"
+    )
+    tree = ast.parse(text)
+    project = Project(tmp_path, Settings())
+    module = project.replace(tmp_path / "m.py", text)
+    function = next(n for n in ast.walk(module.tree) if isinstance(n, ast.FunctionDef) and n.name == "job")
+    plan = guard_fix(guard_model(project.index, module), function)
+    assert isinstance(plan, NoFix) and "decorator" in plan.reason
+    assert tree  # parsed
+
+
+# --- the checker and the codemod agree -------------------------------------------------------
+
+# (module prelude, what the fixed handler or guard must log with; None: no safe fix)
+LOGGER_TABLE = [
+    ("import logging\nlogger = logging.getLogger(__name__)", "logger"),
+    ("import logging\nlog = logging.getLogger('jobs')", "log"),
+    ("import logging as lg\nLOGGER = lg.getLogger(__name__)", "LOGGER"),
+    ("from loguru import logger", "logger"),
+    ("import structlog\nlogger = structlog.get_logger()", "logger"),
+    ("from math import log", None),
+    ("log = []", None),
+    ("logger = None", None),
+    ("from somewhere_unknown import logger", None),
+    ("import logging", None),  # the logging module itself is not a logger object
+]
+
+
+@pytest.mark.parametrize("prelude,expected", LOGGER_TABLE, ids=[p for p, _ in LOGGER_TABLE])
+def test_checker_and_codemod_agree_on_loggers(tmp_path: Path, prelude: str, expected: str | None) -> None:
+    body = "def job(x):\n    try:\n        work(x)\n    except Exception:\n        pass\n"
+    text = task_module(prelude, body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    # loggers.py (the checker's catalogue) says whether the name is a logger ...
+    module = ast.parse(text)
+    from bgtask_lint.loggers import logger_bindings
+
+    bindings = logger_bindings(module)
+    function = next(n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.name == "job")
+    if expected is not None:
+        assert is_logger_expr(ast.Name(id=expected, ctx=ast.Load()), bindings, function)
+    # ... the rule's fix applicability follows it, and the codemod does what the rule said
+    assert (finding.fix == "safe") == (expected is not None)
+    if expected is None:
+        assert fixed == text
+    else:
+        assert f"{expected}.exception(" in fixed
+        assert fix(tmp_path, fixed, codes=("BGT402",))[0] == []  # nothing left
+
+
+def test_imported_project_logger_is_known_through_the_index(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "log.py").write_text("from loguru import logger\n")
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        logger.warning('retrying {}', e)\n\n\ndef other(x):\n    work(x)\n")
+    text = task_module("from app.log import logger", body) + "    background_tasks.add_task(other, 2)\n"
+    path = tmp_path / "app" / "jobs.py"
+    findings, fixed = fix(tmp_path, text, name="app/jobs.py")
+    assert {f.code: f.fix for f in findings} == {"BGT402": "safe", "BGT401": "safe"}
+    # a loguru logger, known only through app/log.py: loguru's idioms, and no new logger
+    assert "logger.opt(exception=True).warning('retrying {}', e)" in fixed
+    assert 'logger.exception("background task {} failed", "other")' in fixed
+    assert "getLogger" not in fixed
+    assert path.exists()
+
+
+def test_plans_are_typed() -> None:
+    assert {GuardFix, HandlerFix, NoFix}  # the three answers log_fixes gives
+
+
+# --- behaviour: run the code before and after the fix ------------------------------------------
+
+
+def run_module(text: str, call: str, records_from: str = "logging"):
+    """Execute `text`, call `call`; return (exception type or None, records, stdout).
+    records: (level name, message, traceback present)."""
+    module = types.ModuleType("bgt_behaviour")
+    records: list[tuple[str, str, bool]] = []
+    stdout = io.StringIO()
+    handler = None
+    sink_id = None
+    if records_from == "logging":
+        class Capture(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append((record.levelname, record.getMessage(), record.exc_info is not None))
+
+        handler = Capture()
+        logging.getLogger().addHandler(handler)
+    else:
+        from loguru import logger as loguru_logger
+
+        def sink(message) -> None:
+            record = message.record
+            records.append((record["level"].name, record["message"], record["exception"] is not None))
+
+        loguru_logger.remove()
+        sink_id = loguru_logger.add(sink, level="DEBUG")
+    raised = None
+    old_stdout = sys.stdout
+    try:
+        exec(compile(text, "bgt_behaviour.py", "exec"), module.__dict__)
+        sys.stdout = stdout
+        try:
+            eval(call, module.__dict__)
+        except Exception as exc:  # noqa: BLE001 - the behaviour under test
+            raised = type(exc)
+    finally:
+        sys.stdout = old_stdout
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+        if sink_id is not None:
+            from loguru import logger as loguru_logger
+
+            loguru_logger.remove(sink_id)
+    return raised, records, stdout.getvalue()
+
+
+FAILING_WORK = "def work(x):\n    raise ValueError(f'bad {x}')\n\n\n"
+
+
+@pytest.mark.parametrize("prelude,records_from", [
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logging"),
+    ("", "logging"),
+    ("from loguru import logger", "loguru"),
+])
+def test_guard_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) -> None:
+    text = task_module(prelude, FAILING_WORK + "def job(x):\n    y = x + 1\n    work(y)\n")
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert fixed != text
+    before = run_module(text, "job(1)", records_from)
+    after = run_module(fixed, "job(1)", records_from)
+    assert before[0] is after[0] is ValueError  # the same failure still propagates
+    assert before[1] == []
+    assert after[1] == [("ERROR", "background task job failed", True)]
+
+
+def test_guard_fix_changes_nothing_on_success(tmp_path: Path) -> None:
+    text = task_module("", "def work(x):\n    return x\n\n\ndef job(x):\n    total = work(x)\n    print('done', total)\n")
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert fixed != text
+    assert run_module(text, "job(3)") == run_module(fixed, "job(3)") == (None, [], "done 3\n")
+
+
+HANDLERS = [
+    # (prelude, handler body, records from, expected level, message before == message after)
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logger.error('job failed: %s', e)", "logging"),
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logger.warning('retry %s', x)", "logging"),
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logging.error('root: %s', e)", "logging"),
+    ("from loguru import logger", "logger.error('job failed: {}', e)", "loguru"),
+    ("from loguru import logger", "logger.warning('retry {}', x)", "loguru"),
+    ("from loguru import logger", "logger.bind(job=1).info('retry {}', x)", "loguru"),
+]
+
+
+@pytest.mark.parametrize("prelude,statement,records_from", HANDLERS, ids=[h[1] for h in HANDLERS])
+def test_level_fix_behaviour(tmp_path: Path, prelude: str, statement: str, records_from: str) -> None:
+    body = FAILING_WORK + f"def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        {statement}\n"
+    text = task_module(prelude, body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert fixed != text
+    before = run_module(text, "job(1)", records_from)
+    after = run_module(fixed, "job(1)", records_from)
+    assert before[0] is after[0] is None  # still swallowed: only the record changes
+    assert len(before[1]) == len(after[1]) == 1
+    (level, message, traceback_before), (level_after, message_after, traceback_after) = before[1][0], after[1][0]
+    assert (level, message) == (level_after, message_after)  # level and message kept
+    assert not traceback_before and traceback_after
+
+
+@pytest.mark.parametrize("prelude,records_from", [
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logging"),
+    ("from loguru import logger", "loguru"),
+])
+@pytest.mark.parametrize("statement", ["print(e)", "print('job', x, 'failed:', e)", "print(f'failed: {e}')"])
+def test_print_fix_behaviour(tmp_path: Path, prelude: str, records_from: str, statement: str) -> None:
+    body = FAILING_WORK + f"def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        {statement}\n"
+    text = task_module(prelude, body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    before = run_module(text, "job(1)", records_from)
+    after = run_module(fixed, "job(1)", records_from)
+    assert before[0] is after[0] is None
+    printed = before[2].rstrip("\n")
+    assert after[1] == [("ERROR", printed, True)]  # the printed text, now with its traceback
+
+
+@pytest.mark.parametrize("prelude,records_from", [
+    ("import logging\nlogger = logging.getLogger('bgt.test')", "logging"),
+    ("from loguru import logger", "loguru"),
+])
+def test_pass_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) -> None:
+    body = FAILING_WORK + "def job(x):\n    try:\n        work(x)\n    except Exception:\n        pass\n"
+    text = task_module(prelude, body)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert run_module(text, "job(1)", records_from) == (None, [], "")
+    assert run_module(fixed, "job(1)", records_from) == (None, [("ERROR", "unexpected error in job", True)], "")
