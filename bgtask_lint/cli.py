@@ -1,17 +1,16 @@
-"""The `bgtask-lint` command line: check, rules, rule."""
+"""The `bgtask-lint` command line: check, fix, rules, rule, lsp. The runs themselves are
+check_run.py and fix_run.py; this module is options and one-line usage errors."""
 
 from __future__ import annotations
 
 import inspect
-import os
 import sys
-from collections import Counter
-from functools import partial
 from pathlib import Path
 
 import click
 
 from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
+from bgtask_lint.console import Console
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -22,20 +21,14 @@ def _fail(message: str) -> "click.exceptions.Exit":
 
 
 def _stdout_is_tty() -> bool:
-    return click.get_text_stream("stdout").isatty()
+    return sys.stdout.isatty()
 
 
-def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-
-
-def resolve_settings(config: str | None, paths: tuple[str, ...], select: str | None,
-                     ignore: str | None, **extra: object) -> Settings:
-    start = Path(paths[0]) if paths else Path.cwd()
-    settings = load_settings(Path(config) if config else None, start if start.exists() else Path.cwd())
+def resolve_settings(config: str | None, start: Path, select: str | None, ignore: str | None,
+                     **extra: object) -> Settings:
+    """The settings for a run starting at `start`: `--config`, else the nearest
+    pyproject.toml above it, then the command line's options on top."""
+    settings = load_settings(Path(config) if config else None, start)
     return settings.with_overrides(
         select=parse_code_list(select, "--select"),
         ignore=parse_code_list(ignore, "--ignore"),
@@ -49,98 +42,137 @@ def main() -> None:
     """Find (and fix) the bugs that make FastAPI/Starlette background tasks fail silently."""
 
 
+def _shared_options(verb: str):
+    """The options `check` and `fix` share: what to look at, how, and where output goes."""
+    def decorate(function):
+        for option in reversed([
+            click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
+            click.option("--select", metavar="CODES", help=f"Comma-separated code prefixes to {verb} (default: BGT)."),
+            click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to skip."),
+            click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from."),
+            click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]),
+                         default="text", show_default=True,
+                         help="Output format of the findings (github: GitHub Actions annotations; sarif: SARIF 2.1.0)."),
+            click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (errors still exit 2)."),
+            click.option("--show-fixes", is_flag=True,
+                         help="Mark fixable findings with [*] and list the fixes applied, per file and code."),
+            click.option("--stdin-filename", metavar="PATH",
+                         help="The path of the code read from stdin ('-'): it decides the project, "
+                              "the config and the module name."),
+            click.option("--force-exclude/--no-force-exclude", default=None,
+                         help="Apply exclude to paths named on the command line too (what pre-commit needs)."),
+            click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                         help="Skip files that .gitignore files ignore, in a git work tree (default: on)."),
+            click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                         help="Worker processes (default: one per CPU; small runs stay in one process)."),
+            click.option("--no-cache", is_flag=True, help="Do not read or write .bgtask_lint_cache/ in the project root."),
+            click.option("--output-file", "-o", type=click.Path(dir_okay=False),
+                         help="Write the findings to this file instead of stdout."),
+            click.option("--quiet", "-q", is_flag=True, help="Print findings and errors, nothing else."),
+            click.option("--verbose", "-v", is_flag=True,
+                         help="Also say which project root, config file and cache were used, and how many files."),
+        ]):
+            function = option(function)
+        return function
+    return decorate
+
+
+class _Run:
+    """What `check` and `fix` do before they differ: one-line usage errors, the console,
+    settings from the first usable path (or stdin's filename)."""
+
+    def __init__(self, params: dict, **settings_extra: object):
+        from bgtask_lint.report import Display
+
+        self.params = params
+        paths = params["paths"] or (".",)
+        if "-" in paths and len(paths) > 1:
+            raise _fail("'-' (stdin) cannot be combined with other paths")
+        if params["stdin_filename"] and not params["paths"]:
+            paths = ("-",)  # ruff's habit: --stdin-filename alone reads stdin
+        if params["quiet"] and params["verbose"]:
+            raise _fail("--quiet and --verbose cannot be combined")
+        self.paths = paths
+        self.stdin = paths == ("-",)
+        shown = [params["stdin_filename"]] if self.stdin and params["stdin_filename"] else list(paths)
+        self.console = Console(Display(shown), tty=_stdout_is_tty() and params["output_format"] == "text",
+                               quiet=params["quiet"], verbose=params["verbose"], output_file=params["output_file"])
+        self.settings_extra = {"force_exclude": params["force_exclude"],
+                               "respect_gitignore": params["respect_gitignore"], **settings_extra}
+
+    def settings_for(self, start: Path) -> Settings:
+        try:
+            return resolve_settings(self.params["config"], start, self.params["select"], self.params["ignore"],
+                                    **self.settings_extra)
+        except ConfigError as exc:
+            raise _fail(str(exc))
+
+    def prepare(self) -> tuple[list[Path], Settings, Path] | None:
+        from bgtask_lint.check_run import prepare
+
+        return prepare(self.paths, self.params["stdin_filename"], self.settings_for, self.console)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--select", metavar="CODES", help="Comma-separated code prefixes to check (default: BGT).")
-@click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to skip.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
-              show_default=True, help="Output format (github: GitHub Actions annotations; sarif: SARIF 2.1.0).")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@_shared_options("check")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
-@click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from.")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes (same as 'bgtask-lint fix').")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply fixes that may change behaviour.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: one per CPU; small runs stay in one process).")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .bgtask_lint_cache/ in the project root.")
-def check(paths: tuple[str, ...], select: str | None, ignore: str | None, output_format: str,
-          exit_zero: bool, statistics: bool, config: str | None, apply_fixes: bool, unsafe_fixes: bool,
-          jobs: int | None, no_cache: bool) -> None:
-    """Check PATHS (files or directories; default: the current directory)."""
-    # imported here: `bgtask-lint rules` and `--help` should not pay for the checker
-    from bgtask_lint.report import render_github, render_json, render_sarif, render_summary, render_text
+@click.option("--add-noqa", is_flag=True,
+              help="Add '# noqa: BGTxxx' to each finding's line (keeping the noqa codes already there).")
+@click.option("--unused-noqa", is_flag=True,
+              help="Also report BGT codes in '# noqa:' comments that suppress nothing there (as BGT000).")
+def check(**params) -> None:
+    """Check PATHS (files or directories; default: the current directory; '-': stdin)."""
+    from bgtask_lint.check_run import CheckOptions, run_check
 
-    paths = paths or (".",)
-    try:
-        settings = resolve_settings(config, paths, select, ignore)
-    except ConfigError as exc:
-        raise _fail(str(exc))
-    if apply_fixes:
-        from bgtask_lint.fix_run import run_fix
-
-        code = run_fix([Path(p) for p in paths], settings, diff=False, unsafe=unsafe_fixes, display=_display)
-        raise click.exceptions.Exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
-    from bgtask_lint.runner import check_paths
-
-    result = check_paths([Path(p) for p in paths], settings, jobs=jobs, cache=not no_cache)
-    for error in result.errors:
-        click.echo(f"{_display(error.path)}: error: {error.message}", err=True)
-    tty = output_format == "text" and _stdout_is_tty()  # colours and a summary only on a terminal
-    color = tty and not os.environ.get("NO_COLOR")
-    if output_format == "json":
-        click.echo(render_json(result.findings, _display))
-    elif output_format == "sarif":
-        click.echo(render_sarif(result.findings, _display, [(e.path, e.message) for e in result.errors]))
-    else:
-        render = render_github if output_format == "github" else partial(render_text, color=color)
-        text = render(result.findings, _display)
-        if text:
-            click.echo(text)
-    if statistics:
-        counts = Counter(f.code for f in result.findings)
-        for code, count in sorted(counts.items()):
-            click.echo(f"{count:5d}  {code}", err=output_format != "text")
-    if tty:
-        click.echo(render_summary(result.findings, color=color))
-    if result.hidden_in_tests:
-        n = result.hidden_in_tests
-        click.echo(f"{n} finding{'s' if n != 1 else ''} in test files not shown "
-                   "(BGT3xx-5xx; set check-tests = true to report them)", err=True)
-    if result.errors:
+    if params["add_noqa"] and (params["apply_fixes"] or params["unused_noqa"]):
+        raise _fail("--add-noqa cannot be combined with --fix or --unused-noqa")
+    run = _Run(params)
+    if params["add_noqa"] and run.stdin:
+        raise _fail("--add-noqa needs files to write: it cannot read stdin")
+    if params["apply_fixes"]:
+        if params["unused_noqa"]:
+            raise _fail("--unused-noqa cannot be combined with --fix")
+        raise click.exceptions.Exit(_fix(run, unsafe=params["unsafe_fixes"], diff=False))
+    options = CheckOptions(output_format=params["output_format"], exit_zero=params["exit_zero"],
+                           statistics=params["statistics"], show_fixes=params["show_fixes"],
+                           unsafe_fixes=params["unsafe_fixes"], jobs=params["jobs"], cache=not params["no_cache"],
+                           add_noqa=params["add_noqa"], unused_noqa=params["unused_noqa"])
+    prepared = run.prepare()
+    if prepared is None:
         raise click.exceptions.Exit(EXIT_ERROR)
-    if result.findings and not exit_zero:
-        raise click.exceptions.Exit(EXIT_FINDINGS)
-
-
-def _fix_options(function):
-    for option in reversed([
-        click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
-        click.option("--select", metavar="CODES", help="Comma-separated code prefixes to fix (default: BGT)."),
-        click.option("--ignore", metavar="CODES", help="Comma-separated code prefixes to leave alone."),
-        click.option("--diff", is_flag=True, help="Print a unified diff and write nothing; exit 1 if anything would change."),
-        click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour."),
-        click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help="Timeout (seconds) that BGT501 fixes insert (default: connect-timeout, 10.0)."),
-        click.option("--config", type=click.Path(dir_okay=False), help="pyproject.toml to read [tool.bgtask-lint] from."),
-    ]):
-        function = option(function)
-    return function
+    raise click.exceptions.Exit(run_check(run.paths, prepared, options, run.console))
 
 
 @main.command()
-@_fix_options
-def fix(paths: tuple[str, ...], select: str | None, ignore: str | None, diff: bool, unsafe_fixes: bool,
-        connect_timeout: float | None, config: str | None) -> None:
-    """Fix PATHS in place (default: the current directory), then report what is left."""
-    paths = paths or (".",)
-    try:
-        settings = resolve_settings(config, paths, select, ignore, connect_timeout=connect_timeout)
-    except ConfigError as exc:
-        raise _fail(str(exc))
-    from bgtask_lint.fix_run import run_fix
+@_shared_options("fix")
+@click.option("--diff", is_flag=True, help="Print a unified diff and write nothing; exit 1 if anything would change.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour.")
+@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Timeout (seconds) that BGT501 fixes insert (default: connect-timeout, 10.0).")
+def fix(**params) -> None:
+    """Fix PATHS in place (default: the current directory; '-': stdin to stdout), then report what is left."""
+    run = _Run(params, connect_timeout=params["connect_timeout"])
+    raise click.exceptions.Exit(_fix(run, unsafe=params["unsafe_fixes"], diff=params["diff"]))
 
-    raise click.exceptions.Exit(run_fix([Path(p) for p in paths], settings, diff=diff,
-                                        unsafe=unsafe_fixes, display=_display))
+
+def _fix(run: _Run, *, unsafe: bool, diff: bool) -> int:
+    from bgtask_lint.fix_run import FixOptions, run_fix, run_fix_stdin
+
+    params = run.params
+    prepared = run.prepare()
+    if prepared is None:
+        return EXIT_ERROR
+    named, settings, root = prepared
+    options = FixOptions(diff=diff, unsafe=unsafe, show_fixes=params["show_fixes"], exit_zero=params["exit_zero"],
+                         cache=not params["no_cache"], jobs=params["jobs"], output_format=params["output_format"])
+    if run.stdin:
+        return run_fix_stdin(named[0], settings, root, options, run.console)
+    if not named:
+        run.console.verbose("every path named is excluded (--force-exclude): nothing to fix")
+        return EXIT_CLEAN
+    return run_fix(named, settings, root, options, run.console)
 
 
 @main.command("rules")

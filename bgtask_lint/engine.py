@@ -96,8 +96,10 @@ def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:
 
 
 def check_module(module: ModuleInfo, index: ProjectIndex, settings: "Settings",
-                 rule_classes: Iterable[type["Rule"]]) -> list[Finding]:
-    """The findings of these rules in one module, sorted, without the noqa'd ones."""
+                 rule_classes: Iterable[type["Rule"]], noqa: bool = True) -> list[Finding]:
+    """The findings of these rules in one module, sorted, without the noqa'd ones (with
+    them when `noqa` is false: to tell which noqa comments suppress nothing)."""
     defines_task = module.path in index.task_paths()
     rules = [cls(settings) for cls in rule_classes if cls.applies_to(module.source, defines_task, settings)]
-    return sorted(set(noqa_filter(run_rules(module, index, settings, rules), module.source)))
+    findings = run_rules(module, index, settings, rules)
+    return sorted(set(noqa_filter(findings, module.source) if noqa else findings))

@@ -109,6 +109,21 @@ def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None,
     return False
 
 
+def excluded_below_root(path: Path, excludes: tuple[str, ...], root: Path) -> bool:
+    """Whether discovery from `root` would skip `path`: an exclude pattern matches it or one
+    of its directories below the root (what `--force-exclude` applies to named paths)."""
+    try:
+        rel = _resolve(path).relative_to(root)
+    except ValueError:
+        return False
+    current = root
+    for part in rel.parts:
+        current = current / part
+        if _excluded(current, excludes, root):
+            return True
+    return False
+
+
 def _named_patterns(directory: Path, patterns: tuple[str, ...], root: Path | None) -> frozenset[str]:
     """The patterns that path-match `directory` (absolute) or one of its parents below `root`."""
     if root is None:
@@ -144,17 +159,20 @@ def _resolve(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
+_LOOP = "symbolic link loop"
+
+
 def path_problem(path: Path) -> str | None:
     """Why a path named on the command line cannot be used, in a few words; None if it can."""
     try:
         os.stat(path)
     except FileNotFoundError:
         if os.path.islink(path):
-            return f"broken symbolic link (to {os.readlink(path)})"
+            return f"broken symbolic link: {os.readlink(path)}: no such file or directory"
         return "no such file or directory"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return "symbolic link loop"
+            return _LOOP
         return exc.strerror or str(exc)
     return None
 
@@ -170,8 +188,8 @@ def iter_python_files(
     A path named explicitly is always used (as ruff does), so that
     `bgtask-lint check build/gen.py` still checks it. `visited` (optional) receives each
     directory walked and its stat, so the cache can tell when a listing may have changed.
-    `problems` (optional) receives each `.py` entry found in a directory that cannot be
-    opened (a broken symlink, a symlink loop), under its own name, instead of yielding it.
+    `problems` (optional) receives each `.py` symlink found in a directory that cannot be
+    opened (broken, or a loop), under its own name, instead of yielding it.
     """
     seen: set[Path] = set()
     gitignore = getattr(excludes, "respect_gitignore", True)
@@ -221,10 +239,13 @@ def iter_python_files(
                     continue
                 if rules is not None and rules.ignored(str(here / filename), False):
                     continue
-                if problems is not None:
+                if os.path.islink(file_path):
                     problem = path_problem(file_path)
-                    if problem is not None:
-                        problems.append((file_path, problem))
+                    # a loop is never yielded (resolving it raises); without `problems`, a
+                    # broken link is, as before, and its reader reports it
+                    if problem is not None and (problems is not None or problem == _LOOP):
+                        if problems is not None:
+                            problems.append((file_path, problem))
                         continue
                 resolved = _resolve(file_path)
                 if resolved in seen:

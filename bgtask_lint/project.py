@@ -18,7 +18,7 @@ from bgtask_lint.config import ConfigError, Settings, load_settings
 from bgtask_lint.engine import check_module, parse_module
 from bgtask_lint.files import (
     SourceError,
-    _excluded,
+    excluded_below_root,
     find_project_root,
     iter_python_files,
     paths_root,
@@ -132,16 +132,7 @@ class Project:
     def excluded(self, path: Path) -> bool:
         """Whether discovery would skip `path` (a default or configured exclude matches it
         or one of its directories below the root)."""
-        try:
-            rel = path.resolve().relative_to(self.root)
-        except ValueError:
-            return False
-        current = self.root
-        for part in rel.parts:
-            current = current / part
-            if _excluded(current, self.settings.excludes, self.root):
-                return True
-        return False
+        return excluded_below_root(path, self.settings.excludes, self.root)
 
     def per_file_ignored(self, path: Path) -> tuple[str, ...]:
         if not self.settings.per_file_ignores:
@@ -163,6 +154,11 @@ class Project:
         except ValueError:
             relative = Path(path.name)
         return is_test_path(relative)
+
+    def reported_codes(self, path: Path) -> frozenset[str]:
+        """The codes a check of `path` can report: its rules, less the test-file default's."""
+        hidden = () if self.settings.check_tests or not self.is_test_file(path) else TEST_SCOPED_CODES
+        return frozenset(rule.code for rule in self.rules_for(path) if not rule.code.startswith(hidden))
 
     def rules_for(self, path: Path, only: Iterable[str] | None = None) -> tuple[type[Rule], ...]:
         """The selected rules that apply to `path`; `only`: codes to narrow them to."""
@@ -195,14 +191,15 @@ class Project:
 
     # --- checking and fixing -------------------------------------------------------------
 
-    def check(self, module: ModuleInfo, only: Iterable[str] | None = None) -> list[Finding]:
-        """The findings of one indexed module, after selection, per-file ignores, noqa and
-        the test-file default."""
-        return self.check_counted(module, only)[0]
+    def check(self, module: ModuleInfo, only: Iterable[str] | None = None, *, noqa: bool = True) -> list[Finding]:
+        """The findings of one indexed module, after selection, per-file ignores, noqa (unless
+        `noqa` is false) and the test-file default."""
+        return self.check_counted(module, only, noqa=noqa)[0]
 
-    def check_counted(self, module: ModuleInfo, only: Iterable[str] | None = None) -> tuple[list[Finding], int]:
+    def check_counted(self, module: ModuleInfo, only: Iterable[str] | None = None, *,
+                      noqa: bool = True) -> tuple[list[Finding], int]:
         """`check`, and how many findings the test-file default hid."""
-        findings = check_module(module, self.index, self.settings, self.rules_for(module.path, only))
+        findings = check_module(module, self.index, self.settings, self.rules_for(module.path, only), noqa)
         if self.settings.check_tests or not self.is_test_file(module.path):
             return findings, 0
         shown = [f for f in findings if not f.code.startswith(TEST_SCOPED_CODES)]

@@ -17,31 +17,101 @@ if TYPE_CHECKING:
     from bgtask_lint.rules import Rule
 
 
-def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, color: bool = False) -> str:
+class Display:
+    """Shows a path as the user named it: a path given on the command line exactly as
+    typed, a file found under a given directory as that directory's typed form plus the
+    rest (`/nonexistent` stays `/nonexistent`, `../app` stays `../app/main.py`); anything
+    else relative to the current directory when below it, else absolute."""
+
+    def __init__(self, given: Iterable[str] = (), cwd: str | None = None):
+        self.cwd = cwd or os.getcwd()
+        named: list[tuple[str, str]] = []  # (absolute form, as typed), the longest first
+        for typed in given:
+            if typed == "-":
+                continue
+            absolute = os.path.abspath(os.path.join(self.cwd, typed))
+            try:
+                resolved = str(Path(absolute).resolve())
+            except (OSError, RuntimeError):  # a symlink loop
+                resolved = absolute
+            named += [(resolved, typed), (absolute, typed)]
+        self.named = sorted(named, key=lambda pair: -len(pair[0]))
+        self.shown: dict[str, str] = {}  # aliases a front end chose (stdin: "-")
+
+    def __call__(self, path: Path | str) -> str:
+        text = str(path)
+        if text in self.shown:
+            return self.shown[text]
+        if not os.path.isabs(text):  # found by walking a typed path: already in its terms
+            return os.path.normpath(text)
+        for prefix, typed in self.named:
+            if text == prefix:
+                return typed
+            if text.startswith(prefix.rstrip(os.sep) + os.sep):
+                return os.path.normpath(os.path.join(typed, text[len(prefix.rstrip(os.sep)) + 1:]))
+        below = self.cwd.rstrip(os.sep) + os.sep
+        return text[len(below):] if text.startswith(below) else text
+
+
+def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, color: bool = False,
+                fix_marks: bool = False, unsafe: bool = False) -> str:
+    """`path:line:col: CODE message`; with `fix_marks`, `[*]` after the code of a finding
+    `bgtask-lint fix` (with `unsafe`: `fix --unsafe-fixes`) would fix, as ruff marks them."""
+    from bgtask_lint.fix import is_fixable
+
+    def mark(finding: Finding) -> str:
+        return " [*]" if fix_marks and is_fixable(finding, unsafe) else ""
+
     if not color:
         return "\n".join(
-            f"{display(f.path)}:{f.line}:{f.col + 1}: {f.code} {f.message}" for f in findings
+            f"{display(f.path)}:{f.line}:{f.col + 1}: {f.code}{mark(f)} {f.message}" for f in findings
         )
     import click
 
     colon = click.style(":", fg="cyan")
     return "\n".join(
         f"{click.style(display(f.path), bold=True)}{colon}{f.line}{colon}{f.col + 1}{colon} "
-        f"{click.style(f.code, fg='red', bold=True)} {f.message}"
+        f"{click.style(f.code, fg='red', bold=True)}{click.style(mark(f), fg='cyan')} {f.message}"
         for f in findings
     )
 
 
-def render_summary(findings: list[Finding], *, color: bool = False) -> str:
-    """The closing line on a terminal: `Found 3 findings in 2 files.`"""
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def render_summary(findings: list[Finding], *, color: bool = False, errors: int = 0,
+                   files_checked: int | None = None) -> str:
+    """The closing line on a terminal: `Found 3 findings in 2 files.`; green only when
+    everything named was checked and nothing was found."""
     import click
 
+    if errors:
+        checked = "" if files_checked is None else f" in the {_plural(files_checked, 'file')} checked"
+        found = (f"Found {_plural(len(findings), 'finding')}{checked}" if findings
+                 else f"No findings{checked}")
+        text = f"{found}; {_plural(errors, 'path')} could not be checked (see the errors above)."
+        return click.style(text, fg="red", bold=True) if color else text
     if not findings:
         return click.style("No findings.", fg="green", bold=True) if color else "No findings."
     files = len({f.path for f in findings})
-    text = (f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} "
-            f"in {files} file{'s' if files != 1 else ''}.")
+    text = f"Found {_plural(len(findings), 'finding')} in {_plural(files, 'file')}."
     return click.style(text, bold=True) if color else text
+
+
+def render_fixable(findings: Iterable[Finding], *, unsafe: bool = False) -> str:
+    """`2 fixable with `bgtask-lint fix` (1 more with --unsafe-fixes).`, or "" if none."""
+    from bgtask_lint.fix import is_fixable
+
+    findings = list(findings)
+    safe = sum(1 for f in findings if is_fixable(f, unsafe))
+    more = 0 if unsafe else sum(1 for f in findings if is_fixable(f, True)) - safe
+    command = "`bgtask-lint fix --unsafe-fixes`" if unsafe else "`bgtask-lint fix`"
+    if safe:
+        return f"{safe} fixable with {command}" + (f" ({more} more with --unsafe-fixes)." if more else ".")
+    if more:
+        return f"{more} fixable with `bgtask-lint fix --unsafe-fixes`."
+    return ""
 
 
 def finding_to_json(finding: Finding, display: Callable[[Path], str]) -> dict:

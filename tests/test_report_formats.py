@@ -179,9 +179,10 @@ def test_text_on_a_terminal_has_colours_and_a_summary(project: Path, monkeypatch
     assert "\x1b[" in result.stdout
     lines = result.stdout.splitlines()
     assert "BGT101" in lines[0]
-    assert "Found 1 finding in 1 file." in lines[-1]
+    assert "Found 1 finding in 1 file." in lines[-2]
     plain = run("check", ".", color=False).stdout  # click strips the styles: same words
-    assert plain.splitlines() == [f"app.py:4:31: BGT101 {MESSAGE}", "Found 1 finding in 1 file."]
+    assert plain.splitlines() == [f"app.py:4:31: BGT101 {MESSAGE}", "Found 1 finding in 1 file.",
+                                  "1 fixable with `bgtask-lint fix`."]
 
 
 def test_no_color_keeps_the_summary(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,7 +190,7 @@ def test_no_color_keeps_the_summary(project: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NO_COLOR", "1")
     result = run("check", ".", color=True)
     assert "\x1b[" not in result.stdout
-    assert result.stdout.splitlines()[-1] == "Found 1 finding in 1 file."
+    assert result.stdout.splitlines()[-2] == "Found 1 finding in 1 file."
     assert run("check", "clean.py", color=True).stdout == "No findings.\n"
 
 

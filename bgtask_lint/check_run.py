@@ -1,0 +1,238 @@
+"""The `check` command's run: the paths named, the project they make, the check (cached,
+from stdin, or with the noqa tools), and what is printed. Output goes through a
+`Console` (console.py); decisions about files, rules and noqa stay in the project."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bgtask_lint.config import Settings
+from bgtask_lint.console import Console
+from bgtask_lint.files import (
+    ROOT_MARKERS,
+    SourceError,
+    decode_source,
+    excluded_below_root,
+    find_marked_root,
+    path_problem,
+    paths_root,
+)
+from bgtask_lint.findings import Finding
+
+if TYPE_CHECKING:
+    from bgtask_lint.project import CheckResult, Project
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+STDIN_NAME = "<stdin>.py"  # the module a nameless stdin becomes: no import can reach it
+
+
+@dataclass
+class CheckOptions:
+    output_format: str = "text"
+    exit_zero: bool = False
+    statistics: bool = False
+    show_fixes: bool = False
+    unsafe_fixes: bool = False
+    jobs: int | None = None
+    cache: bool = True
+    add_noqa: bool = False
+    unused_noqa: bool = False
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+def usable_paths(typed: tuple[str, ...], console: Console) -> list[Path]:
+    """The paths that exist; each other one is one error line, under the name typed."""
+    usable = []
+    for name in typed:
+        problem = path_problem(Path(name))
+        if problem is None:
+            usable.append(Path(name))
+        else:
+            console.error(name, problem)
+    return usable
+
+
+def forced_excludes(paths: list[Path], settings: Settings, root: Path) -> list[Path]:
+    """`--force-exclude`: drop named paths that an exclude matches (pre-commit names every file)."""
+    if not settings.force_exclude:
+        return paths
+    return [p for p in paths if not excluded_below_root(p, settings.excludes, root)]
+
+
+def describe_root(root: Path, console: Console) -> None:
+    marked = find_marked_root(root)
+    if marked == root:
+        markers = [m for m in ROOT_MARKERS if (root / m).exists()]
+        console.verbose(f"project root: {root} (it has {', '.join(markers)})")
+    else:
+        console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: "
+                        "their common directory)")
+
+
+def describe_settings(settings: Settings, console: Console) -> None:
+    where = settings.config_path
+    console.verbose(f"config: {where} [tool.bgtask-lint]" if where else "config: none found, defaults used")
+
+
+# --- checking -------------------------------------------------------------------------------
+
+
+def check_project(project: "Project", unused: bool) -> "CheckResult":
+    """Check the project's targets in this process; with `unused`, add the unused noqa codes."""
+    from bgtask_lint.noqa import unused_noqa
+    from bgtask_lint.project import CheckResult
+    from bgtask_lint.rules import all_rules
+
+    result = CheckResult(errors=list(project.errors))
+    known = frozenset(rule.code for rule in all_rules())
+    for path in project.targets:
+        module = project.index.by_path[path]
+        findings, hidden = project.check_counted(module)
+        result.findings.extend(findings)
+        result.hidden_in_tests += hidden
+        result.files_checked += 1
+        if unused and "noqa" in module.source.lower():
+            raw = project.check(module, noqa=False)
+            result.findings.extend(unused_noqa(path, module.source, raw, project.reported_codes(path), known))
+    result.findings.sort()
+    return result
+
+
+def read_stdin(path: Path) -> tuple[str, str, bool]:
+    """stdin decoded as Python decodes a file: (text, encoding, had a UTF-8 BOM). Raises SourceError."""
+    raw = sys.stdin.buffer.read()
+    source = decode_source(path, raw)
+    return source.text, source.encoding, raw.startswith(b"\xef\xbb\xbf")
+
+
+def stdin_path(stdin_filename: str | None, console: Console) -> Path:
+    """The file stdin stands for (its path decides project, config and module name)."""
+    if stdin_filename:
+        return Path(stdin_filename)
+    path = Path.cwd() / STDIN_NAME
+    console.display.shown[str(path)] = "-"
+    return path
+
+
+def prepare(typed: tuple[str, ...], stdin_filename: str | None, settings_for,
+            console: Console) -> tuple[list[Path], Settings, Path] | None:
+    """The paths to use, their settings and their project root (said with --verbose); None
+    when no path named can be used (each said in one line). `settings_for(start)`: the
+    settings for a run starting at `start` (raises ConfigError)."""
+    if typed == ("-",):
+        named = [stdin_path(stdin_filename, console)]
+    else:
+        named = usable_paths(typed, console)
+        if not named:
+            return None
+    settings = settings_for(named[0])
+    root = paths_root(named)
+    describe_root(root, console)
+    describe_settings(settings, console)
+    return (named if typed == ("-",) else forced_excludes(named, settings, root)), settings, root
+
+
+def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path], options: CheckOptions,
+              console: Console) -> int:
+    from bgtask_lint.report import render_fixable, render_summary
+
+    named, settings, root = prepared
+    if not named:
+        console.verbose("every path named is excluded (--force-exclude): nothing to check")
+        return EXIT_ERROR if console.errors else EXIT_CLEAN
+    if typed == ("-",):
+        if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
+            return EXIT_CLEAN
+        try:
+            text = read_stdin(named[0])[0]
+        except SourceError as exc:
+            console.error(named[0], str(exc))
+            return EXIT_ERROR
+        result = _check_loaded(named, settings, root, options, overrides={named[0]: text})
+    elif options.add_noqa:
+        from bgtask_lint.fix_run import run_add_noqa
+
+        return run_add_noqa(named, settings, root, console)
+    elif options.unused_noqa:
+        result = _check_loaded(named, settings, root, options)
+    else:
+        from bgtask_lint.runner import check_paths
+
+        cache_run = _cache_record() if options.cache else None
+        result = check_paths(named, settings, root, jobs=options.jobs, cache=options.cache)
+        _describe_cache(options.cache, cache_run, console)
+
+    for error in result.errors:
+        console.error(error.path, error.message)
+    console.verbose(f"{result.files_checked} file{'s' if result.files_checked != 1 else ''} checked")
+    report_findings(result.findings, options, console, [(p, m) for p, m in console.errors if p is not None])
+    if not result.files_checked and not console.errors:
+        console.note(f"warning: no Python files found under {' '.join(typed)}")
+        return EXIT_CLEAN if console.close() else EXIT_ERROR
+    console.summary(render_summary(result.findings, color=console.color, errors=len(console.errors),
+                                   files_checked=result.files_checked))
+    if console.tty or options.show_fixes:
+        hint = render_fixable(result.findings, unsafe=options.unsafe_fixes)
+        (console.summary if console.tty else console.note)(hint)
+    if result.hidden_in_tests:
+        n = result.hidden_in_tests
+        console.note(f"{n} finding{'s' if n != 1 else ''} in test files not shown "
+                     "(BGT3xx-5xx; set check-tests = true to report them)")
+    if not console.close() or console.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.findings and not options.exit_zero else EXIT_CLEAN
+
+
+def _check_loaded(paths: list[Path], settings: Settings, root: Path, options: CheckOptions,
+                  overrides: dict[Path, str] | None = None) -> "CheckResult":
+    """Check without the cache (stdin, unused noqa): one project, in this process."""
+    from bgtask_lint.project import Project
+
+    project = Project.load(paths, settings, root, overrides=overrides)
+    return check_project(project, options.unused_noqa)
+
+
+def _cache_record() -> dict | None:
+    from bgtask_lint.cache import LAST_RUN
+
+    LAST_RUN.clear()
+    return LAST_RUN
+
+
+def _describe_cache(enabled: bool, record: dict | None, console: Console) -> None:
+    if not enabled:
+        console.verbose("cache: off (--no-cache)")
+    elif not record:
+        console.verbose("cache: not used for these paths")
+    else:
+        console.verbose(f"cache: {record.get('hits', 0)} hits, {record.get('checked', 0)} files checked again")
+
+
+def report_findings(findings: list[Finding], options: CheckOptions, console: Console,
+                    errors: list[tuple[Path | str, str]] = ()) -> None:
+    """The findings in the chosen format (and `--statistics`)."""
+    from bgtask_lint.report import render_github, render_json, render_sarif, render_text
+
+    display = console.display
+    if options.output_format == "json":
+        console.result(render_json(findings, display))
+    elif options.output_format == "sarif":
+        console.result(render_sarif(findings, display, [(Path(p), m) for p, m in errors]))
+    elif options.output_format == "github":
+        console.result(render_github(findings, display))
+    else:
+        console.result(render_text(findings, display, color=console.color, fix_marks=options.show_fixes,
+                                   unsafe=options.unsafe_fixes))
+    if options.statistics:
+        counts = Counter(f.code for f in findings)
+        lines = "\n".join(f"{count:5d}  {code}" for code, count in sorted(counts.items()))
+        if options.output_format == "text":
+            console.result(lines)
+        elif lines:
+            print(lines, file=sys.stderr)

@@ -1,0 +1,72 @@
+"""Where each kind of output goes, for `check` and `fix`.
+
+* results (findings in the chosen format, a fixed text on stdin): stdout, or
+  `--output-file`;
+* errors (`path: error: message`): stderr, always, even with `--quiet`;
+* notes (summaries, hints, what the test-file default hid): stderr, not with `--quiet`;
+* the closing summary on a terminal: stdout, not with `--quiet`;
+* `--verbose` details (root, config file, files, cache): stderr.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from bgtask_lint.report import Display
+
+
+class Console:
+    def __init__(self, display: Display, *, tty: bool = False, quiet: bool = False, verbose: bool = False,
+                 output_file: str | None = None):
+        self.display = display
+        self.quiet = quiet
+        self.verbose_on = verbose and not quiet
+        self.output_file = output_file
+        # a summary (and colour) only for a person at a terminal reading the results
+        self.tty = tty and output_file is None
+        self.color = self.tty and not os.environ.get("NO_COLOR")
+        self.results_to_stderr = False  # `fix -`: stdout carries the fixed code
+        self._results: list[str] = []
+        self.errors: list[tuple[Path | str | None, str]] = []  # (path, message), for SARIF too
+
+    def result(self, text: str) -> None:
+        if not text:
+            return
+        if self.output_file is None:
+            click.echo(text, err=self.results_to_stderr)
+        else:
+            self._results.append(text)
+
+    def error(self, path: Path | str | None, message: str) -> None:
+        self.errors.append((path, message))
+        # a str is a path exactly as the user typed it
+        where = "bgtask-lint: " if path is None else f"{path if isinstance(path, str) else self.display(path)}: "
+        click.echo(f"{where}error: {message}", err=True)
+
+    def note(self, text: str) -> None:
+        if text and not self.quiet:
+            click.echo(text, err=True)
+
+    def summary(self, text: str) -> None:
+        if text and self.tty and not self.quiet:
+            click.echo(text)
+
+    def verbose(self, text: str) -> None:
+        if self.verbose_on:
+            click.echo(f"bgtask-lint: {text}", err=True)
+
+    def close(self) -> bool:
+        """Write `--output-file`; False (after a one-line error) if it cannot be written."""
+        if self.output_file is None:
+            return True
+        text = "".join(part + "\n" for part in self._results)
+        try:
+            with open(self.output_file, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        except OSError as exc:
+            self.error(None, f"cannot write --output-file {self.output_file}: {exc.strerror or exc}")
+            return False
+        return True
