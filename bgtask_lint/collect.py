@@ -333,32 +333,53 @@ def _schedule_site(
 
 
 def _result_left_in_background(call: ast.Call, parents: tuple[ast.AST, ...], function: ast.AST | None) -> bool:
-    """Is the task's result discarded, or only kept in a set/list, rather than awaited?"""
+    """Is the task's result discarded, or only kept in a set/list/dict, rather than awaited?
+    A task kept on an attribute (`self._task = ...`) is not: it is there to be awaited or
+    cancelled from elsewhere; nor is one put in a local list that is then awaited."""
     if any(isinstance(p, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.comprehension)) for p in parents):
         return False
     parent = parents[-1] if parents else None
     if isinstance(parent, ast.Expr):
         return True
     if isinstance(parent, ast.Call) and call in parent.args:
-        return isinstance(parent.func, ast.Attribute) and parent.func.attr in STORING_METHODS
+        return _stored_only(parent, function)
     if isinstance(parent, (ast.Assign, ast.AnnAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         names = [t.id for t in targets if isinstance(t, ast.Name)]
         if not names:
-            return True  # stored on an attribute or into a container slot
+            return any(isinstance(t, ast.Subscript) for t in targets)  # a dict or list slot
         if function is None:
             return True
+        if any(name in function_scope(function).globals_ for name in names):
+            return False  # `nonlocal`/`global`: shared state, awaited or cancelled elsewhere
         return not any(_task_name_is_awaited(function, name) for name in names)
     return False
 
 
-def _task_name_is_awaited(function: ast.AST, name: str) -> bool:
-    """Is the task bound to `name` awaited, returned, or handed to something other than a container?"""
+def _stored_only(call: ast.Call, function: ast.AST | None, depth: int = 0) -> bool:
+    """`tasks.add(t)` / `tasks.append(t)`, unless `tasks` is a local collection that is awaited."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in STORING_METHODS):
+        return False
+    container = func.value
+    if function is None or not isinstance(container, ast.Name) or depth > 3:
+        return True
+    bindings = function_scope(function).values(container.id)
+    return not (bindings and _task_name_is_awaited(function, container.id, depth + 1))
+
+
+def _task_name_is_awaited(function: ast.AST, name: str, depth: int = 0) -> bool:
+    """Is the task bound to `name` awaited, returned, cancelled, or handed to something other
+    than a container (or to a local container that is itself awaited: `gather(*tasks)`)?"""
     for use, parent in function_scope(function).uses.get(name, ()):
         if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Starred)):
             return True
+        if isinstance(parent, ast.Attribute) and parent.attr == "cancel":
+            return True  # managed by the function: it ends the task itself
+        if isinstance(parent, ast.Subscript) and parent.slice is use:
+            return True  # a key of a mapping of pending tasks: tracked, to be waited on
         if isinstance(parent, ast.Call) and use in parent.args:
-            if not (isinstance(parent.func, ast.Attribute) and parent.func.attr in STORING_METHODS):
+            if not _stored_only(parent, function, depth):
                 return True
         if isinstance(parent, (ast.List, ast.Tuple, ast.Set)):
             return True

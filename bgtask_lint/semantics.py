@@ -238,7 +238,7 @@ def is_request_session(index: ProjectIndex, module: ModuleInfo, function: ast.AS
                 len(pieces) >= 3
                 and pieces[-2] == "state"
                 and pieces[-1] in ("db", "session", "db_session")
-                and pieces[0] != "app"
+                and "app" not in pieces[:-2]  # `request.app.state.db` is app-wide (a factory or pool)
             )
         return False
     if isinstance(expr, ast.Name) and function is not None:
