@@ -22,6 +22,7 @@ from bgtask_lint.files import (
     paths_root,
 )
 from bgtask_lint.findings import Finding
+from bgtask_lint.gitignore import find_work_tree
 
 if TYPE_CHECKING:
     from bgtask_lint.project import CheckResult, Project
@@ -66,18 +67,22 @@ def forced_excludes(paths: list[Path], settings: Settings, root: Path) -> list[P
 
 
 def describe_root(root: Path, console: Console) -> None:
-    marked = find_marked_root(root)
-    if marked == root:
+    """Which root, and why: a nested pyproject.toml moves it, and modules outside it are
+    not indexed (a task scheduled from there is not known)."""
+    if find_marked_root(root) == root:
         markers = [m for m in ROOT_MARKERS if (root / m).exists()]
         console.verbose(f"project root: {root} (it has {', '.join(markers)})")
     else:
         console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: "
                         "their common directory)")
+    top = find_work_tree(root)
+    if top is not None and top != root:
+        console.verbose(f"the git work tree starts above it, at {top}: modules outside {root} are not indexed")
 
 
 def describe_settings(settings: Settings, console: Console) -> None:
     where = settings.config_path
-    console.verbose(f"config: {where} [tool.bgtask-lint]" if where else "config: none found, defaults used")
+    console.verbose(f"config: {where}" if where else "config: no pyproject.toml found, defaults used")
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -164,9 +169,9 @@ def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path
     else:
         from bgtask_lint.runner import check_paths
 
-        cache_run = _cache_record() if options.cache else None
+        cache_run = cache_record() if options.cache else None
         result = check_paths(named, settings, root, jobs=options.jobs, cache=options.cache)
-        _describe_cache(options.cache, cache_run, console)
+        describe_cache(options.cache, cache_run, console)
 
     for error in result.errors:
         console.error(error.path, error.message)
@@ -198,20 +203,22 @@ def _check_loaded(paths: list[Path], settings: Settings, root: Path, options: Ch
     return check_project(project, options.unused_noqa)
 
 
-def _cache_record() -> dict | None:
+def cache_record() -> dict | None:
     from bgtask_lint.cache import LAST_RUN
 
     LAST_RUN.clear()
     return LAST_RUN
 
 
-def _describe_cache(enabled: bool, record: dict | None, console: Console) -> None:
+def describe_cache(enabled: bool, record: dict | None, console: Console) -> None:
     if not enabled:
         console.verbose("cache: off (--no-cache)")
     elif not record:
         console.verbose("cache: not used for these paths")
     else:
-        console.verbose(f"cache: {record.get('hits', 0)} hits, {record.get('checked', 0)} files checked again")
+        hits, checked = record.get("hits", 0), record.get("checked", 0)
+        console.verbose(f"cache: {hits} hit{'s' if hits != 1 else ''}, {checked} file{'s' if checked != 1 else ''} "
+                        "checked again")
 
 
 def report_findings(findings: list[Finding], options: CheckOptions, console: Console,

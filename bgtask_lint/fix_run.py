@@ -55,12 +55,18 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
     if options.cache:  # a cached check first: the files to fix, or (nothing to fix) the whole report
         from bgtask_lint.runner import check_paths
 
+        from bgtask_lint.check_run import cache_record, describe_cache
+
+        record = cache_record()
         checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
+        describe_cache(True, record, console)
         first_todo = {f.path for f in checked.findings if is_fixable(f, options.unsafe)}
         if not first_todo:  # e.g. a pre-commit fix hook on a clean tree: no index needed
             for error in checked.errors:
                 console.error(error.path, error.message)
             return _finish(console, options, checked.findings, fixes={}, failed=0)
+    else:
+        console.verbose("cache: off (--no-cache)")
     project = Project.load(paths, settings, root)
     for error in project.errors:
         console.error(error.path, error.message)
