@@ -269,6 +269,12 @@ def _unwrap_partial(
     if isinstance(task, ast.Call) and qualified_name(module, task.func, function) in PARTIAL_NAMES and task.args:
         inner, bound = _unwrap_partial(module, task.args[0], function)
         return inner, bound + list(task.args[1:]) + [kw.value for kw in task.keywords]
+    if isinstance(task, ast.Name) and isinstance(function, FUNCTION_TYPES):
+        # `job = functools.partial(F, ...)` then `add_task(job)`
+        bindings = function_scope(function).values(task.id)
+        if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].value, ast.Call) \
+                and qualified_name(module, bindings[0].value.func, function) in PARTIAL_NAMES:
+            return _unwrap_partial(module, bindings[0].value, function)
     if isinstance(task, ast.Lambda) and isinstance(task.body, ast.Call) and not _has_parameters(task):
         call = task.body
         if isinstance(call.func, (ast.Name, ast.Attribute)):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bgtask_lint.collect import names_background_tasks
 from bgtask_lint.guards import walk_local
 from bgtask_lint.index import FunctionSym, ModuleInfo
 from bgtask_lint.names import dotted, last_name
@@ -37,6 +38,20 @@ class SessionFlow:
     caller: str  # qualname of the function that passes the session
     line: int
     label: str  # the session expression as written there (`db`, `request.state.db`)
+    caller_kind: str = "function"  # "endpoint" when it is one
+
+
+ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "api_route", "websocket", "route"}
+
+
+def is_endpoint(function: ast.AST) -> bool:
+    """Decorated as a route (`@app.get`, `@router.post`, ...) or taking a BackgroundTasks."""
+    for decorator in getattr(function, "decorator_list", []):
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Attribute) and target.attr in ROUTE_DECORATORS:
+            return True
+    return any(arg.annotation is not None and names_background_tasks(arg.annotation)
+               for arg, _ in parameters(function))
 
 
 def compute_session_flows(index: "ProjectIndex") -> dict[tuple[Path, str, str], list[SessionFlow]]:
@@ -101,7 +116,8 @@ def _record_call(index: "ProjectIndex", module: ModuleInfo, function: ast.AST, q
             param = name
         if param in wanted:
             flows.setdefault((callee.module.path, callee.qualname, param), []).append(
-                SessionFlow(module.path, module.name, qualname, value.lineno, dotted(value) or param)
+                SessionFlow(module.path, module.name, qualname, value.lineno, dotted(value) or param,
+                            "endpoint" if is_endpoint(function) else "function")
             )
 
 

@@ -336,7 +336,30 @@ class ProjectIndex:
             cls = self.receiver_class(module, expr.value, function, owner_class)
             if cls is not None:
                 return method_of(self, cls, expr.attr)
+        if isinstance(expr, ast.Call):  # `add_task(make_job(db))`: a factory of partials
+            factory = self.partial_factory(module, expr, function, owner_class)
+            if factory is not None:
+                partial = factory[1][0]
+                return self.resolve_callable(factory[0].module, partial.args[0], factory[0].node)
+            return None
         return self.resolve(module, expr, function, owner_class)
+
+    def partial_factory(
+        self, module: ModuleInfo, call: ast.Call, function: ast.AST | None, owner_class: ast.ClassDef | None = None
+    ) -> tuple[FunctionSym, list[ast.Call]] | None:
+        """The project function called, and its `functools.partial(F, ...)` returns, when
+        every `return` of it is one (a partial built in another module)."""
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return None
+        sym = self.resolve_callable(module, call.func, function, owner_class)
+        if not isinstance(sym, FunctionSym):
+            return None
+        returns = [n.value for n in _walk_own_body(sym.node) if isinstance(n, ast.Return)]
+        partials = [r for r in returns if isinstance(r, ast.Call) and r.args
+                    and qualified_name(sym.module, r.func, sym.node) == "functools.partial"]
+        if not returns or len(partials) != len(returns):
+            return None
+        return sym, partials  # type: ignore[return-value]
 
     def _local_definition(self, module: ModuleInfo, function: ast.AST, name: str) -> tuple[Symbol | None, bool]:
         """(what `name` is, whether a function scope binds it) looking outwards from `function`."""
@@ -364,7 +387,8 @@ class ProjectIndex:
         self, module: ModuleInfo, expr: ast.expr, function: ast.AST | None, owner_class: ast.ClassDef | None
     ) -> ClassSym | None:
         """The project class of `obj` in `obj.method`, from a `Class(...)` binding in the
-        function or an annotation (parameter, `x: Class = ...`, or a `self` attribute)."""
+        function, an annotation (parameter, `x: Class = ...`, or a `self` attribute), or
+        `Class(...)` itself (`Service(db).method`)."""
         from bgtask_lint.scope import function_scope
 
         found: list[ClassSym] = []
@@ -382,6 +406,9 @@ class ProjectIndex:
         elif (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
               and owner_class is not None):
             found = [self._annotated_class(module, a) for a in attribute_annotations(owner_class, expr.attr)]
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute)):
+            sym = self.resolve(module, expr.func, function, owner_class)  # `Service(db).method`
+            found = [sym] if isinstance(sym, ClassSym) else []
         classes = {id(c.node): c for c in found if c is not None}
         if len(classes) != 1 or None in found:
             return None  # unbound, bound to something else, or to two different classes
@@ -503,6 +530,15 @@ def attribute_annotations(owner: ast.ClassDef, attr: str) -> list[ast.expr]:
                 if annotation is not None:
                     found.append(annotation)
     return found
+
+
+def _walk_own_body(function: FunctionNode):
+    """The nodes of a function's body, not of the functions, lambdas and classes inside it."""
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, (*SCOPE_TYPES,)))
 
 
 def _is_self_attribute(target: ast.AST, attr: str) -> bool:
@@ -627,13 +663,18 @@ def imported_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None =
     if parts is None:
         return None
     head = parts[0]
+    scopes = []
     scope = function
     while scope is not None:
+        scopes.append(scope)
+        scope = module.parents.get(id(scope))
+    if head not in module.imports and not any(head in module.local_imports.get(id(s), {}) for s in scopes):
+        return None  # no import binds the name anywhere around: no need to look at the scopes
+    for scope in scopes:
         if head in module.local_imports.get(id(scope), {}):
             return qualified_name(module, expr, function)
         if _is_local_name(module, scope, head):
             return None
-        scope = module.parents.get(id(scope))
     return qualified_name(module, expr, function) if head in module.imports else None
 
 

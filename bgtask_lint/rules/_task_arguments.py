@@ -21,7 +21,30 @@ def task_arguments(call: ast.Call, ctx: RuleContext) -> Iterator[tuple[ScheduleS
 
 
 def task_values(call: ast.Call, ctx: RuleContext) -> Iterator[tuple[ScheduleSite, ast.expr]]:
-    """`task_arguments`, and what list/tuple/set/dict literals among them hold (V2.4)."""
+    """`task_arguments`, and what list/tuple/set/dict literals among them hold (V2.4), and
+    the arguments of a partial factory that end up bound in its partial (`add_task(make_job(db))`
+    where `make_job(session)` returns `functools.partial(F, session)`)."""
     for site, arg in task_arguments(call, ctx):
         for value in literal_elements(arg):
             yield site, value
+    site = ctx.module.site_by_call.get(id(call))
+    if site is not None and site.is_background and isinstance(site.task, ast.Call):
+        for value in _bound_by_factory(site, ctx):
+            for element in literal_elements(value):
+                yield site, element
+
+
+def _bound_by_factory(site: ScheduleSite, ctx: RuleContext) -> list[ast.expr]:
+    factory = ctx.index.partial_factory(ctx.module, site.task, site.function, site.owner_class)  # type: ignore[arg-type]
+    if factory is None:
+        return []
+    sym, partials = factory
+    bound = {v.id for p in partials for a in [*p.args[1:], *(k.value for k in p.keywords)]
+             for v in literal_elements(a) if isinstance(v, ast.Name)}
+    call: ast.Call = site.task  # type: ignore[assignment]
+    positional = [a.arg for a in [*sym.node.args.posonlyargs, *sym.node.args.args]]
+    if id(sym.node) in sym.module.owner_class and isinstance(call.func, ast.Attribute):
+        positional = positional[1:]  # self
+    passed = [value for name, value in zip(positional, call.args) if name in bound and not isinstance(value, ast.Starred)]
+    passed += [kw.value for kw in call.keywords if kw.arg in bound]
+    return passed

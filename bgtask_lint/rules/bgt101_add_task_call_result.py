@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.index import FunctionSym
+from bgtask_lint.fix_safety import add_task_fix
+from bgtask_lint.index import FunctionSym, api_name
 from bgtask_lint.names import keyword, last_name
 from bgtask_lint.rules import Rule
 
@@ -56,8 +57,15 @@ class AddTaskCallResult(Rule):
 
     ## Fix safety
     Safe: the call's arguments move into `add_task`, which passes them to the function
-    when the task runs. Not flagged: `functools.partial(...)`, and calls to a local
-    factory whose every `return` returns a nested function or lambda.
+    when the task runs. A keyword the scheduler would take for itself (`func=` of
+    `add_task` and `BackgroundTask`, any keyword for anyio's `start_soon`), or a
+    `**mapping` that may hold one, keeps the call's arguments in
+    `functools.partial(f, ...)` instead. There is no fix when the scheduling call has
+    other arguments (`add_task(nightly("a"), "extra")`, `add_task(asyncio.run, f(a),
+    debug=True)`): today they go to the call's result (or to `asyncio.run`), after a fix
+    they would go to the task, so the finding says so and stays. Not flagged:
+    `functools.partial(...)`, and calls to a local factory whose every `return` returns a
+    nested function or lambda.
     """
 
     code = "BGT101"
@@ -95,13 +103,15 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
             target = ctx.resolve(task.func)
             if isinstance(target, FunctionSym) and _returns_function(target.node):
                 return
+            if ctx.index.partial_factory(ctx.module, task, ctx.function, ctx.owner_class()) is not None:
+                return  # `make_job(db)` returns functools.partial(F, db): a callable
             name = last_name(task.func) or "the task"
-            # start_soon passes no keyword arguments to the task: no mechanical fix then
-            fixable = None if site.form == "start_soon" and task.keywords else "default"
-            self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead",
-                        fix=fixable)
+            fixable, why = add_task_fix(node, task, site.form)
+            self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead"
+                        + why, fix=fixable)
             return
-        if ctx.qualified_name(task) == "asyncio.run" and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
+        if api_name(ctx.module, task, ctx.function) == "asyncio.run" and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
             name = last_name(node.args[1].func) or "the coroutine function"
+            fixable, why = add_task_fix(node, node.args[1], site.form, through_run=True)
             self.report(ctx, task, f"asyncio.run runs {name}() on a second event loop; "
-                                   f"pass {name} and its arguments instead")
+                                   f"pass {name} and its arguments instead" + why, fix=fixable)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from bgtask_lint.index import api_name
 from bgtask_lint.names import dotted
 from bgtask_lint.rules import Rule
 
@@ -72,7 +73,7 @@ async def task():
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def():
             return
-        is_run = ctx.qualified_name(node.func) == "asyncio.run"
+        is_run = api_name(ctx.module, node.func, ctx.function) == "asyncio.run"
         is_drive = isinstance(node.func, ast.Attribute) and node.func.attr == "run_until_complete"
         if not (is_run or is_drive) or _is_celery_task(ctx.function):
             return

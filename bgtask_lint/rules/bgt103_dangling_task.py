@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 class DanglingTask(Rule):
     """## What it does
     Checks for `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and
-    `<loop>.create_task(...)` used as a statement, the result thrown away.
+    `<loop>.create_task(...)` used as a statement, the result thrown away. Names come
+    from imports: `from asyncio import create_task as spawn` and
+    `from asyncio.tasks import create_task` are asyncio's, while a parameter, a local
+    variable, an unbound name or a project module called `asyncio` is not.
 
     ## Why is this bad?
     The event loop keeps only a weak reference to a task: one that nobody references

@@ -25,7 +25,8 @@ class TaskAtImportTime(Rule):
     """## What it does
     Checks for `asyncio.create_task`, `asyncio.ensure_future`,
     `asyncio.get_event_loop().create_task` and `loop.run_until_complete` at module
-    level, outside any function.
+    level, outside any function (also under an alias, `from asyncio import
+    ensure_future as soon`, or imported from `asyncio.tasks`).
 
     ## Why is this bad?
     Module-level code runs at import: before the server's event loop exists, and once

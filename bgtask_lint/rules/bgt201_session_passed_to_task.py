@@ -21,7 +21,19 @@ class SessionPassedToTask(Rule):
     Checks for a request-scoped database session or connection passed to a background
     task: a `Depends(get_db)` parameter (directly, through `Annotated[...]`, or through
     an alias such as `SessionDep`), a session opened in the endpoint
-    (`SessionLocal()`, `async_session()`, `Session(engine)`), or `request.state.db`.
+    (`SessionLocal()`, `async_session()`, `Session(engine)`, `sessionmaker(...)()`, or
+    a project function whose every `return` is one of these), or `request.state.db`.
+
+    The session is found where it flows:
+    - inside a list, tuple, set or dict literal argument (`add_task(f, [db, user_id])`);
+    - through a project helper, in any module: an endpoint passes its session to a
+      parameter of a function that hands that parameter to a task (directly, in
+      `functools.partial(...)`, or in a literal). The finding is at the scheduling in
+      the helper, and its message names the endpoint (module and line) it came from;
+    - held by the task's object: `add_task(service.method)` where the endpoint built
+      `service = Service(db)` (or `Service(session=db)`), and `Service(db).method`;
+    - bound into a partial by a project function: `add_task(make_job(db))` where
+      `make_job(session)` returns `functools.partial(F, session)`.
 
     ## Why is this bad?
     The dependency's cleanup closes the session when the request ends (on FastAPI
@@ -49,8 +61,11 @@ class SessionPassedToTask(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: the task has to open its own session. App-wide pools and engines
-    (`engine`, `pool`, `app.state.pool`), IDs and plain values are not flagged.
+    No automatic fix: the task has to open its own session. App-wide pools, engines and
+    factories (`engine`, `pool`, `app.state.pool`, `request.app.state.db`), IDs and
+    plain values are not flagged, nor is a helper's parameter that no caller fills with
+    a request session (only the callers in the files checked, and the project's
+    scheduling modules, are looked at).
     """
 
     code = "BGT201"
@@ -94,26 +109,35 @@ def create(tasks: BackgroundTasks, db=Depends(get_db)):
             return
         first = flows[0]
         more = f" (and {len(flows) - 1} more)" if len(flows) > 1 else ""
-        self.report(ctx, value, f"parameter '{value.id}' of '{function.name}' is the request-scoped DB session "
-                                f"'{first.label}' of '{first.caller}' ({first.caller_module}:{first.line}){more}, "
-                                "passed on to a background task: it is closed when that request ends; "
-                                "pass IDs and open a new session in the task")
+        self.report(ctx, value, f"parameter '{value.id}' of '{function.name}' receives the request-scoped DB session "
+                                f"'{first.label}' from {first.caller_kind} '{first.caller}' "
+                                f"({first.caller_module}:{first.line}){more} and hands it to a background task: "
+                                "it is closed when that request ends; pass IDs and open a new session in the task")
 
     def _check_bound_object(self, ctx: RuleContext, site: ScheduleSite) -> None:
-        """`add_task(service.method)` where `service = Service(db)` holds the request session."""
+        """`add_task(service.method)` where `service = Service(db)`, or `Service(db).method`:
+        the object holds the request session and the task uses it."""
         task = site.task
-        if not isinstance(task, ast.Attribute) or not isinstance(task.value, ast.Name) or site.function is None:
+        if not isinstance(task, ast.Attribute) or site.function is None:
             return
-        for binding in function_scope(site.function).values(task.value.id):
-            built = strip_await(binding.value) if binding.kind == "assign" else None
+        holder = task.value
+        if isinstance(holder, ast.Call):
+            built_from = [holder]
+        elif isinstance(holder, ast.Name):
+            built_from = [strip_await(b.value) for b in function_scope(site.function).values(holder.id)
+                          if b.kind == "assign"]
+        else:
+            return
+        for built in built_from:
             if not isinstance(built, ast.Call) or not self._is_constructor(ctx, site, built):
                 continue
             passed = [*built.args, *(kw.value for kw in built.keywords)]
             for value in (v for arg in passed for v in literal_elements(arg)):
                 if is_request_session(ctx.index, ctx.module, site.function, value):
-                    self.report(ctx, task, f"'{task.value.id}' holds the request-scoped DB session "
-                                           f"'{dotted(value)}' ({dotted(built.func)}(...)), and the background task "
-                                           f"'{dotted(task)}' uses it after the request ends; build it in the task "
+                    name = holder.id if isinstance(holder, ast.Name) else f"{dotted(built.func)}(...)"
+                    self.report(ctx, task, f"'{name}' holds the request-scoped DB session '{dotted(value)}' "
+                                           f"({dotted(built.func)}(...)), and the background task "
+                                           f"'{task.attr}' uses it after the request ends; build it in the task "
                                            "with a new session")
                     return
 

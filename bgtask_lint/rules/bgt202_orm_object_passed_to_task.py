@@ -20,7 +20,9 @@ class OrmObjectPassedToTask(Rule):
     `db.get(Model, ...)`, `db.query(...).first()`, `session.scalar(...)`,
     `(await session.execute(...)).scalar_one()`, `Model(...)` of a mapped class of the
     project, or an endpoint parameter annotated with a mapped class (also through an
-    `Annotated[Model, Depends(...)]` alias such as `CurrentUser`).
+    `Annotated[Model, Depends(...)]` alias such as `CurrentUser`). An instance inside a
+    list, tuple, set or dict literal argument counts too (`add_task(f, [order])`,
+    `add_task(f, {"user": user})`).
 
     ## Why is this bad?
     The instance belongs to the request's session, which is closed when the task runs:

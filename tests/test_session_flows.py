@@ -1,0 +1,63 @@
+"""V2.4: a request session that reaches a task through a project helper, a project-wide
+fact kept in the index (`ProjectIndex.session_flows`, digested through `flow_summary`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bgtask_lint.config import Settings
+from bgtask_lint.project import Project
+from markers import FIXTURES
+
+PROJECT = FIXTURES / "projects" / "session_flow"
+SCHEDULING = PROJECT / "app" / "scheduling.py"
+API = PROJECT / "app" / "api.py"
+
+
+def _load() -> Project:
+    return Project.load([PROJECT], Settings(select=("BGT201",)), root=PROJECT)
+
+
+def test_the_helper_finding_names_the_endpoint_and_where_it_passes_the_session() -> None:
+    project = _load()
+    findings = project.check(project.module(SCHEDULING))
+    by_line = {f.line: f.message for f in findings}
+    assert "from endpoint 'recompute_user' (app.api:15)" in by_line[10]
+    assert "parameter 'session' of 'queue_partial'" in by_line[14]
+
+
+def test_flow_summary_is_sorted_plain_values_and_stable() -> None:
+    first, second = _load().index.flow_summary(), _load().index.flow_summary()
+    assert first == second and list(first) == sorted(first)
+    hash(first)
+    assert all(isinstance(v, (str, int)) for row in first for v in row)
+    helpers = {(Path(row[0]).name, row[1], row[2]) for row in first}
+    assert ("scheduling.py", "queue_recompute", "db") in helpers
+    assert ("scheduling.py", "Scheduler.later", "db") in helpers
+    assert not any(row[1] == "queue_receipt" for row in first)  # hands only the ID on
+
+
+def test_flow_summary_follows_an_edit_of_a_caller() -> None:
+    project = _load()
+    before = project.index.flow_summary()
+    edited = API.read_text(encoding="utf-8").replace(
+        "scheduling.queue_recompute(background_tasks, db, user_id)",
+        "scheduling.queue_recompute(background_tasks, user_id, user_id)")
+    project.replace(API, edited)
+    after = project.index.flow_summary()
+    assert not any(row[1] == "queue_recompute" for row in after)
+    assert set(after) < set(before)
+    lines = {f.line for f in project.check(project.module(SCHEDULING))}
+    assert 10 not in lines and 14 in lines
+
+
+def test_only_modules_given_to_the_index_are_scanned_for_callers() -> None:
+    """Callers in modules parsed lazily by resolution are not scanned, so the answer does
+    not depend on which lookups happened first (a helper checked alone knows no caller)."""
+    project = Project.load([SCHEDULING], Settings(select=("BGT201",)), root=PROJECT)
+    assert project.index.flow_summary()  # api.py schedules tasks: Project.load parses it
+    lone = Project(PROJECT, Settings(select=("BGT201",)))
+    helper = lone.replace(SCHEDULING, SCHEDULING.read_text(encoding="utf-8"))
+    lone.index.register(sorted(PROJECT.rglob("*.py")), lambda path: lone.parse(path))
+    assert lone.index.find_module("app.api", helper) is not None  # parsed lazily now
+    assert lone.index.flow_summary() == ()
