@@ -66,10 +66,16 @@ def add_import(module: cst.Module, name: str) -> cst.Module:
         lines = [cst.EmptyLine()] if at else []
         new_line = new_line.with_changes(leading_lines=lines)
         return module.with_changes(body=body[:at] + [new_line] + body[at:])
-    for index, key in imports:
+    for position, (index, key) in enumerate(imports):
         if key > new_key:
             before = body[index]
             lines = list(before.leading_lines)  # type: ignore[attr-defined]
+            previous = imports[position - 1][1] if position else None
+            if key[0] != new_key[0] and previous is not None and previous[0] == new_key[0]:
+                # the last of its section: right after the previous import, the blank line
+                # that ends the section stays where it is
+                new_line = new_line.with_changes(leading_lines=[])
+                return module.with_changes(body=body[:index] + [new_line] + body[index:])
             if key[0] == new_key[0]:
                 # the new import opens the section: the section's comment moves above it
                 new_line = new_line.with_changes(leading_lines=lines)

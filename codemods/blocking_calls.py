@@ -2,51 +2,192 @@
 
 - `time.sleep(x)` -> `await asyncio.sleep(x)` (safe);
 - `with open(...) as f:` + `f.read()/f.write()` -> `async with aiofiles.open(...) as f:` +
-  `await f.read()/await f.write()`, `for line in f` -> `async for line in f` (safe; the
-  checker only offers it when `f` is used for nothing else);
+  `await f.read()/await f.write()`, `for line in f` -> `async for line in f` (safe when
+  the project has aiofiles; the checker decides, bgtask_lint/fix_safety.py). A module
+  that imports aiofiles only inside functions gets the import inside the fixed function;
+  one that imports it under `try/except ImportError` is left alone;
 - any other blocking call `g(a, k=v)` -> `await asyncio.to_thread(g, a, k=v)` (unsafe:
   it changes which thread runs the call; only with --unsafe-fixes).
+
+An import the fix made unused goes (`import time` after its only `time.sleep` became
+`asyncio.sleep`), and only such an import: the module passes flake8/ruff F401 after.
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
-from libcst.metadata import PositionProvider, QualifiedNameProvider
 
 from bgtask_lint.codemods._base import FindingCommand, parenthesized
+from bgtask_lint.dependencies import optional_import
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
 
+def import_map(code: str) -> dict[str, set[str]]:
+    """Local name -> the dotted names it is imported as anywhere in the module. The checker
+    already decided that each target is a blocking call; this only tells which kind."""
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                found.setdefault(local, set()).add(alias.name if alias.asname else local)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+    return found
+
+
+class _Uses(cst.CSTVisitor):
+    """How often each name is read or written outside import statements (an attribute's
+    name, `x.time`, is not a use of `time`)."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.wanted = names
+        self.count: dict[str, int] = dict.fromkeys(names, 0)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.wanted:
+            self.count[node.value] += 1
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        # `__all__ = ["sleep"]` re-exports the name: count it as used
+        text = node.value.strip("'\"")
+        if text in self.wanted:
+            self.count[text] += 1
+
+
+def _uses(module: cst.Module, names: set[str]) -> dict[str, int]:
+    visitor = _Uses(names)
+    module.visit(visitor)
+    return visitor.count
+
+
+class _DropImports(cst.CSTTransformer):
+    """Remove the aliases binding `names` (only those) from import statements."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.removed: set[int] = set()  # id() of the statement lines removed whole
+
+    def _bound(self, alias: cst.ImportAlias, is_from: bool) -> str:
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            return alias.asname.name.value
+        name = alias.name
+        while isinstance(name, cst.Attribute):
+            name = name.value
+        return name.value if isinstance(name, cst.Name) else ""
+
+    def _keep(self, node, is_from: bool):
+        if isinstance(node.names, cst.ImportStar):
+            return node
+        kept = [a for a in node.names if self._bound(a, is_from) not in self.names]
+        if len(kept) == len(node.names):
+            return node
+        if not kept:
+            return cst.RemoveFromParent()
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(names=kept)
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import):
+        return self._keep(updated, False)
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
+        if updated.module is not None and cst.Module([]).code_for_node(updated.module) == "__future__":
+            return updated
+        return self._keep(updated, True)
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if original.body and not updated.body:
+            self.removed.add(id(original))
+            return cst.RemoveFromParent()
+        return updated
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        # a block that started with the removed import starts with the next statement,
+        # without the blank line that separated the two
+        if original.body and id(original.body[0]) in self.removed and updated.body:
+            first = updated.body[0]
+            lines = list(first.leading_lines)  # type: ignore[attr-defined]
+            while lines and lines[0].comment is None:
+                lines.pop(0)
+            return updated.with_changes(body=[first.with_changes(leading_lines=lines), *updated.body[1:]])
+        return updated
 
 
 class BlockingCallsCommand(FindingCommand):
     DESCRIPTION = "BGT301: replace blocking calls in async def with their async counterparts."
     CODE = "BGT301"
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
-
-    def _names(self, func: cst.BaseExpression) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, func, set())}
-
-    def _is_sleep(self, func: cst.BaseExpression) -> bool:
-        return "time.sleep" in self._names(func)
-
-    def _is_open(self, func: cst.BaseExpression) -> bool:
-        return bool({"open", "builtins.open", "io.open"} & self._names(func))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.async_files: list[set[str]] = []  # names bound by converted `with` blocks
         self.converted_withs: set[int] = set()
+        self.dropped: set[str] = set()  # names whose references a fix removed
+        self.functions: list[list[bool]] = []  # per enclosing def: needs a local `import aiofiles`
+        # whether a name is used in code this command does not see (fix.py hands a command
+        # only the parts of a big module that hold its targets)
+        self.used_elsewhere = lambda name: False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.imports_of = import_map(node.code)
+        self.aiofiles_import = optional_import(ast.parse(node.code), "aiofiles")
+
+    def _qualified(self, func: cst.BaseExpression) -> set[str]:
+        if isinstance(func, cst.Name):
+            return self.imports_of.get(func.value, set()) | ({"open"} if func.value == "open" else set())
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            return {f"{base}.{func.attr.value}" for base in self.imports_of.get(func.value.value, set())}
+        return set()
+
+    def _is_sleep(self, func: cst.BaseExpression) -> bool:
+        return "time.sleep" in self._qualified(func)
+
+    def _is_open(self, func: cst.BaseExpression) -> bool:
+        if isinstance(func, cst.Name) and func.value == "open" and "open" not in self.imports_of:
+            return True
+        return bool({"io.open", "builtins.open"} & self._qualified(func))
+
+    def _drop_reference(self, func: cst.BaseExpression) -> None:
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and root.value in self.imports_of:
+            self.dropped.add(root.value)
 
     # `with open(...) as f:` -> `async with aiofiles.open(...) as f:`
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append([False])
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        needs_import = self.functions.pop()[0]
+        if not needs_import or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        # aiofiles is imported lazily in this module: keep it lazy, inside this def
+        statements = list(updated.body.body)
+        at = 1 if statements and _is_docstring(statements[0]) else 0
+        line = cst.parse_statement("import aiofiles")
+        return updated.with_changes(body=updated.body.with_changes(body=[*statements[:at], line, *statements[at:]]))
+
     def visit_With(self, node: cst.With) -> None:
         names: set[str] = set()
-        convert = node.asynchronous is None and bool(node.items)
+        convert = node.asynchronous is None and bool(node.items) and self.aiofiles_import != "guarded"
         for item in node.items:
             call = item.item
-            if not (isinstance(call, cst.Call) and self._is_open(call.func) and self.is_target(call)
+            if not (convert and isinstance(call, cst.Call) and self._is_open(call.func) and self.is_target(call)
                     and item.asname is not None and isinstance(item.asname.name, cst.Name)):
                 convert = False
                 break
@@ -59,11 +200,15 @@ class BlockingCallsCommand(FindingCommand):
         self.async_files.pop()
         if id(original) not in self.converted_withs:
             return updated
-        self.needs_import("aiofiles")
+        if self.aiofiles_import == "lazy" and self.functions:
+            self.functions[-1][0] = True
+        else:
+            self.needs_import("aiofiles")
         items = []
         for item in updated.items:
             call = item.item
             assert isinstance(call, cst.Call)
+            self._drop_reference(call.func)
             items.append(item.with_changes(item=call.with_changes(
                 func=cst.Attribute(value=cst.Name("aiofiles"), attr=cst.Name("open")))))
         self.fixed += 1
@@ -107,6 +252,7 @@ class BlockingCallsCommand(FindingCommand):
         if self._is_sleep(func):
             self.needs_import("asyncio")
             self.fixed += 1
+            self._drop_reference(func)
             sleep = cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep"))
             return cst.Await(expression=updated.with_changes(func=sleep))
         if not self.unsafe_fixes:
@@ -117,3 +263,18 @@ class BlockingCallsCommand(FindingCommand):
         args = [cst.Arg(value=updated.func, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                 if updated.args else cst.Arg(value=updated.func), *updated.args]
         return cst.Await(expression=cst.Call(func=to_thread, args=args))
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        new_tree = super().transform_module_impl(tree)
+        if not self.dropped:
+            return new_tree
+        before = _uses(tree, self.dropped)
+        after = _uses(new_tree, self.dropped)
+        unused = {name for name in self.dropped if before[name] > 0 and after[name] == 0
+                  and not self.used_elsewhere(name)}
+        return new_tree.visit(_DropImports(unused)) if unused else new_tree
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))

@@ -1,21 +1,58 @@
-"""BGT103: keep a strong reference to a task created as a statement.
+"""BGT103: keep a strong reference to a task created as a statement, and log its exception.
 
 `asyncio.create_task(work())` becomes::
 
     task = asyncio.create_task(work())
     _background_tasks.add(task)
-    task.add_done_callback(_background_tasks.discard)
+    task.add_done_callback(_background_task_done)
 
-with a module-level `_background_tasks: set = set()` (the asyncio documentation's pattern).
+with, at module level, the asyncio documentation's registry and a done-callback that
+also retrieves the exception (the rule says it is lost; the fix must not lose it)::
+
+    _background_tasks: set = set()  # strong references: the event loop keeps only weak ones
+
+
+    def _background_task_done(task) -> None:
+        _background_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %r failed", task, exc_info=task.exception())
+
+The logger is one provably bound in the module (bgtask_lint/log_fixes.py chooses it, as
+for BGT401; loguru and structlog get their own idiom). When none is bound and the name
+`logger` is free, `logger = logging.getLogger(__name__)` is added; when `logger` is taken
+by something that is not provably a logger, the callback logs through
+`logging.getLogger(__name__)`, importing logging inside itself if the module's
+`logging` is something else.
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from bgtask_lint.codemods._base import FindingCommand, insert_after_header, module_defines
+from bgtask_lint.codemods._base import FindingCommand, header_end, module_defines
+from bgtask_lint.codemods._loggers import add_module_logger, model_for
+from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds
 
 REGISTRY = "_background_tasks"
+CALLBACK = "_background_task_done"
+REGISTRY_LINE = f"{REGISTRY}: set = set()  # strong references: the event loop keeps only weak ones"
+CALLBACK_TEMPLATE = '''def {name}(task) -> None:
+    """Drop the strong reference; log the exception, which nothing else retrieves."""
+{prelude}    {registry}.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        {log}
+'''
+
+
+def log_statement(logger: str, kind: str) -> str:
+    """The task's exception with its traceback, in the logger's own idiom."""
+    if kind == "loguru":
+        return f'{logger}.opt(exception=task.exception()).error("background task {{!r}} failed", task)'
+    if kind == "structlog":
+        return f'{logger}.error("background task failed", task=repr(task), exc_info=task.exception())'
+    return f'{logger}.error("background task %r failed", task, exc_info=task.exception())'
 
 
 class _Names(cst.CSTVisitor):
@@ -27,13 +64,15 @@ class _Names(cst.CSTVisitor):
 
 
 class DanglingTaskCommand(FindingCommand):
-    DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task()."
+    DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task(), and log their exceptions."
     CODE = "BGT103"
 
     def visit_Module(self, node: cst.Module) -> None:
         collector = _Names()
         node.visit(collector)
         self.used_names = collector.names
+        self.callback = CALLBACK
+        self.module_code = node.code
 
     def _task_name(self) -> str:
         name, counter = "task", 1
@@ -47,7 +86,7 @@ class DanglingTaskCommand(FindingCommand):
         name = self._task_name()
         assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=expr.value)
         add = cst.parse_statement(f"{REGISTRY}.add({name})").body[0]  # type: ignore[attr-defined]
-        callback = cst.parse_statement(f"{name}.add_done_callback({REGISTRY}.discard)").body[0]  # type: ignore[attr-defined]
+        callback = cst.parse_statement(f"{name}.add_done_callback({self.callback})").body[0]  # type: ignore[attr-defined]
         self.fixed += 1
         return [assign, add, callback]
 
@@ -84,11 +123,107 @@ class DanglingTaskCommand(FindingCommand):
             return updated
         return updated.with_changes(body=self._rewrite_smalls(original, updated))
 
+    # --- the module-level registry, callback and logger --------------------------------
+
+    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        # the callback's name is known before the statements that refer to it are written
+        self.callback = _callback_name(tree)
+        return super().transform_module_impl(tree)
+
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not self.fixed or module_defines(updated, REGISTRY):
+        if not self.fixed:
             return updated
-        registry = cst.parse_statement(
-            f"{REGISTRY}: set = set()  # strong references: the event loop keeps only weak ones",
-            config=updated.config_for_parsing,
-        )
-        return insert_after_header(updated, [registry])
+        new: list[cst.BaseStatement] = []
+        if not module_defines(updated, REGISTRY):
+            new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
+        choice = None
+        if self.callback not in _defined_functions(updated):
+            choice = _choose_logger(self.module_code, self.context.filename)
+            new.append(_callback(self.callback, choice, updated))
+        updated = _insert(updated, new)
+        if isinstance(choice, LoggerChoice):
+            if choice.add:
+                updated = add_module_logger(updated, choice)
+            if choice.add or choice.name == "logging":
+                self.needs_import("logging")
+        return updated
+
+
+def _defined_functions(module: cst.Module) -> set[str]:
+    return {stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)}
+
+
+def _callback_name(module: cst.Module) -> str:
+    """`_background_task_done`, unless the module binds that name to something else."""
+    tree = ast.parse(module.code)
+    name, counter = CALLBACK, 1
+    while module_binds(tree, name) and not _is_our_callback(module, name):
+        name = f"{CALLBACK}_{counter}"
+        counter += 1
+    return name
+
+
+def _is_our_callback(module: cst.Module, name: str) -> bool:
+    """A def of that name written by this fix earlier (its body discards from the registry)."""
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            code = module.code_for_node(stmt)
+            return f"{REGISTRY}.discard(task)" in code and "task.exception()" in code
+    return False
+
+
+def _choose_logger(code: str, filename: str | None) -> LoggerChoice | None:
+    """A logger bound in the module (or one to add); None: log through logging.getLogger."""
+    model = model_for(code, filename)
+    if model is None:
+        return None
+    callback = ast.parse(f"def {CALLBACK}(task): pass").body[0]
+    choice = choose_logger(model, callback, may_add=True)
+    if isinstance(choice, NoFix):
+        if model.loggers.imports.get("logging") == "logging" or not module_binds(model.module.tree, "logging"):
+            return LoggerChoice("logging", "logging")  # `logging` is the module (or free: imported)
+        return None
+    return choice
+
+
+def _callback(name: str, choice: LoggerChoice | None, module: cst.Module) -> cst.BaseStatement:
+    if choice is None:
+        prelude, log = "    import logging\n\n", log_statement("logging.getLogger(__name__)", "logging")
+    elif choice.name == "logging" and not choice.add:
+        prelude, log = "", log_statement("logging.getLogger(__name__)", "logging")
+    else:
+        prelude, log = "", log_statement(choice.name, choice.kind)
+    code = CALLBACK_TEMPLATE.format(name=name, prelude=prelude, registry=REGISTRY, log=log)
+    return cst.parse_statement(code, config=module.config_for_parsing)
+
+
+def _insert(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """After the docstring and imports: one blank line before a plain statement, two
+    around a def (PEP 8)."""
+    if not statements:
+        return module
+    body = list(module.body)
+    # before the first def or class (after the module's imports and settings), or right
+    # after an existing registry
+    at = next((i for i, stmt in enumerate(body) if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))), len(body))
+    at = max(at, header_end(body))
+    for index, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and module_defines(module.with_changes(body=[stmt]), REGISTRY):
+            at = max(at, index + 1)
+    placed = []
+    for stmt in statements:
+        blank = 2 if isinstance(stmt, cst.FunctionDef) else 1
+        if not placed and at == 0:
+            blank = 0
+        placed.append(stmt.with_changes(leading_lines=[cst.EmptyLine()] * blank))  # type: ignore[attr-defined]
+    if at < len(body):
+        following = body[at]
+        wanted = 2 if isinstance(statements[-1], cst.FunctionDef) else 1
+        lines = list(following.leading_lines)  # type: ignore[attr-defined]
+        blanks = 0
+        while blanks < len(lines) and lines[blanks].comment is None and blanks < wanted:
+            blanks += 1
+        if blanks < wanted:
+            body[at] = following.with_changes(  # type: ignore[attr-defined]
+                leading_lines=[cst.EmptyLine()] * (wanted - blanks) + lines)
+    return module.with_changes(body=body[:at] + placed + body[at:])

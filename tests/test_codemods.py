@@ -80,7 +80,7 @@ class TestSleepInline(CodemodTest):
 
     def test_sleep(self) -> None:
         before = "import time\nasync def t():\n    time.sleep(1)\n"
-        after = "import asyncio\nimport time\nasync def t():\n    await asyncio.sleep(1)\n"
+        after = "import asyncio\nasync def t():\n    await asyncio.sleep(1)\n"  # `time` is unused after
         self.assertCodemod(before, after)
 
     def test_to_thread_only_when_unsafe(self) -> None:

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.blocking import blocking_reason
+from bgtask_lint.fix_safety import blocking_fix
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
 
@@ -102,11 +103,21 @@ class BlockingCallInAsync(Rule):
     ```
 
     ## Fix safety
-    `time.sleep(x)` -> `await asyncio.sleep(x)` is safe. `with open(...) as f` ->
-    `async with aiofiles.open(...)` is safe when `f` is only used for its I/O methods
-    and iteration inside the block (otherwise there is no fix). Any other call
-    `g(a)` -> `await asyncio.to_thread(g, a)` is unsafe (it changes which thread runs
-    the call) and applied only with `--unsafe-fixes`. Not flagged: names passed
+    `time.sleep(x)` -> `await asyncio.sleep(x)` is safe (an `import time` left unused
+    goes). `with open(...) as f` -> `async with aiofiles.open(...)` is safe when `f` is
+    only used for its I/O methods and iteration inside the block (otherwise there is no
+    fix) and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
+    setup.py, Pipfile, a lock file) or it is importable where the fix runs; otherwise
+    the finding says "aiofiles is not a dependency of this project: add it, or use
+    --unsafe-fixes" and the fix is unsafe. A module that imports aiofiles only inside
+    functions gets the import inside the fixed function; one that imports it under
+    `try: ... except ImportError` gets no fix. Any other call `g(a)` ->
+    `await asyncio.to_thread(g, a)` is unsafe (it changes which thread runs the call)
+    and applied only with `--unsafe-fixes`, after the BGT501 fix of the call, so
+    `requests.get(u)` becomes `await asyncio.to_thread(requests.get, u, timeout=(T,
+    None))`. A call whose result does more blocking I/O (`with smtplib.SMTP(...) as s`,
+    `sqlite3.connect`, `zipfile.ZipFile`, `urlopen`, a streamed request, any `with`
+    item) gets no fix: only the whole block can move to a thread. Not flagged: names passed
     uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
     `anyio.to_thread.run_sync`, and calls in a plain `def` (FastAPI runs those in a
     thread pool).
@@ -143,23 +154,20 @@ async def task():
         reason = blocking_reason(ctx.index, ctx.module, ctx.function, node, self.settings.blocking_calls)
         if reason is None:
             return
-        self.report(ctx, node, f"blocking call {reason}() inside async def blocks the event loop",
-                    fix=self._fix(node, reason, ctx))
+        fix, why = self._fix(node, reason, ctx)
+        self.report(ctx, node, f"blocking call {reason}() inside async def blocks the event loop" + why, fix=fix)
 
     @staticmethod
-    def _fix(node: ast.Call, reason: str, ctx: RuleContext) -> str | None:
-        if reason == "time.sleep":
-            return "safe"
+    def _fix(node: ast.Call, reason: str, ctx: RuleContext) -> tuple[str | None, str]:
+        convertible = False
         if reason in ("open", "io.open"):
             with_node = ctx.stack[-2] if len(ctx.stack) >= 2 else None
             item = ctx.parent
-            if (
+            convertible = (
                 isinstance(with_node, ast.With)
                 and isinstance(item, ast.withitem)
                 and item.context_expr is node
                 and isinstance(item.optional_vars, ast.Name)
                 and _handle_only_used_for_io(with_node, item.optional_vars.id, ctx.function)
-            ):
-                return "safe"
-            return None
-        return "unsafe"
+            )
+        return blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)
