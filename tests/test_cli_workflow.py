@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -373,3 +374,30 @@ def test_verbose_says_root_config_files_and_cache(project: Path) -> None:
     assert "bgtask-lint: cache: 4 hits, 0 files checked again" in second.stderr.splitlines()
     assert "cache: off (--no-cache)" in run("check", "-v", "--no-cache", ".").stderr
     assert first.stdout == second.stdout  # verbose adds to stderr only
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_force_exclude_under_a_real_pre_commit(tmp_path: Path) -> None:
+    """pre-commit names every staged file, excluded or not: with --force-exclude the
+    project's `exclude` still holds (a local hook runs this very program, no install)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") and k != "PRE_COMMIT"}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "home")
+    repo = tmp_path / "repo"
+    (repo / "generated").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.bgtask-lint]\nexclude = ["generated"]\n')
+    (repo / "generated" / "client.py").write_text(MIXED)
+    program_line = f"{sys.executable} -m bgtask_lint check"
+
+    def commit_check(args: str) -> subprocess.CompletedProcess:
+        (repo / ".pre-commit-config.yaml").write_text(
+            "repos:\n- repo: local\n  hooks:\n  - id: bgtask-lint\n    name: bgtask-lint\n"
+            f"    entry: {program_line} {args}\n    language: system\n    types: [python]\n")
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        return subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=repo,
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    without = commit_check("")
+    assert without.returncode == 1 and "generated/client.py:9:5: BGT103" in without.stdout
+    with_flag = commit_check("--force-exclude")
+    assert with_flag.returncode == 0, with_flag.stdout + with_flag.stderr
