@@ -217,6 +217,11 @@ def show_rule(code: str) -> None:
     """Print the documentation of rule CODE (e.g. BGT401)."""
     from bgtask_lint.rules import rule_by_code
 
+    from bgtask_lint.noqa import UNUSED_NOQA, UNUSED_NOQA_DOC
+
+    if code.upper() == UNUSED_NOQA:  # not a rule: what `check --unused-noqa` reports
+        click.echo(f"# {UNUSED_NOQA} unused-noqa\n\n{UNUSED_NOQA_DOC}")
+        return
     rule = rule_by_code(code)
     if rule is None:
         raise _fail(f"unknown rule code {code!r} (see 'bgtask-lint rules')")

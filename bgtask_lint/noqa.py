@@ -25,6 +25,15 @@ from bgtask_lint.findings import Finding
 # findings), but in the BGT namespace so that problem matchers, `--statistics` and ruff's
 # `external = ["BGT"]` treat it like the rest
 UNUSED_NOQA = "BGT000"
+UNUSED_NOQA_DOC = """\
+Not a rule: what `bgtask-lint check --unused-noqa` reports, as ruff's RUF100 does.
+
+A BGT code in a `# noqa: ...` comment that suppresses nothing on its line (the finding
+was fixed, or moved), or that is no bgtask-lint code at all. Codes whose rules cannot
+report in that file (not selected, ignored for it, or hidden in test files) are not
+judged; other tools' codes and a bare `# noqa` are left alone.
+
+Remove the code from the comment, or the whole comment if nothing is left."""
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 

@@ -322,6 +322,8 @@ def test_unused_noqa(project: Path) -> None:
     assert "BGT301" not in run("check", "--unused-noqa", "tests").stdout
     data = json.loads(run("check", "--unused-noqa", "--format", "json", "old.py").stdout)
     assert {d["code"] for d in data} == {"BGT000"}
+    explained = run("rule", "BGT000")
+    assert explained.exit_code == 0 and "--unused-noqa" in explained.stdout
 
 
 # --- which files, where output goes -----------------------------------------------------------------
