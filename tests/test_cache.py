@@ -76,6 +76,10 @@ def sleeper():
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+def make_project(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
     (root / "app").mkdir(parents=True)
     (root / "pyproject.toml").write_text("")

@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 
 from bgtask_lint import cache
-from test_cache import DEEP, codes, project, run  # noqa: F401  (project is a fixture)
+from test_cache import DEEP, codes, make_project, run
 
 PAST_NS = 100 * 1_000_000_000  # far older than a run (and the racy margin)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
 
 
 def _age(root: Path, seconds_ago_ns: int = PAST_NS) -> None:

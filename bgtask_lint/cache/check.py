@@ -19,7 +19,6 @@ Row of the main pack, per file (path -> list): see `ROW`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,6 @@ from bgtask_lint.cache.store import Store, decode_findings, encode_findings, pac
 from bgtask_lint.files import paths_root
 
 if TYPE_CHECKING:
-    from bgtask_lint.cache.deps import Deps, Lookup
     from bgtask_lint.config import Settings
     from bgtask_lint.index import ModuleInfo
     from bgtask_lint.project import CheckResult
@@ -47,7 +45,8 @@ def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
     store = Store(root, pack_identity(root, settings))
     main = store.load_main()
     found = scan(paths, settings, root, main)
-    if any(not Path(t).is_relative_to(root) for t in found.targets):
+    inside = str(root).rstrip(os.sep) + os.sep
+    if any(not t.startswith(inside) for t in found.targets):
         return None  # a file outside the project: its import names are not the layout's
     missing = [given for given in paths if not given.exists()]
     LAST_RUN.update(hashed=found.hashed, rehashed_same=found.rehashed_same, relisted=found.relisted,
@@ -110,10 +109,11 @@ def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: 
             continue
         if not isinstance(row[FINDINGS], list) or not isinstance(row[HIDDEN], int):
             return None
-        try:
-            result.findings.extend(decode_findings(row[FINDINGS], path))
-        except (TypeError, ValueError):
-            return None
+        if row[FINDINGS]:
+            try:
+                result.findings.extend(decode_findings(row[FINDINGS], path))
+            except (TypeError, ValueError):
+                return None
         result.hidden_in_tests += row[HIDDEN]
         result.files_checked += 1
     result.findings.sort()
@@ -153,21 +153,20 @@ class _Changed:
         self.deps_module = deps_module
         self.old_entries, self.old_parts, self.tables = self._load_deps()
         self.reasker = None
-        self.reasked: dict["Lookup", bool] = {}
+        self.reasked: dict[int, bool] = {}  # lookup id -> same answer now
+        # the files whose row describes their current content (so its words and error hold)
+        self.same = {p for p, state in self.files.items() if _same(state, self.rows.get(p))}
 
     # -- reading what is known ---------------------------------------------------------------
 
     def _load_deps(self):
         deps = self.store.load_deps(self.main.get("token")) if self.main else {}
-        tables = self.deps_module.decode_tables(deps) if deps else None
+        tables = self.deps_module.DepsTables.load(deps) if deps else None
         if tables is None:
-            return {}, {}, ([], [])
+            return {}, {}, self.deps_module.DepsTables()
         entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
         parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
         return entries, parts, tables
-
-    def _old_deps(self, encoded: Any) -> "Deps | None":
-        return self.deps_module.decode_deps(encoded, *self.tables)
 
     def _text(self, path: str) -> str | None:
         """The decoded text of a file read in this run (None: cannot be decoded or read)."""
@@ -233,7 +232,7 @@ class _Changed:
 
         if path not in self.words:
             row, state = self.rows.get(path), self.files[path]
-            if _same(state, row) and isinstance(row[WORDS], bool):
+            if path in self.same and isinstance(row[WORDS], bool):
                 self.words[path] = row[WORDS]
                 if isinstance(row[ERROR], str):
                     self.errors.setdefault(path, row[ERROR])
@@ -245,9 +244,9 @@ class _Changed:
     def _error(self, path: str) -> str | None:
         if path in self.errors:
             return self.errors[path]
-        row = self.rows.get(path)
-        if _same(self.files[path], row) and isinstance(row[ERROR], str):
-            return row[ERROR]
+        if path in self.same:
+            error = self.rows[path][ERROR]
+            return error if isinstance(error, str) else None
         return None
 
     # -- what changed ------------------------------------------------------------------------
@@ -257,7 +256,7 @@ class _Changed:
         knows (every file but the targets that do not parse, as Project.load has it)."""
         for path in self.targets:
             row = self.rows.get(path)
-            if not (_same(self.files[path], row) and (isinstance(row[FINDINGS], list) or isinstance(row[ERROR], str))):
+            if not (path in self.same and (isinstance(row[FINDINGS], list) or isinstance(row[ERROR], str))):
                 self._parse(path)
         self.known = [p for p in self.files if not (p in self.target_set and self._error(p) is not None)]
         self.known_set = set(self.known)
@@ -272,24 +271,31 @@ class _Changed:
             return (row[HASH], row[NAME], row[PACKAGE]) if row is not None and row[KNOWN] else None
 
         self.changed = {p for p in {*self.rows, *self.files} if fingerprint_now(p) != fingerprint_then(p)}
+        self.changed_ids = {i for i, p in enumerate(self.tables.paths) if p in self.changed}
 
-    def _holds(self, path: str, deps: "Deps | None", digests: dict[str, str | None]) -> bool:
-        """Whether a result computed for `path` with `deps` still holds."""
-        if deps is None or path in self.changed or path not in self.files or not deps.reads.isdisjoint(self.changed):
+    def _holds(self, path: str, encoded: Any, digests: dict[str, str | None]) -> bool:
+        """Whether a result stored for `path` with these deps (as the deps file has them) still holds."""
+        if not self.deps_module.well_formed(encoded) or path in self.changed or path not in self.files:
             return False
+        reads, lookups, used = encoded
         old = self.main.get("facts") if isinstance(self.main.get("facts"), dict) else {}
-        if any(old.get(name) is None or old.get(name) != digests.get(name) for name in deps.facts):
+        try:
+            if not self.changed_ids.isdisjoint(reads) or max(reads, default=0) >= len(self.tables.paths):
+                return False
+            if any(old.get(name) is None or old.get(name) != digests.get(name) for name in used):
+                return False
+            return self.layout_same or all(self._same_answer(i) for i in lookups)
+        except (TypeError, ValueError, IndexError):
             return False
-        return self.layout_same or all(self._same_answer(lookup) for lookup in deps.lookups)
 
-    def _same_answer(self, lookup: "Lookup") -> bool:
-        found = self.reasked.get(lookup)
+    def _same_answer(self, lookup_id: int) -> bool:
+        found = self.reasked.get(lookup_id)
         if found is None:
             if self.reasker is None:
                 failing = {p for p in self.files if self._error(p) is not None}
                 names = {p: (s.name, s.is_package) for p, s in self.files.items()}
                 self.reasker = self.deps_module.Reasker(self.root, self.known, failing, names)
-            found = self.reasked[lookup] = self.reasker.same_answer(lookup)
+            found = self.reasked[lookup_id] = self.reasker.same_answer(self.tables.lookup(lookup_id))
         return found
 
     # -- the run ---------------------------------------------------------------------------
@@ -363,8 +369,8 @@ class _Changed:
         def part(path: str, name: str, compute, digests: dict[str, str | None]):
             old = self.old_parts.get(path)
             old = old.get(name) if isinstance(old, dict) else None
-            if isinstance(old, list) and len(old) == 2 and self._holds(path, self._old_deps(old[1]), digests):
-                parts.setdefault(path, {})[name] = (old[0], self._old_deps(old[1]))
+            if isinstance(old, list) and len(old) == 2 and self._holds(path, old[1], digests):
+                parts.setdefault(path, {})[name] = (old[0], old[1])
                 return old[0]
             module = self._module(index, path)
             if module is None:
@@ -423,7 +429,7 @@ class _Changed:
         for path, row in self.rows.items():
             if path in self.target_set or not isinstance(row[FINDINGS], list):
                 continue
-            deps = self._old_deps(self.old_entries.get(path))
+            deps = self.old_entries.get(path)
             if self._holds(path, deps, digests):
                 carried[path] = [row[FINDINGS], row[HIDDEN], deps]
         for path in self.targets:
@@ -431,10 +437,10 @@ class _Changed:
                 continue
             row = self.rows.get(path)
             if row is not None and isinstance(row[FINDINGS], list) and isinstance(row[HIDDEN], int):
-                deps = self._old_deps(self.old_entries.get(path))
+                deps = self.old_entries.get(path)
                 if self._holds(path, deps, digests):
                     try:
-                        hits[path] = (decode_findings(row[FINDINGS], path), row[HIDDEN])
+                        hits[path] = (decode_findings(row[FINDINGS], path) if row[FINDINGS] else [], row[HIDDEN])
                         carried[path] = [row[FINDINGS], row[HIDDEN], deps]
                         continue
                     except (TypeError, ValueError):
@@ -450,17 +456,29 @@ class _Changed:
 
     def _save(self, digests: dict[str, str | None], parts: dict[str, dict[str, Any]],
               checked: dict[str, tuple], carried: dict[str, list]) -> bool:
-        from bgtask_lint.cache.deps import DepsTables
+        """Rows for every file; entries and parts with their deps: what held keeps its ids
+        in the old tables, what was recorded now is appended (the tables are rebuilt once
+        they doubled)."""
+        from bgtask_lint.cache.deps import Deps, DepsTables
 
-        tables = DepsTables()
+        tables = self.tables
+        if tables.needs_compacting():
+            old, tables = tables, DepsTables()
+            try:
+                carried = {p: [f, h, tables.encode(old.decode(d))] for p, (f, h, d) in carried.items()}
+                parts = {p: {name: (value, d if isinstance(d, Deps) else old.decode(d))
+                             for name, (value, d) in found.items()} for p, found in parts.items()}
+            except (TypeError, ValueError, IndexError):  # not what this module wrote: keep only the new
+                carried, parts = {}, {p: {n: v for n, v in found.items() if isinstance(v[1], Deps)}
+                                      for p, found in parts.items()}
         rows: dict[str, list] = {}
         entries: dict[str, list] = {}
         for path, state in self.files.items():
             row = [*(state.meta if state.meta is not None else (-1, -1, -1)), state.hash, state.name,
                    state.is_package, self.words.get(path), self._error(path), path in self.known_set, None, 0]
-            old = self.rows.get(path)
-            if row[WORDS] is None and _same(state, old) and isinstance(old[WORDS], bool):
-                row[WORDS] = old[WORDS]
+            old_row = self.rows.get(path)
+            if row[WORDS] is None and path in self.same and isinstance(old_row[WORDS], bool):
+                row[WORDS] = old_row[WORDS]
             if path in checked:
                 findings, hidden, deps = checked[path]
                 encoded = encode_findings(findings, path)
@@ -468,11 +486,12 @@ class _Changed:
                     row[FINDINGS], row[HIDDEN] = encoded, hidden
                     entries[path] = tables.encode(deps)
             elif path in carried:
-                row[FINDINGS], row[HIDDEN], deps = carried[path]
-                entries[path] = tables.encode(deps)
+                row[FINDINGS], row[HIDDEN], entries[path] = carried[path]
             rows[path] = row
-        stored_parts = {path: {name: [value, tables.encode(deps)] for name, (value, deps) in found.items()}
-                        for path, found in parts.items()}
+        stored_parts = {path: {name: [value, tables.encode(d) if isinstance(d, Deps) else d]
+                               for name, (value, d) in found.items()} for path, found in parts.items()}
+        if tables.base_size == 0:
+            tables.base_size = len(tables.lookups)
         main = {"stamp": self.found.stamp, "listings": self.found.listings, "outside": self.found.outside,
                 "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
                 "files": rows}

@@ -199,15 +199,30 @@ class Reasker:
 
 
 class DepsTables:
-    """The deps file's shared tables: each path and each lookup stored once."""
+    """The deps file's shared tables: paths, and lookups as [ref_module, near, base, answer]
+    (path ids, -1 for none). An entry's deps are stored as [read path ids, lookup ids, fact
+    names] and validated in that form. A run appends what it recorded (an entry that still
+    holds keeps its ids), and `compacted` rebuilds the tables once they doubled."""
 
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.lookups: list[list] = []
-        self._path_ids: dict[str, int] = {}
-        self._lookup_ids: dict[Lookup, int] = {}
+    def __init__(self, paths: list[str] | None = None, lookups: list[list] | None = None, base_size: int = 0):
+        self.paths = paths if paths is not None else []
+        self.lookups = lookups if lookups is not None else []
+        self.base_size = base_size  # len(lookups) after the last compaction
+        self._path_ids: dict[str, int] | None = None
+        self._lookup_ids: dict[Lookup, int] = {}  # those added in this run
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> "DepsTables | None":
+        paths, lookups, base_size = data.get("paths"), data.get("lookups"), data.get("base_size", 0)
+        if not isinstance(paths, list) or not isinstance(lookups, list) or not isinstance(base_size, int):
+            return None
+        if not all(isinstance(p, str) for p in paths):
+            return None
+        return cls(paths, lookups, base_size)
 
     def path_id(self, path: str) -> int:
+        if self._path_ids is None:
+            self._path_ids = {p: i for i, p in enumerate(self.paths)}
         found = self._path_ids.get(path)
         if found is None:
             found = self._path_ids[path] = len(self.paths)
@@ -226,27 +241,27 @@ class DepsTables:
             lookups.append(found)
         return [sorted(self.path_id(p) for p in deps.reads), sorted(lookups), sorted(deps.facts)]
 
+    def lookup(self, i: int) -> Lookup:
+        """Raises IndexError, TypeError or ValueError on anything this class did not write."""
+        ref_module, near, base, answer = self.lookups[i]
+        if not isinstance(ref_module, str) or min(near, base, answer) < -1 or near < 0:
+            raise ValueError(i)
+        paths = self.paths
+        return (ref_module, paths[near], None if base < 0 else paths[base], None if answer < 0 else paths[answer])
+
+    def decode(self, encoded: list) -> Deps:
+        reads, lookups, facts = encoded
+        return Deps(frozenset(self.paths[i] for i in reads), frozenset(self.lookup(i) for i in lookups),
+                    frozenset(facts))
+
+    def needs_compacting(self) -> bool:
+        return len(self.lookups) > 2 * self.base_size + 1000
+
     def dump(self) -> dict[str, Any]:
-        return {"paths": self.paths, "lookups": self.lookups}
+        return {"paths": self.paths, "lookups": self.lookups, "base_size": self.base_size}
 
 
-def decode_tables(data: dict[str, Any]) -> tuple[list[str], list[Lookup]] | None:
-    """The shared tables of a deps file, or None when they are not what DepsTables wrote."""
-    try:
-        paths = data["paths"]
-        if not all(isinstance(p, str) for p in paths):
-            return None
-        lookups = [(ref, paths[near], None if base < 0 else paths[base], None if answer < 0 else paths[answer])
-                   for ref, near, base, answer in data["lookups"]]
-        return paths, lookups
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def decode_deps(encoded: Any, paths: list[str], lookups: list[Lookup]) -> Deps | None:
-    try:
-        reads, found, facts = encoded
-        return Deps(frozenset(paths[i] for i in reads), frozenset(lookups[i] for i in found),
-                    frozenset(str(f) for f in facts))
-    except (TypeError, ValueError, IndexError):
-        return None
+def well_formed(encoded: Any) -> bool:
+    """An entry's deps as DepsTables.encode writes them (ids are checked where used)."""
+    return (isinstance(encoded, list) and len(encoded) == 3
+            and all(isinstance(part, list) for part in encoded))

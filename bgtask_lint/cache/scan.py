@@ -75,13 +75,14 @@ def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, 
         targets = list(listing["files"])
     result = Scan(stamp, targets, {}, listings, relisted=fresh_project or fresh_targets)
 
-    walked = {d[0] for listing in listings.values() for d in listing["dirs"]}
     all_paths = list(dict.fromkeys([*targets, *project["files"]]))
-    result.outside = _outside_flags(all_paths, walked)
     old_outside = stored.get("outside") if isinstance(stored.get("outside"), dict) else None
+    if result.relisted or old_outside is None or set(listings) != set(old_listings):
+        walked = {d[0] for listing in listings.values() for d in listing["dirs"]}
+        result.outside = _outside_flags(all_paths, walked)
+    else:  # the same listings: the same directories above them
+        result.outside = {d: os.path.exists(os.path.join(d, "__init__.py")) for d in old_outside}
     names_may_change = result.relisted or old_outside != result.outside
-
-    from bgtask_lint.index import module_name  # only for files whose name is not known yet
 
     for path in all_paths:
         row = rows.get(path)
@@ -95,6 +96,8 @@ def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, 
         if row is not None and not names_may_change and isinstance(row[4], str):
             state.name, state.is_package = row[4], bool(row[5])
         else:
+            from bgtask_lint.index import module_name  # imported here: a warm run knows every name
+
             state.name, state.is_package = module_name(Path(path), root)
         if (row is not None and meta is not None and list(meta) == row[0:3] and isinstance(row[3], str)
                 and meta[1] < old_stamp - RACY_NS):

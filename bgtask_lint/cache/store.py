@@ -37,18 +37,19 @@ def sha(data: bytes | str) -> str:
 def tool_digest() -> str:
     """The tool's own source: any change to a rule, the index or the engine drops the cache.
 
-    (The rules selected are a function of the settings and this source, so the identity
-    needs neither the rule classes nor their import.)"""
+    Keyed on each source file's path, size and mtime_ns (an edit changes the mtime;
+    reading every file of the package would cost a warm run more than its whole check).
+    The rules selected are a function of the settings and this source, so the identity
+    needs neither the rule classes nor their import."""
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
+    parts = []
     for path in sorted(_python_files(str(package))):
-        digest.update(os.path.relpath(path, package).encode())
         try:
-            with open(path, "rb") as handle:
-                digest.update(handle.read())
+            st = os.stat(path)
+            parts.append(f"{os.path.relpath(path, package)}\0{st.st_size}\0{st.st_mtime_ns}")
         except OSError:
-            digest.update(b"?")
-    return digest.hexdigest()
+            parts.append(f"{path}\0?")
+    return sha("\n".join(parts))
 
 
 def _python_files(directory: str) -> list[str]:
@@ -95,8 +96,8 @@ class Store:
         if not _prepare_dir(self.directory):
             return False
         try:
-            _write_atomically(self.deps_path, json.dumps(deps, separators=(",", ":")))
-            _write_atomically(self.main_path, json.dumps(main, separators=(",", ":")))
+            _write_atomically(self.deps_path, _dumps(deps))
+            _write_atomically(self.main_path, _dumps(main))
         except (OSError, ValueError):
             return False
         _prune(self.directory, keep=self.main_path)
@@ -106,10 +107,14 @@ class Store:
     def save_main(self, main: dict[str, Any]) -> bool:
         """Rewrite the main pack only (fresher metadata), keeping its token and deps file."""
         try:
-            _write_atomically(self.main_path, json.dumps(main, separators=(",", ":")))
+            _write_atomically(self.main_path, _dumps(main))
         except (OSError, ValueError):
             return False
         return True
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), check_circular=False)
 
 
 def _load(path: Path) -> dict[str, Any]:
