@@ -1,5 +1,7 @@
 """Which open documents to re-check first after an edit: those related by imports to the
-changed module (they reach it, or it reaches them).
+changed module. They import it (its dependents), or it imports them (a helper's findings
+can depend on its callers); a package `__init__.py` in between counts as a re-export, so
+the relation goes on through it. Modules further away are rarely affected.
 
 Only an order, not a soundness condition: the server re-checks every other open document
 too, once the edits pause. So the graph may be approximate, and it is built without
@@ -23,7 +25,8 @@ class ImportGraph:
         self._edges: dict[Path, tuple[ModuleInfo, int, frozenset[Path]]] = {}
 
     def related(self, modules: Mapping[Path, ModuleInfo], changed: Path, candidates: Iterable[Path]) -> list[Path]:
-        """The candidates that import `changed`, directly or not, or that it imports."""
+        """The candidates that import `changed`, or that it imports (directly, or through
+        package `__init__.py` modules)."""
         names = _names(modules)
         forward = {path: self._targets(module, modules, names) for path, module in modules.items()}
         backward: dict[Path, set[Path]] = {}
@@ -76,11 +79,14 @@ def _candidates(ref: ImportRef, names: dict[str, list[Path]]) -> list[Path]:
 
 
 def _closure(start: Path, edges: Mapping[Path, Iterable[Path]]) -> set[Path]:
+    """`start`, its neighbours, and theirs as long as the way goes through packages'
+    `__init__.py` (the usual re-exports)."""
     seen = {start}
     pending = [start]
     while pending:
         for target in edges.get(pending.pop(), ()):
             if target not in seen:
                 seen.add(target)
-                pending.append(target)
+                if target.name == "__init__.py":
+                    pending.append(target)
     return seen
