@@ -12,10 +12,11 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from bgtask_lint.index import FUNCTION_TYPES, ExternalSym, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
+from bgtask_lint.index import FUNCTION_TYPES, ClassSym, ExternalSym, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
 from bgtask_lint.loggers import (
     LIBRARY_FACTORIES,
     LIBRARY_LOGGERS,
+    UNKNOWN,
     ExternalFact,
     LoggerBindings,
     is_traceback_text,
@@ -127,7 +128,7 @@ class GuardModel:
                     and is_traceback_text(node.value, self.loggers):
                 traceback_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.Call):
-                found = log_call(node, self.loggers, function, owner)
+                found = log_call(node, self.loggers, function, owner, unresolved=True)
                 if found is not None:
                     logs = True
                     traceback = traceback or found.traceback or any(
@@ -151,7 +152,8 @@ class GuardModel:
             bindings = module_loggers(self.index, sym.module)
             helper_owner = sym.module.owner_class.get(id(sym.node))
             self.index.cache[key] = any(
-                isinstance(n, ast.Call) and (found := log_call(n, bindings, sym.node, helper_owner)) is not None
+                isinstance(n, ast.Call)
+                and (found := log_call(n, bindings, sym.node, helper_owner, unresolved=True)) is not None
                 and found.traceback
                 for n in walk_local(list(sym.node.body)))
         return bool(self.index.cache[key])
@@ -245,7 +247,7 @@ class GuardModel:
         if not isinstance(call, ast.Call):
             return False
         owner = self.module.owner_class.get(id(function))
-        if log_call(call, self.loggers, function, owner) is not None:
+        if log_call(call, self.loggers, function, owner, unresolved=True) is not None:
             return True
         func = call.func
         return isinstance(func, ast.Attribute) and func.attr in TRIVIAL_METHODS and not call.args \
@@ -305,11 +307,16 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         if isinstance(sym, FunctionSym):
             kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
             return ("factory", kind) if kind else None
+        if isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
+            kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
+            return ("type", kind) if kind else None
         if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
             if sym.name in LIBRARY_LOGGERS:
                 return "logger", LIBRARY_LOGGERS[sym.name]
             if sym.name in LIBRARY_FACTORIES:
                 return "factory", LIBRARY_FACTORIES[sym.name]
+        if sym is None or isinstance(sym, ExternalSym):
+            return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
         return None
 
     bindings = logger_bindings(module.tree, external)
@@ -453,7 +460,7 @@ def _retrieves_and_logs(index: ProjectIndex, module: ModuleInfo, function: ast.A
         if isinstance(func, ast.Attribute) and func.attr in RETRIEVE_METHODS and not node.args \
                 and (depth > 0 or (isinstance(func.value, ast.Name) and func.value.id in params)):
             retrieves = True
-        elif log_call(node, model.loggers, function, owner) is not None:
+        elif log_call(node, model.loggers, function, owner, unresolved=True) is not None:
             logs = True
     if retrieves and logs:
         return True

@@ -1,19 +1,24 @@
 """What is a logger, and does a call log a traceback? Decided by binding, not by spelling.
 
 The one catalogue of logging knowledge, shared by the rules (BGT401, BGT402) and the
-codemods. Pure `ast`: the fix side parses its text with `ast.parse` and asks the same
+fixes. Pure `ast`: the fix side parses its text with `ast.parse` and asks the same
 questions. A name is a logger only when bound to one:
 
 - imported from a logging library (`import logging`, `from loguru import logger`), or
 - assigned from a logger factory (`logging.getLogger(...)`, `structlog.get_logger(...)`,
-  `<logger>.getChild/bind/opt(...)`, a function annotated `-> logging.Logger` or whose
-  every return is a logger), or
+  `<logger>.getChild/bind/opt(...)`, a function or method annotated `-> logging.Logger`
+  (or a subclass of it) or whose every return is a logger), or
 - a parameter annotated with a logger type, or `self.<attr>` assigned one of the above,
 
 and it is not shadowed in the function by anything else (a parameter called `logger`
 is not the module logger; `from math import log` is not a logger; `dialog.error(...)`
-is not a log call). Loggers imported from another module of the project are known
-only through the optional `external` hook (the index answers it; see guards.py).
+is not a log call). Loggers of other project modules are known only through the
+optional `external` hook (the index answers it; see guards.py).
+
+Detection may pass `unresolved=True`: a name imported from a module that cannot be read
+(a third-party package) is then UNKNOWN, and a log-shaped call on it (`.exception(msg)`,
+`.error(msg, exc_info=True)`) is believed, so a handler is not called swallowing for
+want of the package's source. A fix never relies on that (the default is strict).
 
 API: `logger_bindings(tree, external=None) -> LoggerBindings` (a dict name -> kind,
 kind in {"logging", "loguru", "structlog"}), `is_logger_expr(expr, bindings, function,
@@ -23,6 +28,7 @@ owner_class)`, `log_call(call, bindings, ...)`, `logs_traceback(call, bindings, 
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple
 
@@ -30,6 +36,7 @@ from bgtask_lint.names import dotted, dotted_name, last_name
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
+UNKNOWN = "unknown"  # possibly a logger: imported from a module nobody can read
 _COMMON_LEVELS = {"debug", "info", "warning", "error", "critical", "exception", "log"}
 LOG_LEVELS = {
     "logging": frozenset(_COMMON_LEVELS | {"warn", "fatal"}),
@@ -37,8 +44,9 @@ LOG_LEVELS = {
     "structlog": frozenset(_COMMON_LEVELS | {"warn", "fatal", "msg"}
                            | {"a" + level for level in _COMMON_LEVELS}),  # async: await log.aerror()
 }
+LOG_LEVELS[UNKNOWN] = frozenset().union(*LOG_LEVELS.values())
 TRACEBACK_LEVELS = frozenset({"exception", "aexception"})
-# methods that return a logger of the same kind
+# methods that return a logger of the same kind (None: any kind)
 DERIVING_METHODS = {"getChild": "logging", "bind": None, "opt": "loguru", "patch": "loguru",
                     "new": None, "contextualize": "loguru"}
 LIBRARY_LOGGERS = {"logging": "logging", "logging.root": "logging", "loguru.logger": "loguru"}
@@ -53,6 +61,8 @@ LOGGER_TYPES = {
     "structlog.stdlib.BoundLogger": "structlog", "structlog.BoundLogger": "structlog",
     "structlog.typing.FilteringBoundLogger": "structlog", "structlog.types.FilteringBoundLogger": "structlog",
 }
+LOGGING_LIBRARIES = ("logging", "loguru", "structlog")
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))  # known, and no loggers but `logging`
 TRACEBACK_PRINTS = {"traceback.print_exc", "traceback.print_exception", "traceback.print_tb"}
 TRACEBACK_TEXT = {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb"}
 # error reporters: their names are specific enough to trust whatever the receiver
@@ -60,7 +70,8 @@ CAPTURE_METHODS = {"capture_exception", "captureException"}
 PRINTS = {"print", "sys.stderr.write", "sys.stdout.write"}
 OFF = (False, None, 0)
 
-# what a name imported from another module of the project is: ("logger" | "factory", kind)
+# what a name of another project module is: ("logger" | "factory" | "type", kind), or
+# (UNKNOWN, UNKNOWN) when the import cannot be followed (a third-party package)
 ExternalFact = Optional[Tuple[str, str]]
 External = Callable[[ast.expr], ExternalFact]
 
@@ -71,10 +82,15 @@ class LoggerBindings(dict):
     def __init__(self) -> None:
         super().__init__()
         self.imports: dict[str, str] = {}  # local name -> dotted name it was imported as
+        self.modules: set[str] = set()  # names bound by `import x` (a module is no logger)
         self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
+        self.logger_classes: dict[str, str] = {}  # module-level class deriving from a logger type
+        self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
         self.attributes: dict[int, dict[str, str]] = {}  # id(class) -> {attr: kind} for self.<attr>
-        self.external: External | None = None
+        self.possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
+        self.possible_attributes: dict[int, set[str]] = {}
         self.enclosing: dict[int, ast.AST] = {}  # id(nested def or lambda) -> enclosing def: closures
+        self.external: External | None = None
 
     def qualified(self, expr: ast.expr) -> str | None:
         """`lg.getLogger` -> `logging.getLogger` through the module's imports."""
@@ -86,7 +102,7 @@ class LoggerBindings(dict):
 
 @dataclass(frozen=True)
 class LogCall:
-    kind: str  # a logger kind, or "print", "traceback", "capture"
+    kind: str  # a logger kind (or UNKNOWN), or "print", "traceback", "capture"
     level: str
     traceback: bool  # the record carries the traceback
     exc_info_off: bool  # exc_info=False (or None/0) passed on purpose
@@ -100,6 +116,11 @@ def logger_bindings(tree: ast.Module, external: External | None = None) -> Logge
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _bind_import(bindings, stmt)
     for stmt in statements:
+        if isinstance(stmt, ast.ClassDef):
+            kind = next((k for k in (annotation_kind(base, bindings) for base in stmt.bases) if k), None)
+            if kind:
+                bindings.logger_classes[stmt.name] = kind
+    for stmt in statements:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = _factory_kind(stmt, bindings)
             if kind:
@@ -108,66 +129,41 @@ def logger_bindings(tree: ast.Module, external: External | None = None) -> Logge
         target, value, annotation = _assignment(stmt)
         if isinstance(target, ast.Name):
             kind = (annotation is not None and annotation_kind(annotation, bindings)) \
-                or (value is not None and is_logger_expr(value, bindings))
-            if kind:
+                or (value is not None and _kind(value, bindings, None, None, 0))
+            bindings.pop(target.id, None)  # the last binding decides
+            bindings.possible.discard(target.id)
+            if kind == UNKNOWN:
+                bindings.possible.add(target.id)
+            elif kind:
                 bindings[target.id] = kind
-            else:
-                bindings.pop(target.id, None)  # rebound to something else
     _note_enclosing(tree, bindings.enclosing)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            attributes = _class_attributes(node, bindings)
-            if attributes:
-                bindings.attributes[id(node)] = attributes
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    for cls in classes:
+        methods = {m.name: k for m in cls.body if isinstance(m, ast.FunctionDef)
+                   and (k := _factory_kind(m, bindings))}
+        if methods:
+            bindings.method_factories[id(cls)] = methods
+    for cls in classes:
+        known, possible = _class_attributes(cls, bindings)
+        if known:
+            bindings.attributes[id(cls)] = known
+        if possible:
+            bindings.possible_attributes[id(cls)] = possible
     return bindings
 
 
 def is_logger_expr(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None = None,
-                   owner_class: ast.ClassDef | None = None, depth: int = 0) -> str | None:
-    """The kind of logger `expr` evaluates to, or None when it is not provably one."""
-    if depth > 8:
-        return None
-    again = lambda e: is_logger_expr(e, bindings, function, owner_class, depth + 1)  # noqa: E731
-    if isinstance(expr, ast.Name):
-        local = _local_kind(expr.id, bindings, function, depth)
-        if local is not False:
-            return local or None
-        if expr.id in bindings:
-            return bindings[expr.id]
-        return _external(expr, bindings, "logger")
-    if isinstance(expr, ast.Attribute):
-        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner_class is not None:
-            return bindings.attributes.get(id(owner_class), {}).get(expr.attr)
-        qualified = bindings.qualified(expr)
-        if qualified in LIBRARY_LOGGERS:
-            return LIBRARY_LOGGERS[qualified]
-        return _external(expr, bindings, "logger")
-    if isinstance(expr, ast.Call):
-        func = expr.func
-        qualified = bindings.qualified(func)
-        if qualified in LIBRARY_FACTORIES:
-            return LIBRARY_FACTORIES[qualified]
-        if isinstance(func, ast.Attribute) and func.attr in DERIVING_METHODS:
-            receiver = again(func.value)
-            wanted = DERIVING_METHODS[func.attr]
-            if receiver and (wanted is None or wanted == receiver):
-                return receiver
-            return None
-        if isinstance(func, ast.Name) and func.id in bindings.factories and \
-                _local_kind(func.id, bindings, function, depth) is False:
-            return bindings.factories[func.id]
-        return _external(func, bindings, "factory")
-    if isinstance(expr, ast.BoolOp):  # `logger or get_logger()`
-        kinds = [again(value) for value in expr.values]
-        found = [k for k in kinds if k]
-        return found[0] if found else None
-    if isinstance(expr, ast.IfExp):
-        return again(expr.body) or again(expr.orelse)
-    return None
+                   owner_class: ast.ClassDef | None = None, depth: int = 0, *,
+                   unresolved: bool = False) -> str | None:
+    """The kind of logger `expr` evaluates to, or None when it is not provably one
+    (`unresolved=True`: UNKNOWN for what only an unreadable import could tell)."""
+    kind = _kind(expr, bindings, function, owner_class, depth)
+    return kind if kind != UNKNOWN or unresolved else None
 
 
 def annotation_kind(annotation: ast.expr, bindings: LoggerBindings) -> str | None:
-    """`logging.Logger`, `Logger` (from logging), `"logging.Logger"`, `Optional[Logger]`, ..."""
+    """`logging.Logger`, `Logger` (from logging), `"logging.Logger"`, `Optional[Logger]`, a
+    project subclass of `logging.LoggerAdapter`, ..."""
     for node in ast.walk(annotation):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
@@ -181,11 +177,17 @@ def annotation_kind(annotation: ast.expr, bindings: LoggerBindings) -> str | Non
             qualified = bindings.qualified(node)
             if qualified in LOGGER_TYPES:
                 return LOGGER_TYPES[qualified]
+            if isinstance(node, ast.Name) and node.id in bindings.logger_classes:
+                return bindings.logger_classes[node.id]
+            if qualified and qualified.split(".")[0] not in STDLIB and bindings.external is not None:
+                fact = bindings.external(node)
+                if fact is not None and fact[0] == "type":
+                    return fact[1]
     return None
 
 
 def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
-             owner_class: ast.ClassDef | None = None) -> LogCall | None:
+             owner_class: ast.ClassDef | None = None, *, unresolved: bool = False) -> LogCall | None:
     """What `call` logs, or None when it is not a logging (or printing, or reporting) call."""
     func = call.func
     qualified = bindings.qualified(func) or ""
@@ -200,15 +202,17 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
         return _level_call(call, "logging", qualified[len("logging."):], bindings)
     if not isinstance(func, ast.Attribute):
         return None
-    kind = is_logger_expr(func.value, bindings, function, owner_class)
+    kind = is_logger_expr(func.value, bindings, function, owner_class, unresolved=unresolved)
     if kind is None or func.attr not in LOG_LEVELS[kind]:
         return None
+    if kind == UNKNOWN and not (call.args or any(kw.arg in ("msg", "message", "event") for kw in call.keywords)):
+        return None  # a log call has a message: `task.exception()` is no log call
     return _level_call(call, kind, func.attr, bindings)
 
 
 def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
-                   owner_class: ast.ClassDef | None = None) -> bool:
-    found = log_call(call, bindings, function, owner_class)
+                   owner_class: ast.ClassDef | None = None, *, unresolved: bool = False) -> bool:
+    found = log_call(call, bindings, function, owner_class, unresolved=unresolved)
     return found is not None and found.traceback
 
 
@@ -217,7 +221,83 @@ def is_traceback_text(call: ast.Call, bindings: LoggerBindings) -> bool:
     return (bindings.qualified(call.func) or "") in TRACEBACK_TEXT
 
 
-# --- helpers ---------------------------------------------------------------------------
+# --- judging expressions ---------------------------------------------------------------
+
+
+def _kind(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None,
+          owner_class: ast.ClassDef | None, depth: int) -> str | None:
+    """A kind, UNKNOWN, or None (not a logger)."""
+    if depth > 8:
+        return None
+    again = lambda e: _kind(e, bindings, function, owner_class, depth + 1)  # noqa: E731
+    if isinstance(expr, ast.Name):
+        local = _local_kind(expr.id, bindings, function, depth, owner_class)
+        if local is not False:
+            return local or None
+        if expr.id in bindings:
+            return bindings[expr.id]
+        if expr.id in bindings.possible:
+            return UNKNOWN
+        return _external(expr, bindings, "logger")
+    if isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner_class is not None:
+            if expr.attr in bindings.possible_attributes.get(id(owner_class), ()):
+                return UNKNOWN
+            return bindings.attributes.get(id(owner_class), {}).get(expr.attr)
+        qualified = bindings.qualified(expr)
+        if qualified in LIBRARY_LOGGERS:
+            return LIBRARY_LOGGERS[qualified]
+        return _external(expr, bindings, "logger")
+    if isinstance(expr, ast.Call):
+        return _call_kind(expr, bindings, function, owner_class, depth, again)
+    if isinstance(expr, ast.BoolOp):  # `logger or get_logger()`
+        kinds = [again(value) for value in expr.values]
+        known = [k for k in kinds if k and k != UNKNOWN]
+        return known[0] if known else (UNKNOWN if UNKNOWN in kinds else None)
+    if isinstance(expr, ast.IfExp):
+        return again(expr.body) or again(expr.orelse)
+    return None
+
+
+def _call_kind(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None,
+               owner_class: ast.ClassDef | None, depth: int, again) -> str | None:
+    func = call.func
+    qualified = bindings.qualified(func)
+    if qualified in LIBRARY_FACTORIES:
+        return LIBRARY_FACTORIES[qualified]
+    if isinstance(func, ast.Attribute) and func.attr in DERIVING_METHODS:
+        receiver = again(func.value)
+        wanted = DERIVING_METHODS[func.attr]
+        return receiver if receiver and (wanted is None or receiver in (wanted, UNKNOWN)) else None
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.value.id in ("self", "cls") and owner_class is not None:
+        return bindings.method_factories.get(id(owner_class), {}).get(func.attr)
+    if isinstance(func, ast.Name) and _local_kind(func.id, bindings, function, depth) is False:
+        if func.id in bindings.factories:
+            return bindings.factories[func.id]
+        if func.id in bindings.logger_classes:
+            return bindings.logger_classes[func.id]
+    return _external(func, bindings, "factory")
+
+
+def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | None:
+    parts = dotted_name(expr)
+    if not parts or parts[0] not in bindings.imports:
+        return None
+    origin = bindings.imports[parts[0]].split(".")[0]
+    if origin in LOGGING_LIBRARIES:
+        return None  # a library name that is not a logger (`logging.Formatter`)
+    fact = bindings.external(expr) if bindings.external is not None else (UNKNOWN, UNKNOWN)
+    if fact is not None and fact[0] == UNKNOWN:
+        if origin in STDLIB:
+            return None  # the standard library is known: `math.log` is no logger
+        # only what an import binds directly: `from x import logger`, or `x.logger` of `import x`
+        direct = (len(parts) == 1 and parts[0] not in bindings.modules) \
+            or (len(parts) == 2 and parts[0] in bindings.modules)
+        return UNKNOWN if direct else None
+    if fact is not None and wanted == "factory" and fact[0] == "type":
+        return fact[1]  # a project subclass of logging.LoggerAdapter, instantiated
+    return fact[1] if fact is not None and fact[0] == wanted else None
 
 
 def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings) -> LogCall:
@@ -261,7 +341,8 @@ def _formats_traceback(call: ast.Call, bindings: LoggerBindings) -> bool:
     return any(isinstance(n, ast.Call) and is_traceback_text(n, bindings) for n in ast.walk(call))
 
 
-def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, depth: int) -> str | bool | None:
+def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, depth: int,
+                owner_class: ast.ClassDef | None = None) -> str | bool | None:
     """False: `name` is not bound in the function or the functions around it (look at the
     module). Otherwise the kind its local bindings give (None: shadowed by a non-logger)."""
     if function is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
@@ -271,14 +352,14 @@ def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, d
     if name in scope.globals_:
         return False
     if not local:  # a closure reads the enclosing function's binding
-        return _local_kind(name, bindings, bindings.enclosing.get(id(function)), depth)
+        return _local_kind(name, bindings, bindings.enclosing.get(id(function)), depth, owner_class)
     kinds = set()
     for binding in local:
         if binding.kind == "param":
             kind = annotation_kind(binding.annotation, bindings) if binding.annotation is not None else None
         elif binding.kind == "assign" and (binding.annotation is not None or binding.value is not None):
             kind = (binding.annotation is not None and annotation_kind(binding.annotation, bindings)) or \
-                (binding.value is not None and _value_kind(binding.value, bindings, function, depth))
+                (binding.value is not None and _value_kind(binding.value, bindings, function, depth, owner_class))
         elif binding.kind == "other" and isinstance(binding.node, (ast.Import, ast.ImportFrom)):
             kind = _import_kind(binding.node, name)
         else:
@@ -286,25 +367,18 @@ def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, d
         if not kind:
             return None
         kinds.add(kind)
-    return kinds.pop() if len(kinds) == 1 else None
+    if len(kinds) == 1:
+        return kinds.pop()
+    return UNKNOWN if UNKNOWN in kinds else None
 
 
-def _value_kind(value: ast.expr, bindings: LoggerBindings, function: ast.AST, depth: int) -> str | None:
+def _value_kind(value: ast.expr, bindings: LoggerBindings, function: ast.AST, depth: int,
+                owner_class: ast.ClassDef | None) -> str | None:
     # `logger = logger.bind(x=1)` in a function reads the module's logger on the right
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
             and value.func.attr in DERIVING_METHODS and isinstance(value.func.value, ast.Name):
-        return is_logger_expr(value, bindings, None, None, depth + 1)
-    return is_logger_expr(value, bindings, function, None, depth + 1)
-
-
-def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | None:
-    parts = dotted_name(expr)
-    if not parts or bindings.external is None or parts[0] not in bindings.imports:
-        return None
-    if bindings.imports[parts[0]].split(".")[0] in ("logging", "loguru", "structlog"):
-        return None  # a library name that is not a logger (`logging.Formatter`)
-    fact = bindings.external(expr)
-    return fact[1] if fact is not None and fact[0] == wanted else None
+        return _kind(value, bindings, None, owner_class, depth + 1)
+    return _kind(value, bindings, function, owner_class, depth + 1)
 
 
 def _bind_import(bindings: LoggerBindings, stmt: ast.Import | ast.ImportFrom) -> None:
@@ -312,6 +386,7 @@ def _bind_import(bindings: LoggerBindings, stmt: ast.Import | ast.ImportFrom) ->
         for alias in stmt.names:
             local = alias.asname or alias.name.split(".")[0]
             bindings.imports[local] = alias.name if alias.asname else local
+            bindings.modules.add(local)
             kind = _import_kind(stmt, local)
             if kind:
                 bindings[local] = kind
@@ -342,7 +417,7 @@ def _import_kind(stmt: ast.Import | ast.ImportFrom, local: str) -> str | None:
     return None
 
 
-def _assignment(stmt: ast.stmt) -> tuple[ast.expr | None, ast.expr | None, ast.expr | None]:
+def _assignment(stmt: ast.AST) -> tuple[ast.expr | None, ast.expr | None, ast.expr | None]:
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         return stmt.targets[0], stmt.value, None
     if isinstance(stmt, ast.AnnAssign):
@@ -361,39 +436,37 @@ def _factory_kind(function: ast.FunctionDef | ast.AsyncFunctionDef, bindings: Lo
     returns = [n for n in _walk_function(function) if isinstance(n, ast.Return)]
     if not returns or any(r.value is None for r in returns):
         return None
-    kinds = {is_logger_expr(r.value, bindings, function) for r in returns}  # type: ignore[arg-type]
+    kinds = {_kind(r.value, bindings, function, None, 1) for r in returns}  # type: ignore[arg-type]
     return kinds.pop() if len(kinds) == 1 and None not in kinds else None
 
 
-def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> dict[str, str]:
-    """`logger = logging.getLogger()` in the class body, `self.logger = <logger>` in a method."""
-    found: dict[str, str] = {}
-    rejected: set[str] = set()
-
-    def note(attr: str, kind: str | None) -> None:
-        if kind and attr not in rejected:
-            found[attr] = kind
-        else:
-            rejected.add(attr)
-            found.pop(attr, None)
-
+def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> tuple[dict[str, str], set[str]]:
+    """`logger = logging.getLogger()` in the class body, `self.logger = <logger>` in a method:
+    (attributes every assignment makes a logger, attributes that may be one)."""
+    kinds: dict[str, set[str | None]] = {}
     for stmt in cls.body:
         target, value, annotation = _assignment(stmt)
         if isinstance(target, ast.Name):
-            note(target.id, (annotation is not None and annotation_kind(annotation, bindings))
-                 or (value is not None and is_logger_expr(value, bindings)) or None)
+            kinds.setdefault(target.id, set()).add(
+                (annotation is not None and annotation_kind(annotation, bindings))
+                or (value is not None and _kind(value, bindings, None, cls, 1)) or None)
     for method in cls.body:
         if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for node in _walk_function(method):
-            target, value, annotation = _assignment(node) if isinstance(node, ast.stmt) else (None, None, None)
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                    and target.value.id in ("self", "cls"):
-                if annotation is None and isinstance(value, ast.Constant) and value.value is None:
-                    continue  # `self.logger = None` until it is set: neither way
-                note(target.attr, (annotation is not None and annotation_kind(annotation, bindings))
-                     or (value is not None and is_logger_expr(value, bindings, method)) or None)
-    return found
+            target, value, annotation = _assignment(node)
+            if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                    and target.value.id in ("self", "cls")):
+                continue
+            if annotation is None and isinstance(value, ast.Constant) and value.value is None:
+                continue  # `self.logger = None` until it is set: neither way
+            kinds.setdefault(target.attr, set()).add(
+                (annotation is not None and annotation_kind(annotation, bindings))
+                or (value is not None and _kind(value, bindings, method, cls, 1)) or None)
+    known = {attr: next(iter(found)) for attr, found in kinds.items()
+             if len(found) == 1 and None not in found and UNKNOWN not in found}
+    possible = {attr for attr, found in kinds.items() if None not in found and attr not in known}
+    return known, possible
 
 
 def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST]) -> None:
