@@ -415,6 +415,17 @@ def build_stdlib(dest: Path, quick: bool) -> Path:
     return dest
 
 
+def copy_corpus(source: Path, dest: Path) -> Path:
+    """A copy of a directory of Python code (the cache and edits stay out of the original)."""
+    stamp = dest.parent / f".{dest.name}.bench-source"
+    if not (dest.is_dir() and stamp.exists() and stamp.read_text() == str(source)):
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".bgtask_lint_cache", "__pycache__", ".ruff_cache"))
+        stamp.write_text(str(source))
+    return dest
+
+
 def build_venv(venv: Path, log: Callable[[str], None] = print) -> Path:
     """The bench venv with bench/requirements.txt installed (rebuilt when the pins change)."""
     stamp = venv / "bench-requirements.txt"
@@ -495,49 +506,71 @@ def bgtask(*args: str) -> list[str]:
 
 
 class Toucher:
-    """Before each run: append a different comment to one file (a real change)."""
+    """Before each run: append a different comment to each of these files (a real change)."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self.original = path.read_bytes()
+    def __init__(self, *paths: Path):
+        self.originals = {path: path.read_bytes() for path in paths}
 
     def __call__(self, rep: int) -> None:
-        self.path.write_bytes(self.original + f"\n# bench edit {rep} {time.time_ns()}\n".encode())
+        for path, original in self.originals.items():
+            path.write_bytes(original + f"\n# bench edit {rep} {time.time_ns()}\n".encode())
 
     def restore(self) -> None:
-        self.path.write_bytes(self.original)
+        for path, original in self.originals.items():
+            path.write_bytes(original)
+
+
+def spread(root: Path, count: int) -> list[Path]:
+    """`count` files spread evenly over the corpus (the pre-commit case: a few changed files)."""
+    files = python_files(root)
+    return [files[len(files) * (k + 1) // (count + 1)] for k in range(count)]
 
 
 def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_full: bool = True,
-                baseline: tuple[str, Path] | None = None) -> tuple[Group, Toucher]:
+                baseline: tuple[str, Path] | None = None, ruff: str | None = None,
+                cold: bool = True) -> tuple[Group, list[Toucher]]:
     toucher = Toucher(touch)
+    three = Toucher(*spread(root, 3))
     root_s = str(root)
     cases = []
-    if baseline is not None:  # the same command with an older checkout of bgtask-lint
+    if baseline is not None:  # the same commands with an older checkout of bgtask-lint
         rev, tree = baseline
-        cases.append(Case(f"bgtask-lint @{rev[:10]} cold", bgtask("check", "--exit-zero", root_s),
-                          cwd=tree, env=os.environ | {"PYTHONPATH": str(tree)}, vs_ruff="ruff cold",
-                          vs_flake8="flake8 --select BGT"))
+        env = os.environ | {"PYTHONPATH": str(tree)}
+        if cold:
+            cases.append(Case(f"bgtask-lint @{rev[:10]} cold", bgtask("check", "--no-cache", "--exit-zero", root_s),
+                              cwd=tree, env=env, vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"))
+        cases += [
+            Case(f"bgtask-lint @{rev[:10]} warm", bgtask("check", "--exit-zero", root_s), cwd=tree, env=env,
+                 prime=True, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
+            Case(f"bgtask-lint @{rev[:10]} 3 files changed", bgtask("check", "--exit-zero", root_s), cwd=tree,
+                 env=env, prime=True, before=three, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
+        ]
+    if cold:
+        cases += [
+            Case("bgtask-lint cold", bgtask("check", "--no-cache", "--exit-zero", root_s),
+                 vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"),
+            Case("bgtask-lint cold -j1", bgtask("check", "--no-cache", "--jobs", "1", "--exit-zero", root_s),
+                 vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"),
+        ]
     cases += [
-        Case("bgtask-lint cold", bgtask("check", "--no-cache", "--exit-zero", root_s),
-             vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"),
-        Case("bgtask-lint cold -j1", bgtask("check", "--no-cache", "--jobs", "1", "--exit-zero", root_s),
-             vs_ruff="ruff cold", vs_flake8="flake8 --select BGT"),
         Case("bgtask-lint warm", bgtask("check", "--exit-zero", root_s), prime=True,
              vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
         Case("bgtask-lint one file touched", bgtask("check", "--exit-zero", root_s), prime=True,
              before=toucher, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
+        Case("bgtask-lint 3 files changed", bgtask("check", "--exit-zero", root_s), prime=True,
+             before=three, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
     ]
     if flake8_full:
         cases.append(Case("flake8 --select BGT", [PY, "-m", "flake8", "--select", "BGT", "--exit-zero", root_s]))
-    if venv is not None:
-        ruff = venv_tool(venv, "ruff")
+    ruff = ruff or (venv_tool(venv, "ruff") if venv is not None else None)
+    if ruff is not None:
         cases += [
             Case("ruff cold", [ruff, "check", "--select", "ASYNC", "--no-cache", "--exit-zero", root_s], cwd=root),
             Case("ruff cached", [ruff, "check", "--select", "ASYNC", "--exit-zero", root_s], cwd=root, prime=True),
         ]
-    note = f"the whole corpus; the touched file is {touch.relative_to(root)}"
-    return Group(name, note, cases, files=len(python_files(root))), toucher
+    changed = ", ".join(str(p.relative_to(root)) for p in three.originals)
+    note = f"the whole corpus; the touched file is {touch.relative_to(root)}; the 3 changed files: {changed}"
+    return Group(name, note, cases, files=len(python_files(root))), [toucher, three]
 
 
 def slice_group(name: str, root: Path, venv: Path | None, size: int) -> Group:
@@ -652,10 +685,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None, help="where corpora and the venv live")
     parser.add_argument("--no-venv", action="store_true", help="skip the venv (no ruff, flake8-async, packages)")
     parser.add_argument("--only", default=None,
-                        help="comma-separated groups: stdlib,packages,app,slices,fix,single,scaling")
+                        help="comma-separated groups: stdlib,packages,app,corpus,slices,fix,single,scaling")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--baseline", metavar="REV", default=None,
-                        help="also time bgtask-lint as of git revision REV (cold, stdlib and app groups)")
+                        help="also time bgtask-lint as of git revision REV (cold, warm, 3 files changed; "
+                             "stdlib, app and --corpus groups)")
+    parser.add_argument("--corpus", type=Path, action="append", default=[], metavar="DIR",
+                        help="also measure this directory (e.g. a development-corpus app), copied into the "
+                             "bench cache; its group is named after the directory")
+    parser.add_argument("--no-cold", action="store_true",
+                        help="skip the cold cases (and the full flake8 run) of the stdlib, packages, app and --corpus groups")
+    parser.add_argument("--ruff", default=None, help="the ruff executable to compare with (default: the bench venv's)")
     args = parser.parse_args(argv)
     args.reps = args.reps or (1 if args.quick else 3)
     cache = args.cache_dir or Path(os.environ.get("BGTASK_BENCH_CACHE")
@@ -699,11 +739,21 @@ def main(argv: list[str] | None = None) -> int:
             continue
 
         def make(name=name, root=root) -> Group:
-            group, toucher = check_group(name, root, touch_targets[name], venv,
-                                         baseline=baseline if name in ("stdlib", "app") else None)
-            touchers.append(toucher)
+            group, made = check_group(name, root, touch_targets[name], venv, flake8_full=not args.no_cold,
+                                      baseline=baseline if name in ("stdlib", "app") else None, ruff=args.ruff,
+                                      cold=not args.no_cold)
+            touchers.extend(made)
             return group
         plan.append((name, make))
+    for source in args.corpus if wanted("corpus") else []:
+        copy = copy_corpus(source.resolve(), corpora / "external" / source.resolve().name)
+
+        def make_external(root=copy) -> Group:
+            group, made = check_group(root.name, root, spread(root, 1)[0], venv, flake8_full=False,
+                                      baseline=baseline, ruff=args.ruff, cold=not args.no_cold)
+            touchers.extend(made)
+            return group
+        plan.append((copy.name, make_external))
     if wanted("slices"):
         for name, root in (("stdlib", stdlib), ("app", app)):
             plan.append((f"slice {name}", lambda name=name, root=root: slice_group(f"{name} slice", root, venv,
