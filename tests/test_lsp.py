@@ -604,6 +604,20 @@ def test_same_findings_as_check_with_test_file_per_file_ignore_and_exclude(
     assert "2 findings in test files not shown" in cli.stderr
 
 
+def test_latency_bench_runs(tmp_path: Path) -> None:
+    """bench/lsp_latency.py drives the server as an editor would (no timing asserted)."""
+    pytest.importorskip("pygls.lsp.server")
+    bench = Path(__file__).resolve().parent.parent / "bench" / "lsp_latency.py"
+    out = tmp_path / "latency.json"
+    run = subprocess.run([sys.executable, str(bench), "--app", "30", "--open", "4", "--edits", "2", "--json", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["changed"].startswith("app/tasks/") and result["dependents_open"]
+    assert set(result["edits"]) == {"comment", "new def"}
+    assert set(result["edits"]["comment"]) == {"changed", "handled"}
+
+
 # --- in process -----------------------------------------------------------------------------
 
 

@@ -52,9 +52,6 @@ class ImportGraph:
         self._edges[module.path] = (module, len(modules), found)
         return found
 
-    def forget(self, path: Path) -> None:
-        self._edges.pop(path, None)
-
 
 def _names(modules: Mapping[Path, ModuleInfo]) -> dict[str, list[Path]]:
     """Every dotted suffix of every module's import name (`app.tasks.jobs`, `tasks.jobs`,
