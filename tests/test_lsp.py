@@ -671,7 +671,11 @@ def test_service_names_the_open_documents_to_recheck_first(workspace: Path) -> N
     service = Service([workspace])
     for path in (tasks, main_py, other, plain):
         assert service.open(path.as_uri(), path, path.read_text(encoding="utf-8"), 1) is not None
-    edit = (lambda path, text, version: service.change(path.as_uri(), path, text, version))
+
+    def edit(path: Path, text: str, version: int) -> list[Path] | None:
+        retasked = service.change(path.as_uri(), path, text, version)
+        return None if retasked is None else retasked + [p for p in service.related(path) if p not in retasked]
+
     assert edit(tasks, TASKS + "# edited\n", 2) == [main_py]  # main.py imports it
     assert edit(main_py, MAIN + "# edited\n", 2) == [tasks]  # what main.py imports
     assert edit(other, "LIMIT = 2\n", 2) == []
@@ -685,7 +689,7 @@ def test_service_names_the_open_documents_to_recheck_first(workspace: Path) -> N
     assert edit(plain, unscheduled, 3) == [tasks]
     assert [f.code for f in service.check(tasks).findings] == ["BGT501"]
     # a buffer that does not parse changes nothing for the others
-    assert edit(tasks, "def broken(:\n", 3) == []
+    assert edit(tasks, "def broken(:\n", 3) is None
 
 
 def test_columns_are_utf16_code_units() -> None:

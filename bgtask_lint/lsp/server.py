@@ -262,8 +262,11 @@ class BgtaskLanguageServer:
             return
         try:
             text = self.server.workspace.get_text_document(uri).source
-            first = self.service.change(uri, path, text, version)
+            first = self.service.change(uri, path, text, version)  # whose tasks changed
             self.publish(path, force=True)
+            if first is None:
+                return  # the index is unchanged: so are the other documents' findings
+            first += [p for p in self.service.related(path) if p not in first]
             for other in first:
                 self.publish(other, force=False)
             root = self.service.root_for(path)

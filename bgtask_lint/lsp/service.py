@@ -112,10 +112,11 @@ class Service:
 
     # documents
 
-    def open(self, uri: str, path: Path, text: str, version: int | None) -> list[Path]:
+    def open(self, uri: str, path: Path, text: str, version: int | None) -> list[Path] | None:
         """Put a buffer in its project's index in place of the file on disk. Returns the
-        other open documents of the project to re-check first: those related to it by
-        imports, and those whose tasks it changed (the rest may change too, rarely)."""
+        other open documents of the project whose tasks this changed (a scheduling site
+        was edited), to re-check at once with the `related` ones; None when the index did
+        not change (the buffer does not parse, or is excluded): nothing else to re-check."""
         document = Document(uri, path, text, version)
         self.documents[path] = document
         root = self.root_for(path)
@@ -125,11 +126,9 @@ class Service:
             return [p for p in self.open_paths(root) if p != path]
         tasks_before = state.project.index.task_keys()
         if not self._overlay(state, document):
-            return []
+            return None
         retasked = {p for p, _ in tasks_before ^ state.project.index.task_keys()}
-        others = [p for p in self.open_paths(root) if p != path]
-        related = set(state.graph.related(state.project.index.by_path, path, others))
-        return [p for p in others if p in related or p in retasked]
+        return [p for p in self.open_paths(root) if p != path and p in retasked]
 
     change = open
 
@@ -140,6 +139,16 @@ class Service:
         state = self.roots.get(self.root_for(path))
         if state is not None and not self.excluded(path, state):
             self._from_disk(state, path)
+
+    def related(self, path: Path) -> list[Path]:
+        """The other open documents of the project related to `path` by imports, most likely
+        to change with it (see `dependents`)."""
+        root = self.root_for(path)
+        state = self.roots.get(root)
+        if state is None:
+            return []
+        others = [p for p in self.open_paths(root) if p != path]
+        return state.graph.related(state.project.index.by_path, path, others)
 
     def set_folders(self, folders: Iterable[Path]) -> None:
         self.folders = [Path(f).resolve() for f in folders]
