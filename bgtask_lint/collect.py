@@ -15,7 +15,7 @@ from bgtask_lint.index import (
     local_import,
     qualified_name,
 )
-from bgtask_lint.names import is_literal_constant, keyword, last_name
+from bgtask_lint.names import dotted, is_literal_constant, keyword, last_name
 from bgtask_lint.scope import function_scope
 
 CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
@@ -368,10 +368,21 @@ def _stored_only(call: ast.Call, function: ast.AST | None, depth: int = 0) -> bo
     if not (isinstance(func, ast.Attribute) and func.attr in STORING_METHODS):
         return False
     container = func.value
+    if function is not None and isinstance(container, ast.Attribute) and dotted(container):
+        return not _awaited_in(function, dotted(container))  # `await self._tasks[-1]` in the same function
     if function is None or not isinstance(container, ast.Name) or depth > 3:
         return True
     bindings = function_scope(function).values(container.id)
     return not (bindings and _task_name_is_awaited(function, container.id, depth + 1))
+
+
+def _awaited_in(function: ast.AST, name: str) -> bool:
+    """Does an `await` in the function mention the collection `name` (`self._tasks`)?"""
+    return any(
+        isinstance(node, ast.Await) and any(dotted(part) == name for part in ast.walk(node.value)
+                                            if isinstance(part, ast.Attribute))
+        for node in ast.walk(function)
+    )
 
 
 def _task_name_is_awaited(function: ast.AST, name: str, depth: int = 0) -> bool:

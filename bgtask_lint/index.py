@@ -328,7 +328,7 @@ class ProjectIndex:
         `def` (or `name = lambda: F(...)`, which is F) of the function or an enclosing one,
         and `obj.method` where `obj` is `Class(...)` of this project bound in the function,
         or a parameter or `self` attribute annotated with such a class."""
-        if isinstance(expr, ast.Name) and function is not None:
+        if isinstance(expr, ast.Name) and function is not None and local_import(module, function, expr.id) is None:
             found, local = self._local_definition(module, function, expr.id)
             if local:
                 return found
