@@ -88,13 +88,14 @@ def _remember(model: GuardModel) -> None:
         pass
 
 
-def index_for(path: Path, source: str) -> tuple[ProjectIndex, ModuleInfo] | None:
-    """The index that last planned a fix for `path`, when it still describes exactly
-    `source`: the codemod then decides with the same cross-module facts as the rule."""
+def index_for(path: Path, source: str | None = None) -> tuple[ProjectIndex, ModuleInfo] | None:
+    """The index that last planned a fix for `path` and its module there, when that module
+    is exactly `source` (any text when `source` is None): the codemod then decides with
+    the same cross-module facts as the rule."""
     ref = _INDEXES.get(path)
     index = ref() if ref is not None else None
     module = index.by_path.get(path) if index is not None else None
-    if module is None or module.source != source:
+    if module is None or (source is not None and module.source != source):
         return None
     return index, module
 
@@ -129,6 +130,10 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
                          "log the exception with logger.exception yourself")
         return NoFix("no logger is bound in this module; add `logger = logging.getLogger(__name__)` "
                      "and log the exception with logger.exception")
+    if NEW_LOGGER in bindings.imports:
+        source = bindings.imports[NEW_LOGGER].rsplit(".", 1)[0]
+        return NoFix(f"`{NEW_LOGGER}` is imported from {source}, which bgtask-lint cannot see or which does not "
+                     "provably bind a logger; wrap the body in try/except that logs with logger.exception yourself")
     if module_binds(module.tree, NEW_LOGGER) or _binds_locally(module, function, NEW_LOGGER):
         return NoFix(f"`{NEW_LOGGER}` is already bound in this module to something that is not provably "
                      "a logger; wrap the body in try/except that logs with logger.exception yourself")
@@ -210,7 +215,7 @@ def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
                      "them twice")
     inner = _inner_logging_reraise(model, function)
     if inner is not None:
-        return NoFix(f"the handler on line {inner} already logs the traceback and re-raises; wrapping "
+        return NoFix(f"the handler on line {inner} already logs the traceback and then raises; wrapping "
                      "the body would log those failures twice: move the other calls into that try")
     choice = choose_logger(model, function, may_add=True)
     if isinstance(choice, NoFix):
@@ -220,14 +225,40 @@ def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
 
 
 def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
-    """The line of a handler in the body that logs the traceback and raises again."""
+    """The line of a handler in the body that logs the traceback and then raises on the
+    same path: wrapped, that failure would be logged a second time."""
+    owner = model.module.owner_class.get(id(function))
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
         if isinstance(node, TRY_TYPES):
             for handler in node.handlers:  # type: ignore[attr-defined]
-                facts = model.handler(handler, function)
-                if facts.traceback and facts.reraises:
+                if _logs_then_raises(model, handler.body, function, owner, False):
                     return handler.lineno
     return None
+
+
+def _logs_then_raises(model: GuardModel, statements: list[ast.stmt], function: ast.AST,
+                      owner: ast.ClassDef | None, logged: bool) -> bool:
+    for stmt in statements:
+        if isinstance(stmt, ast.Raise) and logged:
+            return True
+        for block in _blocks(stmt):
+            if _logs_then_raises(model, block, function, owner, logged):
+                return True
+        logged = logged or any(
+            isinstance(node, ast.Call) and (found := log_call(node, model.loggers, function, owner)) is not None
+            and found.traceback for node in walk_local(stmt))
+    return False
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists nested in a compound statement (not in nested defs)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return []
+    blocks = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
+              if isinstance(getattr(stmt, name, None), list)]
+    blocks += [handler.body for handler in getattr(stmt, "handlers", [])]
+    blocks += [case.body for case in getattr(stmt, "cases", [])]
+    return blocks
 
 
 # --- BGT402 ---------------------------------------------------------------------------

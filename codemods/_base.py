@@ -13,7 +13,6 @@ from libcst.metadata import PositionProvider
 
 # (line, column, end line, end column) of the node a finding points at; columns count characters
 Target = tuple[int, int, int, int]
-LOGGER_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -134,38 +133,6 @@ def insert_after_header(module: cst.Module, statements: Sequence[cst.BaseStateme
     if new and at > 0:
         new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine()])  # type: ignore[attr-defined]
     return module.with_changes(body=body[:at] + new + body[at:])
-
-
-def _is_logger_factory(value: cst.BaseExpression | None) -> bool:
-    """`logging.getLogger(...)`, `structlog.get_logger()`, `get_logger(__name__)`..."""
-    if not isinstance(value, cst.Call):
-        return False
-    func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-    return name.lower().replace("_", "") in ("getlogger", "getchild")
-
-
-def module_logger_name(module: cst.Module) -> str | None:
-    """The name of an existing module-level logger: assigned from a logger factory
-    (`logger = logging.getLogger(__name__)`) or imported (`from app.log import logger`)."""
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                for alias in small.names:
-                    bound = alias.asname.name if alias.asname else alias.name
-                    if isinstance(bound, cst.Name) and bound.value in LOGGER_NAMES:
-                        return bound.value
-            targets: list[cst.BaseExpression] = []
-            if isinstance(small, cst.Assign) and _is_logger_factory(small.value):
-                targets = [t.target for t in small.targets]
-            elif isinstance(small, cst.AnnAssign) and _is_logger_factory(small.value):
-                targets = [small.target]
-            for target in targets:
-                if isinstance(target, cst.Name) and target.value in LOGGER_NAMES:
-                    return target.value
-    return None
 
 
 def module_defines(module: cst.Module, name: str) -> bool:

@@ -16,14 +16,17 @@ import libcst as cst
 
 from bgtask_lint.codemods._base import insert_after_header, parse_statement
 from bgtask_lint.engine import parse_module
-from bgtask_lint.files import SourceError
-from bgtask_lint.guards import GuardModel, guard_model
+from bgtask_lint.files import SourceError, source_lines
+from bgtask_lint.guards import GuardModel, guard_model, module_loggers
 from bgtask_lint.index import ProjectIndex
 from bgtask_lint.log_fixes import LoggerChoice, index_for
+from bgtask_lint.loggers import logger_bindings
 
 
 def model_for(code: str, filename: str | None) -> GuardModel | None:
-    """The guard model of the module whose text is `code`."""
+    """The guard model of the module whose text is `code`: the one the rule used, or, for
+    a text the index does not hold (the skeleton of a big module, fix_skeleton.py), one
+    of its own whose imported names are still resolved through that index."""
     path = Path(filename if filename is not None else "stdin.py").resolve()
     found = index_for(path, code)
     if found is not None:
@@ -32,12 +35,16 @@ def model_for(code: str, filename: str | None) -> GuardModel | None:
         module = parse_module(path, path.parent, code)
     except SourceError:
         return None
-    return guard_model(ProjectIndex(path.parent, [module]), module)
+    model = GuardModel(ProjectIndex(path.parent, [module]), module)
+    indexed = index_for(path)
+    if indexed is not None:  # the same imports: ask the project about them
+        model.loggers = logger_bindings(module.tree, module_loggers(*indexed).external)
+    return model
 
 
 def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ...]) -> ast.AST | None:
     """The ast node of one of `types` that starts at LibCST's (line, character column)."""
-    lines = model.module.source.splitlines()
+    lines = source_lines(model.module.source)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     byte_column = len(text[:column].encode("utf-8"))
     for node in ast.walk(model.module.tree):

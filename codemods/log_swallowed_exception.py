@@ -18,9 +18,10 @@ import ast
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from bgtask_lint.codemods._base import FindingCommand, parse_expression, parse_statement
+from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression, parse_statement
 from bgtask_lint.codemods._layout import append_keyword
 from bgtask_lint.codemods._loggers import ast_node_at, enclosing_function, model_for
+from bgtask_lint.files import source_lines
 from bgtask_lint.log_fixes import HandlerFix, swallow_fix
 
 Span = tuple[int, int, int, int]
@@ -43,20 +44,6 @@ class LogSwallowedExceptionCommand(FindingCommand):
 
     # --- planning -------------------------------------------------------------------------
 
-    def _span(self, node: cst.CSTNode) -> Span:
-        position = self.get_metadata(PositionProvider, node)
-        return position.start.line, position.start.column, position.end.line, position.end.column
-
-    def _ast_span(self, node: ast.AST) -> Span:
-        lines = self.model.module.source.splitlines()  # type: ignore[union-attr]
-
-        def char(line: int, column: int) -> int:
-            text = lines[line - 1] if 0 < line <= len(lines) else ""
-            return len(text.encode("utf-8")[:column].decode("utf-8", "ignore"))
-
-        return (node.lineno, char(node.lineno, node.col_offset),  # type: ignore[attr-defined]
-                node.end_lineno, char(node.end_lineno, node.end_col_offset))  # type: ignore[attr-defined]
-
     def _plan(self, node: cst.ExceptHandler) -> HandlerFix | None:
         if self.model is None:
             self.model = model_for(self.module_node.code, self.context.filename)
@@ -72,7 +59,7 @@ class LogSwallowedExceptionCommand(FindingCommand):
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         plan = self._plan(node) if self.is_target(node) else None
         if plan is not None and plan.call is not None:
-            self.call_plans[self._ast_span(plan.call)] = plan
+            self.call_plans[char_span(source_lines(self.model.module.source), plan.call)] = plan  # type: ignore[union-attr]
         self.pass_plans.append(plan if plan is not None and plan.action == "pass" else None)
 
     # --- writing --------------------------------------------------------------------------
@@ -93,7 +80,7 @@ class LogSwallowedExceptionCommand(FindingCommand):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.call_plans:
             return updated
-        plan = self.call_plans.pop(self._span(original), None)
+        plan = self.call_plans.pop(node_span(self, original), None)
         if plan is None:
             return updated
         self.fixed += 1

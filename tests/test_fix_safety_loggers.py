@@ -164,6 +164,18 @@ def test_guarded_one_level_down_is_not_wrapped_again(tmp_path: Path, block: str)
     assert fixed == text
 
 
+def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
+    """The inner handler logs on one path and raises (unlogged) on another: no failure is
+    logged twice, so the body is wrapped."""
+    body = ("def job(x):\n    prepare(x)\n    while True:\n        try:\n            work(x)\n"
+            "        except ValueError as exc:\n            if x:\n                logger.debug('retry', exc_info=exc)\n"
+            "            else:\n                raise\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    assert 'logger.exception("background task %s failed", "job")' in fixed
+
+
 def test_guard_decorator_is_never_wrapped(tmp_path: Path) -> None:
     text = (
         "import functools, logging\nlogger = logging.getLogger(__name__)\n\n"
@@ -366,3 +378,20 @@ def test_pass_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) -> 
     fixed = fix(tmp_path, text, codes=("BGT402",))[1]
     assert run_module(text, "job(1)", records_from) == (None, [], "")
     assert run_module(fixed, "job(1)", records_from) == (None, [("ERROR", "unexpected error in job", True)], "")
+
+
+def test_big_module_skeleton_keeps_the_project_facts(tmp_path: Path) -> None:
+    """A module past the skeleton size: the codemod sees placeholders for the other defs,
+    and still knows, through the index, that `logger` is app/log.py's loguru logger."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "log.py").write_text("from loguru import logger\n")
+    filler = "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}  # {'padding ' * 125}\n" for i in range(120))
+    body = ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n"
+            "        logger.warning('retrying {}', e)\n" + filler)
+    text = task_module("from app.log import logger", body)
+    assert len(text) > 100_000
+    findings, fixed = fix(tmp_path, text, name="app/jobs.py", codes=("BGT402",))
+    assert only(findings, "BGT402").fix == "safe"
+    assert "logger.opt(exception=True).warning('retrying {}', e)" in fixed
+    assert fixed.count("\ndef helper_") == 120
