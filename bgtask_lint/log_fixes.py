@@ -193,11 +193,10 @@ def _shadowed_outside(module: ModuleInfo, function: ast.AST, name: str) -> bool:
     return False
 
 
-def _log_text(logger: LoggerChoice, message: str, subject: str, key: str) -> str:
-    """`<logger>.exception(...)` naming `subject` in each kind's idiom; `message` has one
-    `{}` where the subject goes."""
+def _log_text(logger: LoggerChoice, message: str, subject: str, event: str, key: str) -> str:
+    """`<logger>.exception(...)` naming `subject` in each kind's idiom: `message` has one
+    `{}` where the subject goes; structlog gets `event` and the subject as `key=`."""
     if logger.kind == "structlog":
-        event = message.replace(" {}", "").replace("{}", "").strip()
         return f'{logger.name}.exception("{event}", {key}="{subject}")'
     if logger.kind == "loguru":
         return f'{logger.name}.exception("{message}", "{subject}")'
@@ -221,7 +220,7 @@ def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
     if isinstance(choice, NoFix):
         return choice
     name = getattr(function, "name", "task")
-    return GuardFix(choice, _log_text(choice, "background task {} failed", name, "task"))
+    return GuardFix(choice, _log_text(choice, "background task {} failed", name, "background task failed", "task"))
 
 
 def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
@@ -287,8 +286,8 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
         if isinstance(choice, NoFix):
             return choice
         where = getattr(function, "name", "task")
-        return HandlerFix("pass", logger=choice, statement=_log_text(choice, "unexpected error in {}", where,
-                                                                     "function"))
+        statement = _log_text(choice, "unexpected error in {}", where, "unexpected error", "function")
+        return HandlerFix("pass", logger=choice, statement=statement)
     prints = [call for call in calls if (found := log_call(call, model.loggers, function, owner)) is not None
               and found.kind == "print" and isinstance(call.func, ast.Name)]
     if prints:

@@ -395,3 +395,12 @@ def test_big_module_skeleton_keeps_the_project_facts(tmp_path: Path) -> None:
     assert only(findings, "BGT402").fix == "safe"
     assert "logger.opt(exception=True).warning('retrying {}', e)" in fixed
     assert fixed.count("\ndef helper_") == 120
+
+
+def test_structlog_gets_key_value_pairs(tmp_path: Path) -> None:
+    prelude = "import structlog\nlogger = structlog.get_logger()"
+    guard = fix(tmp_path, task_module(prelude, "def job(x):\n    work(x)\n"), codes=("BGT401",))[1]
+    assert 'logger.exception("background task failed", task="job")' in guard
+    body = "def job(x):\n    try:\n        work(x)\n    except Exception:\n        pass\n"
+    swallowed = fix(tmp_path, task_module(prelude, body), codes=("BGT402",))[1]
+    assert 'logger.exception("unexpected error", function="job")' in swallowed
