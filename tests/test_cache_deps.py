@@ -236,3 +236,42 @@ def test_an_old_file_changed_with_its_metadata_restored_is_trusted(tmp_path: Pat
 
     stale = check_paths([root], Settings(), root=root, cache=True)
     assert [f.code for f in stale.findings] == ["BGT301"]
+
+
+GUARDS = Path(__file__).parent / "fixtures" / "projects" / "guards_v2"
+
+
+def test_a_done_callback_in_another_module(tmp_path: Path) -> None:
+    """tasks.py neither changes nor imports main.py; whether warm_cache is guarded follows
+    the done-callback main.py attaches where it creates the task (a scan of every site)."""
+    import shutil
+
+    root = tmp_path / "guards_v2"
+    shutil.copytree(GUARDS, root)
+    (root / "pyproject.toml").write_text("")
+    found, _ = run(root)
+    warm_line = next(n for n, line in enumerate((root / "svc" / "tasks.py").read_text().splitlines(), 1)
+                     if "async def warm_cache" in line)
+    assert ("svc/tasks.py", warm_line) not in {(p, f.line) for f in found
+                                                for p in [f.path.relative_to(root.resolve()).as_posix()]}
+    main = root / "svc" / "main.py"
+    main.write_text(main.read_text().replace("warm.add_done_callback(log_task_failure)", "warm.add_done_callback(forget)"))
+    found, stats = run(root)  # compared with an uncached run inside
+    assert any(f.code == "BGT401" and f.line == warm_line for f in found)
+    assert stats["hits"] >= 1
+
+
+def test_an_edited_gitignore_changes_the_listing(tmp_path: Path) -> None:
+    from test_cache_metadata import _age
+
+    root = _write(tmp_path / "proj", {"app/__init__.py": "", ".gitignore": "# nothing yet\n",
+                                      "app/generated.py": "import time\n\n\nasync def f():\n    time.sleep(1)\n"})
+    (root / ".git").mkdir()
+    run(root)
+    _age(root)
+    run(root)
+    _, stats = run(root)
+    assert not stats["relisted"]
+    (root / ".gitignore").write_text("generated.py\n")
+    found, stats = run(root)  # compared with an uncached run inside
+    assert stats["relisted"] and not found

@@ -214,6 +214,7 @@ class _Changed:
             return None
         if (module.name, module.is_package) != (state.name, state.is_package):
             self.raced = True
+        state.raw = None  # the module keeps the text
         self.modules[path] = module
         return module
 
@@ -237,8 +238,11 @@ class _Changed:
                 if isinstance(row[ERROR], str):
                     self.errors.setdefault(path, row[ERROR])
             else:
-                text = self._text(path)
+                module = self.modules.get(path)
+                text = module.source if module is not None else self._text(path)
                 self.words[path] = text is not None and any(word in text for word in SCHEDULING_NAMES)
+                if not self.words[path]:
+                    self.files[path].raw = None  # parsed lazily if at all (read again, and verified)
         return self.words[path]
 
     def _error(self, path: str) -> str | None:
@@ -387,6 +391,8 @@ class _Changed:
             task_parts = [part(p, "tasks", lambda m: facts.tasks_part(index, m), digests) for p in word_modules]
             index.preset["tasks"] = facts.assemble_tasks([t for t in task_parts if t is not None])
             digests["tasks"] = facts.tasks_digest(index.preset["tasks"])
+            index.scheduling = [p for p in word_modules if self._error(p) is None]
+            digests["sites"] = facts.sites_digest(index.scheduling)
             if flows:
                 helper_parts = [part(p, "helpers", lambda m: facts.helpers_part(index, m), digests)
                                 for p in word_modules]

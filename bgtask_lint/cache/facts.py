@@ -12,6 +12,9 @@ index's own code on one module and cached under the lookups made while computing
 
 * `tasks`: for a module that may schedule tasks, the keys its background sites resolve
   to (`ProjectIndex.resolve_task`); the table is their union.
+* `sites`: which modules may schedule tasks. A scan of every scheduling site (iterating
+  `by_path`, as guards.task_sites does) first loads each of them through `module()`,
+  so the scan's frame records reading them all, and asks for this fact.
 * `helpers`, `flows` (only while `bgtask_lint.flows` has `compute_session_flows` and
   `_helper_parameters`): for a module that may schedule tasks, the helper parameters its
   sites hand to a task; for every module added to the index (the targets and the modules
@@ -56,8 +59,10 @@ class RunIndex(ProjectIndex):
         super().__init__(root, [])
         self.recorder = recorder
         self.cache = RecordingMemo(recorder)
+        self.by_path = _ScannedModules(self)
         self.complete = complete
         self.preset: dict[str, Any] = {}
+        self.scheduling: list[str] = []  # the modules that may schedule tasks (and parse)
         self._paths_of: object = None
         self._paths: set[Path] = set()
 
@@ -99,12 +104,45 @@ class RunIndex(ProjectIndex):
             raise IncompleteIndex("modules_added")
         return super().modules_added()
 
+    def scanned(self) -> None:
+        """A project-wide scan of `by_path` (guards.task_sites reads every scheduling site):
+        it must see every module that may schedule tasks, as Project.load parses them all up
+        front, and what it finds depends on each of them (read here, so recorded) and on
+        which they are (the `sites` fact)."""
+        self.recorder.fact("sites")
+        for path in self.scheduling:
+            self.module(Path(path))
+
     def own_facts(self) -> dict[str, Any]:
         """Each fact as the index computes it (complete runs, outside any frame)."""
         facts: dict[str, Any] = {"tasks": ProjectIndex._task_table(self)}
         if FLOWS_ON_INDEX:
             facts["flows"] = ProjectIndex.session_flows(self)
         return facts
+
+
+class _ScannedModules(dict):
+    """`RunIndex.by_path`: lookups by path as usual; iterating it is a project-wide scan."""
+
+    def __init__(self, index: RunIndex):
+        super().__init__()
+        self._index = index
+
+    def values(self):  # type: ignore[override]
+        self._index.scanned()
+        return dict.values(self)
+
+    def items(self):  # type: ignore[override]
+        self._index.scanned()
+        return dict.items(self)
+
+    def keys(self):  # type: ignore[override]
+        self._index.scanned()
+        return dict.keys(self)
+
+    def __iter__(self):
+        self._index.scanned()
+        return dict.__iter__(self)
 
 
 class _OnlyModules:
@@ -234,6 +272,10 @@ def tasks_digest(tasks: set[tuple[Path, str]]) -> str:
 
 def helpers_digest(helpers: dict) -> str:
     return sha(json.dumps(sorted([str(p), q, sorted(params)] for (p, q), params in helpers.items())))
+
+
+def sites_digest(scheduling: list[str]) -> str:
+    return sha(json.dumps(sorted(scheduling)))
 
 
 def flows_digest(index: ProjectIndex) -> str:

@@ -8,8 +8,9 @@ the same timestamp tick as that run's read would be invisible to its metadata. S
 file is re-hashed.
 
 Listings are trusted the same way: a walk remembers every directory it entered with its
-stat; when none of them changed (a file created, deleted or renamed in a directory
-changes its mtime) the listing is reused and no exclude pattern is matched again.
+stat, and the `.gitignore` files (and `.git` markers) its exclusions read; when none of
+them changed (a file created, deleted or renamed in a directory changes its mtime) the
+listing is reused and no exclude pattern is matched again.
 A module's import name also depends on which ancestor directories hold an `__init__.py`:
 for directories the walk entered that is part of their listing; for the others (above
 the walk) the pack keeps whether the file exists.
@@ -126,7 +127,37 @@ def _listing(key: str, given: list[str], settings: "Settings", root: Path, old: 
     files = [str(p.resolve()) for p in iter_python_files([Path(g) for g in given], settings.excludes, root, visited)]
     dirs = [[os.path.realpath(d), st.st_mtime_ns, st.st_ino, st.st_size] for d, st in visited]
     kinds = [[g, _kind(g)] for g in given]
-    return {"dirs": dirs, "given": kinds, "files": list(dict.fromkeys(files))}, True
+    inputs = [[path, _signature(path)] for path in _ignore_files([g for g, kind in kinds if kind.startswith("dir")],
+                                                                   [d[0] for d in dirs])]
+    return {"dirs": dirs, "given": kinds, "inputs": inputs, "files": list(dict.fromkeys(files))}, True
+
+
+def _ignore_files(bases: list[str], walked: list[str]) -> list[str]:
+    """What a walk's exclusions also read (files.py with gitignore.py): the `.gitignore` of
+    every directory walked and of every directory above where it started, whether those
+    hold a `.git` (the work tree's top), and the top's `.git/info/exclude`."""
+    found = [os.path.join(d, ".gitignore") for d in walked]
+    for base in bases:
+        directory = base
+        while True:
+            found += [os.path.join(directory, ".gitignore"), os.path.join(directory, ".git"),
+                      os.path.join(directory, ".git", "info", "exclude")]
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return list(dict.fromkeys(found))
+
+
+def _signature(path: str) -> list | str | None:
+    """A file's metadata; for `.git` only what it is (its mtime moves with every git command)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if os.path.basename(path) == ".git":
+        return "dir" if os.path.isdir(path) else "file"
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _listing_unchanged(old: dict[str, Any], old_stamp: int) -> bool:
@@ -137,6 +168,9 @@ def _listing_unchanged(old: dict[str, Any], old_stamp: int) -> bool:
                 return False
         if any(_kind(g) != kind for g, kind in old["given"]):
             return False
+        for path, signature in old["inputs"]:
+            if _signature(path) != signature or (isinstance(signature, list) and signature[1] >= old_stamp - RACY_NS):
+                return False
         return isinstance(old["files"], list) and all(isinstance(f, str) for f in old["files"])
     except (OSError, TypeError, ValueError, KeyError):
         return False
