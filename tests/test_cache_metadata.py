@@ -118,3 +118,12 @@ def test_a_new_directory_entry_is_listed(project: Path) -> None:
     found, stats = run(project)
     assert stats["relisted"] and ("app/extra.py", "BGT301") in codes(found, project)
     assert stats["hits"] == 5 and stats["checked"] == 1  # nothing imports it: the others hold
+
+
+def test_a_broken_link_is_reported_as_without_the_cache(project: Path) -> None:
+    (project / "app" / "gone.py").symlink_to(project / "app" / "nowhere.py")
+    for _ in range(2):  # run() compares the errors with an uncached run's
+        run(project)
+    (project / "app" / "nowhere.py").write_text("VALUE = 1\n")  # the link now leads somewhere
+    _, stats = run(project)
+    assert stats["relisted"]

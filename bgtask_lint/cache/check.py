@@ -84,6 +84,13 @@ def _result(missing: list[Path]) -> "CheckResult":
     return CheckResult(errors=[FileError(given, "no such file or directory") for given in missing])
 
 
+def _add_problems(result: "CheckResult", found: Scan) -> None:
+    """After the targets' own errors, as Project.load reports them."""
+    from bgtask_lint.project import FileError
+
+    result.errors.extend(FileError(path, problem) for path, problem in found.problems)
+
+
 # --- nothing changed ------------------------------------------------------------------------
 
 
@@ -116,6 +123,7 @@ def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: 
                 return None
         result.hidden_in_tests += row[HIDDEN]
         result.files_checked += 1
+    _add_problems(result, found)
     result.findings.sort()
     LAST_RUN.update(fast=True, hits=result.files_checked, checked=0, misses=0, errors=len(result.errors),
                     raced=False, incremental=True, wrote=False)
@@ -232,7 +240,7 @@ class _Changed:
         from bgtask_lint.collect import SCHEDULING_NAMES
 
         if path not in self.words:
-            row, state = self.rows.get(path), self.files[path]
+            row = self.rows.get(path)
             if path in self.same and isinstance(row[WORDS], bool):
                 self.words[path] = row[WORDS]
                 if isinstance(row[ERROR], str):
@@ -319,6 +327,7 @@ class _Changed:
             error = self._error(path) if path not in checked and path not in hits else None
             if error is not None:
                 result.errors.append(FileError(Path(path), error))
+        _add_problems(result, self.found)
         for findings, hidden in [*hits.values(), *((f, h) for f, h, _ in checked.values())]:
             result.findings.extend(findings)
             result.hidden_in_tests += hidden

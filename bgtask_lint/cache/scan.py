@@ -52,6 +52,7 @@ class Scan:
     files: dict[str, FileState]  # the targets and every file of the project
     listings: dict[str, Any] = field(default_factory=dict)  # to store: key -> listing
     outside: dict[str, bool] = field(default_factory=dict)  # dir -> has __init__.py (dirs not walked)
+    problems: list[tuple[Path, str]] = field(default_factory=list)  # .py links under the targets that cannot be read
     relisted: bool = False  # some listing was walked again
     hashed: int = 0  # files read and hashed in this run
     rehashed_same: int = 0  # ... whose content turned out unchanged (touched, or racily clean)
@@ -62,19 +63,21 @@ def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, 
     old_stamp = stored.get("stamp") if isinstance(stored.get("stamp"), int) else 0
     old_listings = stored.get("listings") if isinstance(stored.get("listings"), dict) else {}
     rows = stored.get("files") if isinstance(stored.get("files"), dict) else {}
-    given = [os.path.abspath(p) for p in paths if p.exists()]
+    present = [p for p in paths if p.exists()]
+    given = [os.path.abspath(p) for p in present]
     listings: dict[str, Any] = {}
     project_key = _key([str(root)])
-    project, fresh_project = _listing(project_key, [str(root)], settings, root, old_listings.get(project_key), old_stamp)
+    project, fresh_project = _listing([root], settings, root, old_listings.get(project_key), old_stamp)
     listings[project_key] = project
     if given == [str(root)]:
-        targets, fresh_targets = list(project["files"]), False
+        listing, fresh_targets = project, False
     else:
         key = _key(given)
-        listing, fresh_targets = _listing(key, given, settings, root, old_listings.get(key), old_stamp)
+        listing, fresh_targets = _listing(present, settings, root, old_listings.get(key), old_stamp)
         listings[key] = listing
-        targets = list(listing["files"])
+    targets = list(listing["files"])
     result = Scan(stamp, targets, {}, listings, relisted=fresh_project or fresh_targets)
+    result.problems = [(Path(path), problem) for path, problem in listing["problems"]]
 
     all_paths = list(dict.fromkeys([*targets, *project["files"]]))
     old_outside = stored.get("outside") if isinstance(stored.get("outside"), dict) else None
@@ -116,20 +119,26 @@ def _key(given: list[str]) -> str:
     return "\0".join(given)
 
 
-def _listing(key: str, given: list[str], settings: "Settings", root: Path, old: Any,
+def _listing(present: list[Path], settings: "Settings", root: Path, old: Any,
              old_stamp: int) -> tuple[dict[str, Any], bool]:
-    """The files under `given` (resolved) and what the listing rests on; True when walked now."""
+    """The files under the paths (resolved) and what the listing rests on; True when walked now.
+
+    Walked with the paths as given, so that a problem (a broken `.py` link in a directory)
+    is named as the uncached run names it; a listing with problems is never reused (a
+    link's target can appear without any directory here changing)."""
     if isinstance(old, dict) and _listing_unchanged(old, old_stamp):
         return old, False
     from bgtask_lint.files import iter_python_files
 
     visited: list[tuple[str, os.stat_result]] = []
-    files = [str(p.resolve()) for p in iter_python_files([Path(g) for g in given], settings.excludes, root, visited)]
+    problems: list[tuple[Path, str]] = []
+    files = [str(p.resolve()) for p in iter_python_files(present, settings.excludes, root, visited, problems)]
     dirs = [[os.path.realpath(d), st.st_mtime_ns, st.st_ino, st.st_size] for d, st in visited]
-    kinds = [[g, _kind(g)] for g in given]
+    kinds = [[g, _kind(g)] for g in (os.path.abspath(p) for p in present)]
     inputs = [[path, _signature(path)] for path in _ignore_files([g for g, kind in kinds if kind.startswith("dir")],
                                                                    [d[0] for d in dirs])]
-    return {"dirs": dirs, "given": kinds, "inputs": inputs, "files": list(dict.fromkeys(files))}, True
+    return {"dirs": dirs, "given": kinds, "inputs": inputs, "files": list(dict.fromkeys(files)),
+            "problems": [[str(path), problem] for path, problem in problems]}, True
 
 
 def _ignore_files(bases: list[str], walked: list[str]) -> list[str]:
@@ -162,6 +171,8 @@ def _signature(path: str) -> list | str | None:
 
 def _listing_unchanged(old: dict[str, Any], old_stamp: int) -> bool:
     try:
+        if old["problems"]:
+            return False
         for directory, mtime_ns, ino, size in old["dirs"]:
             st = os.stat(directory)
             if (st.st_mtime_ns, st.st_ino, st.st_size) != (mtime_ns, ino, size) or mtime_ns >= old_stamp - RACY_NS:
