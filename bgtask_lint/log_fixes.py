@@ -193,14 +193,16 @@ def _shadowed_outside(module: ModuleInfo, function: ast.AST, name: str) -> bool:
     return False
 
 
-def _log_text(logger: LoggerChoice, message: str, subject: str, event: str, key: str) -> str:
-    """`<logger>.exception(...)` naming `subject` in each kind's idiom: `message` has one
-    `{}` where the subject goes; structlog gets `event` and the subject as `key=`."""
+def _log_text(model: GuardModel, logger: LoggerChoice, message: str, subject: str, event: str, key: str) -> str:
+    """`<logger>.exception(...)` naming `subject` in each kind's idiom, quoted as the module
+    quotes: `message` has one `{}` where the subject goes; structlog gets `event` and the
+    subject as `key=`."""
+    q = _quote(model)
     if logger.kind == "structlog":
-        return f'{logger.name}.exception("{event}", {key}="{subject}")'
-    if logger.kind == "loguru":
-        return f'{logger.name}.exception("{message}", "{subject}")'
-    return f'{logger.name}.exception("{message.replace("{}", "%s")}", "{subject}")'
+        return f"{logger.name}.exception({q}{event}{q}, {key}={q}{subject}{q})"
+    if logger.kind == "logging":
+        message = message.replace("{}", "%s")
+    return f"{logger.name}.exception({q}{message}{q}, {q}{subject}{q})"
 
 
 # --- BGT401 ---------------------------------------------------------------------------
@@ -220,7 +222,7 @@ def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
     if isinstance(choice, NoFix):
         return choice
     name = getattr(function, "name", "task")
-    return GuardFix(choice, _log_text(choice, "background task {} failed", name, "background task failed", "task"))
+    return GuardFix(choice, _log_text(model, choice, "background task {} failed", name, "background task failed", "task"))
 
 
 def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
@@ -286,7 +288,7 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
         if isinstance(choice, NoFix):
             return choice
         where = getattr(function, "name", "task")
-        statement = _log_text(choice, "unexpected error in {}", where, "unexpected error", "function")
+        statement = _log_text(model, choice, "unexpected error in {}", where, "unexpected error", "function")
         return HandlerFix("pass", logger=choice, statement=statement)
     prints = [call for call in calls if (found := log_call(call, model.loggers, function, owner)) is not None
               and found.kind == "print" and isinstance(call.func, ast.Name)]
@@ -321,13 +323,13 @@ def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerF
         return choice
     template = None
     if not call.args:
-        template = '"unexpected error"'
+        template = f"{_quote(model)}unexpected error{_quote(model)}"
     elif len(call.args) > 1:
         if choice.kind == "structlog":
             return NoFix("a print of several values has no one-message structlog form; "
                          "log the exception with logger.exception")
         placeholder = "{}" if choice.kind == "loguru" else "%s"
-        template = '"' + " ".join([placeholder] * len(call.args)) + '"'
+        template = _quote(model) + " ".join([placeholder] * len(call.args)) + _quote(model)
     return HandlerFix("print", call=call, logger=choice, template=template)
 
 
@@ -339,16 +341,32 @@ def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -
 
 
 def _comments(model: GuardModel) -> dict[int, str]:
+    return _tokens(model)[0]
+
+
+def _quote(model: GuardModel) -> str:
+    """The quote most of the module's strings use: the new log call is written in it."""
+    return _tokens(model)[1]
+
+
+def _tokens(model: GuardModel) -> tuple[dict[int, str], str]:
+    """(comment text by line, the module's usual quote), from one tokenize pass."""
     key = ("comments", model.module.path, id(model.module))
     cached = model.index.cache.get(key)
-    if isinstance(cached, dict):
-        return cached
-    found: dict[int, str] = {}
+    if isinstance(cached, tuple):
+        return cached  # type: ignore[return-value]
+    comments: dict[int, str] = {}
+    quotes = {"'": 0, '"': 0}
     try:
         for token in tokenize.generate_tokens(io.StringIO(model.module.source).readline):
             if token.type == tokenize.COMMENT:
-                found[token.start[0]] = token.string.lower()
+                comments[token.start[0]] = token.string.lower()
+            elif token.type == tokenize.STRING:
+                quote = token.string.lstrip("rbuRBUfF")[:1]
+                if quote in quotes and not token.string.lstrip("rbuRBUfF").startswith(quote * 3):
+                    quotes[quote] += 1
     except (tokenize.TokenError, SyntaxError):
         pass
+    found = (comments, "'" if quotes["'"] > quotes['"'] else '"')
     model.index.cache[key] = found
     return found

@@ -55,7 +55,7 @@ def test_math_log_is_not_a_logger(tmp_path: Path) -> None:
     assert finding.fix == "safe"
     assert "log.exception" not in fixed
     assert "logger = logging.getLogger(__name__)" in fixed
-    assert 'logger.exception("background task %s failed", "job")' in fixed
+    assert "logger.exception('background task %s failed', 'job')" in fixed  # the module quotes with '
 
 
 def test_dialog_error_is_not_a_log_call(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_loguru_gets_braces_never_percent(tmp_path: Path) -> None:
             "        print('job failed:', e)\n")
     text = task_module("from loguru import logger", body)
     fixed = fix(tmp_path, text, codes=("BGT402",))[1]
-    assert "logger.exception(\"{} {}\", 'job failed:', e)" in fixed
+    assert "logger.exception('{} {}', 'job failed:', e)" in fixed  # quoted as the module quotes
     assert "%s" not in fixed
 
 
@@ -173,7 +173,7 @@ def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
     text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
     findings, fixed = fix(tmp_path, text, codes=("BGT401",))
     assert only(findings, "BGT401").fix == "safe"
-    assert 'logger.exception("background task %s failed", "job")' in fixed
+    assert "logger.exception('background task %s failed', 'job')" in fixed  # the module quotes with '
 
 
 def test_guard_decorator_is_never_wrapped(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_imported_project_logger_is_known_through_the_index(tmp_path: Path) -> N
     assert {f.code: f.fix for f in findings} == {"BGT402": "safe", "BGT401": "safe"}
     # a loguru logger, known only through app/log.py: loguru's idioms, and no new logger
     assert "logger.opt(exception=True).warning('retrying {}', e)" in fixed
-    assert 'logger.exception("background task {} failed", "other")' in fixed
+    assert "logger.exception('background task {} failed', 'other')" in fixed
     assert "getLogger" not in fixed
     assert path.exists()
 
@@ -404,3 +404,12 @@ def test_structlog_gets_key_value_pairs(tmp_path: Path) -> None:
     body = "def job(x):\n    try:\n        work(x)\n    except Exception:\n        pass\n"
     swallowed = fix(tmp_path, task_module(prelude, body), codes=("BGT402",))[1]
     assert 'logger.exception("unexpected error", function="job")' in swallowed
+
+
+def test_new_log_call_follows_the_module_quotes(tmp_path: Path) -> None:
+    single = fix(tmp_path, task_module("import logging\nlogger = logging.getLogger('jobs')",
+                                       "def job(x):\n    work(x, 'a', 'b')\n"), codes=("BGT401",))[1]
+    assert "logger.exception('background task %s failed', 'job')" in single
+    double = fix(tmp_path, task_module('import logging\nlogger = logging.getLogger("jobs")',
+                                       'def job(x):\n    work(x, "a", "b")\n'), codes=("BGT401",))[1]
+    assert 'logger.exception("background task %s failed", "job")' in double
