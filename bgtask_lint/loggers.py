@@ -291,9 +291,9 @@ def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | No
     if fact is not None and fact[0] == UNKNOWN:
         if origin in STDLIB:
             return None  # the standard library is known: `math.log` is no logger
-        # only what an import binds directly: `from x import logger`, or `x.logger` of `import x`
-        direct = (len(parts) == 1 and parts[0] not in bindings.modules) \
-            or (len(parts) == 2 and parts[0] in bindings.modules)
+        # only what an import binds, or one attribute of it: `from x import logger`,
+        # `x.logger`, `x.get_logger()`; a module itself (`import x`) is no logger
+        direct = (len(parts) == 1 and parts[0] not in bindings.modules) or len(parts) == 2
         return UNKNOWN if direct else None
     if fact is not None and wanted == "factory" and fact[0] == "type":
         return fact[1]  # a project subclass of logging.LoggerAdapter, instantiated

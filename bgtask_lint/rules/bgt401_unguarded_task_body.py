@@ -16,14 +16,37 @@ if TYPE_CHECKING:
 class UnguardedTaskBody(Rule):
     """## What it does
     Checks for a background task whose body is not guarded: after the docstring, every
-    statement that contains a call must sit in one `try` whose `except Exception` (or
+    statement that contains a call must sit in a `try` whose `except Exception` (or
     `BaseException`, or bare `except`) handler logs the traceback
     (`logger.exception(...)`, `log.error(..., exc_info=True)`,
-    `traceback.print_exc()`, `sentry_sdk.capture_exception(...)`), or logs and
-    re-raises. A task decorated with a guard decorator (configured in
-    `guard-decorators`, or a project decorator whose wrapper is itself guarded) is
-    guarded too, and so is the acquire/try/finally idiom
-    (`db = SessionLocal()` then `try: ... except ...: ... finally: db.close()`).
+    `logger.opt(exception=True)` with loguru, `traceback.print_exc()`,
+    `sentry_sdk.capture_exception(...)`, or a project function that logs it), or logs
+    and re-raises. What is a logger is decided by binding, not by its name: a name
+    imported from `logging`/`loguru`/`structlog`, assigned from `logging.getLogger(...)`,
+    `structlog.get_logger(...)` or a project function returning a logger, or a
+    `self.<attr>` assigned one; a parameter called `logger`, `from math import log`,
+    or `dialog.error(...)` are no loggers. Also guarded:
+
+    - a `for`/`while` loop whose body is guarded this way, when its header has no
+      `await` and calls only `range`, `enumerate`, `zip`, `sorted`, `reversed`, `list`,
+      `set`, `tuple`, `dict`, `len` or `.items()/.keys()/.values()` (and, likewise, an
+      `if` or a `with` whose header makes no call);
+    - the acquire/try/finally idiom (`db = SessionLocal()` right before a guarding
+      `try` whose `finally` calls `db.close()`, `.release()`, `.dispose()` or `.aclose()`);
+    - a task decorated with a guard decorator: one configured in `guard-decorators`,
+      or a project decorator (or decorator factory, in any module) whose wrapper calls
+      the wrapped function inside a guarding `try`, whatever it does before that `try`;
+    - a task scheduled only by `create_task(F(...))` whose task object gets
+      `add_done_callback(cb)`, where `cb` calls `.exception()`/`.result()` on the task
+      and logs (directly, or one project call down).
+
+    Not flagged: bodies without calls; trivial bodies (the only call statement is one
+    logging call, one `.release()`, `.set()`, `.cancel()` or `.close()` on a name, or
+    `raise NotImplementedError`: an abstract method a subclass overrides); and bodies
+    whose every call statement is covered by broad handlers of which one swallows the
+    error (logs without the traceback, prints, passes): that handler is reported as
+    BGT402 instead, one problem, one finding. Handlers of narrow exception types guard
+    nothing, and a handler that only re-raises covers nothing.
 
     ## Why is this bad?
     A background task runs after the response is sent. When it raises, there is no
@@ -83,6 +106,28 @@ def task(x):
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, 1)
 """,
+        """
+import asyncio
+import logging
+from fastapi import BackgroundTasks
+logger = logging.getLogger(__name__)
+def log_failure(task):
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("task failed", exc_info=task.exception())
+async def refresh(items):
+    for index, item in enumerate(items):
+        try:
+            await work(item)
+        except Exception:
+            logger.exception("item %s failed", index)
+async def warm(key):
+    await load(key)
+    await store(key)
+async def endpoint(key: str, tasks: BackgroundTasks):
+    tasks.add_task(refresh, [key])
+    task = asyncio.create_task(warm(key))
+    task.add_done_callback(log_failure)
+""",
     )
     invalid = (
         """
@@ -91,6 +136,19 @@ def task(x):  # BGT401
     work(x)
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, 1)
+""",
+        """
+import logging
+from fastapi import BackgroundTasks
+logger = logging.getLogger(__name__)
+def task(items):  # BGT401
+    for item in fetch(items):
+        try:
+            work(item)
+        except Exception:
+            logger.exception("item %s failed", item)
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, [1])
 """,
     )
 

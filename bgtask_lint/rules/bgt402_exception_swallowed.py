@@ -128,7 +128,26 @@ class ExceptionSwallowed(Rule):
     Checks, inside a background task (or a function of the same module that it
     calls), for a broad handler (`except Exception`, `except BaseException`, bare
     `except`, `contextlib.suppress(Exception)`) that neither re-raises nor logs the
-    traceback: `pass`, `print(e)`, `logger.error(f"...{e}")`, `return {...}`.
+    traceback: `pass`, `print(e)`, `logger.error(f"...{e}")`, `return {...}`. Loggers
+    are known by binding, as for BGT401: `dialog.error(..., exc_info=True)` on an
+    object that is not a logger logs nothing, and loguru ignores `exc_info` (its
+    traceback comes with `logger.opt(exception=True)` or `logger.exception`). A call to
+    a project function that logs the traceback itself counts as logging it.
+
+    Not flagged (the error is dropped on purpose):
+
+    - a handler that passes `exc_info=False` (or `None`) to its log call;
+    - a fallback: the `try` body is one assignment or `return` of a call's result
+      (`x = parse(s)`, `return await fetch()`), and the handler only assigns a value
+      that needs no call, returns a constant (`None`, `0`, `[]`, `{}`), `continue`s
+      or passes;
+    - best-effort teardown: the `try` body only calls `close()`, `aclose()`,
+      `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `os.remove/unlink/rmdir` or
+      `shutil.rmtree`, also under an `if` whose test only checks a path
+      (`if os.path.exists(p):`) or makes no call.
+
+    A task whose every call statement is covered by such broad handlers is not also
+    reported as BGT401: one problem, one finding.
 
     ## Why is this bad?
     The task fails and reports success. With no traceback there is nothing to debug
@@ -162,9 +181,7 @@ class ExceptionSwallowed(Rule):
     the function (loguru: `{}` placeholders, never `%s`). No fix, and the finding says
     why, when no logger is bound, the log call passes `**kwargs`, or a comment in the
     handler mentions the traceback (pass `exc_info=False` to say it is left out on
-    purpose). Best-effort cleanup (a `try` whose body is
-    only `os.remove`, `os.unlink`, `Path.unlink`, `shutil.rmtree` or `.close()`) is
-    not flagged.
+    purpose).
     """
 
     code = "BGT402"
@@ -185,6 +202,27 @@ def task(path):
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, "x")
 """,
+        """
+import logging
+from fastapi import BackgroundTasks
+logger = logging.getLogger(__name__)
+def task(key, conn):
+    try:
+        limit = int(lookup(key))
+    except Exception:
+        limit = 10
+    try:
+        work(key, limit)
+    except Exception as exc:
+        logger.warning("%s skipped: %s", key, exc, exc_info=False)
+    try:
+        if conn is not None:
+            conn.close()
+    except Exception:
+        pass
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, "x", None)
+""",
     )
     invalid = (
         """
@@ -196,6 +234,18 @@ def task(x):
         pass
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, 1)
+""",
+        """
+from fastapi import BackgroundTasks
+def task(dialog, x):
+    try:
+        limit = lookup(x)
+    except Exception as exc:  # BGT402
+        dialog.error("lookup failed", exc_info=True)
+        limit = 0
+    return limit
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, None, 1)
 """,
     )
 
