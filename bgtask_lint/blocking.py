@@ -12,7 +12,7 @@ import ast
 
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, imported_name
 from bgtask_lint.names import dotted, last_name
-from bgtask_lint.receivers import made_by, origins
+from bgtask_lint.receivers import imported_modules, made_by, origins
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
 
@@ -130,7 +130,7 @@ def _is_upload_stream(index: ProjectIndex, module: ModuleInfo, function: ast.AST
 def is_boto_object(module: ModuleInfo, function: ast.AST | None, expr: ast.expr, depth: int = 0) -> bool:
     """A boto3 client or resource (`boto3.client(...)`, `boto3.resource(...)`,
     `<boto3 session>.client(...)`), or a sub-resource made from one (`dynamodb.Table(...)`)."""
-    if depth > 3:
+    if depth > 3 or "boto3" not in imported_modules(module):
         return False
     for value, where in origins(module, function, expr):
         func = value.func  # type: ignore[attr-defined]

@@ -95,10 +95,22 @@ def annotations(module: ModuleInfo, function: ast.AST | None, expr: ast.expr) ->
     return []
 
 
+def imported_modules(module: ModuleInfo) -> frozenset[str]:
+    """The top-level modules imported anywhere in the module (at the top or in a function)."""
+    cached = getattr(module, "_bgt_imported_modules", None)
+    if cached is None:
+        refs = [*module.imports.values(), *(r for refs in module.local_imports.values() for r in refs.values())]
+        cached = frozenset(ref.module.split(".")[0] for ref in refs if ref.base is None)
+        module._bgt_imported_modules = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def made_by(module: ModuleInfo, function: ast.AST | None, expr: ast.expr, types: set[str] | frozenset[str],
             annotated: bool = True) -> bool:
     """Is `expr` made by a call to one of `types` (dotted, through imports), or declared
     with one of them as its type?"""
+    if imported_modules(module).isdisjoint(name.split(".")[0] for name in types):
+        return False  # names come from imports: without one, nothing here is of these types
     for value, where in origins(module, function, expr):
         if imported_name(module, value.func, where) in types:  # type: ignore[attr-defined]
             return True
