@@ -55,7 +55,7 @@ def test_math_log_is_not_a_logger(tmp_path: Path) -> None:
     assert finding.fix == "safe"
     assert "log.exception" not in fixed
     assert "logger = logging.getLogger(__name__)" in fixed
-    assert "logger.exception('background task %s failed', 'job')" in fixed  # the module quotes with '
+    assert 'logger.exception("background task %s failed", "job")' in fixed
 
 
 def test_dialog_error_is_not_a_log_call(tmp_path: Path) -> None:
