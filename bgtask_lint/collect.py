@@ -403,4 +403,3 @@ def _task_name_is_awaited(function: ast.AST, name: str, depth: int = 0) -> bool:
         if isinstance(parent, ast.keyword):
             return True
     return False
-

@@ -21,12 +21,10 @@ from bgtask_lint.guards import walk_local
 from bgtask_lint.index import FunctionSym, ModuleInfo
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import function_scope, parameters
-from bgtask_lint.semantics import is_request_session, literal_elements
+from bgtask_lint.semantics import is_request_session, literal_elements, session_binding
 
 if TYPE_CHECKING:
     from bgtask_lint.index import ProjectIndex
-
-HelperKey = tuple[Path, str]  # the helper's module path and qualname
 
 
 @dataclass(frozen=True, order=True)
@@ -55,70 +53,100 @@ def is_endpoint(function: ast.AST) -> bool:
 
 
 def compute_session_flows(index: "ProjectIndex") -> dict[tuple[Path, str, str], list[SessionFlow]]:
-    """(helper path, helper qualname, parameter) -> the calls that pass a request session to it."""
-    helpers = _helper_parameters(index)
+    """(helper path, helper qualname, parameter) -> the calls that pass a request session to it.
+
+    The join of two per-module facts, each computable (and cacheable) on its own:
+    `helper_parameters(module)` from a module's scheduling sites, and
+    `session_calls(index, module)` from a module's calls (resolving a callee only looks
+    at what the module's imports reach)."""
+    helpers: dict[tuple[Path, str], set[str]] = {}
+    modules = index.modules_added()
+    for module in modules:
+        for qualname, params in helper_parameters(module).items():
+            helpers[(module.path, qualname)] = params
     if not helpers:
         return {}
     names = {qualname.rsplit(".", 1)[-1] for _, qualname in helpers}
     flows: dict[tuple[Path, str, str], list[SessionFlow]] = {}
-    for module in index.modules_added():
-        if not any(name in module.source for name in names):
-            continue
-        for qualname, function in module.functions.items():
-            for call in walk_local(list(function.body)):
-                if isinstance(call, ast.Call) and last_name(call.func) in names:
-                    _record_call(index, module, function, qualname, call, helpers, flows)
+    for module in modules:
+        for (path, qualname, param), flow in session_calls(index, module, names):
+            if param in helpers.get((path, qualname), ()):
+                flows.setdefault((path, qualname, param), []).append(flow)
     for found in flows.values():
         found.sort()
     return flows
 
 
-def _helper_parameters(index: "ProjectIndex") -> dict[HelperKey, set[str]]:
-    """Functions that hand one of their own parameters to a background task: directly, in
-    `functools.partial(...)` (unwrapped into the site's arguments), or in a literal."""
-    helpers: dict[HelperKey, set[str]] = {}
-    for module in index.modules_added():
-        for site in module.sites:
-            function = site.function
-            if not site.is_background or function is None:
-                continue
-            scope = function_scope(function)
-            for arg in site.args:
-                for value in literal_elements(arg):
-                    if not isinstance(value, ast.Name):
-                        continue
-                    bindings = scope.values(value.id)
-                    if len(bindings) == 1 and bindings[0].kind == "param":
-                        key = (module.path, module.qualnames[id(function)])
-                        helpers.setdefault(key, set()).add(value.id)
+def helper_parameters(module: ModuleInfo) -> dict[str, set[str]]:
+    """qualname -> the function's own parameters it hands to a background task: directly,
+    in `functools.partial(...)` (unwrapped into the site's arguments), or in a literal."""
+    helpers: dict[str, set[str]] = {}
+    for site in module.sites:
+        function = site.function
+        if not site.is_background or function is None:
+            continue
+        scope = function_scope(function)
+        for arg in site.args:
+            for value in literal_elements(arg):
+                if not isinstance(value, ast.Name):
+                    continue
+                bindings = scope.values(value.id)
+                if len(bindings) == 1 and bindings[0].kind == "param":
+                    helpers.setdefault(module.qualnames[id(function)], set()).add(value.id)
     return helpers
 
 
-def _record_call(index: "ProjectIndex", module: ModuleInfo, function: ast.AST, qualname: str, call: ast.Call,
-                 helpers: dict[HelperKey, set[str]], flows: dict) -> None:
+def session_calls(index: "ProjectIndex", module: ModuleInfo,
+                  callee_names: set[str] | None = None) -> list[tuple[tuple[Path, str, str], SessionFlow]]:
+    """Every call in the module that passes a request session to a parameter of a project
+    function: ((callee path, callee qualname, parameter), the flow). `callee_names`
+    narrows the calls looked at to those whose function's last name is listed."""
+    if callee_names is not None and not any(name in module.source for name in callee_names):
+        return []
+    found: list[tuple[tuple[Path, str, str], SessionFlow]] = []
+    for qualname, function in module.functions.items():
+        calls = [node for node in walk_local(list(function.body)) if isinstance(node, ast.Call)
+                 and (callee_names is None or last_name(node.func) in callee_names)]
+        if calls and _may_hold_a_session(index, module, function):
+            for call in calls:
+                found.extend(_session_arguments(index, module, function, qualname, call))
+    return found
+
+
+def _may_hold_a_session(index: "ProjectIndex", module: ModuleInfo, function: ast.AST) -> bool:
+    """A first filter: a name bound in the function is a request session, or it reads `.state.`."""
+    body = list(function.body)  # type: ignore[attr-defined]
+    if ".state." in module.source and any(isinstance(n, ast.Attribute) and n.attr == "state" for n in walk_local(body)):
+        return True
+    names = function_scope(function).bindings
+    return any(session_binding(index, module, function, name) is not None for name in names)
+
+
+def _session_arguments(index: "ProjectIndex", module: ModuleInfo, function: ast.AST, qualname: str,
+                       call: ast.Call) -> list[tuple[tuple[Path, str, str], SessionFlow]]:
     passed = [(i, None, a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
     passed += [(None, kw.arg, kw.value) for kw in call.keywords if kw.arg is not None]
     sessions = [(i, name, a) for i, name, a in passed if is_request_session(index, module, function, a)]
     if not sessions:
-        return
+        return []
     owner = module.owner_class.get(id(function))
     callee = index.resolve_callable(module, call.func, function, owner)
-    if not isinstance(callee, FunctionSym) or callee.key not in helpers:
-        return
-    wanted = helpers[callee.key]
+    if not isinstance(callee, FunctionSym):
+        return []
     positional = [a.arg for a in [*callee.node.args.posonlyargs, *callee.node.args.args]]
     if _binds_self(callee, call):
         positional = positional[1:]
     keyword_names = {arg.arg for arg, _ in parameters(callee.node)}
+    kind = "endpoint" if is_endpoint(function) else "function"
+    found = []
     for i, name, value in sessions:
         param = positional[i] if i is not None and i < len(positional) else None
         if name is not None and name in keyword_names:
             param = name
-        if param in wanted:
-            flows.setdefault((callee.module.path, callee.qualname, param), []).append(
-                SessionFlow(module.path, module.name, qualname, value.lineno, dotted(value) or param,
-                            "endpoint" if is_endpoint(function) else "function")
-            )
+        if param is not None:
+            flow = SessionFlow(module.path, module.name, qualname, value.lineno, dotted(value) or param, kind)
+            found.append(((callee.module.path, callee.qualname, param), flow))
+    return found
 
 
 def _binds_self(callee: FunctionSym, call: ast.Call) -> bool:

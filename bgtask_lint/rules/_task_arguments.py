@@ -35,16 +35,17 @@ def task_values(call: ast.Call, ctx: RuleContext) -> Iterator[tuple[ScheduleSite
 
 
 def _bound_by_factory(site: ScheduleSite, ctx: RuleContext) -> list[ast.expr]:
-    factory = ctx.index.partial_factory(ctx.module, site.task, site.function, site.owner_class)  # type: ignore[arg-type]
+    task: ast.Call = site.task  # type: ignore[assignment]
+    factory = ctx.index.partial_factory(ctx.module, task, site.function, site.owner_class)
     if factory is None:
         return []
     sym, partials = factory
     bound = {v.id for p in partials for a in [*p.args[1:], *(k.value for k in p.keywords)]
              for v in literal_elements(a) if isinstance(v, ast.Name)}
-    call: ast.Call = site.task  # type: ignore[assignment]
     positional = [a.arg for a in [*sym.node.args.posonlyargs, *sym.node.args.args]]
-    if id(sym.node) in sym.module.owner_class and isinstance(call.func, ast.Attribute):
+    if id(sym.node) in sym.module.owner_class and isinstance(task.func, ast.Attribute):
         positional = positional[1:]  # self
-    passed = [value for name, value in zip(positional, call.args) if name in bound and not isinstance(value, ast.Starred)]
-    passed += [kw.value for kw in call.keywords if kw.arg in bound]
+    passed = [value for name, value in zip(positional, task.args)
+              if name in bound and not isinstance(value, ast.Starred)]
+    passed += [kw.value for kw in task.keywords if kw.arg in bound]
     return passed

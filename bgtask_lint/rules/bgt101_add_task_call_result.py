@@ -64,8 +64,9 @@ class AddTaskCallResult(Rule):
     other arguments (`add_task(nightly("a"), "extra")`, `add_task(asyncio.run, f(a),
     debug=True)`): today they go to the call's result (or to `asyncio.run`), after a fix
     they would go to the task, so the finding says so and stays. Not flagged:
-    `functools.partial(...)`, and calls to a local factory whose every `return` returns a
-    nested function or lambda.
+    `functools.partial(...)`, calls to a local factory whose every `return` returns a
+    nested function or lambda, and calls to a project function (any module) whose every
+    `return` is a `functools.partial(...)`.
     """
 
     code = "BGT101"
@@ -110,7 +111,8 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
             self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead"
                         + why, fix=fixable)
             return
-        if api_name(ctx.module, task, ctx.function) == "asyncio.run" and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
+        runs_loop = api_name(ctx.module, task, ctx.function) == "asyncio.run"
+        if runs_loop and len(node.args) > 1 and isinstance(node.args[1], ast.Call):
             name = last_name(node.args[1].func) or "the coroutine function"
             fixable, why = add_task_fix(node, node.args[1], site.form, through_run=True)
             self.report(ctx, task, f"asyncio.run runs {name}() on a second event loop; "

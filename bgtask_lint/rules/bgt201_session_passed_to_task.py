@@ -88,14 +88,15 @@ def create(tasks: BackgroundTasks, db=Depends(get_db)):
     )
 
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
-        site = None
         for site, value in task_values(node, ctx):
             if is_request_session(ctx.index, ctx.module, site.function, value):
                 self.report(ctx, value, f"request-scoped DB session '{dotted(value)}' passed to a background task: "
-                                        "it is closed when the request ends; pass IDs and open a new session in the task")
+                                        "it is closed when the request ends; pass IDs and open a new session "
+                                        "in the task")
             elif isinstance(value, ast.Name):
                 self._check_helper_parameter(ctx, site, value)
-        if site is not None:
+        site = ctx.module.site_by_call.get(id(node))
+        if site is not None and site.is_background:
             self._check_bound_object(ctx, site)
 
     def _check_helper_parameter(self, ctx: RuleContext, site: ScheduleSite, value: ast.Name) -> None:
