@@ -124,6 +124,9 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
             return LoggerChoice(name, kind)
         if is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, None, owner):
             shadowed.append(name)
+    attribute = _self_logger(model, function)
+    if attribute is not None:
+        return attribute
     if not may_add:
         if shadowed:
             return NoFix(f"the module's logger `{shadowed[0]}` is shadowed in this function; "
@@ -142,6 +145,40 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
         return NoFix("`logging` is bound in this module to something else than the logging module; "
                      "wrap the body in try/except that logs the exception yourself")
     return LoggerChoice(NEW_LOGGER, "logging", add=True)
+
+
+def _self_logger(model: GuardModel, function: ast.AST) -> LoggerChoice | None:
+    """In a method, `self.<attr>` when the class binds a logger to it unconditionally: in
+    the class body or as a top-level statement of `__init__` (a handler must not meet an
+    AttributeError, or a None set for later, instead of the logger)."""
+    owner = model.module.owner_class.get(id(function))
+    params = getattr(getattr(function, "args", None), "args", [])
+    if owner is None or not params or params[0].arg != "self" \
+            or len(function_scope(function).bindings.get("self", [])) != 1:
+        return None
+    found: dict[str, str] = {}
+    for stmt in owner.body:
+        init = stmt if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__" else None
+        for top in init.body if init is not None else [stmt]:
+            if not isinstance(top, (ast.Assign, ast.AnnAssign)) or top.value is None:
+                continue
+            targets = top.targets if isinstance(top, ast.Assign) else [top.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id == "self" and top is not stmt:
+                    attr = target.attr
+                elif isinstance(target, ast.Name) and top is stmt:
+                    attr = target.id
+                else:
+                    continue
+                kind = is_logger_expr(top.value, model.loggers, init, owner)
+                if kind:
+                    found.setdefault(attr, kind)
+    for attr in sorted(found, key=lambda a: (a.lstrip("_") not in PREFERRED_NAMES, a)):
+        expr = ast.Attribute(value=ast.Name(id="self", ctx=ast.Load()), attr=attr, ctx=ast.Load())
+        if is_logger_expr(expr, model.loggers, function, owner) == found[attr]:
+            return LoggerChoice(f"self.{attr}", found[attr])
+    return None
 
 
 def module_binds(tree: ast.Module, name: str) -> bool:

@@ -413,3 +413,32 @@ def test_new_log_call_follows_the_module_quotes(tmp_path: Path) -> None:
     double = fix(tmp_path, task_module('import logging\nlogger = logging.getLogger("jobs")',
                                        'def job(x):\n    work(x, "a", "b")\n'), codes=("BGT401",))[1]
     assert 'logger.exception("background task %s failed", "job")' in double
+
+
+SERVICE = """\
+import logging
+
+from fastapi import BackgroundTasks
+
+
+class Service:
+{setup}
+
+    def job(self, x):
+        work(x)
+
+    def schedule(self, background_tasks: BackgroundTasks):
+        background_tasks.add_task(self.job, 1)
+"""
+
+
+@pytest.mark.parametrize("setup,expected", [
+    ("    def __init__(self):\n        self._logger = logging.getLogger('svc')", "self._logger.exception("),
+    ("    logger = logging.getLogger('svc')", "self.logger.exception("),
+    # set to None first: the handler could meet None, so a module logger is added instead
+    ("    def __init__(self):\n        self._logger = None\n\n    def start(self):\n"
+     "        self._logger = logging.getLogger('svc')", "\nlogger = logging.getLogger(__name__)"),
+])
+def test_method_reuses_the_instance_logger(tmp_path: Path, setup: str, expected: str) -> None:
+    fixed = fix(tmp_path, SERVICE.format(setup=setup), codes=("BGT401",))[1]
+    assert expected in fixed
