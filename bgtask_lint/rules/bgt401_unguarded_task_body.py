@@ -76,11 +76,12 @@ class UnguardedTaskBody(Rule):
     logger the module provably binds (imported from `logging`, `loguru` or
     `structlog`, assigned from `logging.getLogger(...)`/`structlog.get_logger(...)`,
     or imported from a project module that does so) and that the task does not
-    shadow (a parameter called `logger` is not the module's logger). Only when no
+    shadow (a parameter called `logger` is not the module's logger), or in a method
+    `self.<logger>` when the class binds one unconditionally. Only when no
     logger is bound and the name `logger` is free does it add `import logging` and
     `logger = logging.getLogger(__name__)`; a module that binds `logger` to something
     else (`logger = None`, set at start-up) gets no fix. Loguru gets `{}` placeholders,
-    structlog a key-value pair. No fix either where wrapping would log a failure
+    structlog a key-value pair; the new call is quoted as the module quotes. No fix either where wrapping would log a failure
     twice: a handler in the body that already logs the traceback and re-raises, or a
     decorator that logs. The finding then says why. Bodies without calls are not
     flagged, and handlers of narrow exception types are no guard.
