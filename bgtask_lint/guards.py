@@ -26,7 +26,8 @@ from bgtask_lint.loggers import (
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import function_scope
 
-RELEASE_METHODS = {"close", "release", "dispose", "aclose"}
+RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
+NEVER_RETURNS = {"NoReturn", "Never"}
 TRIVIAL_METHODS = {"release", "set", "cancel", "close"}
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
@@ -136,7 +137,26 @@ class GuardModel:
                     off = off or found.exc_info_off
                 elif self._helper_logs_traceback(node, function, owner):
                     logs = traceback = True
+                elif self._helper_raises(node, function, owner):
+                    reraises = True
         return HandlerFacts(is_broad_handler(handler), logs, traceback, reraises, off)
+
+    def _helper_raises(self, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None) -> bool:
+        """A project function that never returns (`-> NoReturn`, or no `return` and a final
+        `raise`): `raise_classified_failure(e)` in a handler re-raises."""
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return False
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        if not isinstance(sym, FunctionSym):
+            return False
+        node = sym.node
+        returns = node.returns
+        if returns is not None and (self.index.qualified_name(sym.module, returns) or "").rsplit(".", 1)[-1] \
+                in NEVER_RETURNS:
+            return True
+        body = strip_docstring(node.body)
+        return bool(body) and isinstance(body[-1], ast.Raise) \
+            and not any(isinstance(n, ast.Return) for n in walk_local(list(body)))
 
     def _helper_logs_traceback(self, call: ast.Call, function: ast.AST | None,
                                owner: ast.ClassDef | None) -> bool:

@@ -21,7 +21,8 @@ class UnguardedTaskBody(Rule):
     (`logger.exception(...)`, `log.error(..., exc_info=True)`,
     `logger.opt(exception=True)` with loguru, `traceback.print_exc()`,
     `sentry_sdk.capture_exception(...)`, or a project function that logs it), or logs
-    and re-raises. What is a logger is decided by binding, not by its name: a name
+    and re-raises (a call to a project function that never returns, annotated
+    `-> NoReturn` or ending in `raise`, re-raises). What is a logger is decided by binding, not by its name: a name
     imported from `logging`/`loguru`/`structlog`, assigned from `logging.getLogger(...)`,
     `structlog.get_logger(...)` or a project function returning a logger, or a
     `self.<attr>` assigned one; a parameter called `logger`, `from math import log`,
@@ -32,7 +33,8 @@ class UnguardedTaskBody(Rule):
       `set`, `tuple`, `dict`, `len` or `.items()/.keys()/.values()` (and, likewise, an
       `if` or a `with` whose header makes no call);
     - the acquire/try/finally idiom (`db = SessionLocal()` right before a guarding
-      `try` whose `finally` calls `db.close()`, `.release()`, `.dispose()` or `.aclose()`);
+      `try` whose `finally` calls `db.close()`, `.release()`, `.dispose()`, `.aclose()`,
+      or `.cancel()` for a helper task such as a heartbeat);
     - a task decorated with a guard decorator: one configured in `guard-decorators`,
       or a project decorator (or decorator factory, in any module) whose wrapper calls
       the wrapped function inside a guarding `try`, whatever it does before that `try`;

@@ -132,7 +132,8 @@ class ExceptionSwallowed(Rule):
     are known by binding, as for BGT401: `dialog.error(..., exc_info=True)` on an
     object that is not a logger logs nothing, and loguru ignores `exc_info` (its
     traceback comes with `logger.opt(exception=True)` or `logger.exception`). A call to
-    a project function that logs the traceback itself counts as logging it.
+    a project function that logs the traceback itself counts as logging it, and a call
+    to one that never returns (`-> NoReturn`, or ending in `raise`) as re-raising.
 
     Not flagged (the error is dropped on purpose):
 
