@@ -128,7 +128,7 @@ def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: 
     LAST_RUN.update(fast=True, hits=result.files_checked, checked=0, misses=0, errors=len(result.errors),
                     raced=False, incremental=True, wrote=False)
     # remember what was re-hashed (touched, or racily clean before) so that it is trusted next time
-    if found.hashed or main.get("listings") != found.listings or main.get("outside") != found.outside:
+    if found.hashed or found.refreshed or main.get("listings") != found.listings or main.get("outside") != found.outside:
         for path, state in found.files.items():
             rows[path][0:3] = list(state.meta) if state.meta is not None else [-1, -1, -1]
         updated = {**main, "files": rows, "stamp": found.stamp, "listings": found.listings,
@@ -413,7 +413,7 @@ class _Changed:
                     return facts.calls_part(index, module, helpers)
 
                 call_parts = [part(p, "calls", calls, digests) for p in added]
-                index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None])
+                index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None], helpers)
                 digests["flows"] = facts.flows_digest(index)
         except _Unstorable as exc:
             LAST_RUN["unstorable"] = str(exc)

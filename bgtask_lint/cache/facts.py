@@ -15,12 +15,11 @@ index's own code on one module and cached under the lookups made while computing
 * `sites`: which modules may schedule tasks. A scan of every scheduling site (iterating
   `by_path`, as guards.task_sites does) first loads each of them through `module()`,
   so the scan's frame records reading them all, and asks for this fact.
-* `helpers`, `flows` (only while `bgtask_lint.flows` has `compute_session_flows` and
-  `_helper_parameters`): for a module that may schedule tasks, the helper parameters its
-  sites hand to a task; for every module added to the index (the targets and the modules
-  that may schedule tasks, as `Project.load` adds them), the flows its own calls create,
-  given all helpers. `compute_session_flows` is asked about one module at a time (it is
-  a union over modules); the helpers are the assembled ones.
+* `helpers`, `flows` (the two per-module halves of `flows.compute_session_flows`): for a
+  module that may schedule tasks, `helper_parameters(module)`; for every module added to
+  the index (the targets and the modules that may schedule tasks, as `Project.load` adds
+  them), `session_calls(index, module, helper names)`, which depends on the helpers'
+  digest. The flows are their join.
 
 A complete run (every added module parsed) also asks the index for each fact the usual
 way and compares; a difference means an assumption above no longer holds, and nothing is
@@ -35,9 +34,8 @@ falls back to checking without the cache.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bgtask_lint.cache.deps import Recorder, RecordingMemo
 from bgtask_lint.cache.store import sha
@@ -160,14 +158,14 @@ class _OnlyModules:
 
 
 def _flows_module() -> Any:
-    """bgtask_lint.flows when it has the pieces parts are computed with, else None."""
+    """bgtask_lint.flows when it has the per-module pieces parts are computed with, else None."""
     if not FLOWS_ON_INDEX:
         return None
     try:
         from bgtask_lint import flows
     except ImportError:
         return None
-    needed = ("compute_session_flows", "_helper_parameters", "SessionFlow")
+    needed = ("helper_parameters", "session_calls", "SessionFlow")
     return flows if all(hasattr(flows, name) for name in needed) else None
 
 
@@ -190,33 +188,22 @@ def tasks_part(index: ProjectIndex, module: ModuleInfo) -> list:
 
 
 def helpers_part(index: ProjectIndex, module: ModuleInfo) -> list:
-    flows = _flows_module()
-    found = flows._helper_parameters(_OnlyModules(index, [module]))
-    return sorted([str(path), qualname, sorted(params)] for (path, qualname), params in found.items())
+    """The module's helper parameters (`flows.helper_parameters`)."""
+    found = _flows_module().helper_parameters(module)
+    return sorted([str(module.path), qualname, sorted(params)] for qualname, params in found.items())
 
 
 def calls_part(index: ProjectIndex, module: ModuleInfo, helpers: dict) -> list:
-    flows = _flows_module()
-    with _given_helpers(flows, helpers):
-        found = flows.compute_session_flows(_OnlyModules(index, [module]))
-    part = []
-    for (path, qualname, param), items in found.items():
-        for flow in items:
-            part.append([str(path), qualname, param, _encode_flow(flow)])
+    """The calls of the module that pass a request session to a function named like a
+    helper (`flows.session_calls`, narrowed by the helpers' names as compute_session_flows
+    narrows it)."""
+    names = {qualname.rsplit(".", 1)[-1] for _, qualname in helpers}
+    if not names:
+        return []
+    part = [[str(path), qualname, param, _encode_flow(flow)]
+            for (path, qualname, param), flow in _flows_module().session_calls(index, module, names)]
     part.sort(key=json.dumps)
     return part
-
-
-@contextmanager
-def _given_helpers(flows: Any, helpers: dict) -> Iterator[None]:
-    """compute_session_flows with the project's helpers (assembled from every module's
-    part) instead of those of the one module it is shown."""
-    original = flows._helper_parameters
-    flows._helper_parameters = lambda index: helpers
-    try:
-        yield
-    finally:
-        flows._helper_parameters = original
 
 
 def _encode_flow(flow: Any) -> list:
@@ -245,11 +232,13 @@ def assemble_helpers(parts: list[list]) -> dict:
     return helpers
 
 
-def assemble_flows(parts: list[list]) -> dict:
+def assemble_flows(parts: list[list], helpers: dict) -> dict:
+    """The join compute_session_flows makes: a call counts where it fills a helper's parameter."""
     flows: dict = {}
     for part in parts:
         for path, qualname, param, values in part:
-            flows.setdefault((Path(path), qualname, param), []).append(_decode_flow(values))
+            if param in helpers.get((Path(path), qualname), ()):
+                flows.setdefault((Path(path), qualname, param), []).append(_decode_flow(values))
     for found in flows.values():
         found.sort()
     return flows

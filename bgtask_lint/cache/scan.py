@@ -8,9 +8,11 @@ the same timestamp tick as that run's read would be invisible to its metadata. S
 file is re-hashed.
 
 Listings are trusted the same way: a walk remembers every directory it entered with its
-stat, and the `.gitignore` files (and `.git` markers) its exclusions read; when none of
-them changed (a file created, deleted or renamed in a directory changes its mtime) the
-listing is reused and no exclude pattern is matched again.
+stat and a digest of the entries a walk looks at (`.py` files, subdirectories, where links
+lead), and the `.gitignore` files (and `.git` markers) its exclusions read. A directory
+whose stat changed (a file created, deleted or renamed in it changes its mtime) is listed
+again, and only when those entries differ is the whole walk done again, matching every
+exclude pattern (a tool writing its own cache, `.ruff_cache`, does not cost a walk).
 A module's import name also depends on which ancestor directories hold an `__init__.py`:
 for directories the walk entered that is part of their listing; for the others (above
 the walk) the pack keeps whether the file exists.
@@ -19,6 +21,7 @@ the walk) the pack keeps whether the file exists.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -54,6 +57,7 @@ class Scan:
     outside: dict[str, bool] = field(default_factory=dict)  # dir -> has __init__.py (dirs not walked)
     problems: list[tuple[Path, str]] = field(default_factory=list)  # .py links under the targets that cannot be read
     relisted: bool = False  # some listing was walked again
+    refreshed: bool = False  # some directory was listed again, and found the same
     hashed: int = 0  # files read and hashed in this run
     rehashed_same: int = 0  # ... whose content turned out unchanged (touched, or racily clean)
 
@@ -67,16 +71,17 @@ def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, 
     given = [os.path.abspath(p) for p in present]
     listings: dict[str, Any] = {}
     project_key = _key([str(root)])
-    project, fresh_project = _listing([root], settings, root, old_listings.get(project_key), old_stamp)
+    project, project_state = _listing([root], settings, root, old_listings.get(project_key), old_stamp)
     listings[project_key] = project
     if given == [str(root)]:
-        listing, fresh_targets = project, False
+        listing, targets_state = project, project_state
     else:
         key = _key(given)
-        listing, fresh_targets = _listing(present, settings, root, old_listings.get(key), old_stamp)
+        listing, targets_state = _listing(present, settings, root, old_listings.get(key), old_stamp)
         listings[key] = listing
     targets = list(listing["files"])
-    result = Scan(stamp, targets, {}, listings, relisted=fresh_project or fresh_targets)
+    result = Scan(stamp, targets, {}, listings, relisted=project_state is None or targets_state is None,
+                  refreshed=bool(project_state) or bool(targets_state))
     result.problems = [(Path(path), problem) for path, problem in listing["problems"]]
 
     all_paths = list(dict.fromkeys([*targets, *project["files"]]))
@@ -121,24 +126,45 @@ def _key(given: list[str]) -> str:
 
 def _listing(present: list[Path], settings: "Settings", root: Path, old: Any,
              old_stamp: int) -> tuple[dict[str, Any], bool]:
-    """The files under the paths (resolved) and what the listing rests on; True when walked now.
+    """The files under the paths (resolved) and what the listing rests on; and None when
+    walked now, else whether the stored listing's directory stats were refreshed.
 
     Walked with the paths as given, so that a problem (a broken `.py` link in a directory)
     is named as the uncached run names it; a listing with problems is never reused (a
     link's target can appear without any directory here changing)."""
-    if isinstance(old, dict) and _listing_unchanged(old, old_stamp):
-        return old, False
+    if isinstance(old, dict):
+        before = json.dumps(old["dirs"]) if isinstance(old.get("dirs"), list) else None
+        if _listing_unchanged(old, old_stamp):
+            return old, json.dumps(old["dirs"]) != before  # unchanged, perhaps with fresher stats
     from bgtask_lint.files import iter_python_files
 
     visited: list[tuple[str, os.stat_result]] = []
     problems: list[tuple[Path, str]] = []
     files = [str(p.resolve()) for p in iter_python_files(present, settings.excludes, root, visited, problems)]
-    dirs = [[os.path.realpath(d), st.st_mtime_ns, st.st_ino, st.st_size] for d, st in visited]
+    dirs = [[real, st.st_mtime_ns, st.st_ino, st.st_size, _entries(real)]
+            for real, st in ((os.path.realpath(d), st) for d, st in visited)]
     kinds = [[g, _kind(g)] for g in (os.path.abspath(p) for p in present)]
     inputs = [[path, _signature(path)] for path in _ignore_files([g for g, kind in kinds if kind.startswith("dir")],
                                                                    [d[0] for d in dirs])]
     return {"dirs": dirs, "given": kinds, "inputs": inputs, "files": list(dict.fromkeys(files)),
-            "problems": [[str(path), problem] for path, problem in problems]}, True
+            "problems": [[str(path), problem] for path, problem in problems]}, None
+
+
+def _entries(directory: str) -> str:
+    """What of a directory's listing a walk looks at: the names of its `.py` files and of
+    its subdirectories, and where its symbolic links lead (other files do not matter)."""
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                if entry.name.endswith(".py") or entry.is_dir():
+                    found.append(f"{entry.name}\0l\0{os.readlink(entry.path)}")
+            elif entry.is_dir():
+                found.append(f"{entry.name}\0d")
+            elif entry.name.endswith(".py"):
+                found.append(f"{entry.name}\0f")
+    found.sort()
+    return hashlib.sha1("\n".join(found).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def _ignore_files(bases: list[str], walked: list[str]) -> list[str]:
@@ -173,10 +199,14 @@ def _listing_unchanged(old: dict[str, Any], old_stamp: int) -> bool:
     try:
         if old["problems"]:
             return False
-        for directory, mtime_ns, ino, size in old["dirs"]:
+        for entry in old["dirs"]:
+            directory, mtime_ns, ino, size, entries = entry
             st = os.stat(directory)
             if (st.st_mtime_ns, st.st_ino, st.st_size) != (mtime_ns, ino, size) or mtime_ns >= old_stamp - RACY_NS:
-                return False
+                # written to (a tool's cache, a log) or too recent to trust: list it again
+                if st.st_ino != ino or _entries(directory) != entries:
+                    return False
+                entry[1:4] = [st.st_mtime_ns, st.st_ino, st.st_size]  # stored again if anything is
         if any(_kind(g) != kind for g, kind in old["given"]):
             return False
         for path, signature in old["inputs"]:
