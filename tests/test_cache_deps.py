@@ -275,3 +275,15 @@ def test_an_edited_gitignore_changes_the_listing(tmp_path: Path) -> None:
     (root / ".gitignore").write_text("generated.py\n")
     found, stats = run(root)  # compared with an uncached run inside
     assert stats["relisted"] and not found
+
+
+def test_other_targets_reuse_what_did_not_ask_for_the_flows(flows_project: Path) -> None:
+    """The session flows are computed over the targets (and the scheduling modules): a run
+    over other targets keeps every entry that did not ask for them, without the deps file."""
+    db = flows_project / "app" / "db.py"
+    helpers = flows_project / "app" / "helpers.py"
+    run(flows_project)
+    _, stats = run(flows_project, paths=[db])
+    assert stats["fast"] and stats["hits"] == 1
+    found, stats = run(flows_project, paths=[helpers])  # it asked: the flows are worked out again
+    assert not stats["fast"] and ("app/helpers.py", "BGT201") in codes(found, flows_project)

@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from bgtask_lint.project import CheckResult
 
 # a row: metadata and content of the file, then what is known for that content, then its entry
-ROW = ("size", "mtime_ns", "inode", "hash", "name", "is_package", "words", "error", "known", "findings", "hidden")
-HASH, NAME, PACKAGE, WORDS, ERROR, KNOWN, FINDINGS, HIDDEN = 3, 4, 5, 6, 7, 8, 9, 10
+ROW = ("size", "mtime_ns", "inode", "hash", "name", "is_package", "words", "error", "known", "findings", "hidden",
+       "facts")  # facts: the project-wide facts the entry asked for (its deps also list them)
+HASH, NAME, PACKAGE, WORDS, ERROR, KNOWN, FINDINGS, HIDDEN, FACTS = 3, 4, 5, 6, 7, 8, 9, 10, 11
 
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
@@ -98,11 +99,16 @@ def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: 
     """The result from the main pack alone, or None when anything may have changed."""
     from bgtask_lint.project import FileError
 
+    from bgtask_lint.cache.deps import BY_TARGETS
+
     rows = _rows(main)
-    if not main or set(rows) != set(found.files) or main.get("targets") != _digest(found.targets):
+    if not main or set(rows) != set(found.files):
         return None
     if any(not _same(state, rows.get(path)) for path, state in found.files.items()):
         return None
+    if main.get("targets") != _digest(found.targets) and any(
+            not isinstance(rows[p][FACTS], list) or not BY_TARGETS.isdisjoint(rows[p][FACTS]) for p in found.targets):
+        return None  # other targets, and an entry asked for a fact computed over them
     targets = set(found.targets)
     known = sorted(p for p in found.files if not (p in targets and rows[p][ERROR] is not None))
     known_set = set(known)
@@ -490,7 +496,7 @@ class _Changed:
         entries: dict[str, list] = {}
         for path, state in self.files.items():
             row = [*(state.meta if state.meta is not None else (-1, -1, -1)), state.hash, state.name,
-                   state.is_package, self.words.get(path), self._error(path), path in self.known_set, None, 0]
+                   state.is_package, self.words.get(path), self._error(path), path in self.known_set, None, 0, None]
             old_row = self.rows.get(path)
             if row[WORDS] is None and path in self.same and isinstance(old_row[WORDS], bool):
                 row[WORDS] = old_row[WORDS]
@@ -500,8 +506,10 @@ class _Changed:
                 if encoded is not None:
                     row[FINDINGS], row[HIDDEN] = encoded, hidden
                     entries[path] = tables.encode(deps)
+                    row[FACTS] = entries[path][2]
             elif path in carried:
                 row[FINDINGS], row[HIDDEN], entries[path] = carried[path]
+                row[FACTS] = entries[path][2]
             rows[path] = row
         stored_parts = {path: {name: [value, tables.encode(d) if isinstance(d, Deps) else d]
                                for name, (value, d) in found.items()} for path, found in parts.items()}

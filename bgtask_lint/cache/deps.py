@@ -31,6 +31,10 @@ from typing import Any, Callable, Iterable
 
 Lookup = tuple[str, str, "str | None", "str | None"]  # ref_module, near path, base, answer path
 
+# project-wide facts (facts.py) computed over the modules added to the index, which include
+# the targets: an entry that asked for one holds only for the same targets
+BY_TARGETS = frozenset({"flows"})
+
 
 @dataclass(frozen=True)
 class Deps:

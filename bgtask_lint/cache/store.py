@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bgtask_lint.findings import Finding
 
 CACHE_DIR = ".bgtask_lint_cache"
-SCHEMA = 3
+SCHEMA = 4
 # identities kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
 
