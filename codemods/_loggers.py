@@ -47,15 +47,24 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
     lines = source_lines(model.module.source)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     byte_column = len(text[:column].encode("utf-8"))
-    for node in ast.walk(model.module.tree):
-        if isinstance(node, types) and node.lineno == line and node.col_offset == byte_column:  # type: ignore[attr-defined]
-            return node
-    return None
+    key = ("nodes-by-start", model.module.path)
+    cached = model.index.cache.get(key)
+    if isinstance(cached, tuple) and cached[0] is model.module:
+        starts = cached[1]
+    else:  # once per module: a walk per target is quadratic in big modules
+        starts = {}
+        for node in ast.walk(model.module.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ExceptHandler)):
+                starts.setdefault((node.lineno, node.col_offset), []).append(node)
+        model.index.cache[key] = (model.module, starts)
+    return next((n for n in starts.get((line, byte_column), []) if isinstance(n, types)), None)
 
 
 def enclosing_function(model: GuardModel, node: ast.AST) -> ast.AST | None:
     """The innermost def whose lines hold `node` (nested defs lie inside their parent's)."""
-    holding = [f for f in ast.walk(model.module.tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ast_node_at(model, 1, 0, ())  # builds the per-module table below
+    defs = model.index.cache[("nodes-by-start", model.module.path)][1]  # type: ignore[index]
+    holding = [f for nodes in defs.values() for f in nodes if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
                and f.lineno <= node.lineno <= (f.end_lineno or f.lineno)]  # type: ignore[attr-defined]
     return max(holding, key=lambda f: f.lineno, default=None)
 

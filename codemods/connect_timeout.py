@@ -90,6 +90,7 @@ class ConnectTimeoutCommand(FindingCommand):
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
         self.ast_module: ModuleInfo | None = None
+        self.calls: dict[tuple[int, int, int, int], ast.Call] | None = None
         self.plans: dict[int, ConnectFix] = {}  # id(original call) -> its fix
 
     def _ast_module(self) -> ModuleInfo | None:
@@ -105,12 +106,11 @@ class ConnectTimeoutCommand(FindingCommand):
         module = self._ast_module()
         if module is None:
             return None
-        span = node_span(self, call)
-        lines = source_lines(module.source)
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Call) and char_span(lines, node) == span:
-                return plan_fix(module, node, self.connect_timeout, awaited)
-        return None
+        if self.calls is None:  # every call by its span, once per module
+            lines = source_lines(module.source)
+            self.calls = {char_span(lines, node): node for node in ast.walk(module.tree) if isinstance(node, ast.Call)}
+        node = self.calls.get(node_span(self, call))
+        return plan_fix(module, node, self.connect_timeout, awaited) if node is not None else None
 
     def visit_Await(self, node: cst.Await) -> None:
         call = node.expression
