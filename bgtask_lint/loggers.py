@@ -84,7 +84,7 @@ class LoggerBindings(dict):
         self.imports: dict[str, str] = {}  # local name -> dotted name it was imported as
         self.modules: set[str] = set()  # names bound by `import x` (a module is no logger)
         self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
-        self.logger_classes: dict[str, str] = {}  # module-level class deriving from a logger type
+        self.logger_classes: dict[str, str] = {}  # module-level logger type: subclass or alias
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
         self.attributes: dict[int, dict[str, str]] = {}  # id(class) -> {attr: kind} for self.<attr>
         self.possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
@@ -115,6 +115,12 @@ def logger_bindings(tree: ast.Module, external: External | None = None) -> Logge
     for stmt in statements:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _bind_import(bindings, stmt)
+    for stmt in statements:  # `LoggingAdapter = logging.LoggerAdapter[logging.Logger]`
+        target, value, _ = _assignment(stmt)
+        if isinstance(target, ast.Name) and isinstance(value, (ast.Name, ast.Attribute, ast.Subscript)):
+            kind = annotation_kind(value, bindings)
+            if kind:
+                bindings.logger_classes[target.id] = kind
     for stmt in statements:
         if isinstance(stmt, ast.ClassDef):
             kind = next((k for k in (annotation_kind(base, bindings) for base in stmt.bases) if k), None)
