@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from bgtask_lint.guards import TRY_TYPES, GuardModel, walk_local
+from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
 from bgtask_lint.loggers import is_logger_expr, log_call
 from bgtask_lint.scope import function_scope
 
@@ -255,6 +255,10 @@ def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
     if inner is not None:
         return NoFix(f"the handler on line {inner} already logs the traceback and then raises; wrapping "
                      "the body would log those failures twice: move the other calls into that try")
+    control = _deliberate_raise(function)
+    if control is not None:
+        return NoFix(f"the handler on line {control[0]} raises {control[1]} on purpose; wrapping the body would "
+                     "log it as a failure: add the guard by hand, letting that exception pass")
     choice = choose_logger(model, function, may_add=True)
     if isinstance(choice, NoFix):
         return choice
@@ -271,6 +275,18 @@ def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
             for handler in node.handlers:  # type: ignore[attr-defined]
                 if _logs_then_raises(model, handler.body, function, owner, False):
                     return handler.lineno
+    return None
+
+
+def _deliberate_raise(function: ast.AST) -> tuple[int, str] | None:
+    """(line, exception) of a narrow handler in the body that raises: an exception the
+    task lets out on purpose (`except StopConsumer: ...; raise` to stop a consumer, or a
+    translated error), which a wrapping `except Exception` would log as a failure."""
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if isinstance(node, TRY_TYPES):
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                if not is_broad_handler(handler) and any(isinstance(n, ast.Raise) for n in walk_local(handler.body)):
+                    return handler.lineno, ast.unparse(handler.type) if handler.type is not None else "it"
     return None
 
 

@@ -168,12 +168,25 @@ def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
     """The inner handler logs on one path and raises (unlogged) on another: no failure is
     logged twice, so the body is wrapped."""
     body = ("def job(x):\n    prepare(x)\n    while True:\n        try:\n            work(x)\n"
-            "        except ValueError as exc:\n            if x:\n                logger.debug('retry', exc_info=exc)\n"
+            "        except Exception as exc:\n            if x:\n                logger.debug('retry', exc_info=exc)\n"
             "            else:\n                raise\n")
     text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
     findings, fixed = fix(tmp_path, text, codes=("BGT401",))
     assert only(findings, "BGT401").fix == "safe"
     assert "logger.exception('background task %s failed', 'job')" in fixed  # the module quotes with '
+
+
+def test_exception_let_out_on_purpose_is_not_logged_as_a_failure(tmp_path: Path) -> None:
+    """`except StopConsumer: ...; raise` stops a consumer: a wrapping `except Exception`
+    would log every normal stop as an error."""
+    body = ("def job(x):\n    prepare(x)\n    while True:\n        try:\n            handle(x)\n        except StopConsumer:\n"
+            "            retry(x)\n            raise\n        except Exception:\n"
+            "            logger.exception('failed')\n")
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "raises StopConsumer on purpose" in finding.message
+    assert fixed == text
 
 
 def test_guard_decorator_is_never_wrapped(tmp_path: Path) -> None:
