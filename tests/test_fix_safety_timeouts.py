@@ -370,3 +370,19 @@ async def fetch(session, url):
     aiohttp_finding = [f for f in findings if "aiohttp" in f.message]
     assert aiohttp_finding and aiohttp_finding[0].fix is None
     assert "imported only lazily" in aiohttp_finding[0].message
+
+
+CASES = sorted(p for p in (Path(__file__).parent / "fixtures" / "fixes" / "bgt501").glob("*.py")
+               if not p.name.endswith(".fixed.py"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_rule_and_codemod_agree(tmp_path: Path, case: Path) -> None:
+    """A safe finding where, and only where, the codemod has something to write."""
+    text = case.read_text()
+    path = tmp_path / "client.py"
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",)))
+    safe = [f for f in project.check(project.module(path)) if f.fix == "safe"]
+    changed = project.fix_text(path, text).new_text != text
+    assert bool(safe) == changed == case.with_name(case.stem + ".fixed.py").exists()
