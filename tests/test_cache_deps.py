@@ -287,3 +287,17 @@ def test_other_targets_reuse_what_did_not_ask_for_the_flows(flows_project: Path)
     assert stats["fast"] and stats["hits"] == 1
     found, stats = run(flows_project, paths=[helpers])  # it asked: the flows are worked out again
     assert not stats["fast"] and ("app/helpers.py", "BGT201") in codes(found, flows_project)
+
+
+def test_declaring_a_dependency_changes_the_fix(tmp_path: Path, monkeypatch) -> None:
+    """A BGT301 fix that needs aiofiles is safe only where the project declares it (or it
+    is importable): the declarations are part of what the entries are keyed on."""
+    from bgtask_lint import dependencies
+
+    monkeypatch.setattr(dependencies, "importable", lambda name: False)  # as if aiofiles were missing
+    root = _write(tmp_path / "proj", {"app.py": "async def f(path):\n    with open(path) as handle:\n"
+                                                "        return handle.read()\n"})
+    before, _ = run(root)
+    (root / "requirements.txt").write_text("aiofiles>=23\n")
+    after, _ = run(root)  # compared with an uncached run inside
+    assert [f.fix for f in before] == ["unsafe"] and [f.fix for f in after] == ["safe"]

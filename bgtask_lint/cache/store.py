@@ -1,7 +1,7 @@
 """Packs on disk: where they live, what they are keyed on, how they are written.
 
 `.bgtask_lint_cache/` in the project root holds, per identity (tool source, Python, root,
-settings), two JSON files written atomically: `<id>.json`, the *main* pack (every file's
+settings, declared dependencies and importable fix packages), two JSON files written atomically: `<id>.json`, the *main* pack (every file's
 metadata and content hash, the findings of each checked file, the digests a warm run
 compares), and `<id>.deps.json`, what each entry depends on (read only when something
 changed). Both carry the same random token: a pair that does not match is treated as
@@ -63,8 +63,22 @@ def _python_files(directory: str) -> list[str]:
     return found
 
 
+# the packages a safe fix may import: whether one is declared by the project or importable
+# here decides a finding's fix (fix_safety.py asks dependencies.available about them)
+FIX_IMPORTS = ("aiofiles",)
+
+
+def environment(root: Path) -> list:
+    """What findings depend on outside the project's modules: the dependencies the project
+    declares (pyproject.toml, requirements*.txt, ...) and what this interpreter can import."""
+    from bgtask_lint.dependencies import declared, importable  # reads the declaration files
+
+    return [sorted(declared(root)), [importable(name) for name in FIX_IMPORTS]]
+
+
 def pack_identity(root: Path, settings: "Settings") -> str:
-    parts = [SCHEMA, tool_digest(), sys.version, sys.implementation.name, str(root), repr(settings)]
+    parts = [SCHEMA, tool_digest(), sys.version, sys.implementation.name, str(root), repr(settings),
+             environment(root)]
     return sha(json.dumps(parts))[:32]
 
 
