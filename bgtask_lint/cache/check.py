@@ -431,6 +431,8 @@ class _Changed:
                 LAST_RUN["facts_mismatch"] = True
                 parts = None
             index.preset.update(own)  # the index's own answers are the ones used
+            # what they memoized was computed outside any frame (no deps recorded): forget it
+            index.cache.clear()
             digests["tasks"] = facts.tasks_digest(own["tasks"])
             if facts.FLOWS_ON_INDEX:
                 digests["flows"] = facts.flows_digest(index)

@@ -152,7 +152,7 @@ class RecordingMemo(dict):
 
     def __setitem__(self, key: object, value: Any) -> None:
         log = self.recorder.log
-        if log is not None:  # outside a frame (facts computed up front) it depends on nothing recorded
+        if log is not None:  # (what is stored outside a frame is cleared before any check)
             self.deps[key] = frozenset(_flatten(log[self.recorder.marks.get(key, 0):]))
         dict.__setitem__(self, key, value)
 
