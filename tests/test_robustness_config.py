@@ -117,8 +117,8 @@ def test_bad_command_line_values(project: Path, args: list[str], needle: str) ->
 def test_usage_errors_name_the_problem(project: Path, args: list[str]) -> None:
     result = run(*args)
     assert result.exit_code == 2 and "Traceback" not in result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("bgtask-lint: error:")]
+    assert len(errors) == 1 and result.stderr.count("\n") == 1, result.stderr  # one line (issue 12)
 
 
 def test_missing_paths(project: Path) -> None:
