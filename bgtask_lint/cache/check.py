@@ -1,8 +1,9 @@
 """The cached check: which entries still hold, re-check the rest, save.
 
 A warm run where nothing changed (every file's metadata trusted or its bytes hashed the
-same, the same known files, the same targets) answers from the main pack alone: nothing
-is parsed and the deps file is not read. Otherwise (`_Changed`):
+same, the same known files, and the same targets or no entry that asked for a fact
+computed over them) answers from the main pack alone: nothing is parsed and the deps
+file is not read. Otherwise (`_Changed`):
 
 1. the targets that must be checked anyway (changed, or never checked) are parsed, so
    which of them do not parse, and so which files the index knows, is settled;
@@ -12,7 +13,9 @@ is parsed and the deps file is not read. Otherwise (`_Changed`):
 3. a target's entry holds when its file, the modules it read, the answers of its lookups
    and the digests of the facts it asked for are unchanged (deps.py); the others are
    checked by `check_modules` with a project whose every check is one recorder frame;
-4. the packs are written, unless a file changed while the run was reading it.
+4. the packs are written, unless a file changed while the run was reading it. Every
+   entry written holds for the state written with it (entries that no longer hold are
+   dropped, also those of files that were not targets this time).
 
 Row of the main pack, per file (path -> list): see `ROW`.
 """
