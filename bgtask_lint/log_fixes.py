@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Union
 
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
 from bgtask_lint.loggers import is_logger_expr, log_call
+from bgtask_lint.names import last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ PREFERRED_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
 NEW_LOGGER = "logger"
 SEVERITY = {"critical": 50, "fatal": 50, "error": 40, "exception": 40, "warning": 30, "warn": 30,
             "success": 25, "info": 20, "log": 20, "msg": 20, "debug": 10, "trace": 5}
+# BaseException subclasses outside Exception: a wrapping `except Exception` lets them pass
+NOT_EXCEPTIONS = frozenset({"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"})
 # words in a handler's comments that say the traceback may be left out on purpose
 TRACEBACK_WORDS = ("traceback", "exc_info", "stack trace", "stacktrace")
 
@@ -285,9 +288,16 @@ def _deliberate_raise(function: ast.AST) -> tuple[int, str] | None:
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
         if isinstance(node, TRY_TYPES):
             for handler in node.handlers:  # type: ignore[attr-defined]
-                if not is_broad_handler(handler) and any(isinstance(n, ast.Raise) for n in walk_local(handler.body)):
+                if not is_broad_handler(handler) and not _base_exceptions_only(handler) \
+                        and any(isinstance(n, ast.Raise) for n in walk_local(handler.body)):
                     return handler.lineno, ast.unparse(handler.type) if handler.type is not None else "it"
     return None
+
+
+def _base_exceptions_only(handler: ast.ExceptHandler) -> bool:
+    """`except asyncio.CancelledError:` and the like: `except Exception` never sees them."""
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return all(t is not None and last_name(t) in NOT_EXCEPTIONS for t in types)
 
 
 def _logs_then_raises(model: GuardModel, statements: list[ast.stmt], function: ast.AST,

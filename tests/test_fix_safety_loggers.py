@@ -189,6 +189,17 @@ def test_exception_let_out_on_purpose_is_not_logged_as_a_failure(tmp_path: Path)
     assert fixed == text
 
 
+def test_cancellation_reraised_does_not_block_the_wrap(tmp_path: Path) -> None:
+    """`except asyncio.CancelledError: raise`: `except Exception` never sees it, so the
+    wrap logs nothing more than before."""
+    body = ("async def job(x):\n    await prepare(x)\n    try:\n        await work(x)\n"
+            "    except asyncio.CancelledError:\n        await cleanup(x)\n        raise\n")
+    text = task_module("import asyncio\nimport logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    assert 'logger.exception("background task %s failed", "job")' in fixed
+
+
 def test_guard_decorator_is_never_wrapped(tmp_path: Path) -> None:
     text = (
         "import functools, logging\nlogger = logging.getLogger(__name__)\n\n"
