@@ -69,6 +69,8 @@ def forced_excludes(paths: list[Path], settings: Settings, root: Path) -> list[P
 def describe_root(root: Path, console: Console) -> None:
     """Which root, and why: a nested pyproject.toml moves it, and modules outside it are
     not indexed (a task scheduled from there is not known)."""
+    if not console.verbose_on:
+        return
     if find_marked_root(root) == root:
         markers = [m for m in ROOT_MARKERS if (root / m).exists()]
         console.verbose(f"project root: {root} (it has {', '.join(markers)})")
@@ -109,11 +111,9 @@ def check_project(project: "Project", unused: bool) -> "CheckResult":
     return result
 
 
-def read_stdin(path: Path) -> tuple[str, str, bool]:
-    """stdin decoded as Python decodes a file: (text, encoding, had a UTF-8 BOM). Raises SourceError."""
-    raw = sys.stdin.buffer.read()
-    source = decode_source(path, raw)
-    return source.text, source.encoding, raw.startswith(b"\xef\xbb\xbf")
+def read_stdin(path: Path) -> str:
+    """stdin decoded as Python decodes a file (coding cookie, BOM). Raises SourceError."""
+    return decode_source(path, sys.stdin.buffer.read()).text
 
 
 def stdin_path(stdin_filename: str | None, console: Console) -> Path:
@@ -143,19 +143,18 @@ def prepare(typed: tuple[str, ...], stdin_filename: str | None, settings_for,
     return (named if typed == ("-",) else forced_excludes(named, settings, root)), settings, root
 
 
-def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path], options: CheckOptions,
+def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path] | None, options: CheckOptions,
               console: Console) -> int:
     from bgtask_lint.report import render_fixable, render_summary
 
+    if prepared is None or not prepared[0]:
+        return report_nothing_checked(options, console)
     named, settings, root = prepared
-    if not named:
-        console.verbose("every path named is excluded (--force-exclude): nothing to check")
-        return EXIT_ERROR if console.errors else EXIT_CLEAN
     if typed == ("-",):
         if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
             return EXIT_CLEAN
         try:
-            text = read_stdin(named[0])[0]
+            text = read_stdin(named[0])
         except SourceError as exc:
             console.error(named[0], str(exc))
             return EXIT_ERROR
@@ -192,6 +191,17 @@ def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path
     if not console.close() or console.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.findings and not options.exit_zero else EXIT_CLEAN
+
+
+def report_nothing_checked(options: CheckOptions, console: Console) -> int:
+    """No path named could be used, or every one is excluded (--force-exclude): still an
+    empty report in the chosen format (a SARIF upload expects its file), and the errors."""
+    if not console.errors:
+        console.verbose("every path named is excluded (--force-exclude): nothing to check")
+    report_findings([], options, console, [(p, m) for p, m in console.errors if p is not None])
+    if not console.close() or console.errors:
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def _check_loaded(paths: list[Path], settings: Settings, root: Path, options: CheckOptions,

@@ -165,10 +165,7 @@ def check(**params) -> None:
                            statistics=params["statistics"], show_fixes=params["show_fixes"],
                            unsafe_fixes=params["unsafe_fixes"], jobs=params["jobs"], cache=not params["no_cache"],
                            add_noqa=params["add_noqa"], unused_noqa=params["unused_noqa"])
-    prepared = run.prepare()
-    if prepared is None:
-        raise click.exceptions.Exit(EXIT_ERROR)
-    raise click.exceptions.Exit(run_check(run.paths, prepared, options, run.console))
+    raise click.exceptions.Exit(run_check(run.paths, run.prepare(), options, run.console))
 
 
 @main.command()

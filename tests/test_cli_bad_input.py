@@ -50,8 +50,7 @@ def test_a_symlink_loop_named_is_one_line_and_the_rest_is_checked(project: Path,
         assert "task = asyncio.create_task(work())" in (project / "app.py").read_text()
 
 
-@pytest.mark.parametrize("cache", ["--no-cache", pytest.param("--cache", marks=pytest.mark.xfail(
-    strict=True, reason="bgtask_lint/cache/scan.py must pass problems= to iter_python_files (issue 12)"))])
+@pytest.mark.parametrize("cache", ["--no-cache", "--cache"])
 def test_links_that_go_nowhere_inside_a_directory_are_named_as_found(project: Path, cache: str) -> None:
     """A broken link and a link loop met while walking: one line each, under the link's own
     name (not its target's), and no crash; the cache must agree."""

@@ -350,6 +350,13 @@ def test_output_file(project: Path) -> None:
     result = run("check", "-o", "report.txt", "mixed.py", "nope.py")
     assert result.exit_code == 2 and "nope.py: error: no such file or directory" in result.stderr
     assert (project / "report.txt").read_text().startswith("mixed.py:9:5: BGT103")
+    # nothing to check (all excluded, or no usable path): still a valid, empty SARIF log
+    (project / "pyproject.toml").write_text('[tool.bgtask-lint]\nexclude = ["mixed.py"]\nforce-exclude = true\n')
+    assert run("check", "-o", "r.sarif", "--format", "sarif", "mixed.py").exit_code == 0
+    assert json.loads((project / "r.sarif").read_text())["runs"][0]["results"] == []
+    assert run("check", "-o", "r.sarif", "--format", "sarif", "nope.py").exit_code == 2
+    log = json.loads((project / "r.sarif").read_text())["runs"][0]
+    assert log["invocations"][0]["executionSuccessful"] is False
     result = run("check", "-o", str(project / "missing" / "r.txt"), "mixed.py")
     assert result.exit_code == 2 and "cannot write --output-file" in result.stderr and "Traceback" not in result.output
 
