@@ -143,7 +143,8 @@ class _Run:
 @_shared_options("check")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes (same as 'bgtask-lint fix').")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply fixes that may change behaviour.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix: also apply fixes that may change behaviour (else: count them as fixable).")
 @click.option("--add-noqa", is_flag=True,
               help="Add '# noqa: BGTxxx' to each finding's line (keeping the noqa codes already there).")
 @click.option("--unused-noqa", is_flag=True,

@@ -53,9 +53,8 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
         return EXIT_ERROR
     first_todo = None
     if options.cache:  # a cached check first: the files to fix, or (nothing to fix) the whole report
-        from bgtask_lint.runner import check_paths
-
         from bgtask_lint.check_run import cache_record, describe_cache
+        from bgtask_lint.runner import check_paths
 
         record = cache_record()
         checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
@@ -110,10 +109,9 @@ def fix_project(project: Project, unsafe: bool, console: Console,
     for round_number in range(MAX_ROUNDS):
         todo = [
             path for path in project.targets
-            if path not in failed and (path in first_todo if first_todo is not None and round_number == 0 else any(
-                is_fixable(f, unsafe)
-                for f in project.check(project.index.by_path[path])
-            ))
+            if path not in failed and (
+                path in first_todo if first_todo is not None and round_number == 0
+                else any(is_fixable(f, unsafe) for f in project.check(project.index.by_path[path])))
         ]
         if not todo:
             break
