@@ -6,7 +6,9 @@ session in the endpoint: neither module alone shows the bug, and the endpoint's 
 is not reachable from the helper's imports. So the fact is computed project-wide, once
 per state of the index (`ProjectIndex.session_flows`), over the modules given to the
 index (targets and scheduling modules, not those parsed lazily by resolution), so the
-answer does not depend on which lookups happened first.
+answer does not depend on which lookups happened first. Only modules that are the
+helper's own or import a name like its module's are read for callers, and in them only
+the functions whose text calls a helper's name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bgtask_lint.guards import walk_local
 from bgtask_lint.index import FunctionSym, ModuleInfo
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import function_scope, parameters
-from bgtask_lint.semantics import is_request_session, literal_elements, session_binding
+from bgtask_lint.semantics import is_request_session, literal_elements
 
 if TYPE_CHECKING:
     from bgtask_lint.index import ProjectIndex
@@ -60,21 +62,40 @@ def compute_session_flows(index: "ProjectIndex") -> dict[tuple[Path, str, str], 
     `session_calls(index, module)` from a module's calls (resolving a callee only looks
     at what the module's imports reach)."""
     helpers: dict[tuple[Path, str], set[str]] = {}
+    names_by_module: dict[Path, tuple[set[str], set[str]]] = {}  # path -> (module words, names)
     modules = index.modules_added()
     for module in modules:
         for qualname, params in helper_parameters(module).items():
             helpers[(module.path, qualname)] = params
+            entry = names_by_module.setdefault(module.path, (_module_words(module), set()))
+            entry[1].add(qualname.rsplit(".", 1)[-1])
     if not helpers:
         return {}
-    names = {qualname.rsplit(".", 1)[-1] for _, qualname in helpers}
     flows: dict[tuple[Path, str, str], list[SessionFlow]] = {}
     for module in modules:
+        # a caller is the helper's module or imports something named like it (a cheap filter)
+        words = _import_words(module)
+        names = {name for path, (helper_words, found) in names_by_module.items()
+                 if path == module.path or words & helper_words for name in found}
+        if not names:
+            continue
         for (path, qualname, param), flow in session_calls(index, module, names):
             if param in helpers.get((path, qualname), ()):
                 flows.setdefault((path, qualname, param), []).append(flow)
     for found in flows.values():
         found.sort()
     return flows
+
+
+def _import_words(module: ModuleInfo) -> set[str]:
+    """Every name part of what the module imports (`from app.jobs import queue` -> app, jobs, queue)."""
+    refs = [*module.imports.values(), *(r for local in module.local_imports.values() for r in local.values())]
+    return {word for ref in refs for part in (ref.module, ref.attr or "") for word in part.split(".") if word}
+
+
+def _module_words(module: ModuleInfo) -> set[str]:
+    """The last two parts of a module's name: how an import of it (or of its package) reads."""
+    return set(module.name.split(".")[-2:])
 
 
 def helper_parameters(module: ModuleInfo) -> dict[str, set[str]]:
@@ -100,26 +121,40 @@ def session_calls(index: "ProjectIndex", module: ModuleInfo,
                   callee_names: set[str] | None = None) -> list[tuple[tuple[Path, str, str], SessionFlow]]:
     """Every call in the module that passes a request session to a parameter of a project
     function: ((callee path, callee qualname, parameter), the flow). `callee_names`
-    narrows the calls looked at to those whose function's last name is listed."""
-    if callee_names is not None and not any(name in module.source for name in callee_names):
-        return []
+    narrows the calls looked at to those whose function's last name is listed (and the
+    functions walked to those whose lines hold such a call)."""
+    functions = list(module.functions.items())
+    if callee_names is not None:
+        lines = _call_lines(module.source, callee_names)
+        functions = [(q, f) for q, f in functions
+                     if any(f.lineno <= line <= (f.end_lineno or f.lineno) for line in lines)]
     found: list[tuple[tuple[Path, str, str], SessionFlow]] = []
-    for qualname, function in module.functions.items():
-        calls = [node for node in walk_local(list(function.body)) if isinstance(node, ast.Call)
-                 and (callee_names is None or last_name(node.func) in callee_names)]
-        if calls and _may_hold_a_session(index, module, function):
-            for call in calls:
+    for qualname, function in functions:
+        for call in walk_local(list(function.body)):
+            if (isinstance(call, ast.Call) and (callee_names is None or last_name(call.func) in callee_names)
+                    and any(_may_be_session(a) for a in [*call.args, *(k.value for k in call.keywords)])):
                 found.extend(_session_arguments(index, module, function, qualname, call))
     return found
 
 
-def _may_hold_a_session(index: "ProjectIndex", module: ModuleInfo, function: ast.AST) -> bool:
-    """A first filter: a name bound in the function is a request session, or it reads `.state.`."""
-    body = list(function.body)  # type: ignore[attr-defined]
-    if ".state." in module.source and any(isinstance(n, ast.Attribute) and n.attr == "state" for n in walk_local(body)):
-        return True
-    names = function_scope(function).bindings
-    return any(session_binding(index, module, function, name) is not None for name in names)
+def _call_lines(source: str, names: set[str]) -> list[int]:
+    """The lines where one of the names is called (by text: `name(`), for a cheap first filter."""
+    lines = []
+    for name in names:
+        start = source.find(name)
+        while start != -1:
+            end = start + len(name)
+            before = source[start - 1] if start else " "
+            if not (before.isalnum() or before == "_") and source[end:end + 1] == "(":
+                lines.append(source.count("\n", 0, start) + 1)
+            start = source.find(name, end)
+    return lines
+
+
+def _may_be_session(expr: ast.expr) -> bool:
+    """A cheap first filter before the binding analysis: a name, or `<x>.state.<y>`."""
+    return isinstance(expr, ast.Name) or (
+        isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "state")
 
 
 def _session_arguments(index: "ProjectIndex", module: ModuleInfo, function: ast.AST, qualname: str,
