@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
-from bgtask_lint.loggers import is_logger_expr, log_call
+from bgtask_lint.loggers import LOG_LEVELS, is_logger_expr, log_call
 from bgtask_lint.names import last_name
 from bgtask_lint.scope import function_scope
 
@@ -357,6 +357,13 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
               and found.kind == "print" and isinstance(call.func, ast.Name)]
     if prints:
         return _print_fix(model, prints[0], function)
+    unknown = next((call.func.value.id for call in calls if isinstance(call.func, ast.Attribute)
+                    and call.func.attr in LOG_LEVELS["logging"] and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id in model.loggers.imports), None)
+    if unknown is not None:
+        source = model.loggers.imports[unknown].rsplit(".", 1)[0]
+        return NoFix(f"`{unknown}` is imported from {source}, which bgtask-lint cannot see or which does not "
+                     "provably bind a logger; give the log call exc_info=True (or use .exception) yourself")
     return NoFix("the handler neither logs nor prints; log the exception with logger.exception, or re-raise")
 
 

@@ -466,3 +466,11 @@ class Service:
 def test_method_reuses_the_instance_logger(tmp_path: Path, setup: str, expected: str) -> None:
     fixed = fix(tmp_path, SERVICE.format(setup=setup), codes=("BGT401",))[1]
     assert expected in fixed
+
+
+def test_logger_from_outside_the_project_is_named_in_the_finding(tmp_path: Path) -> None:
+    body = "def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        logger.error(f'failed: {e}')\n"
+    findings, fixed = fix(tmp_path, task_module("from lfx.log.logger import logger", body), codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "imported from lfx.log.logger" in finding.message
+    assert "logger.exception" not in fixed
