@@ -34,6 +34,7 @@ SEVERITY = {"critical": 50, "fatal": 50, "error": 40, "exception": 40, "warning"
             "success": 25, "info": 20, "log": 20, "msg": 20, "debug": 10, "trace": 5}
 # BaseException subclasses outside Exception: a wrapping `except Exception` lets them pass
 NOT_EXCEPTIONS = frozenset({"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"})
+ANY_LEVEL = frozenset().union(*LOG_LEVELS.values())
 # words in a handler's comments that say the traceback may be left out on purpose
 TRACEBACK_WORDS = ("traceback", "exc_info", "stack trace", "stacktrace")
 
@@ -358,7 +359,7 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
     if prints:
         return _print_fix(model, prints[0], function)
     unknown = next((call.func.value.id for call in calls if isinstance(call.func, ast.Attribute)
-                    and call.func.attr in LOG_LEVELS["logging"] and isinstance(call.func.value, ast.Name)
+                    and call.func.attr in ANY_LEVEL and isinstance(call.func.value, ast.Name)
                     and call.func.value.id in model.loggers.imports), None)
     if unknown is not None:
         source = model.loggers.imports[unknown].rsplit(".", 1)[0]
