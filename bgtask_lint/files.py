@@ -283,4 +283,9 @@ def paths_root(paths: list[Path]) -> Path:
     if found is not None:
         return found
     directories = [str(p if p.is_dir() else p.parent) for p in (q.resolve() for q in paths)]
-    return Path(os.path.commonpath(directories))
+    common = Path(os.path.commonpath(directories))
+    # `check app/` where app/ is a package: the root is the directory that holds the
+    # package, so that `from app.tasks import f` resolves inside it
+    while (common / "__init__.py").exists() and common.parent != common:
+        common = common.parent
+    return common

@@ -259,3 +259,19 @@ def test_the_wheel_has_no_top_level_codemods_package(tmp_path: Path) -> None:
     assert top_level == {"bgtask_lint"}, top_level
     assert "bgtask_lint/codemods/guard_task_body.py" in names
     assert "bgtask_lint/rules/bgt401_unguarded_task_body.py" in names
+
+
+def test_a_package_named_without_a_marker_resolves_its_own_imports(tmp_path: Path) -> None:
+    """No pyproject.toml/setup.cfg/setup.py/.git anywhere above: the root is the common
+    directory of the paths, climbing out of packages, so `check app/` still knows that
+    `app.main` schedules `app.tasks.process` (V2.1 root fallback)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "tasks.py").write_text("def process(x):\n    work(x)\n")
+    (app / "main.py").write_text(
+        "from fastapi import BackgroundTasks\n\nfrom app.tasks import process\n\n\n"
+        "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(process, 1)\n"
+    )
+    result = check_paths([app], Settings())
+    assert [(f.path.name, f.code) for f in result.findings] == [("tasks.py", "BGT401")]
