@@ -150,6 +150,13 @@ def _listing(present: list[Path], settings: "Settings", root: Path, old: Any,
             "problems": [[str(path), problem] for path, problem in problems]}, None
 
 
+def _leads_to_directory(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop
+        return False
+
+
 def _entries(directory: str) -> str:
     """What of a directory's listing a walk looks at: the names of its `.py` files and of
     its subdirectories, and where its symbolic links lead (other files do not matter)."""
@@ -157,7 +164,7 @@ def _entries(directory: str) -> str:
     with os.scandir(directory) as entries:
         for entry in entries:
             if entry.is_symlink():
-                if entry.name.endswith(".py") or entry.is_dir():
+                if entry.name.endswith(".py") or _leads_to_directory(entry):
                     found.append(f"{entry.name}\0l\0{os.readlink(entry.path)}")
             elif entry.is_dir():
                 found.append(f"{entry.name}\0d")
