@@ -161,11 +161,18 @@ def _entries(directory: str) -> str:
     """What of a directory's listing a walk looks at: the names of its `.py` files and of
     its subdirectories, and where its symbolic links lead (other files do not matter)."""
     found = []
-    with os.scandir(directory) as entries:
+    try:
+        entries = os.scandir(directory)
+    except OSError:  # unreadable (as the walk found it, or it would list it again)
+        return "?"
+    with entries:
         for entry in entries:
             if entry.is_symlink():
                 if entry.name.endswith(".py") or _leads_to_directory(entry):
-                    found.append(f"{entry.name}\0l\0{os.readlink(entry.path)}")
+                    try:
+                        found.append(f"{entry.name}\0l\0{os.readlink(entry.path)}")
+                    except OSError:  # gone since it was listed
+                        found.append(f"{entry.name}\0l")
             elif entry.is_dir():
                 found.append(f"{entry.name}\0d")
             elif entry.name.endswith(".py"):
