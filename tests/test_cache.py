@@ -101,6 +101,7 @@ def run(root: Path, settings: Settings | None = None, paths: list[Path] | None =
     cached = check_paths(paths, settings, root=root, cache=True, jobs=jobs)
     stats = dict(cache.LAST_RUN)
     assert not stats.get("facts_mismatch")  # the facts assembled from parts are the index's own
+    assert "failed" not in stats, stats["failed"]
     fresh = check_paths(paths, settings, root=root)
     assert _fields(cached.findings) == _fields(fresh.findings)
     assert [(e.path, e.message) for e in cached.errors] == [(e.path, e.message) for e in fresh.errors]

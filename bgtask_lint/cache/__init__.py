@@ -34,7 +34,12 @@ LAST_RUN: dict[str, Any] = {}
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
                  jobs: int | None) -> "CheckResult | None":
-    """check_paths with the cache; None when the cache cannot be used for these paths."""
+    """check_paths with the cache; None when the cache cannot be used for these paths (then
+    the runner checks without it: a fault in the cache never costs the user the check)."""
     from bgtask_lint.cache.check import check_cached as run
 
-    return run(paths, settings, root, jobs)
+    try:
+        return run(paths, settings, root, jobs)
+    except Exception as exc:  # noqa: BLE001 - recorded, and the tests fail on it
+        LAST_RUN["failed"] = f"{type(exc).__name__}: {exc}"
+        return None
