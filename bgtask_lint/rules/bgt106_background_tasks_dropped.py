@@ -19,9 +19,9 @@ class BackgroundTasksDropped(Rule):
     """## What it does
     Checks for an endpoint that has a `BackgroundTasks` parameter, adds tasks to it, and
     returns a response built with `background=` something other than that parameter
-    (`JSONResponse(..., background=BackgroundTask(...))`, or a response assigned to a
-    name first, or given `response.background = ...`), on a path where tasks were
-    already added.
+    (`JSONResponse(..., background=BackgroundTask(...))`, any call of a name containing
+    `Response`; also a response assigned to a name first, or given
+    `response.background = ...`), on a path where tasks were already added.
 
     ## Why is this bad?
     FastAPI attaches the injected `BackgroundTasks` to the returned response only when
