@@ -76,7 +76,7 @@ def describe_root(root: Path, console: Console) -> None:
         console.verbose(f"project root: {root} (it has {', '.join(markers)})")
     else:
         console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: "
-                        "their common directory)")
+                        "their common directory, above any package)")
     top = find_work_tree(root)
     if top is not None and top != root:
         console.verbose(f"the git work tree starts above it, at {top}: modules outside {root} are not indexed")
