@@ -90,6 +90,21 @@ def optional_import(tree: ast.Module, module: str) -> str | None:
     """How a module imports `module` when it does so optionally: "guarded" (under a
     `try` whose handler catches ImportError/ModuleNotFoundError), "lazy" (only inside
     functions), else None (imported at module level, or not at all)."""
+    key = (id(tree), module)
+    cached = _OPTIONAL.get(key)
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found = _optional_import(tree, module)
+    if len(_OPTIONAL) >= 16:  # the trees are held while cached, so their ids stay theirs
+        _OPTIONAL.pop(next(iter(_OPTIONAL)))
+    _OPTIONAL[key] = (tree, found)
+    return found
+
+
+_OPTIONAL: dict[tuple[int, str], tuple[ast.Module, str | None]] = {}
+
+
+def _optional_import(tree: ast.Module, module: str) -> str | None:
     top_level = False
     inside_function = False
     stack: list[tuple[ast.AST, bool, bool]] = [(node, False, False) for node in tree.body]

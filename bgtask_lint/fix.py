@@ -2,37 +2,53 @@
 
 `bgtask-lint fix`, `check --fix`, the pre-commit hook and the language server all call
 it (through `Project.fix_text`). Only modules with fixable findings get here, and only
-here is LibCST imported. Each rule's command gets the exact positions the checker found
-with the project-wide index (so cross-module facts decide what a task is); rules are
-fixed one after another, re-checking the module in between so positions stay exact.
+here is LibCST imported. The module is checked once, with the project-wide index (so
+cross-module facts decide what a task is); each rule's command then gets the exact
+positions of its findings, moved through the edits of the commands before it (a target
+on a line an earlier command rewrote waits for the next round, which checks again).
 The result must compile, or the text is left as it was. Writing files is the `fix`
 command's job (fix_run.py).
+
+Speed: LibCST costs about 40 µs per byte of the code it parses, annotates with
+positions and transforms, 200 times `ast`. So a command never sees more than it needs:
+in a big module it gets a skeleton, where every def or class that holds none of its
+targets is one placeholder line, put back verbatim afterwards (fix_skeleton.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from bgtask_lint.files import SourceError, source_lines
 from bgtask_lint.findings import Finding
+from bgtask_lint.fix_skeleton import SKELETON_MIN_CHARS, Skeleton, build_skeleton
 
 if TYPE_CHECKING:
     from bgtask_lint.project import Project
 
-# the order fixes are applied in: scheduling first, the body-wrapping guard last
+# the order fixes are applied in: scheduling first; BGT501 before BGT301, so a call that
+# --unsafe-fixes moves into asyncio.to_thread keeps the connect timeout of a safe run;
+# the body-wrapping guard last
 FIX_COMMANDS: dict[str, tuple[str, str]] = {
     "BGT101": ("bgtask_lint.codemods.add_task_call_result", "AddTaskCallResultCommand"),
     "BGT103": ("bgtask_lint.codemods.dangling_task", "DanglingTaskCommand"),
-    "BGT301": ("bgtask_lint.codemods.blocking_calls", "BlockingCallsCommand"),
     "BGT501": ("bgtask_lint.codemods.connect_timeout", "ConnectTimeoutCommand"),
+    "BGT301": ("bgtask_lint.codemods.blocking_calls", "BlockingCallsCommand"),
     "BGT402": ("bgtask_lint.codemods.log_swallowed_exception", "LogSwallowedExceptionCommand"),
     "BGT401": ("bgtask_lint.codemods.guard_task_body", "GuardTaskBodyCommand"),
 }
+MAX_ROUNDS = 3  # a target an earlier command moved is fixed in the next round
+# fixes after which the module may have new findings: `add_task(job(1))` -> `add_task(job, 1)`
+# makes `job` a task, and BGT401/BGT402 apply to it
+REVEALING = {"BGT101"}
+REVEALED = {"BGT401", "BGT402"}
+PROGRESS_MIN_CHARS = 200_000  # a module this big shows its progress on a terminal
 
 
 @dataclass
@@ -90,37 +106,35 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
     The project's index follows: afterwards it describes the returned text.
     """
     import libcst as cst
-    from libcst.codemod import CodemodContext
 
     result = FileFix(path=path, old_text=text, new_text=text)
     selected = {rule.code for rule in project.rules_for(path)}
     current = text
-    tree = None  # parsed once; each command's output tree feeds the next
+    progress = _Progress(path, len(text))
     try:
-        for code in FIX_COMMANDS:
-            if only is not None:
-                if code != only.code:
-                    continue
-                findings = [only]
-            elif code in selected:
-                findings = project.check_text(path, current, only=(code,))
-            else:
-                continue
-            targets = targets_from_findings(findings, current, code, unsafe)
+        fixable = tuple(code for code in FIX_COMMANDS if code in selected)
+        findings = [only] if only is not None else _check(project, path, text, fixable)
+        for round_number in range(MAX_ROUNDS):
+            targets = {
+                code: found for code in FIX_COMMANDS
+                if (only is not None or code in selected)
+                and (found := targets_from_findings(findings, current, code, unsafe))
+            }
             if not targets:
-                continue
-            command = command_class(code)(CodemodContext(filename=str(path)), targets=targets,
-                                          unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
-            new_tree = command.transform_module(tree if tree is not None else cst.parse_module(current))
-            tree = new_tree
-            if new_tree.code != current:
-                result.fixed[code] += command.fixed or len(targets)
-                current = new_tree.code
-                if "\r" in current:
-                    # inserted lines render with the module's first newline: in a file that mixes
-                    # CR with LF, LibCST's positions on the edited tree then differ from those of
-                    # the re-checked text, so parse the text again
-                    tree = None
+                break
+            edit = _apply(project, path, current, targets, unsafe, progress)
+            result.fixed.update(edit.fixed)
+            if edit.text == current:
+                break
+            current = edit.text
+            if only is not None or round_number == MAX_ROUNDS - 1:
+                break
+            if edit.waiting:
+                findings = project.check_text(path, current, only=fixable)  # the targets that waited
+            elif REVEALING & set(edit.fixed):
+                findings = project.check_text(path, current, only=tuple(REVEALED & set(fixable)))
+            else:
+                break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the user's `x is 1` is not ours to warn about
             compile(current, str(path), "exec", dont_inherit=True)
@@ -132,9 +146,117 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
         result.error = f"cannot re-check while fixing: {exc}; file left unchanged"
     except Exception as exc:  # a codemod bug must cost one file, not the run
         result.error = f"fix failed ({type(exc).__name__}: {exc}); file left unchanged"
+    finally:
+        progress.done()
     if result.error is None:
         result.new_text = current
     else:
         result.fixed.clear()
-    project.replace(path, result.new_text)
+    module = project.module(path)
+    if module is None or module.source != result.new_text:
+        project.replace(path, result.new_text)
     return result
+
+
+def _check(project: "Project", path: Path, text: str, codes: tuple[str, ...]) -> list[Finding]:
+    """The findings of `codes` in `text`; the index is re-parsed only when it holds another text."""
+    module = project.module(path)
+    if module is not None and module.source == text:
+        return project.check(module, only=codes)
+    return project.check_text(path, text, only=codes)
+
+
+# --- one round: every command once, targets moved through the edits before them ----------
+
+
+@dataclass
+class _Edit:
+    text: str
+    fixed: Counter
+    waiting: bool  # some target was on a line an earlier command rewrote
+
+
+def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Target]], unsafe: bool,
+           progress: "_Progress") -> _Edit:
+    import ast
+
+    from libcst.codemod import CodemodContext
+
+    module = project.module(path)
+    tree = module.tree if module is not None and module.source == text else None
+    fixed: Counter = Counter()
+    waiting = False
+    pending = dict(targets)
+    for step, code in enumerate(list(pending), start=1):
+        mine = pending.pop(code)
+        if not mine:
+            waiting = True
+            continue
+        progress.step(code, step, len(targets))
+        if tree is None or len(text) < SKELETON_MIN_CHARS:
+            skeleton = Skeleton.whole(text)
+        else:
+            skeleton = build_skeleton(text, tree, {line for t in mine for line in range(t[0], t[2] + 1)})
+        command = command_class(code)(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
+                                      unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
+        if hasattr(command, "used_elsewhere"):
+            command.used_elsewhere = skeleton.used_outside
+        new_skeleton = _transform(command, skeleton.text)
+        if new_skeleton == skeleton.text:
+            continue
+        fixed[code] += command.fixed or len(mine)
+        new_text, line_map = skeleton.expand(new_skeleton)
+        for other, spans in pending.items():
+            moved = {_move(span, line_map) for span in spans}
+            waiting = waiting or None in moved
+            pending[other] = {span for span in moved if span is not None}
+        text = new_text
+        if pending and len(text) >= SKELETON_MIN_CHARS:
+            tree = ast.parse(text)  # the next skeleton is cut along this text's statements
+        elif pending:
+            # the index describes the text the next command sees: the logging fixes ask it
+            # about loggers imported from other modules
+            tree = project.replace(path, text).tree
+    return _Edit(text, fixed, waiting)
+
+
+def _transform(command, code: str) -> str:
+    """Run one command on `code` without LibCST's defensive deep copy of the tree."""
+    from dataclasses import replace
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper
+
+    wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
+    with command.resolve(wrapper):
+        command.context = replace(command.context, wrapper=wrapper)
+        return command.transform_module_impl(wrapper.module).code
+
+
+def _move(span: Target, line_map: Callable[[int], int | None]) -> Target | None:
+    """The span after an edit, when every line of it is unchanged (else None: re-check)."""
+    first, last = line_map(span[0]), line_map(span[2])
+    if first is None or last is None or last - first != span[2] - span[0]:
+        return None
+    if any(line_map(line) is None for line in range(span[0] + 1, span[2])):
+        return None
+    return (first, span[1], last, span[3])
+
+
+# --- progress on a terminal, for one big module ---------------------------------------------
+
+
+class _Progress:
+    def __init__(self, path: Path, size: int):
+        self.path = path
+        self.shown = size >= PROGRESS_MIN_CHARS and sys.stderr.isatty()
+
+    def step(self, code: str, step: int, steps: int) -> None:
+        if self.shown:
+            sys.stderr.write(f"\rfixing {self.path.name}: {code} ({step}/{steps})\x1b[K")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()

@@ -16,6 +16,7 @@ An import the fix made unused goes (`import time` after its only `time.sleep` be
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
 import libcst as cst
 
@@ -25,11 +26,11 @@ from bgtask_lint.dependencies import optional_import
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
 
-def import_map(code: str) -> dict[str, set[str]]:
+def import_map(tree: ast.Module) -> dict[str, set[str]]:
     """Local name -> the dotted names it is imported as anywhere in the module. The checker
     already decided that each target is a blocking call; this only tells which kind."""
     found: dict[str, set[str]] = {}
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -40,47 +41,16 @@ def import_map(code: str) -> dict[str, set[str]]:
     return found
 
 
-class _Uses(cst.CSTVisitor):
-    """How often each name is read or written outside import statements (an attribute's
-    name, `x.time`, is not a use of `time`)."""
-
-    def __init__(self, names: set[str]) -> None:
-        self.wanted = names
-        self.count: dict[str, int] = dict.fromkeys(names, 0)
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.wanted:
-            self.count[node.value] += 1
-
-    def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        # `__all__ = ["sleep"]` re-exports the name: count it as used
-        text = node.value.strip("'\"")
-        if text in self.wanted:
-            self.count[text] += 1
-
-
-def _uses(module: cst.Module, names: set[str]) -> dict[str, int]:
-    visitor = _Uses(names)
-    module.visit(visitor)
-    return visitor.count
-
-
 class _DropImports(cst.CSTTransformer):
     """Remove the aliases binding `names` (only those) from import statements."""
 
     def __init__(self, names: set[str]) -> None:
         self.names = names
         self.removed: set[int] = set()  # id() of the statement lines removed whole
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # imports are statements: no need to walk the expressions
+        return not isinstance(node, cst.BaseExpression)
 
     def _bound(self, alias: cst.ImportAlias, is_from: bool) -> str:
         if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -142,8 +112,41 @@ class BlockingCallsCommand(FindingCommand):
         self.used_elsewhere = lambda name: False
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.imports_of = import_map(node.code)
-        self.aiofiles_import = optional_import(ast.parse(node.code), "aiofiles")
+        tree = ast.parse(node.code)
+        self.imports_of = import_map(tree)
+        self.aiofiles_import = optional_import(tree, "aiofiles")
+        # how often each imported name is used outside imports (`x.time` is not `time`;
+        # `__all__ = ["sleep"]` is): an import is removed only when a fix took its last use
+        self.uses: Counter = Counter()
+        self.removed_uses: Counter = Counter()
+        self.in_import = 0
+        self.attribute_names: set[int] = set()
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.in_import += 1
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
+        self.in_import -= 1
+        return updated
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.in_import += 1
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        self.in_import -= 1
+        return updated
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attribute_names.add(id(node.attr))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if not self.in_import and id(node) not in self.attribute_names and node.value in self.imports_of:
+            self.uses[node.value] += 1
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        text = node.value.strip("'\"")
+        if text in self.imports_of:
+            self.uses[text] += 1
 
     def _qualified(self, func: cst.BaseExpression) -> set[str]:
         if isinstance(func, cst.Name):
@@ -166,6 +169,7 @@ class BlockingCallsCommand(FindingCommand):
             root = root.value
         if isinstance(root, cst.Name) and root.value in self.imports_of:
             self.dropped.add(root.value)
+            self.removed_uses[root.value] += 1
 
     # `with open(...) as f:` -> `async with aiofiles.open(...) as f:`
 
@@ -268,9 +272,8 @@ class BlockingCallsCommand(FindingCommand):
         new_tree = super().transform_module_impl(tree)
         if not self.dropped:
             return new_tree
-        before = _uses(tree, self.dropped)
-        after = _uses(new_tree, self.dropped)
-        unused = {name for name in self.dropped if before[name] > 0 and after[name] == 0
+        # the fixes add uses of asyncio and aiofiles only, never of a name they drop
+        unused = {name for name in self.dropped if self.uses[name] == self.removed_uses[name]
                   and not self.used_elsewhere(name)}
         return new_tree.visit(_DropImports(unused)) if unused else new_tree
 

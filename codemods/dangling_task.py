@@ -55,23 +55,11 @@ def log_statement(logger: str, kind: str) -> str:
     return f'{logger}.error("background task %r failed", task, exc_info=task.exception())'
 
 
-class _Names(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-
 class DanglingTaskCommand(FindingCommand):
     DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task(), and log their exceptions."
     CODE = "BGT103"
 
     def visit_Module(self, node: cst.Module) -> None:
-        collector = _Names()
-        node.visit(collector)
-        self.used_names = collector.names
-        self.callback = CALLBACK
         self.module_code = node.code
 
     def _task_name(self) -> str:
@@ -127,7 +115,10 @@ class DanglingTaskCommand(FindingCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         # the callback's name is known before the statements that refer to it are written
-        self.callback = _callback_name(tree)
+        module_tree = ast.parse(tree.code)
+        self.callback = _callback_name(tree, module_tree)
+        # the names a new `task` variable must not take: every identifier of the module
+        self.used_names = _identifiers(module_tree)
         return super().transform_module_impl(tree)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
@@ -153,9 +144,24 @@ def _defined_functions(module: cst.Module) -> set[str]:
     return {stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)}
 
 
-def _callback_name(module: cst.Module) -> str:
+def _identifiers(tree: ast.Module) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.alias):
+            found.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+    return found
+
+
+def _callback_name(module: cst.Module, tree: ast.Module) -> str:
     """`_background_task_done`, unless the module binds that name to something else."""
-    tree = ast.parse(module.code)
     name, counter = CALLBACK, 1
     while module_binds(tree, name) and not _is_our_callback(module, name):
         name = f"{CALLBACK}_{counter}"

@@ -90,6 +90,8 @@ def test_fix_example_app_leaves_only_unfixable_findings(app_copy: Path) -> None:
         for tag, i1, i2, _, _ in matcher.get_opcodes():
             if tag in ("replace", "delete"):
                 for line in range(i1 + 1, i2 + 1):
+                    if tag == "delete" and old[line - 1].startswith(("import ", "from ")):
+                        continue  # an import the fix made unused (V2.9)
                     assert any(s <= line <= e for s, e in allowed), f"{finding_path}:{line} changed"
 
     snapshot = {p: p.read_bytes() for p in app_copy.rglob("*.py")}
@@ -180,7 +182,7 @@ def test_bom_and_tabs_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     assert run("fix", "tabs.py").exit_code == 0
     raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfimport asyncio\nimport logging\nimport time\n")
+    assert raw.startswith(b"\xef\xbb\xbfimport asyncio\nimport logging\nfrom fastapi")  # `time` went unused
     text = raw.decode("utf-8-sig")
     assert "\ttry:\n\t\tawait work(x)\n\t\tawait asyncio.sleep(1)\n\texcept Exception:\n" in text
     assert "    " not in text
@@ -195,7 +197,7 @@ def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     text = target.read_text()
-    assert "_background_tasks.add(task)" in text and "task.add_done_callback(_background_tasks.discard)" in text
+    assert "_background_tasks.add(task)" in text and "task.add_done_callback(_background_task_done)" in text
     # LibCST's own commands stay available through the same configuration
     proc = subprocess.run(
         [sys.executable, "-m", "libcst.tool", "codemod", "noop.NOOPCommand", str(target)],

@@ -1,0 +1,246 @@
+"""What a fix command sees of a big module: its skeleton.
+
+LibCST's cost grows with the code it parses, annotates and rewrites, so a command that
+fixes three calls in a 1 MB module gets the module with every def and class that holds
+none of its targets replaced by a placeholder line (a run of such defs by one line,
+`name = other = ...  # marker`, keeping bound the names the commands may ask about, and
+the indentation; a class with targets has its other methods cut the same way). Module-level statements (imports, loggers, settings) and
+any def that declares `global` stay whole, so what the commands ask of the module
+(is this name bound, which imports are there) has the same answer. Afterwards each
+placeholder is put back verbatim, and the lines of the edit are mapped so the targets
+of the next command can be moved.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bgtask_lint.files import source_lines
+
+SKELETON_MIN_CHARS = 100_000  # below this a command sees the whole module
+MARKER = "__bgtask_lint_gap_{}__"
+_MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
+_GLOBAL = re.compile(r"\b(global|nonlocal)\b")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+KEEP_PREFIXES = ("_background_task_done",)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# names the fixes add or look for: loggers, the imports they add, the BGT103 registry
+_FIX_NAMES = re.compile(r"(logger|log|LOGGER|_logger|_log|LOG|logging|asyncio|aiofiles|functools|httpx|aiohttp"
+                        r"|redis|requests|time|task(_\d+)?|_background_\w*)$")
+
+Target = tuple[int, int, int, int]
+
+
+@dataclass
+class Region:
+    start: int  # 1-based, first line (its first decorator's)
+    end: int  # 1-based, inclusive
+    placeholder: str
+    names: list[str] = field(default_factory=list)  # of the defs and classes cut out
+    indent: str = ""
+    ending: str = "\n"
+
+
+@dataclass
+class Skeleton:
+    lines: list[str]  # the module's lines, with their line ends
+    regions: list[Region] = field(default_factory=list)
+
+    @classmethod
+    def whole(cls, text: str) -> "Skeleton":
+        return cls(source_lines(text, keepends=True))
+
+    def __post_init__(self) -> None:
+        parts, position = [], 1
+        for region in self.regions:
+            parts.extend(self.lines[position - 1:region.start - 1])
+            parts.append(region.placeholder)
+            position = region.end + 1
+        parts.extend(self.lines[position - 1:])
+        self.skeleton_lines = parts
+        self.text = "".join(parts)
+        self._outside: str | None = None
+
+    # --- module lines -> skeleton lines ---------------------------------------------------
+
+    def _to_skeleton_line(self, line: int) -> int | None:
+        removed = 0
+        for region in self.regions:
+            if line > region.end:
+                removed += region.end - region.start
+            elif line >= region.start:
+                return None
+            else:
+                break
+        return line - removed
+
+    def to_skeleton(self, spans: set[Target]) -> set[Target]:
+        if not self.regions:
+            return set(spans)
+        moved = set()
+        for first, column, last, end_column in spans:
+            a, b = self._to_skeleton_line(first), self._to_skeleton_line(last)
+            if a is not None and b is not None:
+                moved.add((a, column, b, end_column))
+        return moved
+
+    def used_outside(self, name: str) -> bool:
+        """Whether `name` appears (as a word) in the code the command did not see."""
+        if self._outside is None:
+            self._outside = "".join("".join(self.lines[r.start - 1:r.end]) for r in self.regions)
+        return re.search(rf"\b{re.escape(name)}\b", self._outside) is not None
+
+    # --- the command's output -> the module's new text ------------------------------------
+
+    def expand(self, new_skeleton: str) -> tuple[str, Callable[[int], int | None]]:
+        """The new module text, and old module line -> new module line for the lines the
+        edit left unchanged (None for the others)."""
+        new_lines = source_lines(new_skeleton, keepends=True)
+        output: list[str] = []
+        new_position: dict[int, int] = {}  # skeleton output line (1-based) -> module line
+        region_start: dict[int, int] = {}  # region index -> its first line in the new module
+        for number, line in enumerate(new_lines, start=1):
+            match = _MARKER.search(line) if self.regions else None
+            if match is not None and int(match.group(1)) < len(self.regions):
+                region = self.regions[int(match.group(1))]
+                region_start[int(match.group(1))] = len(output) + 1
+                output.extend(self.lines[region.start - 1:region.end])
+                continue
+            new_position[number] = len(output) + 1
+            output.append(line)
+        if len(region_start) != len(self.regions):
+            raise ValueError("a fix changed a part of the module it was not given")
+        kept = line_mapping(self.skeleton_lines, new_lines)
+
+        def line_map(line: int) -> int | None:
+            for index, region in enumerate(self.regions):
+                if region.start <= line <= region.end:
+                    return region_start[index] + line - region.start
+            in_skeleton = self._to_skeleton_line(line)
+            moved = kept(in_skeleton) if in_skeleton is not None else None
+            return new_position.get(moved) if moved is not None else None
+
+        return "".join(output), line_map
+
+
+def line_mapping(old_lines: list[str], new_lines: list[str]) -> Callable[[int], int | None]:
+    """old 1-based line -> new 1-based line, for lines an edit left as they were.
+
+    Patience-style: lines that occur once in each text anchor the mapping (the longest
+    run of anchors in the same order), and the lines between two anchors map where they
+    are equal from either end. Linear-ish where difflib is quadratic on code full of
+    repeated lines; a line it cannot place only makes its target wait for a re-check.
+    """
+    old_count: dict[str, int] = {}
+    new_count: dict[str, int] = {}
+    for line in old_lines:
+        old_count[line] = old_count.get(line, 0) + 1
+    for line in new_lines:
+        new_count[line] = new_count.get(line, 0) + 1
+    new_index = {line: j for j, line in enumerate(new_lines) if new_count[line] == 1}
+    pairs = [(i, new_index[line]) for i, line in enumerate(old_lines)
+             if old_count[line] == 1 and line in new_index]
+    anchors = [(-1, -1), *_increasing(pairs), (len(old_lines), len(new_lines))]
+    mapping: dict[int, int] = {}
+    for (i1, j1), (i2, j2) in zip(anchors, anchors[1:]):
+        if i1 >= 0:
+            mapping[i1 + 1] = j1 + 1
+        # the gap between two anchors: equal lines from its start, then from its end
+        a, b = i1 + 1, j1 + 1
+        while a < i2 and b < j2 and old_lines[a] == new_lines[b]:
+            mapping[a + 1] = b + 1
+            a, b = a + 1, b + 1
+        c, d = i2 - 1, j2 - 1
+        while c >= a and d >= b and old_lines[c] == new_lines[d]:
+            mapping[c + 1] = d + 1
+            c, d = c - 1, d - 1
+    return mapping.get
+
+
+def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest subsequence of `pairs` (sorted by old line) whose new lines increase."""
+    import bisect
+
+    tails: list[int] = []  # new line ending the best run of each length
+    tail_index: list[int] = []
+    previous: list[int] = [-1] * len(pairs)
+    for k, (_, j) in enumerate(pairs):
+        at = bisect.bisect_left(tails, j)
+        if at == len(tails):
+            tails.append(j)
+            tail_index.append(k)
+        else:
+            tails[at] = j
+            tail_index[at] = k
+        previous[k] = tail_index[at - 1] if at else -1
+    run: list[tuple[int, int]] = []
+    k = tail_index[-1] if tail_index else -1
+    while k >= 0:
+        run.append(pairs[k])
+        k = previous[k]
+    return run[::-1]
+
+
+def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skeleton:
+    lines = source_lines(text, keepends=True)
+    regions: list[Region] = []
+    _cut(tree.body, lines, target_lines, regions)
+    regions.sort(key=lambda r: r.start)
+    # a placeholder binds the names of its defs that the commands may ask about: those the
+    # code they see mentions, and those a fix may add (a logger, an import, the registry)
+    kept, position = [], 1
+    for region in regions:
+        kept.extend(lines[position - 1:region.start - 1])
+        position = region.end + 1
+    kept.extend(lines[position - 1:])
+    mentioned = set(_WORD.findall("".join(kept)))
+    for index, region in enumerate(regions):
+        names = [name for name in region.names if name in mentioned or _FIX_NAMES.match(name)]
+        binding = " = ".join([*names, "..."])
+        region.placeholder = f"{region.indent}{binding}  # {MARKER.format(index)}{region.ending}"
+    return Skeleton(lines, regions)
+
+
+def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int], regions: list[Region]) -> None:
+    """Cut runs of defs and classes without targets out of `body` (recursing into the
+    classes that hold targets)."""
+    run: list[tuple[ast.stmt, int, int]] = []
+    for stmt in body:
+        start = min([d.lineno for d in getattr(stmt, "decorator_list", [])] + [stmt.lineno])
+        end = stmt.end_lineno or stmt.lineno
+        if isinstance(stmt, _DEFS) and not any(start <= line <= end for line in target_lines) \
+                and _omissible(stmt, start, end, lines):
+            run.append((stmt, start, end))
+            continue
+        _close(run, lines, regions)
+        run = []
+        if isinstance(stmt, ast.ClassDef) and any(start <= line <= end for line in target_lines):
+            _cut(stmt.body, lines, target_lines, regions)
+    _close(run, lines, regions)
+
+
+def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
+    rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
+    if rest and not rest.startswith("#"):
+        return False  # something else shares its last line
+    if getattr(stmt, "name", "").startswith(KEEP_PREFIXES):
+        return False  # what a fix added before (the BGT103 callback) is looked at again
+    # a `global` may bind module names the commands ask about
+    return not any(_GLOBAL.search(line) for line in lines[start - 1:end])
+
+
+def _close(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region]) -> None:
+    """One placeholder for a run of omissible defs: an assignment that binds their names,
+    so "is this name bound here" keeps its answer."""
+    if not run:
+        return
+    first, start, _ = run[0]
+    _, _, end = run[-1]
+    first_line, last_line = lines[start - 1], lines[end - 1]
+    indent = first_line[:len(first_line) - len(first_line.lstrip())]
+    ending = last_line[len(last_line.rstrip("\r\n")):]
+    names = list(dict.fromkeys(stmt.name for stmt, _, _ in run))  # type: ignore[attr-defined]
+    regions.append(Region(start, end, "", names, indent, ending))
