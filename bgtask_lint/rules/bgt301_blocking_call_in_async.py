@@ -75,7 +75,10 @@ class BlockingCallInAsync(Rule):
     (`generate_presigned_url`, `get_paginator`, `get_waiter`, `can_paginate`, `close`,
     and sub-resource constructors such as `dynamodb.Table(name)`), nor do the archive and
     pandas readers when handed an in-memory `io.BytesIO`/`io.StringIO` (no file I/O is
-    left, only CPU work), nor `os.waitpid(..., os.WNOHANG)` (it returns at once).
+    left, only CPU work), nor `os.waitpid(..., os.WNOHANG)` (it returns at once), nor
+    `open()`/`Path` reads of kernel-backed files whose path is written out: `/proc/...`,
+    `/sys/...`, `/dev/null`, `os.devnull` (no disk is involved). The same exemptions hold
+    for the chains of BGT302.
 
     The setting `blocking-calls = ["resend.Emails.send", ...]` adds dotted names: a
     project's own sync SDKs, matched through imports, or functions of the project by
