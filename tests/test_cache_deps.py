@@ -301,3 +301,14 @@ def test_declaring_a_dependency_changes_the_fix(tmp_path: Path, monkeypatch) -> 
     (root / "requirements.txt").write_text("aiofiles>=23\n")
     after, _ = run(root)  # compared with an uncached run inside
     assert [f.fix for f in before] == ["unsafe"] and [f.fix for f in after] == ["safe"]
+
+
+def test_a_run_over_a_few_targets_keeps_the_others_parts(flows_project: Path) -> None:
+    """pre-commit names the changed files; the next full run still has every module's part
+    of the session flows (nothing to parse again)."""
+    run(flows_project)
+    db = flows_project / "app" / "db.py"
+    db.write_text(FLOW_DB + "# changed\n")
+    run(flows_project, paths=[db])
+    _, stats = run(flows_project)
+    assert stats["hits"] == 4 and stats["parsed"] == 0

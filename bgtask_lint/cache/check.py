@@ -487,6 +487,10 @@ class _Changed:
         they doubled)."""
         from bgtask_lint.cache.deps import Deps, DepsTables
 
+        merged = self._other_parts(parts, digests)
+        for path, found in parts.items():
+            merged.setdefault(path, {}).update(found)
+        parts = merged
         tables = self.tables
         if tables.needs_compacting():
             old, tables = tables, DepsTables()
@@ -524,6 +528,21 @@ class _Changed:
                 "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
                 "files": rows}
         return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts})
+
+
+    def _other_parts(self, parts: dict[str, dict[str, Any]], digests: dict[str, str | None]) -> dict:
+        """The stored parts this run did not need that still hold (a run over a few targets
+        needs the flows parts of those targets only; the next full run needs them all)."""
+        kept: dict[str, dict[str, Any]] = {}
+        for path, old in self.old_parts.items():
+            if not isinstance(old, dict):
+                continue
+            for name, stored in old.items():
+                if name in parts.get(path, {}) or not (isinstance(stored, list) and len(stored) == 2):
+                    continue
+                if self._holds(path, stored[1], digests):
+                    kept.setdefault(path, {})[name] = (stored[0], stored[1])
+        return kept
 
 
 class _Unstorable(Exception):
