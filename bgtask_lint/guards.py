@@ -78,13 +78,6 @@ def is_broad_handler(handler: ast.ExceptHandler) -> bool:
     return any(last_name(t) in BROAD_EXCEPTIONS for t in types)
 
 
-def is_logger_name(name: str) -> bool:
-    """Spelling-based, kept only for the codemods until they move to loggers.py (the fix
-    side's change); detection decides by binding."""
-    last = name.lower().rsplit(".", 1)[-1]
-    return "log" in last or last in ("structlog", "sentry_sdk")
-
-
 @dataclass(frozen=True)
 class HandlerFacts:
     broad: bool
