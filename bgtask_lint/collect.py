@@ -164,33 +164,46 @@ def _may_schedule(call: ast.Call, module: ModuleInfo, function: ast.AST | None) 
 
 
 def is_background_tasks_receiver(module: ModuleInfo, receiver: ast.expr, function: ast.AST | None) -> bool:
-    """Is `receiver` in `receiver.add_task(...)` a BackgroundTasks object? By its name, or
-    by an annotation or `BackgroundTasks()` wherever the name is bound (V2.2)."""
+    """Is `receiver` in `receiver.add_task(...)` a BackgroundTasks object? Its bindings
+    decide first (V2.2: an annotation or `BackgroundTasks()` wherever the name is bound;
+    another class's instance, `self._tasks = TasksPool()`, is not one); without a telling
+    binding, a name containing `background` or `tasks` is."""
     if isinstance(receiver, ast.Attribute):
-        lowered = receiver.attr.lower()
-        if "background" in lowered or "tasks" in lowered:
-            return True
+        verdict = None
         owner = module.owner_class.get(id(function)) if function is not None else None
-        return (owner is not None and isinstance(receiver.value, ast.Name) and receiver.value.id == "self"
-                and any(names_background_tasks(a) for a in attribute_annotations(owner, receiver.attr)))
+        if owner is not None and isinstance(receiver.value, ast.Name) and receiver.value.id == "self":
+            values = [v for _, v in _self_attribute_values(module, owner, receiver.attr)]
+            verdict = _bound_as_background_tasks(attribute_annotations(owner, receiver.attr), values)
+        return verdict if verdict is not None else _named_like_tasks(receiver.attr)
     if not isinstance(receiver, ast.Name):
         return False
-    lowered = receiver.id.lower()
-    if "background" in lowered or "tasks" in lowered:
-        return True
     scope = function
     while isinstance(scope, (*FUNCTION_TYPES, ast.Lambda)):  # the function, then the ones around it
         bindings = function_scope(scope).values(receiver.id)
-        for binding in bindings:
-            if binding.annotation is not None and names_background_tasks(binding.annotation):
-                return True
-            value = binding.value
-            if isinstance(value, ast.Call) and last_name(value.func) == "BackgroundTasks":
-                return True
         if bindings:
-            return False
+            verdict = _bound_as_background_tasks([b.annotation for b in bindings if b.annotation is not None],
+                                                 [b.value for b in bindings if b.value is not None])
+            return verdict if verdict is not None else _named_like_tasks(receiver.id)
         scope = module.parents.get(id(scope))
-    return False
+    return _named_like_tasks(receiver.id)
+
+
+def _named_like_tasks(name: str) -> bool:
+    lowered = name.lower()
+    return "background" in lowered or "tasks" in lowered
+
+
+def _bound_as_background_tasks(annotations: list[ast.expr], values: list[ast.expr]) -> bool | None:
+    """True: annotated or built as BackgroundTasks; False: annotated or built as another
+    class (`TasksPool()`); None: the bindings do not say."""
+    if any(names_background_tasks(a) for a in annotations):
+        return True
+    built = [last_name(v.func) or "" for v in values if isinstance(v, ast.Call)]
+    if "BackgroundTasks" in built:
+        return True
+    if annotations or any(name[:1].isupper() for name in built):
+        return False
+    return None
 
 
 def names_background_tasks(annotation: ast.expr) -> bool:

@@ -637,11 +637,20 @@ API_ALIASES = {
 
 def api_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None) -> str | None:
     """`imported_name`, with the standard library's re-exports made canonical
-    (`from asyncio.tasks import create_task` is `asyncio.create_task`); a project module
-    reached by a relative import (`from . import asyncio`) matches no library API."""
+    (`from asyncio.tasks import create_task` is `asyncio.create_task`, and `asyncio`
+    imported from another package, `from syncer import asyncio`, is asyncio); a module
+    of this package (`from . import asyncio`, `from app import asyncio` in `app`)
+    matches no library API."""
     name = imported_name(module, expr, function)
     if name is None or name.startswith("."):
         return None
+    parts = dotted_name(expr) or []
+    ref = local_import(module, function, parts[0]) or module.imports.get(parts[0])
+    if (ref is not None and ref.attr == "asyncio" and ref.base is None
+            and ref.module.split(".")[0] != module.name.split(".")[0]):
+        # `from syncer import asyncio`: another package re-exporting the module itself (not
+        # a module of this package that happens to be called asyncio)
+        name = ".".join(["asyncio", *parts[1:]])
     return API_ALIASES.get(name, name)
 
 

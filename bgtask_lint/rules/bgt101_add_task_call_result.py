@@ -33,7 +33,11 @@ class AddTaskCallResult(Rule):
     """## What it does
     Checks for a background task given the *result of calling* the task function,
     `add_task(process_csv(path))`, instead of the function and its arguments, and for
-    `add_task(asyncio.run, coro(...))`.
+    `add_task(asyncio.run, coro(...))`. The receiver of `add_task` is a `BackgroundTasks`
+    object when a binding says so (a parameter or `self` attribute annotated
+    `BackgroundTasks`, also through an `__init__` parameter, or `BackgroundTasks()`), or,
+    when no binding tells, when its name contains `background` or `tasks`; a receiver
+    built from another class (`self._tasks = TasksPool()`) is not one.
 
     ## Why is this bad?
     The call runs right away, in the request: a plain `def` does its work before the
