@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from bgtask_lint.files import SourceError, source_lines
+from bgtask_lint.files import SourceError
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix_skeleton import SKELETON_MIN_CHARS, Skeleton, build_skeleton
 
@@ -48,6 +48,9 @@ MAX_ROUNDS = 3  # a target an earlier command moved is fixed in the next round
 # makes `job` a task, and BGT401/BGT402 apply to it
 REVEALING = {"BGT101"}
 REVEALED = {"BGT401", "BGT402"}
+# fixes after which another rule's findings may be gone: the BGT103 done-callback logs the
+# task's exception, which guards the task (BGT401 would wrap its body, logging it twice)
+INVALIDATES = {"BGT103": ("BGT401",)}
 PROGRESS_MIN_CHARS = 200_000  # a module this big shows its progress on a terminal
 
 
@@ -72,25 +75,11 @@ def is_fixable(finding: Finding, unsafe: bool) -> bool:
 Target = tuple[int, int, int, int]
 
 
-def char_column(line_text: str, byte_col: int) -> int:
-    """ast columns count UTF-8 bytes, LibCST columns count characters."""
-    return len(line_text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
-
-
 def targets_from_findings(findings: Iterable[Finding], source: str, code: str, unsafe: bool) -> set[Target]:
-    """Where the command for `code` must act: the spans of its fixable findings, in LibCST's
-    coordinates."""
-    lines = source_lines(source)
+    """Where the command for `code` must act: the spans of its fixable findings (findings
+    count columns in characters, as LibCST does)."""
     wanted = {"safe", "unsafe"} if unsafe else {"safe"}
-
-    def text(line: int) -> str:
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    return {
-        (f.line, char_column(text(f.line), f.col), f.end_line, char_column(text(f.end_line), f.end_col))
-        for f in findings
-        if f.code == code and f.fix in wanted
-    }
+    return {(f.line, f.col, f.end_line, f.end_col) for f in findings if f.code == code and f.fix in wanted}
 
 
 def command_class(code: str):
@@ -206,6 +195,9 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             continue
         fixed[code] += command.fixed or len(mine)
         new_text, line_map = skeleton.expand(new_skeleton)
+        for other in INVALIDATES.get(code, ()):
+            if pending.get(other):
+                pending[other] = set()  # decided again on the new text, next round
         for other, spans in pending.items():
             moved = {_move(span, line_map) for span in spans}
             waiting = waiting or None in moved

@@ -1,0 +1,323 @@
+"""Safe means safe for the scheduling fixes (BGT101, BGT103; V2.9): arguments never land on
+the scheduler's own parameters, none are dropped or reordered, and the BGT103 callback
+keeps the task's exception. Each "wrong today" item of issue 11 is a test that fails on
+the old codemods; the behaviour tests run the code before and after the fix (FastAPI's
+TestClient, the tasks called directly, captured log records) and compare."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint.config import Settings
+from bgtask_lint.project import Project
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+
+def fixed(tmp_path: Path, text: str, name: str = "app_module.py", select: tuple[str, ...] = ("BGT",),
+          unsafe: bool = False):
+    """(findings before, fixed text) of `text` as `name` in a project at tmp_path."""
+    path = tmp_path / name
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings().with_overrides(select=select))
+    findings = project.check(project.module(path))
+    result = project.fix_text(path, text, unsafe=unsafe)
+    assert result.error is None, result.error
+    return findings, result.new_text
+
+
+_loaded = 0
+
+
+def load(tmp_path: Path, text: str, stem: str = "mod"):
+    """Import `text` as a fresh module (its own name, so loggers are its own)."""
+    global _loaded
+    _loaded += 1
+    name = f"{stem}_{_loaded}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def only(findings, code):
+    found = [f for f in findings if f.code == code]
+    assert len(found) == 1, findings
+    return found[0]
+
+
+# --- BGT101: wrong today ---------------------------------------------------------------------
+
+FUNC_KEYWORD = '''\
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+def job(func=None, mode="fast"):
+    CALLS.append((func, mode))
+
+
+@app.post("/run")
+def run(background_tasks: BackgroundTasks):
+    background_tasks.add_task(job(func="x", mode="slow"))
+    return {"ok": True}
+'''
+
+
+def test_a_task_keyword_named_func_stays_the_tasks(tmp_path: Path) -> None:
+    findings, after = fixed(tmp_path, FUNC_KEYWORD)
+    assert only(findings, "BGT101").fix == "safe"
+    assert 'add_task(job, func="x"' not in after  # add_task would take func= as the task
+    assert 'background_tasks.add_task(functools.partial(job, func="x", mode="slow"))' in after
+    assert "import functools" in after
+    # behaviour: the same call of job, now after the response instead of during the request
+    for text, expected_status in ((FUNC_KEYWORD, 500), (after, 200)):
+        module = load(tmp_path, text)
+        client = TestClient(module.app, raise_server_exceptions=False)
+        response = client.post("/run")
+        # before: job ran in the request, then starlette called its result (None) and failed
+        assert response.status_code in (200, expected_status)
+        assert module.CALLS == [("x", "slow")]
+
+
+def test_background_task_class_with_a_func_keyword(tmp_path: Path) -> None:
+    text = (
+        "from starlette.background import BackgroundTask\n"
+        "from starlette.responses import JSONResponse\n\n"
+        "def job(func=None):\n    print(func)\n\n"
+        "def endpoint():\n"
+        "    return JSONResponse({}, background=BackgroundTask(job(func='x')))\n"
+    )
+    findings, after = fixed(tmp_path, text)
+    assert only(findings, "BGT101").fix == "safe"
+    assert "BackgroundTask(functools.partial(job, func='x'))" in after
+
+
+NIGHTLY = '''\
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+
+
+def nightly(kind, extra=None):
+    return None
+
+
+@app.post("/nightly")
+def schedule(background_tasks: BackgroundTasks):
+    background_tasks.add_task(nightly("a"), "extra")
+    return {"ok": True}
+'''
+
+
+def test_other_arguments_of_the_scheduler_mean_no_fix(tmp_path: Path) -> None:
+    findings, after = fixed(tmp_path, NIGHTLY)
+    finding = only(findings, "BGT101")
+    assert finding.fix is None
+    assert "no automatic fix" in finding.message and "go to the result of nightly()" in finding.message
+    assert after == NIGHTLY  # not `add_task(nightly, "a", "extra")`
+
+
+def test_the_run_summary_says_the_finding_remains(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(NIGHTLY)
+    proc = subprocess.run([sys.executable, "-m", "bgtask_lint", "fix", "--no-cache", "app.py"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert "No findings remain" not in proc.stderr
+    assert "1 remaining" in proc.stderr and "BGT101: 1" in proc.stderr, proc.stderr
+    assert "no automatic fix" in proc.stdout
+    assert (tmp_path / "app.py").read_text() == NIGHTLY
+
+
+def test_asyncio_run_with_its_own_arguments_has_no_fix(tmp_path: Path) -> None:
+    text = (
+        "import asyncio\nfrom fastapi import BackgroundTasks\n\n"
+        "async def notify(user_id):\n    pass\n\n"
+        "def endpoint(background_tasks: BackgroundTasks):\n"
+        "    background_tasks.add_task(asyncio.run, notify(1), debug=True)\n"
+    )
+    findings, after = fixed(tmp_path, text)
+    assert only(findings, "BGT101").fix is None
+    assert after == text  # debug= is asyncio.run's, not notify's
+
+
+def test_start_soon_keywords_stay_the_tasks(tmp_path: Path) -> None:
+    text = (
+        "import anyio\n\n"
+        "async def fetch(url, retries=1):\n    pass\n\n"
+        "async def main():\n"
+        "    async with anyio.create_task_group() as tg:\n"
+        "        tg.start_soon(fetch('u', retries=5), name='fetcher')\n"
+    )
+    findings, after = fixed(tmp_path, text)
+    assert only(findings, "BGT101").fix == "safe"
+    assert "tg.start_soon(functools.partial(fetch, 'u', retries=5), name='fetcher')" in after
+
+
+# --- BGT101: behaviour of the fixes that stay -------------------------------------------------
+
+RUN_IN_LOOP = '''\
+import asyncio
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+async def notify(user_id, channel="mail"):
+    CALLS.append((user_id, channel))
+
+
+@app.post("/notify/{user_id}")
+def endpoint(user_id: int, background_tasks: BackgroundTasks):
+    background_tasks.add_task(asyncio.run, notify(user_id, channel="sms"))
+    return {"queued": user_id}
+'''
+
+
+def test_asyncio_run_becomes_the_coroutine_function(tmp_path: Path) -> None:
+    findings, after = fixed(tmp_path, RUN_IN_LOOP)
+    assert only(findings, "BGT101").fix == "safe"
+    assert 'background_tasks.add_task(notify, user_id, channel="sms")' in after
+    for text in (RUN_IN_LOOP, after):
+        module = load(tmp_path, text)
+        response = TestClient(module.app).post("/notify/7")
+        assert response.json() == {"queued": 7}
+        assert module.CALLS == [(7, "sms")]
+
+
+# --- BGT103: wrong today: the exception is logged ---------------------------------------------
+
+DROPPED = '''\
+import asyncio
+import logging
+
+log = logging.getLogger("jobs")
+
+
+async def work(n):
+    await asyncio.sleep(0)
+    if n < 0:
+        raise ValueError(f"bad {n}")
+    if n == 0:
+        await asyncio.sleep(3600)
+    return n
+
+
+async def spawn(n):
+    asyncio.create_task(work(n))
+'''
+
+
+def _run_spawns(module, values) -> None:
+    async def main():
+        for n in values:
+            await module.spawn(n)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.sleep(0)
+    asyncio.run(main())
+    gc.collect()
+
+
+def test_dropped_task_exception_is_logged_with_its_traceback(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    findings, after = fixed(tmp_path, DROPPED)
+    assert only(findings, "BGT103").fix == "safe"
+    assert "log.error(\"background task %r failed\", task, exc_info=task.exception())" in after
+    assert "logger = " not in after  # the module's own logger is reused
+    module = load(tmp_path, after)
+    with caplog.at_level(logging.DEBUG):
+        _run_spawns(module, [3, -1, 0])  # one succeeds, one fails, one is cancelled
+    ours = [r for r in caplog.records if r.name == "jobs"]
+    assert len(ours) == 1, [r.getMessage() for r in caplog.records]
+    record = ours[0]
+    assert record.levelno == logging.ERROR and "background task" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
+    assert module._background_tasks == set()  # every finished task left the registry
+    # the loop itself no longer complains: the exception was retrieved
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+def test_before_the_fix_the_exception_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    module = load(tmp_path, DROPPED)
+    with caplog.at_level(logging.DEBUG):
+        _run_spawns(module, [-1])
+    assert not [r for r in caplog.records if r.name == "jobs"]
+
+
+def test_no_logger_in_the_module_gets_one_when_the_name_is_free(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    text = DROPPED.replace('import logging\n\nlog = logging.getLogger("jobs")\n', "")
+    _, after = fixed(tmp_path, text)
+    assert "import logging" in after and "logger = logging.getLogger(__name__)" in after
+    module = load(tmp_path, after)
+    with caplog.at_level(logging.DEBUG):
+        _run_spawns(module, [-2])
+    records = [r for r in caplog.records if r.name == module.__name__]
+    assert len(records) == 1 and records[0].exc_info is not None
+
+
+def test_a_logger_name_bound_to_none_gets_no_second_binding(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    text = DROPPED.replace('log = logging.getLogger("jobs")', "logger = None  # set at start-up")
+    _, after = fixed(tmp_path, text)
+    assert after.count("logger = ") == 1  # no dead `logger = ...` line
+    assert "logging.getLogger(__name__).error(" in after
+    module = load(tmp_path, after)
+    with caplog.at_level(logging.DEBUG):
+        _run_spawns(module, [-3])
+    assert len([r for r in caplog.records if r.name == module.__name__ and r.exc_info]) == 1
+
+
+def test_math_log_is_not_used_as_the_logger(tmp_path: Path) -> None:
+    text = DROPPED.replace('import logging\n\nlog = logging.getLogger("jobs")\n', "from math import log\n")
+    _, after = fixed(tmp_path, text)
+    assert "log.error" not in after and "logger.error(" in after
+
+
+def test_loguru_logger_gets_the_loguru_idiom(tmp_path: Path) -> None:
+    loguru = pytest.importorskip("loguru")
+    text = DROPPED.replace('import logging\n\nlog = logging.getLogger("jobs")\n', "from loguru import logger\n")
+    _, after = fixed(tmp_path, text)
+    assert 'logger.opt(exception=task.exception()).error("background task {!r} failed", task)' in after
+    assert "%r" not in after
+    module = load(tmp_path, after)
+    messages: list = []
+    sink = loguru.logger.add(lambda message: messages.append(message), level="DEBUG")
+    try:
+        _run_spawns(module, [-4])
+    finally:
+        loguru.logger.remove(sink)
+    assert len(messages) == 1
+    record = messages[0].record
+    assert record["level"].name == "ERROR" and "background task" in record["message"]
+    assert record["exception"] is not None and isinstance(record["exception"].value, ValueError)
+
+
+def test_second_fix_changes_nothing_and_reuses_the_callback(tmp_path: Path) -> None:
+    _, after = fixed(tmp_path, DROPPED)
+    again = after.replace("    asyncio.create_task(work(n))\n", "") + (
+        "\n\nasync def spawn_more(n):\n    asyncio.create_task(work(n))\n")
+    _, twice = fixed(tmp_path, again)
+    assert twice.count("def _background_task_done") == 1
+    assert twice.count("_background_tasks: set = set()") == 1
+    assert "task.add_done_callback(_background_task_done)" in twice
