@@ -1,0 +1,225 @@
+"""Safe means safe for the blocking-call fixes (BGT301; V2.9): aiofiles only where the
+project has it, optional imports stay optional, imports the fix made unused go (and only
+those: a real ruff F401 check passes right after `bgtask-lint fix`), `--unsafe-fixes`
+keeps the connect timeout of a safe run and never moves only half of a connection into a
+thread. The behaviour tests run endpoints and tasks before and after the fix."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint import dependencies
+from bgtask_lint.config import Settings
+from bgtask_lint.dependencies import AIOFILES_MISSING, declared, optional_import
+from bgtask_lint.project import Project
+
+SAVE = '''\
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.post("/save/{name}")
+async def save(name: str, body: str = "hello"):
+    time.sleep(0.01)
+    with open(PATH / name, "w") as handle:
+        handle.write(body)
+    with open(PATH / name) as handle:
+        back = handle.read()
+    return {"saved": back}
+'''
+
+
+def fixed(root: Path, text: str, name: str = "app_module.py", unsafe: bool = False,
+          select: tuple[str, ...] = ("BGT",)):
+    path = root / name
+    path.write_text(text)
+    project = Project.load([root], Settings().with_overrides(select=select), root=root)
+    findings = project.check(project.module(path))
+    result = project.fix_text(path, text, unsafe=unsafe)
+    assert result.error is None, result.error
+    return findings, result.new_text
+
+
+@pytest.fixture
+def no_aiofiles_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment running the fix cannot import aiofiles (as in a pre-commit venv)."""
+    real = dependencies.importable
+    monkeypatch.setattr(dependencies, "importable", lambda module: module != "aiofiles" and real(module))
+
+
+# --- wrong today: aiofiles added to projects that do not have it ------------------------------
+
+
+def test_aiofiles_not_declared_means_no_safe_fix(tmp_path: Path, no_aiofiles_here: None) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["fastapi"]\n')
+    findings, after = fixed(tmp_path, SAVE)
+    opens = [f for f in findings if f.code == "BGT301" and "open()" in f.message]
+    assert len(opens) == 2 and all(f.fix == "unsafe" for f in opens)
+    assert all(AIOFILES_MISSING in f.message for f in opens)
+    assert "aiofiles" not in after
+    assert "await asyncio.sleep(0.01)" in after  # the other fix still happens
+    _, unsafe_after = fixed(tmp_path, SAVE, unsafe=True)
+    assert "import aiofiles" in unsafe_after and "async with aiofiles.open(PATH / name" in unsafe_after
+
+
+@pytest.mark.parametrize("name,content", [
+    ("pyproject.toml", '[project]\nname = "x"\n[project.optional-dependencies]\nfiles = ["aiofiles>=23"]\n'),
+    ("pyproject.toml", '[tool.poetry.dependencies]\npython = "^3.10"\naiofiles = "*"\n'),
+    ("pyproject.toml", '[dependency-groups]\ndev = ["AioFiles"]\n'),
+    ("requirements-prod.txt", "fastapi==0.110\naiofiles==23.2.1  # files\n"),
+    ("setup.cfg", "[options]\ninstall_requires =\n    fastapi\n    aiofiles>=0.8\n"),
+    ("setup.py", "from setuptools import setup\nsetup(install_requires=['aiofiles'])\n"),
+    ("Pipfile", '[packages]\naiofiles = "*"\n'),
+    ("uv.lock", 'version = 1\n[[package]]\nname = "aiofiles"\nversion = "23.2.1"\n'),
+    ("poetry.lock", '[[package]]\nname = "aiofiles"\nversion = "23.2.1"\n'),
+])
+def test_declared_aiofiles_makes_the_fix_safe(tmp_path: Path, no_aiofiles_here: None, name: str,
+                                              content: str) -> None:
+    (tmp_path / name).write_text(content)
+    assert "aiofiles" in declared(tmp_path)
+    findings, after = fixed(tmp_path, SAVE)
+    assert all(f.fix == "safe" for f in findings if f.code == "BGT301")
+    assert "import aiofiles" in after and "await handle.write(body)" in after
+
+
+def test_requirements_include_and_an_unpacked_wheel(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("-r extra.txt\nhttpx\n")
+    (tmp_path / "requirements" / "extra.txt").write_text("aiofiles\n")
+    assert {"httpx", "aiofiles"} <= declared(tmp_path)
+    wheel = tmp_path / "wheel"
+    (wheel / "app").mkdir(parents=True)
+    (wheel / "app-1.0.dist-info").mkdir()
+    (wheel / "app-1.0.dist-info" / "METADATA").write_text("Name: app\nRequires-Dist: aiofiles>=22; extra == 'x'\n")
+    assert "aiofiles" in declared(wheel / "app")  # the root has nothing: the directory above counts
+
+
+def test_a_guarded_import_gets_no_fix(tmp_path: Path) -> None:
+    text = "try:\n    import aiofiles\nexcept ImportError:\n    aiofiles = None\n" + SAVE
+    findings, after = fixed(tmp_path, text)
+    opens = [f for f in findings if f.code == "BGT301" and "open()" in f.message]
+    assert opens and all(f.fix is None and "try/except ImportError" in f.message for f in opens)
+    assert after.count("aiofiles") == text.count("aiofiles")
+
+
+def test_a_lazy_import_stays_lazy(tmp_path: Path) -> None:
+    text = SAVE + "\n\nasync def other(p):\n    import aiofiles\n\n    async with aiofiles.open(p) as f:\n" \
+                  "        return await f.read()\n"
+    assert optional_import(__import__("ast").parse(text), "aiofiles") == "lazy"
+    _, after = fixed(tmp_path, text)
+    head = after.split("app = FastAPI()")[0]
+    assert "aiofiles" not in head  # no top-level import: aiofiles stays optional at import time
+    assert 'async def save(name: str, body: str = "hello"):\n    import aiofiles\n' in after
+
+
+# --- wrong today: imports the fix made unused stay -----------------------------------------------
+
+
+def test_only_the_imports_the_fix_made_unused_go(tmp_path: Path) -> None:
+    text = "import os\nimport time\nfrom time import sleep as nap\n\n\nasync def wait(x):\n" \
+           "    time.sleep(x)\n    nap(x)\n"
+    _, after = fixed(tmp_path, text)
+    assert "import time" not in after and "nap" not in after.split("async def")[0]
+    assert "import os" in after  # unused before the fix: not ours to remove
+    _, kept = fixed(tmp_path, text + "\n\ndef clock():\n    return time.time()\n")
+    assert "import time\n" in kept  # still used
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None and importlib.util.find_spec("ruff") is None,
+                    reason="ruff is not installed")
+def test_ruff_f401_passes_right_after_fix(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["aiofiles"]\n')
+    (tmp_path / "app.py").write_text(
+        "import io\nimport time\nfrom time import sleep\n\n\n"
+        "async def handler(path):\n    time.sleep(1)\n    sleep(2)\n"
+        "    with io.open(path) as f:\n        return f.read()\n")
+    ruff = [sys.executable, "-m", "ruff"] if importlib.util.find_spec("ruff") else ["ruff"]
+    proc = subprocess.run([*ruff, "check", "--no-cache", "--select", "F", "app.py"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout  # clean before
+    fix = subprocess.run([sys.executable, "-m", "bgtask_lint", "fix", "--no-cache", "app.py"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert "Fixed 3 findings" in fix.stderr, fix.stderr
+    proc = subprocess.run([*ruff, "check", "--no-cache", "--select", "F", "app.py"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + (tmp_path / "app.py").read_text()
+
+
+# --- wrong today: --unsafe-fixes loses the timeout, or moves only half a connection ---------------
+
+
+def test_to_thread_keeps_the_connect_timeout(tmp_path: Path) -> None:
+    text = "import requests\n\n\nasync def fetch(u):\n    return requests.get(u).json()\n"
+    _, after = fixed(tmp_path, text, unsafe=True)
+    assert "(await asyncio.to_thread(requests.get, u, timeout=(10.0, None))).json()" in after, after
+    _, safe = fixed(tmp_path, text)
+    assert "requests.get(u, timeout=(10.0, None))" in safe and "to_thread" not in safe
+
+
+def test_a_connection_is_not_half_moved_into_a_thread(tmp_path: Path) -> None:
+    text = ("import smtplib\n\n\nasync def mail(host, port, msg):\n"
+            "    with smtplib.SMTP(host, port, timeout=5) as s:\n        s.starttls()\n        s.login('u', 'p')\n"
+            "        s.send_message(msg)\n")
+    findings, after = fixed(tmp_path, text, unsafe=True)
+    smtp = [f for f in findings if f.code == "BGT301" and "smtplib.SMTP()" in f.message]
+    assert smtp and smtp[0].fix is None and "whole block" in smtp[0].message
+    assert "to_thread(smtplib.SMTP" not in after
+
+
+# --- behaviour: the same responses, files and results before and after --------------------------
+
+
+def _load(path: Path, text: str, name: str):
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_endpoint_answers_the_same_after_the_fix(tmp_path: Path) -> None:
+    pytest.importorskip("aiofiles")
+    from fastapi.testclient import TestClient
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["aiofiles"]\n')
+    _, after = fixed(tmp_path, SAVE)
+    assert "async with aiofiles.open" in after and "import time" not in after
+    answers = []
+    for n, text in enumerate((SAVE, after)):
+        data = tmp_path / f"data{n}"
+        data.mkdir()
+        module = _load(tmp_path / f"app_{n}.py", "from pathlib import Path\nPATH = Path(__file__).parent / "
+                       f"'data{n}'\n" + text, f"blocking_app_{n}")
+        response = TestClient(module.app).post("/save/a.txt", params={"body": "caf\u00e9 line\nsecond"})
+        answers.append((response.status_code, response.json(), (data / "a.txt").read_text()))
+    assert answers[0] == answers[1]
+
+
+def test_a_task_returns_and_raises_the_same(tmp_path: Path) -> None:
+    text = ("import time\n\n\nasync def job(path, n):\n    time.sleep(0)\n"
+            "    with open(path, 'a') as f:\n        f.write(str(n))\n        f.flush()\n"
+            "    with open(path) as f:\n        lines = [line for line in f]\n"
+            "    if n < 0:\n        raise ValueError(lines)\n    return lines\n")
+    (tmp_path / "requirements.txt").write_text("aiofiles\n")
+    _, after = fixed(tmp_path, text)
+    assert "async for line in f" in after
+    outcomes = []
+    for k, source in enumerate((text, after)):
+        module = _load(tmp_path / f"job_{k}.py", source, f"blocking_job_{k}")
+        target = tmp_path / f"out{k}.txt"
+        result = asyncio.run(module.job(target, 3))
+        with pytest.raises(ValueError) as raised:
+            asyncio.run(module.job(target, -1))
+        outcomes.append((result, raised.value.args, target.read_text()))
+    assert outcomes[0] == outcomes[1]
