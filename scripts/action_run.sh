@@ -49,6 +49,7 @@ fi
 
 sarif_status=0
 if [[ "$sarif" == "true" ]]; then
+    mkdir -p "$(dirname "$sarif_file")"
     # --exit-zero: the annotated run below decides the step's result
     "$tool" "${args_words[@]}" --format sarif --exit-zero --output-file "$sarif_file" "${src_words[@]}"
     sarif_status=$?
