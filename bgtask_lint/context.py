@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from bgtask_lint.files import source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, ProjectIndex, Symbol
 
@@ -23,6 +24,16 @@ class RuleContext:
         self.settings = settings
         self.stack: list[ast.AST] = []  # ancestors of the node being visited, outermost first
         self.findings: list[Finding] = []
+        self._lines: list[str] | None = None
+
+    def char_column(self, line: int, byte_col: int) -> int:
+        """ast counts columns in UTF-8 bytes; findings count characters, as ruff and flake8 do."""
+        if self._lines is None:
+            self._lines = source_lines(self.module.source)
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
 
     @property
     def function(self) -> ast.AST | None:
@@ -52,15 +63,17 @@ class RuleContext:
         return self.index.resolve(self.module, expr, self.function, self.owner_class())
 
     def report(self, rule: "Rule", node: ast.AST, message: str | None, *, fix: str | None) -> None:
+        line: int = node.lineno  # type: ignore[attr-defined]
+        end_line: int = getattr(node, "end_lineno", None) or line
         self.findings.append(
             Finding(
                 path=self.module.path,
-                line=node.lineno,  # type: ignore[attr-defined]
-                col=node.col_offset,  # type: ignore[attr-defined]
+                line=line,
+                col=self.char_column(line, node.col_offset),  # type: ignore[attr-defined]
                 code=rule.code,
                 message=message or rule.message,
-                end_line=getattr(node, "end_lineno", None) or node.lineno,  # type: ignore[attr-defined]
-                end_col=getattr(node, "end_col_offset", None) or 0,
+                end_line=end_line,
+                end_col=self.char_column(end_line, getattr(node, "end_col_offset", None) or 0),
                 fix=fix,
                 fix_title=rule.fix_title if fix else None,
             )

@@ -153,16 +153,14 @@ def unused_noqa(path: Path, text: str, raw: list[Finding], reported: frozenset[s
     scanned = scan_comments(text)
     if scanned is None:
         return []
-    lines = source_lines(text)
     unused = []
     for number, (col, comment) in sorted(scanned.comments.items()):
         found = noqa_in(comment)
         if found is None or not found[0]:
             continue
         codes, _, start = found
-        line = lines[number - 1] if number <= len(lines) else ""
-        # columns as ast gives them (UTF-8 bytes), like every other finding's
-        byte_col, end_col = (len(line[:at].encode("utf-8")) for at in (col + start, col + len(comment)))
+        # columns count characters, like every other finding's
+        char_col, end_col = col + start, col + len(comment)
         for code in codes:
             if not code.startswith("BGT"):
                 continue
@@ -175,5 +173,5 @@ def unused_noqa(path: Path, text: str, raw: list[Finding], reported: frozenset[s
                 continue
             else:
                 message = f"unused noqa: no {code} finding on this line"
-            unused.append(Finding(path, number, byte_col, UNUSED_NOQA, message, number, end_col))
+            unused.append(Finding(path, number, char_col, UNUSED_NOQA, message, number, end_col))
     return unused

@@ -694,10 +694,10 @@ def test_service_names_the_open_documents_to_recheck_first(workspace: Path) -> N
 
 def test_columns_are_utf16_code_units() -> None:
     line = 'x = "é🚀"; call()'
-    byte_col = len('x = "é🚀"; '.encode("utf-8"))
-    assert lsp_column(line, byte_col) == 5 + 1 + 2 + 3  # é is 1 unit, 🚀 is 2
-    assert lsp_column(line, byte_col, "utf-32") == 5 + 1 + 1 + 3
-    assert lsp_column(line, byte_col, "utf-8") == byte_col
+    char_col = len('x = "é🚀"; ')  # findings count characters
+    assert lsp_column(line, char_col) == 5 + 1 + 2 + 3  # é is 1 unit, 🚀 is 2
+    assert lsp_column(line, char_col, "utf-32") == 5 + 1 + 1 + 3
+    assert lsp_column(line, char_col, "utf-8") == len('x = "é🚀"; '.encode("utf-8"))
     assert code_units("🚀") == 2
     # the lines of ast and LSP: \r, \n and \r\n break a line, a form feed does not
     assert split_lines("a\rb\r\nc\n\x0cd") == ["a", "b", "c", "\x0cd"]

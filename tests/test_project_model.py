@@ -275,3 +275,17 @@ def test_a_package_named_without_a_marker_resolves_its_own_imports(tmp_path: Pat
     )
     result = check_paths([app], Settings())
     assert [(f.path.name, f.code) for f in result.findings] == [("tasks.py", "BGT401")]
+
+
+def test_columns_count_characters_as_ruff_and_flake8_do(tmp_path: Path) -> None:
+    """A line with non-ASCII text before the call: the column counts characters, the
+    same in `check`, the flake8 plugin and the fix (which must still find its target)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    source = "import asyncio\n\n\nasync def handler():\n    note = 'héllo'; asyncio.create_task(work(note))\n"
+    (tmp_path / "app.py").write_text(source, encoding="utf-8")
+    (finding,) = check_paths([tmp_path], Settings(), root=tmp_path).findings
+    assert (finding.code, finding.line, finding.col) == ("BGT103", 5, source.splitlines()[4].index("asyncio.create"))
+    assert _flake8(tmp_path) == {("app.py", 5, finding.col + 1, "BGT103")}
+    project = Project.load([tmp_path / "app.py"], Settings(), root=tmp_path)
+    fixed = project.fix_text(tmp_path / "app.py", source)
+    assert fixed.fixed == {"BGT103": 1} and "_background_tasks.add(task)" in fixed.new_text

@@ -30,10 +30,9 @@ def code_units(text: str, encoding: str = "utf-16") -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def lsp_column(line_text: str, byte_col: int, encoding: str = "utf-16") -> int:
-    """An ast column (UTF-8 bytes into the line) as an LSP character offset."""
-    prefix = line_text.encode("utf-8")[: max(byte_col, 0)].decode("utf-8", "ignore")
-    return code_units(prefix, encoding)
+def lsp_column(line_text: str, char_col: int, encoding: str = "utf-16") -> int:
+    """A finding's column (characters into the line) as an LSP offset in `encoding` units."""
+    return code_units(line_text[: max(char_col, 0)], encoding)
 
 
 def finding_range(finding: Finding, lines: list[str], encoding: str = "utf-16") -> Range:
