@@ -35,15 +35,25 @@ class DanglingTask(Rule):
     ```python
     background_tasks = set()
 
+    def task_done(task):
+        background_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %r failed", task, exc_info=task.exception())
+
     async def signup(user_id: int):
         task = asyncio.create_task(send_welcome(user_id))
         background_tasks.add(task)
-        task.add_done_callback(background_tasks.discard)
+        task.add_done_callback(task_done)
     ```
 
     ## Fix safety
     Safe: the fix keeps a strong reference in a module-level set with a done-callback
-    that discards it (the pattern of the asyncio documentation). Not flagged: results
+    that discards it (the pattern of the asyncio documentation) and also logs the
+    task's exception with its traceback when it failed (not when it was cancelled), so
+    the fix does not lose what the rule says is lost. The callback logs through a logger
+    provably bound in the module (loguru and structlog in their own idiom); with none,
+    it adds `logger = logging.getLogger(__name__)` when the name `logger` is free, and
+    otherwise logs through `logging.getLogger(__name__)`. Not flagged: results
     that are assigned, returned, awaited, passed on or stored; `TaskGroup.create_task`.
     """
 
