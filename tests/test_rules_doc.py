@@ -50,3 +50,41 @@ def test_every_rule_has_its_anchor_and_examples(rule) -> None:
     assert "#### What it does" in section and "#### Fix safety" in section
     assert f"# {rule.code}" in section  # an invalid example with its marker
     assert "#### Not flagged (from the tests)" in section
+
+
+# --- README.md's rules table ------------------------------------------------------------------
+
+README = ROOT / "README.md"
+
+
+def test_readme_rules_table_is_up_to_date() -> None:
+    readme = README.read_text(encoding="utf-8")
+    assert readme == _generator().render_readme(readme), (
+        "README.md's rules table is stale: run `python scripts/gen_rules_doc.py` and commit README.md"
+    )
+
+
+def test_readme_rules_table_says_what_bgtask_lint_rules_says() -> None:
+    # one source for fix safety: the table's rows are the `rules` command's, word for word
+    listed = subprocess.run([sys.executable, "-m", "bgtask_lint", "rules"], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    from_cli = [tuple(re.split(r"\s{2,}", line.strip())) for line in listed]
+    table = README.read_text(encoding="utf-8").split("<!-- rules-table", 1)[1].split("<!-- end rules-table", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()
+            if line.startswith("| [BGT")]
+    from_readme = [(re.sub(r"\[(\w+)\].*", r"\1", code), name, fix) for code, name, fix, _ in rows]
+    assert from_readme == from_cli
+    assert [code for code, *_ in from_readme] == [rule.code for rule in all_rules()]
+
+
+def test_stale_readme_table_fails_check(tmp_path, monkeypatch) -> None:
+    generator = _generator()
+    readme = README.read_text(encoding="utf-8")
+    stale = tmp_path / "README.md"
+    stale.write_text(readme.replace("unguarded-task-body | fix |", "unguarded-task-body | - |", 1))
+    monkeypatch.setattr(generator, "README", stale)
+    monkeypatch.setattr(generator, "ROOT", tmp_path)
+    monkeypatch.setattr(generator, "OUTPUT", DOC)
+    assert generator.main(["--check"]) == 1
+    stale.write_text("no table here\n")
+    assert generator.main(["--check"]) == 2
