@@ -184,7 +184,10 @@ class BlockingCallsCommand(FindingCommand):
         statements = list(updated.body.body)
         at = 1 if statements and _is_docstring(statements[0]) else 0
         line = cst.parse_statement("import aiofiles")
-        return updated.with_changes(body=updated.body.with_changes(body=[*statements[:at], line, *statements[at:]]))
+        rest = statements[at:]
+        if rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
+            rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[attr-defined]
+        return updated.with_changes(body=updated.body.with_changes(body=[*statements[:at], line, *rest]))
 
     def visit_With(self, node: cst.With) -> None:
         names: set[str] = set()
