@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bgtask_lint.guards import guard_model, is_broad_handler, walk_local
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
 from bgtask_lint.log_fixes import NoFix, swallow_fix
+from bgtask_lint.loggers import log_call
 from bgtask_lint.names import last_name
 from bgtask_lint.rules import Rule
 
@@ -63,16 +64,28 @@ def _is_path_check(test: ast.expr) -> bool:
 
 
 def _teardown_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
-    """The body only closes, cancels or removes things (also under an `if`)."""
-    def teardown(stmt: ast.stmt) -> bool:
-        if isinstance(stmt, ast.Expr):
-            return _is_teardown_call(stmt.value, ctx)
-        if isinstance(stmt, ast.If):
-            return _is_path_check(stmt.test) and _teardown_only(stmt.body, ctx) \
-                and (not stmt.orelse or _teardown_only(stmt.orelse, ctx))
-        return isinstance(stmt, ast.Pass)
+    """The body only closes, cancels or removes things (also under an `if`); a log line
+    about it (`logger.info("closed")`) is no work of its own."""
+    model = guard_model(ctx.index, ctx.module)
+    function = _enclosing_function(ctx)
+    owner = ctx.module.owner_class.get(id(function)) if function is not None else None
 
-    return bool(body) and all(teardown(s) for s in body) and any(not isinstance(s, ast.Pass) for s in body)
+    def kind(stmt: ast.stmt) -> str | None:
+        if isinstance(stmt, ast.Expr):
+            if _is_teardown_call(stmt.value, ctx):
+                return "teardown"
+            call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
+            if isinstance(call, ast.Call) and log_call(call, model.loggers, function, owner, unresolved=True):
+                return "log"
+            return None
+        if isinstance(stmt, ast.If):
+            inner = stmt.body + stmt.orelse
+            return "teardown" if _is_path_check(stmt.test) and _teardown_only(stmt.body, ctx) \
+                and (not stmt.orelse or _teardown_only(stmt.orelse, ctx)) and inner else None
+        return "pass" if isinstance(stmt, ast.Pass) else None
+
+    kinds = [kind(s) for s in body]
+    return bool(body) and None not in kinds and "teardown" in kinds
 
 
 def _call_result(expr: ast.expr | None) -> bool:
@@ -145,7 +158,7 @@ class ExceptionSwallowed(Rule):
     - best-effort teardown: the `try` body only calls `close()`, `aclose()`,
       `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `os.remove/unlink/rmdir` or
       `shutil.rmtree`, also under an `if` whose test only checks a path
-      (`if os.path.exists(p):`) or makes no call.
+      (`if os.path.exists(p):`) or makes no call, and with log lines about it.
 
     A task whose every call statement is covered by such broad handlers is not also
     reported as BGT401: one problem, one finding.
