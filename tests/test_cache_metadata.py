@@ -32,15 +32,23 @@ def _age(root: Path, seconds_ago_ns: int = PAST_NS) -> None:
 def opened(monkeypatch: pytest.MonkeyPatch, project: Path) -> list[str]:
     """The project's source files opened for reading (not the cache's own files)."""
     seen: list[str] = []
-    real_open = builtins.open
+    real_open, real_read_bytes = builtins.open, Path.read_bytes
+
+    def note(name: str) -> None:
+        if name.endswith(".py") and str(project.resolve()) in name:
+            seen.append(name)
 
     def spy(file, mode="r", *args, **kwargs):
-        name = os.fspath(file) if isinstance(file, (str, os.PathLike)) else ""
-        if isinstance(name, str) and name.endswith(".py") and "r" in mode and str(project.resolve()) in name:
-            seen.append(name)
+        if isinstance(file, (str, os.PathLike)) and "r" in mode:
+            note(os.fspath(file))
         return real_open(file, mode, *args, **kwargs)
 
+    def spy_bytes(self: Path) -> bytes:
+        note(str(self))
+        return real_read_bytes(self)
+
     monkeypatch.setattr(builtins, "open", spy)
+    monkeypatch.setattr(Path, "read_bytes", spy_bytes)
     return seen
 
 

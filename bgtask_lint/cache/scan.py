@@ -258,8 +258,7 @@ def _outside_flags(paths: list[str], walked: set[str]) -> dict[str, bool]:
 
 def _read(state: FileState) -> None:
     try:
-        with open(state.path, "rb") as handle:
-            state.raw = handle.read()
+        state.raw = Path(state.path).read_bytes()  # as files.read_source reads
     except OSError:
         state.raw = state.hash = None
         return
@@ -272,8 +271,7 @@ def read_verified(state: FileState) -> bytes | None:
     if state.raw is not None:
         return state.raw
     try:
-        with open(state.path, "rb") as handle:
-            raw = handle.read()
+        raw = Path(state.path).read_bytes()
     except OSError:
         return None
     return raw if hashlib.sha256(raw).hexdigest() == state.hash else None
