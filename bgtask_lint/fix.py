@@ -190,6 +190,10 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
                                       unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
         if hasattr(command, "used_elsewhere"):
             command.used_elsewhere = skeleton.used_outside
+        if hasattr(command, "logger_model") and module is not None:
+            from bgtask_lint.guards import guard_model
+
+            command.logger_model = guard_model(project.index, module)  # module-level facts
         new_skeleton = _transform(command, skeleton.text)
         if new_skeleton == skeleton.text:
             continue
@@ -208,7 +212,8 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
         elif pending:
             # the index describes the text the next command sees: the logging fixes ask it
             # about loggers imported from other modules
-            tree = project.replace(path, text).tree
+            module = project.replace(path, text)
+            tree = module.tree
     return _Edit(text, fixed, waiting)
 
 

@@ -55,19 +55,40 @@ def log_statement(logger: str, kind: str) -> str:
     return f'{logger}.error("background task %r failed", task, exc_info=task.exception())'
 
 
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
 class DanglingTaskCommand(FindingCommand):
     DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task(), and log their exceptions."
     CODE = "BGT103"
+    logger_model = None  # bgtask_lint.guards.GuardModel of the module in its project, when known
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_code = node.code
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # a new `task` variable must not take a name the function (or a def nested in it)
+        # uses: a local would shadow a global or a closure's variable
+        names = _Names()
+        node.visit(names)
+        self.function_names.append(names.names)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.function_names.pop()
+        return updated
+
     def _task_name(self) -> str:
+        used = self.function_names[-1] if self.function_names else self.used_names
         name, counter = "task", 1
-        while name in self.used_names:
+        while name in used:
             name = f"task_{counter}"
             counter += 1
-        self.used_names.add(name)
+        used.add(name)
         return name
 
     def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
@@ -119,6 +140,7 @@ class DanglingTaskCommand(FindingCommand):
         self.callback = _callback_name(tree, module_tree)
         # the names a new `task` variable must not take: every identifier of the module
         self.used_names = _identifiers(module_tree)
+        self.function_names: list[set[str]] = []
         return super().transform_module_impl(tree)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
@@ -129,7 +151,7 @@ class DanglingTaskCommand(FindingCommand):
             new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
         choice = None
         if self.callback not in _defined_functions(updated):
-            choice = _choose_logger(self.module_code, self.context.filename)
+            choice = _choose_logger(self.module_code, self.context.filename, self.logger_model)
             new.append(_callback(self.callback, choice, updated))
         updated = _insert(updated, new)
         if isinstance(choice, LoggerChoice):
@@ -178,9 +200,11 @@ def _is_our_callback(module: cst.Module, name: str) -> bool:
     return False
 
 
-def _choose_logger(code: str, filename: str | None) -> LoggerChoice | None:
-    """A logger bound in the module (or one to add); None: log through logging.getLogger."""
-    model = model_for(code, filename)
+def _choose_logger(code: str, filename: str | None, model=None) -> LoggerChoice | None:
+    """A logger bound in the module (or one to add); None: log through logging.getLogger.
+    `model`: the guard model of the module in its project (fix.py gives it, so a logger
+    imported from another module of the project is known); else the module alone."""
+    model = model if model is not None else model_for(code, filename)
     if model is None:
         return None
     callback = ast.parse(f"def {CALLBACK}(task): pass").body[0]
