@@ -2,9 +2,9 @@
 
 LibCST's cost grows with the code it parses, annotates and rewrites, so a command that
 fixes three calls in a 1 MB module gets the module with every def and class that holds
-none of its targets replaced by a placeholder line (a run of such defs by one line,
-`name = other = ...  # marker`, keeping bound the names the commands may ask about, and
-the indentation; a class with targets has its other methods cut the same way). Module-level statements (imports, loggers, settings) and
+none of its targets replaced by a placeholder line (`def name(): ...  # marker` for a
+def whose name the commands may ask about, one such line with a name of its own for a
+run of the others; a class with targets has its other methods cut the same way). Module-level statements (imports, loggers, settings) and
 any def that declares `global` stay whole, so what the commands ask of the module
 (is this name bound, which imports are there) has the same answer. Afterwards each
 placeholder is put back verbatim, and the lines of the edit are mapped so the targets
@@ -39,9 +39,6 @@ class Region:
     start: int  # 1-based, first line (its first decorator's)
     end: int  # 1-based, inclusive
     placeholder: str
-    names: list[str] = field(default_factory=list)  # of the defs and classes cut out
-    indent: str = ""
-    ending: str = "\n"
 
 
 @dataclass
@@ -186,27 +183,40 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skeleton:
     lines = source_lines(text, keepends=True)
-    regions: list[Region] = []
-    _cut(tree.body, lines, target_lines, regions)
-    regions.sort(key=lambda r: r.start)
-    # a placeholder binds the names of its defs that the commands may ask about: those the
-    # code they see mentions, and those a fix may add (a logger, an import, the registry)
+    runs: list[list[tuple[ast.stmt, int, int]]] = []
+    _cut(tree.body, lines, target_lines, runs)
+    omitted = sorted((start, end) for run in runs for _, start, end in run)
     kept, position = [], 1
-    for region in regions:
-        kept.extend(lines[position - 1:region.start - 1])
-        position = region.end + 1
+    for start, end in omitted:
+        kept.extend(lines[position - 1:start - 1])
+        position = end + 1
     kept.extend(lines[position - 1:])
+    # a def that the code the command sees mentions, or whose name a fix may add (a logger,
+    # an import, the registry), keeps its own placeholder, `def name(): ...`: "is this
+    # name bound here" keeps its answer. The others go by runs, one `def` line per run.
     mentioned = set(_WORD.findall("".join(kept)))
+    regions: list[Region] = []
+    for run in runs:
+        pending: list[tuple[ast.stmt, int, int]] = []
+        for item in run:
+            name = item[0].name  # type: ignore[attr-defined]
+            if name in mentioned or _FIX_NAMES.match(name):
+                _close(pending, lines, regions, None)
+                pending = []
+                _close([item], lines, regions, item[0])
+            else:
+                pending.append(item)
+        _close(pending, lines, regions, None)
+    regions.sort(key=lambda r: r.start)
     for index, region in enumerate(regions):
-        names = [name for name in region.names if name in mentioned or _FIX_NAMES.match(name)]
-        binding = " = ".join([*names, "..."])
-        region.placeholder = f"{region.indent}{binding}  # {MARKER.format(index)}{region.ending}"
+        region.placeholder = region.placeholder.replace("{marker}", MARKER.format(index))
     return Skeleton(lines, regions)
 
 
-def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int], regions: list[Region]) -> None:
-    """Cut runs of defs and classes without targets out of `body` (recursing into the
-    classes that hold targets)."""
+def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int],
+         runs: list[list[tuple[ast.stmt, int, int]]]) -> None:
+    """Runs of defs and classes without targets in `body` (recursing into the classes
+    that hold targets)."""
     run: list[tuple[ast.stmt, int, int]] = []
     for stmt in body:
         start = min([d.lineno for d in getattr(stmt, "decorator_list", [])] + [stmt.lineno])
@@ -215,11 +225,13 @@ def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int], regions
                 and _omissible(stmt, start, end, lines):
             run.append((stmt, start, end))
             continue
-        _close(run, lines, regions)
+        if run:
+            runs.append(run)
         run = []
         if isinstance(stmt, ast.ClassDef) and any(start <= line <= end for line in target_lines):
-            _cut(stmt.body, lines, target_lines, regions)
-    _close(run, lines, regions)
+            _cut(stmt.body, lines, target_lines, runs)
+    if run:
+        runs.append(run)
 
 
 def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
@@ -232,15 +244,20 @@ def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
     return not any(_GLOBAL.search(line) for line in lines[start - 1:end])
 
 
-def _close(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region]) -> None:
-    """One placeholder for a run of omissible defs: an assignment that binds their names,
-    so "is this name bound here" keeps its answer."""
+def _close(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region],
+           named: ast.stmt | None) -> None:
+    """One placeholder line for a run of defs: a def of the name of `named`, or of a name
+    of its own (a def, so the commands see a def where the module has one)."""
     if not run:
         return
-    first, start, _ = run[0]
+    _, start, _ = run[0]
     _, _, end = run[-1]
     first_line, last_line = lines[start - 1], lines[end - 1]
     indent = first_line[:len(first_line) - len(first_line.lstrip())]
     ending = last_line[len(last_line.rstrip("\r\n")):]
-    names = list(dict.fromkeys(stmt.name for stmt, _, _ in run))  # type: ignore[attr-defined]
-    regions.append(Region(start, end, "", names, indent, ending))
+    if isinstance(named, ast.ClassDef):
+        head = f"class {named.name}: ..."
+    else:
+        name = named.name if named is not None else "{marker}"  # type: ignore[attr-defined]
+        head = f"def {name}(): ..."
+    regions.append(Region(start, end, f"{indent}{head}  # {{marker}}{ending}"))

@@ -1,0 +1,82 @@
+"""The fix's speed machinery must not change what it writes: a command that sees only the
+skeleton of a big module (bgtask_lint/fix_skeleton.py) writes the same text as one that
+sees it whole, and targets moved through earlier edits land where a re-check would put
+them. The timings themselves are measured by bench/big_module.py and the 1 MB test of
+test_robustness_files.py."""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint import fix as fix_module
+from bgtask_lint.config import Settings
+from bgtask_lint.fix_skeleton import build_skeleton, line_mapping
+from bgtask_lint.project import Project
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from big_module import generate  # noqa: E402
+
+
+def _fix(tmp_path: Path, text: str, unsafe: bool = False) -> tuple[str, dict]:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "b"\ndependencies = ["aiofiles"]\n')
+    path = tmp_path / "big.py"
+    path.write_text(text)
+    project = Project.load([path], Settings(), root=tmp_path)
+    result = project.fix_text(path.resolve(), text, unsafe=unsafe)
+    assert result.error is None, result.error
+    return result.new_text, dict(result.fixed)
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_skeleton_and_whole_module_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  unsafe: bool) -> None:
+    text = generate(12_000, seed=7)
+    whole_dir, cut_dir = tmp_path / "whole", tmp_path / "cut"
+    whole_dir.mkdir()
+    cut_dir.mkdir()
+    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 10**9)
+    whole, whole_counts = _fix(whole_dir, text, unsafe)
+    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 0)
+    cut, cut_counts = _fix(cut_dir, text, unsafe)
+    assert whole_counts and set(whole_counts) >= {"BGT101", "BGT103", "BGT301"}
+    assert cut == whole and cut_counts == whole_counts
+    again, counts = _fix(cut_dir, cut, unsafe)
+    assert again == cut and not counts  # idempotent
+
+
+def test_a_commands_skeleton_is_a_small_part_of_a_big_module() -> None:
+    text = generate(300_000, seed=3)
+    tree = ast.parse(text)
+    lines = text.splitlines()
+    targets = {n + 1 for n, line in enumerate(lines) if "asyncio.create_task(" in line}
+    skeleton = build_skeleton(text, tree, targets)
+    assert len(skeleton.text) < len(text) / 5
+    new_text, line_map = skeleton.expand(skeleton.text)
+    assert new_text == text and all(line_map(n) == n for n in range(1, len(lines) + 1))
+    # every placeholder keeps bound the names the fixes ask about, and nothing else
+    assert "(): ...  # __bgtask_lint_gap_" in skeleton.text
+
+
+def test_line_mapping_only_maps_unchanged_lines_in_order() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        old = [rng.choice(["a\n", "b\n", "    x\n", "\n", f"u{rng.random()}\n"]) for _ in range(rng.randrange(60))]
+        new = list(old)
+        for _ in range(rng.randrange(5)):
+            at = rng.randrange(len(new) + 1)
+            if rng.random() < 0.5:
+                new.insert(at, f"n{rng.random()}\n")
+            elif new:
+                del new[min(at, len(new) - 1)]
+        mapping = line_mapping(old, new)
+        previous = 0
+        for line in range(1, len(old) + 1):
+            moved = mapping(line)
+            if moved is not None:
+                assert old[line - 1] == new[moved - 1] and moved > previous
+                previous = moved
