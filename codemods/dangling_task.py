@@ -77,18 +77,28 @@ class DanglingTaskCommand(FindingCommand):
         names = _Names()
         node.visit(names)
         self.function_names.append(names.names)
+        self.function_task_names.append([])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self.function_names.pop()
+        self.function_task_names.pop()
         return updated
 
     def _task_name(self) -> str:
+        """`task`, or `task_1`... when the function already uses that name. One name per
+        function: each rewrite uses its variable only on the next two lines, so the next
+        rewrite may bind it again."""
         used = self.function_names[-1] if self.function_names else self.used_names
+        ours = self.function_task_names[-1] if self.function_task_names else None
+        if ours:
+            return ours[0]
         name, counter = "task", 1
         while name in used:
             name = f"task_{counter}"
             counter += 1
         used.add(name)
+        if ours is not None:
+            ours.append(name)
         return name
 
     def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
@@ -141,6 +151,7 @@ class DanglingTaskCommand(FindingCommand):
         # the names a new `task` variable must not take: every identifier of the module
         self.used_names = _identifiers(module_tree)
         self.function_names: list[set[str]] = []
+        self.function_task_names: list[list[str]] = []
         return super().transform_module_impl(tree)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
