@@ -20,9 +20,11 @@ from bgtask_lint.files import (
     find_marked_root,
     path_problem,
     paths_root,
+    read_source,
 )
 from bgtask_lint.findings import Finding
 from bgtask_lint.gitignore import find_work_tree
+from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
 if TYPE_CHECKING:
     from bgtask_lint.project import CheckResult, Project
@@ -160,8 +162,6 @@ def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path
             return EXIT_ERROR
         result = _check_loaded(named, settings, root, options, overrides={named[0]: text})
     elif options.add_noqa:
-        from bgtask_lint.fix_run import run_add_noqa
-
         return run_add_noqa(named, settings, root, console)
     elif options.unused_noqa:
         result = _check_loaded(named, settings, root, options)
@@ -253,3 +253,41 @@ def report_findings(findings: list[Finding], options: CheckOptions, console: Con
             console.result(lines)
         elif lines:
             print(lines, file=sys.stderr)
+
+
+def run_add_noqa(paths: list[Path], settings: Settings, root: Path, console: Console) -> int:
+    """`check --add-noqa`: each finding's code into a `# noqa:` comment on its line."""
+    from bgtask_lint.noqa import add_noqa
+    from bgtask_lint.project import Project
+
+    project = Project.load(paths, settings, root)
+    for error in project.errors:
+        console.error(error.path, error.message)
+    added = files = refused = 0
+    for path in project.targets:
+        module = project.index.by_path[path]
+        findings = project.check(module)
+        if not findings:
+            continue
+        result = add_noqa(module.source, findings)
+        for finding, why in result.refused:
+            refused += 1
+            console.note(f"{console.display(path)}:{finding.line}:{finding.col + 1}: {finding.code} "
+                         f"not suppressed: {why}")
+        if not result.added:
+            continue
+        try:
+            encoding, bom = read_for_write(path)
+            if read_source(path).text != module.source:
+                raise ChangedMeanwhile("the file changed while noqa comments were being added")
+            write_atomically(path, result.text, encoding, bom)
+        except (OSError, UnicodeError, SourceError, ChangedMeanwhile) as exc:
+            console.error(path, f"cannot write: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        added += result.added
+        files += 1
+    console.note(f"Added {added} noqa code{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}."
+                 + (f" {refused} finding{'s' if refused != 1 else ''} could not be suppressed." if refused else ""))
+    if console.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if refused else EXIT_CLEAN

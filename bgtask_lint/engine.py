@@ -16,6 +16,7 @@ from bgtask_lint.collect import build_module
 from bgtask_lint.context import RuleContext
 from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
+from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 Handler = Callable[[ast.AST, RuleContext], None]
+
+# the project-wide V2.4 analysis the rules ask the index for (see ProjectIndex.flow_analysis)
+ProjectIndex.flow_analysis = compute_session_flows
 
 
 def parse_module(path: Path, root: Path, text: str | None = None) -> ModuleInfo:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import os
-import stat
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +16,17 @@ import click
 
 from bgtask_lint.config import Settings, valid_timeout
 from bgtask_lint.console import Console
-from bgtask_lint.files import SourceError, decode_source, excluded_below_root, read_source, source_lines
+from bgtask_lint.files import (
+    SourceError,
+    decode_source,
+    excluded_below_root,
+    read_source,
+    source_lines,
+)
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix import FileFix, is_fixable
 from bgtask_lint.project import Project
+from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
 # a fix in one module can make a function of another a task (BGT101): go round again
 MAX_ROUNDS = 3
@@ -81,9 +85,9 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
         try:
             encoding, bom = read_for_write(path)
             if read_source(path).text != result.old_text:  # saved by someone else meanwhile
-                raise _ChangedMeanwhile("the file changed while it was being fixed")
+                raise ChangedMeanwhile("the file changed while it was being fixed")
             write_atomically(path, result.new_text, encoding, bom)
-        except (OSError, UnicodeError, SourceError, _ChangedMeanwhile) as exc:
+        except (OSError, UnicodeError, SourceError, ChangedMeanwhile) as exc:
             write_errors += 1
             console.error(path, f"cannot write: {getattr(exc, 'strerror', None) or exc}")
             # the file keeps its text: so must the index, the count and the report
@@ -175,10 +179,6 @@ def show_fixes(fixes: dict[Path, FileFix], display: Callable[[Path], str], diff:
             rule = rule_by_code(code)
             lines.append(f"    {count} \u00d7 {code}" + (f" ({rule.name})" if rule is not None else ""))
     return "\n".join(lines)
-
-
-class _ChangedMeanwhile(Exception):
-    """The file on disk is no longer the text that was fixed."""
 
 
 def _index_what_is_on_disk(project: Project, path: Path, fallback: str) -> None:
@@ -274,43 +274,6 @@ def run_fix_stdin(path: Path, settings: Settings, root: Path, options: FixOption
 # --- --add-noqa -----------------------------------------------------------------------------
 
 
-def run_add_noqa(paths: list[Path], settings: Settings, root: Path, console: Console) -> int:
-    """`check --add-noqa`: each finding's code into a `# noqa:` comment on its line."""
-    from bgtask_lint.noqa import add_noqa
-
-    project = Project.load(paths, settings, root)
-    for error in project.errors:
-        console.error(error.path, error.message)
-    added = files = refused = 0
-    for path in project.targets:
-        module = project.index.by_path[path]
-        findings = project.check(module)
-        if not findings:
-            continue
-        result = add_noqa(module.source, findings)
-        for finding, why in result.refused:
-            refused += 1
-            console.note(f"{console.display(path)}:{finding.line}:{finding.col + 1}: {finding.code} "
-                         f"not suppressed: {why}")
-        if not result.added:
-            continue
-        try:
-            encoding, bom = read_for_write(path)
-            if read_source(path).text != module.source:
-                raise _ChangedMeanwhile("the file changed while noqa comments were being added")
-            write_atomically(path, result.text, encoding, bom)
-        except (OSError, UnicodeError, SourceError, _ChangedMeanwhile) as exc:
-            console.error(path, f"cannot write: {getattr(exc, 'strerror', None) or exc}")
-            continue
-        added += result.added
-        files += 1
-    console.note(f"Added {added} noqa code{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}."
-                 + (f" {refused} finding{'s' if refused != 1 else ''} could not be suppressed." if refused else ""))
-    if console.errors:
-        return EXIT_ERROR
-    return EXIT_FINDINGS if refused else EXIT_CLEAN
-
-
 class _progress:
     """A progress bar on a terminal for many files; nothing when piped."""
 
@@ -332,39 +295,8 @@ class _progress:
 # --- writing ------------------------------------------------------------------------------
 
 
-def write_atomically(path: Path, text: str, encoding: str, bom: bool) -> None:
-    data = text.encode(encoding)
-    if bom:
-        data = codecs.BOM_UTF8 + data
-    mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bgtask-tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
 def unified_diff(fix: FileFix, display: str) -> str:
     return "".join(difflib.unified_diff(
         source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
         fromfile=f"a/{display}", tofile=f"b/{display}",
     ))
-
-
-def read_for_write(path: Path) -> tuple[str, bool]:
-    """The encoding to write back with, and whether the file starts with a UTF-8 BOM."""
-    with path.open("rb") as handle:
-        raw_start = handle.read(3)
-    source = read_source(path)
-    bom = raw_start == codecs.BOM_UTF8
-    encoding = "utf-8" if source.encoding in ("utf-8-sig", "utf-8") else source.encoding
-    return encoding, bom

@@ -114,6 +114,11 @@ class ScheduleSite:
 
 
 class ProjectIndex:
+    # The session-flow analysis (bgtask_lint.flows) sits above the index: it uses the
+    # semantics and guard models. The engine, which runs the rules that ask, registers it
+    # here, so that the index never imports a layer above it.
+    flow_analysis: "Callable[[ProjectIndex], dict] | None" = None
+
     def __init__(self, root: Path, modules: Iterable[ModuleInfo]):
         self.root = root
         self.by_path: dict[Path, ModuleInfo] = {}  # the modules parsed so far
@@ -463,11 +468,11 @@ class ProjectIndex:
         """Request sessions that reach a task through a project helper's parameter:
         (helper path, helper qualname, parameter) -> the calls that pass one. Computed once
         per state of the index (see `bgtask_lint.flows`)."""
-        from bgtask_lint.flows import compute_session_flows
-
         key = ("session-flows",)
         if key not in self.cache:
-            self.cache[key] = compute_session_flows(self)
+            if ProjectIndex.flow_analysis is None:
+                raise RuntimeError("no session-flow analysis registered (bgtask_lint.engine does it)")
+            self.cache[key] = ProjectIndex.flow_analysis(self)
         return self.cache[key]  # type: ignore[return-value]
 
     def flow_summary(self) -> tuple:

@@ -215,7 +215,8 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != name:
+            # a module's own ancestor packages are initialised before it runs: no edge
+            if target and target != name and not name.startswith(target + "."):
                 found.add(target)
     return found
 

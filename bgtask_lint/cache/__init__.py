@@ -18,9 +18,9 @@ Split by job:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bgtask_lint.cache.store import CACHE_DIR
+from bgtask_lint.cache.store import CACHE_DIR, LAST_RUN
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CACHE_DIR", "LAST_RUN", "check_cached"]
 
-# what the last cached run did (for tests and the benchmark)
-LAST_RUN: dict[str, Any] = {}
 
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,

@@ -26,9 +26,15 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bgtask_lint.cache import LAST_RUN
 from bgtask_lint.cache.scan import FileState, Scan, read_verified, scan
-from bgtask_lint.cache.store import Store, decode_findings, encode_findings, pack_identity, sha
+from bgtask_lint.cache.store import (
+    LAST_RUN,
+    Store,
+    decode_findings,
+    encode_findings,
+    pack_identity,
+    sha,
+)
 from bgtask_lint.files import paths_root
 
 if TYPE_CHECKING:
@@ -100,9 +106,8 @@ def _add_problems(result: "CheckResult", found: Scan) -> None:
 
 def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: list[Path]) -> "CheckResult | None":
     """The result from the main pack alone, or None when anything may have changed."""
-    from bgtask_lint.project import FileError
-
     from bgtask_lint.cache.deps import BY_TARGETS
+    from bgtask_lint.project import FileError
 
     rows = _rows(main)
     if not main or set(rows) != set(found.files):

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from bgtask_lint.findings import Finding
 
 CACHE_DIR = ".bgtask_lint_cache"
+# what the last cached run did (for tests and the benchmark); lives here, below check.py,
+# so that the package does not import itself
+LAST_RUN: dict[str, Any] = {}
 SCHEMA = 4
 # identities kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
