@@ -69,8 +69,11 @@ class AddTaskCallResult(Rule):
     debug=True)`): today they go to the call's result (or to `asyncio.run`), after a fix
     they would go to the task, so the finding says so and stays. Not flagged:
     `functools.partial(...)`, calls to a local factory whose every `return` returns a
-    nested function or lambda, and calls to a project function (any module) whose every
-    `return` is a `functools.partial(...)`.
+    nested function or lambda, calls to a project function (any module) whose every
+    `return` is a `functools.partial(...)`, and calls to a method of an object whose class
+    cannot be resolved (`add_task(graph.end_traces(ctx))`: such a method may return the
+    callable the scheduler needs, and what cannot be resolved is never guessed; on the
+    real-world corpus all four such findings were factories).
     """
 
     code = "BGT101"
@@ -110,6 +113,9 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
                 return
             if ctx.index.partial_factory(ctx.module, task, ctx.function, ctx.owner_class()) is not None:
                 return  # `make_job(db)` returns functools.partial(F, db): a callable
+            if isinstance(task.func, ast.Attribute) and target is None and ctx.index.resolve_callable(
+                    ctx.module, task.func, ctx.function, ctx.owner_class()) is None:
+                return  # a method of an object of unknown class may return the task: never guessed
             name = last_name(task.func) or "the task"
             fixable, why = add_task_fix(node, task, site.form)
             self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead"
