@@ -344,7 +344,7 @@ def test_guard_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) ->
 
 
 def test_guard_fix_changes_nothing_on_success(tmp_path: Path) -> None:
-    text = task_module("", "def work(x):\n    return x\n\n\ndef job(x):\n    total = work(x)\n    print('done', total)\n")
+    text = task_module("", "def work(x):\n    return int(x)\n\n\ndef job(x):\n    total = work(x)\n    print('done', total)\n")
     fixed = fix(tmp_path, text, codes=("BGT401",))[1]
     assert fixed != text
     assert run_module(text, "job(3)") == run_module(fixed, "job(3)") == (None, [], "done 3\n")
