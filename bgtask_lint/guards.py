@@ -16,6 +16,7 @@ from bgtask_lint.index import FUNCTION_TYPES, ClassSym, ExternalSym, FunctionSym
 from bgtask_lint.loggers import (
     LIBRARY_FACTORIES,
     LIBRARY_LOGGERS,
+    LOG_LEVELS,
     UNKNOWN,
     ExternalFact,
     LoggerBindings,
@@ -37,6 +38,22 @@ LOOP_BUILTINS = {"range", "enumerate", "zip", "sorted", "reversed", "list", "set
 LOOP_METHODS = {"items", "keys", "values"}
 SUPPRESS = {"contextlib.suppress"}
 RETRIEVE_METHODS = {"exception", "result"}
+# calls that cannot fail with an Exception, next to a guarded helper (one level down):
+# the loop-header builtins above, these, and logging calls (by binding)
+HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id"}
+HARMLESS_CALLS = {"asyncio.sleep", "anyio.sleep", "trio.sleep", "time.time", "time.monotonic",
+                  "time.perf_counter", "time.monotonic_ns", "time.time_ns"}
+# what a handler may hand the caught exception to without handing it on: text and inspection
+INSPECTING_BUILTINS = {"str", "repr", "type", "format", "isinstance", "issubclass", "getattr", "hasattr",
+                       "id", "vars", "dir", "len", "bool", "print"}
+LOG_METHODS = LOG_LEVELS[UNKNOWN]  # `<anything>.warning(msg, e)` is never a hand-over
+HELPER_DEPTH = 3  # how far down project helpers are followed (guarded bodies, handing on)
+
+
+_ACCEPT: dict[str, Callable[["HandlerFacts"], bool]] = {
+    "guards": lambda facts: facts.guards,
+    "covers": lambda facts: facts.covers,
+}
 
 
 def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
@@ -71,6 +88,40 @@ def strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
     return body
 
 
+def always_raises(body: list[ast.stmt]) -> bool:
+    """Every path through `body` ends in a `raise` (the caller checks there is no `return`)."""
+    for stmt in body:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, ast.If) and always_raises(stmt.body) and always_raises(stmt.orelse):
+            return True
+        if isinstance(stmt, (ast.With, ast.AsyncWith)) and always_raises(stmt.body):
+            return True
+        if isinstance(stmt, TRY_TYPES):
+            if always_raises(stmt.finalbody):  # type: ignore[attr-defined]
+                return True
+            if always_raises(stmt.body) and all(always_raises(h.body) for h in stmt.handlers):  # type: ignore[attr-defined]
+                return True
+    return False
+
+
+def _passes_name(expr: ast.expr, name: str, calls: bool = True) -> bool:
+    """`e`, `(None, e)`, `{"error": e}`, `Failed(e)`: the exception object itself, not its text
+    (`calls=False`: not through a call, which the caller judges itself)."""
+    if isinstance(expr, ast.Name):
+        return expr.id == name
+    if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+        return any(_passes_name(e, name, calls) for e in expr.elts)
+    if isinstance(expr, ast.Dict):
+        return any(v is not None and _passes_name(v, name, calls) for v in expr.values)
+    if isinstance(expr, ast.Call) and calls:
+        if isinstance(expr.func, ast.Name) and expr.func.id in INSPECTING_BUILTINS:
+            return False
+        return any(isinstance(a, ast.Name) and a.id == name for a in expr.args) \
+            or any(isinstance(kw.value, ast.Name) and kw.value.id == name for kw in expr.keywords)
+    return False
+
+
 def is_broad_handler(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -85,6 +136,7 @@ class HandlerFacts:
     traceback: bool  # ... with the traceback
     reraises: bool
     exc_info_off: bool  # a log call passes exc_info=False on purpose
+    hands_on: bool = False  # passes the caught exception object itself on (queue, future, return)
 
     @property
     def guards(self) -> bool:
@@ -98,7 +150,7 @@ class HandlerFacts:
 
     @property
     def swallows(self) -> bool:
-        return self.broad and not self.traceback and not self.reraises
+        return self.broad and not self.traceback and not self.reraises and not self.hands_on
 
 
 class GuardModel:
@@ -108,35 +160,111 @@ class GuardModel:
         self.index = index
         self.module = module
         self.loggers = module_loggers(index, module)
+        self._handlers: dict[tuple[int, int], HandlerFacts] = {}  # (id(handler), id(function))
 
     # --- handlers ----------------------------------------------------------------------
 
     def handler(self, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFacts:
+        key = (id(handler), id(function))
+        facts = self._handlers.get(key)
+        if facts is None:
+            facts = self._handlers[key] = self._handler_facts(handler, function)
+        return facts
+
+    def _handler_facts(self, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFacts:
         owner = self.module.owner_class.get(id(function)) if function is not None else None
         logs = traceback = reraises = off = False
-        traceback_names: set[str] = set()
+        # names holding the traceback text: `tb = traceback.format_exc()`, also inside a value
+        # (`info = Debug(traceback_str=format_tb_helper(...))`), also through a project helper
+        traceback_names: set[str] = {
+            t.id for node in walk_local(list(handler.body)) if isinstance(node, ast.Assign)
+            and any(isinstance(n, ast.Call) and self._traceback_text(n, function, owner) for n in ast.walk(node.value))
+            for t in node.targets if isinstance(t, ast.Name)}
         for node in walk_local(list(handler.body)):
             if isinstance(node, ast.Raise):
                 reraises = True
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
-                    and is_traceback_text(node.value, self.loggers):
-                traceback_names.update(t.id for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.Call):
                 found = log_call(node, self.loggers, function, owner, unresolved=True)
                 if found is not None:
                     logs = True
                     traceback = traceback or found.traceback or any(
-                        isinstance(n, ast.Name) and n.id in traceback_names for n in ast.walk(node))
+                        (isinstance(n, ast.Name) and n.id in traceback_names)
+                        or (isinstance(n, ast.Call) and self._traceback_text(n, function, owner))
+                        for n in ast.walk(node))
                     off = off or found.exc_info_off
                 elif self._helper_logs_traceback(node, function, owner):
                     logs = traceback = True
                 elif self._helper_raises(node, function, owner):
                     reraises = True
-        return HandlerFacts(is_broad_handler(handler), logs, traceback, reraises, off)
+        hands_on = handler.name is not None and self._hands_on(list(handler.body), handler.name, function, owner, 0)
+        return HandlerFacts(is_broad_handler(handler), logs, traceback, reraises, off, hands_on)
+
+    def _traceback_text(self, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None) -> bool:
+        """`traceback.format_exc()`, or a project function whose every `return` is such a
+        call (`_get_traceback_str_for_error(...)` returning `traceback.format_exc()`)."""
+        if is_traceback_text(call, self.loggers, function):
+            return True
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return False
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        if not isinstance(sym, FunctionSym) or isinstance(sym.node, ast.Lambda):
+            return False
+        key = ("traceback-text", sym.key)
+        if key not in self.index.cache:
+            bindings = module_loggers(self.index, sym.module)
+            returns = [n for n in walk_local(list(sym.node.body)) if isinstance(n, ast.Return)]
+            self.index.cache[key] = bool(returns) and all(
+                isinstance(r.value, ast.Call) and is_traceback_text(r.value, bindings, sym.node) for r in returns)
+        return bool(self.index.cache[key])
+
+    def _hands_on(self, body: list[ast.stmt], name: str, function: ast.AST | None,
+                  owner: ast.ClassDef | None, depth: int) -> bool:
+        """Does `body` pass the exception bound to `name` itself on, for a consumer to re-raise
+        or report: returned (`return e`, `return Failed(e)`), or handed to a call that is not a
+        log call nor a text/inspection builtin (`fut.set_exception(e)`, `queue.put_nowait(e)`,
+        `self._forward(e)`)? Through a project function, only when that function hands its
+        parameter on in turn (one that only logs it, or raises it on some paths only, hands
+        nothing on; one that always raises is a re-raise); depth-limited."""
+        for node in walk_local(body):
+            if isinstance(node, ast.Return) and node.value is not None and _passes_name(node.value, name, False):
+                return True
+            if not isinstance(node, ast.Call):
+                continue
+            positions = [i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == name]
+            keywords = [kw.arg for kw in node.keywords if isinstance(kw.value, ast.Name) and kw.value.id == name]
+            if not positions and not keywords:
+                continue
+            if log_call(node, self.loggers, function, owner, unresolved=True) is not None \
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS):
+                continue  # logged (with or without the traceback: the handler's facts say which)
+            if isinstance(node.func, ast.Name) and node.func.id in INSPECTING_BUILTINS \
+                    and self.index.qualified_name(self.module, node.func, function) == node.func.id:
+                continue
+            sym = self.index.resolve(self.module, node.func, function, owner) \
+                if isinstance(node.func, (ast.Name, ast.Attribute)) else None
+            if not isinstance(sym, FunctionSym):
+                return True  # a queue, a future, a library: it has the exception now
+            if depth >= HELPER_DEPTH:
+                continue
+            params = [arg.arg for arg, _ in _parameters(sym.node)]
+            if params and params[0] in ("self", "cls") and isinstance(node.func, ast.Attribute):
+                params = params[1:]
+            received = [params[i] for i in positions if i < len(params)] + [k for k in keywords if k in params]
+            helper = guard_model(self.index, sym.module)
+            helper_owner = sym.module.owner_class.get(id(sym.node))
+            key = ("hands-on", sym.key, tuple(received))
+            if key not in self.index.cache:
+                self.index.cache[key] = False  # recursion guard
+                self.index.cache[key] = any(
+                    helper._hands_on(list(sym.node.body), p, sym.node, helper_owner, depth + 1) for p in received)
+            if self.index.cache[key]:
+                return True
+        return False
 
     def _helper_raises(self, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None) -> bool:
-        """A project function that never returns (`-> NoReturn`, or no `return` and a final
-        `raise`): `raise_classified_failure(e)` in a handler re-raises."""
+        """A project function that never returns (`-> NoReturn`, or no `return` and every
+        path ends in a `raise`: `if auth: raise A(...) from e` then `raise B(...) from e`):
+        `raise_classified_failure(e)` in a handler re-raises."""
         if not isinstance(call.func, (ast.Name, ast.Attribute)):
             return False
         sym = self.index.resolve(self.module, call.func, function, owner)
@@ -148,8 +276,8 @@ class GuardModel:
                 in NEVER_RETURNS:
             return True
         body = strip_docstring(node.body)
-        return bool(body) and isinstance(body[-1], ast.Raise) \
-            and not any(isinstance(n, ast.Return) for n in walk_local(list(body)))
+        return bool(body) and always_raises(body) \
+            and not any(isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) for n in walk_local(list(body)))
 
     def _helper_logs_traceback(self, call: ast.Call, function: ast.AST | None,
                                owner: ast.ClassDef | None) -> bool:
@@ -174,38 +302,122 @@ class GuardModel:
     # --- bodies ------------------------------------------------------------------------
 
     def body_guarded(self, function: ast.AST) -> bool:
-        """Every call statement inside a try whose broad handler guards (V1 + V2.6)."""
-        return self._covered(strip_docstring(function.body), function, lambda f: f.guards, False)  # type: ignore[attr-defined]
+        """Every call statement inside a try whose broad handler guards (V1 + V2.6), or a
+        call of a project function whose own body is guarded (one level down)."""
+        return self._body_ok(function, "guards", 0)
 
     def body_covered(self, function: ast.AST) -> bool:
         """Every call statement inside a broad handler that stops the exception, guarding or
         swallowing (`contextlib.suppress(Exception)` too): then any problem is BGT402's."""
-        return self._covered(strip_docstring(function.body), function, lambda f: f.covers, True)  # type: ignore[attr-defined]
+        return self._body_ok(function, "covers", 0)
+
+    def _body_ok(self, function: ast.AST, mode: str, depth: int) -> bool:
+        body = strip_docstring(function.body)  # type: ignore[attr-defined]
+        if self._covered(body, function, _ACCEPT[mode], mode == "covers"):
+            return True
+        return depth < HELPER_DEPTH and self.guarded_below(body, function, mode, depth)
+
+    def guarded_below(self, statements: list[ast.stmt], function: ast.AST, mode: str = "guards",
+                      depth: int = 0, *, helper_needed: bool = False) -> bool:
+        """Guarded one level down: every fallible call is in a guarding `try` or calls a
+        project function (or nested def) whose body is guarded itself, and at least one is
+        such a call; the rest cannot fail (`len`, `isinstance`, `asyncio.sleep`,
+        `time.monotonic()`, logging). Without such a call (`helper_needed=False`), calls that
+        cannot fail may still stand outside a guarding `try`, as call-free statements do,
+        but a log call may not (V2.6: only a body whose one call is a log call is trivial)."""
+        used: dict[str, int] = {}
+        if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
+            return False
+        return bool(used.get("helper")) or (not helper_needed and not used.get("log"))
 
     def _covered(self, statements: list[ast.stmt], function: ast.AST,
-                 accept: Callable[[HandlerFacts], bool], suppress_counts: bool) -> bool:
+                 accept: Callable[[HandlerFacts], bool], suppress_counts: bool,
+                 below: tuple[str, int, dict[str, int]] | None = None) -> bool:
+        def calls_ok(nodes: list[ast.AST]) -> bool:
+            return below is not None and self._calls_guarded_below(nodes, function, below)
+
         def covered(stmts: list[ast.stmt]) -> bool:
             for position, stmt in enumerate(stmts):
-                if not contains_call(stmt) or self._accepted_try(stmt, function, accept):
+                if not contains_call(stmt):
+                    continue
+                if self._accepted_try(stmt, function, accept):
+                    if below is not None:
+                        below[2]["try"] = below[2].get("try", 0) + 1
                     continue
                 if suppress_counts and self._suppresses_broadly(stmt, function):
                     continue
-                if isinstance(stmt, (ast.For, ast.While)) and self._plain_loop_header(stmt, function):
+                if isinstance(stmt, (ast.For, ast.While)) and (
+                        self._plain_loop_header(stmt, function)
+                        or calls_ok([stmt.iter] if isinstance(stmt, ast.For) else [stmt.test])):
                     if covered(stmt.body) and covered(stmt.orelse):
                         continue
                 # call-free conditions and context managers may stand outside, as call-free statements do
-                if isinstance(stmt, ast.If) and not _has_call([stmt.test]):
+                if isinstance(stmt, ast.If) and (not _has_call([stmt.test]) or calls_ok([stmt.test])):
                     if covered(stmt.body) and covered(stmt.orelse):
                         continue
-                if isinstance(stmt, (ast.With, ast.AsyncWith)) \
-                        and not _has_call([item.context_expr for item in stmt.items]) and covered(stmt.body):
-                    continue
+                if isinstance(stmt, (ast.With, ast.AsyncWith)) and covered(stmt.body):
+                    items = [item.context_expr for item in stmt.items]
+                    if not _has_call(items) or calls_ok(items):  # type: ignore[arg-type]
+                        continue
                 if position + 1 < len(stmts) and self._acquire_idiom(stmt, stmts[position + 1], function, accept):
+                    continue
+                if not isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.AsyncWith, *TRY_TYPES)) \
+                        and calls_ok([stmt]):
                     continue
                 return False
             return True
 
         return covered(statements)
+
+    def _calls_guarded_below(self, nodes: list[ast.AST], function: ast.AST,
+                             below: tuple[str, int, dict[str, int]]) -> bool:
+        """Every call in `nodes` cannot fail, logs, or calls a project function (or a nested
+        def) whose body is guarded; `below` = (mode, depth, counts of what was relied on)."""
+        mode, depth, used = below
+        owner = self.module.owner_class.get(id(function))
+        for node in walk_local(nodes):
+            if not isinstance(node, ast.Call):
+                continue
+            if self._harmless_call(node, function):
+                continue
+            if log_call(node, self.loggers, function, owner, unresolved=True) is not None:
+                used["log"] = used.get("log", 0) + 1
+                continue
+            target = self._helper_of(node, function, owner)
+            if target is None:
+                return False
+            module, helper = target
+            # a helper that swallows is BGT402's finding only where BGT402 looks: same module
+            helper_mode = mode if module is self.module else "guards"
+            key = ("body-ok", module.path, id(helper), helper_mode)
+            if key not in self.index.cache:
+                self.index.cache[key] = False  # recursion guard
+                self.index.cache[key] = guard_model(self.index, module)._body_ok(helper, helper_mode, depth + 1)
+            if not self.index.cache[key]:
+                return False
+            used["helper"] = used.get("helper", 0) + 1
+        return True
+
+    def _harmless_call(self, call: ast.Call, function: ast.AST) -> bool:
+        """A call that cannot fail with an Exception: `len(x)`, `isinstance(...)`,
+        `d.items()`, `await asyncio.sleep(n)` (only cancellation), `time.monotonic()`."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in HARMLESS_BUILTINS and self._qualified(func, function) == func.id:
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not call.args:
+            return True
+        return self._qualified(func, function) in HARMLESS_CALLS
+
+    def _helper_of(self, call: ast.Call, function: ast.AST,
+                   owner: ast.ClassDef | None) -> tuple[ModuleInfo, ast.AST] | None:
+        """The project function (or nested def) a call runs."""
+        local = local_def(call.func, function)
+        if local is not None:
+            return self.module, local
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return None
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        return (sym.module, sym.node) if isinstance(sym, FunctionSym) else None
 
     def _accepted_try(self, stmt: ast.stmt, function: ast.AST, accept: Callable[[HandlerFacts], bool]) -> bool:
         return isinstance(stmt, TRY_TYPES) and any(accept(self.handler(h, function)) for h in stmt.handlers)  # type: ignore[attr-defined]
@@ -312,8 +524,8 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         return cached
     index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
 
-    def external(expr: ast.expr) -> ExternalFact:
-        sym = index.resolve(module, expr)
+    def external(expr: ast.expr, function: ast.AST | None = None) -> ExternalFact:
+        sym = index.resolve(module, expr, function)
         if isinstance(sym, ValueSym):
             kind = module_loggers(index, sym.module).get(sym.name)
             return ("logger", kind) if kind else None
@@ -441,7 +653,7 @@ def _callback_logs(index: ProjectIndex, module: ModuleInfo, callback: ast.expr,
     elif isinstance(callback, ast.Call) and index.qualified_name(module, callback.func, function) \
             == "functools.partial" and callback.args:
         callback = callback.args[0]
-    target = _local_def(callback, function)
+    target = local_def(callback, function)
     if target is not None:
         return _retrieves_and_logs(index, module, target, depth=0)
     if not isinstance(callback, (ast.Name, ast.Attribute)):
@@ -450,7 +662,8 @@ def _callback_logs(index: ProjectIndex, module: ModuleInfo, callback: ast.expr,
     return isinstance(sym, FunctionSym) and _retrieves_and_logs(index, sym.module, sym.node, depth=0)
 
 
-def _local_def(expr: ast.expr, function: ast.AST | None) -> ast.AST | None:
+def local_def(expr: ast.expr, function: ast.AST | None) -> ast.AST | None:
+    """The nested def a name in `function` is bound to (`def run(): ...` then `run()`)."""
     if not isinstance(expr, ast.Name) or not isinstance(function, FUNCTION_TYPES):
         return None
     for binding in function_scope(function).values(expr.id):

@@ -73,7 +73,7 @@ OFF = (False, None, 0)
 # what a name of another project module is: ("logger" | "factory" | "type", kind), or
 # (UNKNOWN, UNKNOWN) when the import cannot be followed (a third-party package)
 ExternalFact = Optional[Tuple[str, str]]
-External = Callable[[ast.expr], ExternalFact]
+External = Callable[..., ExternalFact]  # (expr, function=None): function for its local imports
 
 
 class LoggerBindings(dict):
@@ -196,16 +196,16 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
              owner_class: ast.ClassDef | None = None, *, unresolved: bool = False) -> LogCall | None:
     """What `call` logs, or None when it is not a logging (or printing, or reporting) call."""
     func = call.func
-    qualified = bindings.qualified(func) or ""
+    qualified = _qualified_in(func, bindings, function) or ""
     name = dotted(func) or ""
     if last_name(func) in CAPTURE_METHODS:
         return LogCall("capture", "error", True, False)
     if qualified in TRACEBACK_PRINTS:
         return LogCall("traceback", "error", True, False)
     if name in PRINTS and _local_kind(name.split(".")[0], bindings, function, 0) is False:
-        return LogCall("print", "print", _formats_traceback(call, bindings), False)
+        return LogCall("print", "print", _formats_traceback(call, bindings, function), False)
     if qualified.startswith("logging.") and qualified[len("logging."):] in LOG_LEVELS["logging"]:
-        return _level_call(call, "logging", qualified[len("logging."):], bindings)
+        return _level_call(call, "logging", qualified[len("logging."):], bindings, function)
     if not isinstance(func, ast.Attribute):
         return None
     kind = is_logger_expr(func.value, bindings, function, owner_class, unresolved=unresolved)
@@ -213,7 +213,7 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
         return None
     if kind == UNKNOWN and not (call.args or any(kw.arg in ("msg", "message", "event") for kw in call.keywords)):
         return None  # a log call has a message: `task.exception()` is no log call
-    return _level_call(call, kind, func.attr, bindings)
+    return _level_call(call, kind, func.attr, bindings, function)
 
 
 def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
@@ -222,9 +222,40 @@ def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST |
     return found is not None and found.traceback
 
 
-def is_traceback_text(call: ast.Call, bindings: LoggerBindings) -> bool:
-    """`traceback.format_exc()` and friends: a string holding the traceback."""
-    return (bindings.qualified(call.func) or "") in TRACEBACK_TEXT
+def is_traceback_text(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None) -> bool:
+    """`traceback.format_exc()` and friends: a string holding the traceback (`traceback`
+    imported at module level, or inside the function: `import traceback` in the handler)."""
+    return (_qualified_in(call.func, bindings, function) or "") in TRACEBACK_TEXT
+
+
+def _qualified_in(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None) -> str | None:
+    """`bindings.qualified`, but a name imported inside the function (or one around it)
+    counts too: `import traceback` / `from traceback import format_exc` in a handler."""
+    parts = dotted_name(expr)
+    scope = function
+    depth = 0
+    while parts and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and depth < 8:
+        local = function_scope(scope).bindings.get(parts[0])
+        if local:
+            imported = [_imported_as(b.node, parts[0]) for b in local
+                        if b.kind == "other" and isinstance(b.node, (ast.Import, ast.ImportFrom))]
+            if len(imported) == len(local) and imported[0] is not None and len(set(imported)) == 1:
+                return ".".join([imported[0], *parts[1:]])
+            return None  # bound locally to something else: shadowed
+        scope = bindings.enclosing.get(id(scope))
+        depth += 1
+    return bindings.qualified(expr)
+
+
+def _imported_as(stmt: ast.Import | ast.ImportFrom, local: str) -> str | None:
+    """The dotted name an import statement binds `local` to (None: relative)."""
+    for alias in stmt.names:
+        if isinstance(stmt, ast.Import):
+            if (alias.asname or alias.name.split(".")[0]) == local:
+                return alias.name if alias.asname else local
+        elif (alias.asname or alias.name) == local:
+            return None if stmt.level else f"{stmt.module}.{alias.name}"
+    return None
 
 
 # --- judging expressions ---------------------------------------------------------------
@@ -306,7 +337,8 @@ def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | No
     return fact[1] if fact is not None and fact[0] == wanted else None
 
 
-def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings) -> LogCall:
+def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings,
+                function: ast.AST | None = None) -> LogCall:
     traceback = level in TRACEBACK_LEVELS
     off = False
     if kind == "loguru":
@@ -320,7 +352,7 @@ def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings)
             if kw.arg == "exc_info":
                 off = _is_off(kw.value)
                 traceback = traceback or not off
-    traceback = traceback or _formats_traceback(call, bindings)
+    traceback = traceback or _formats_traceback(call, bindings, function)
     return LogCall(kind, level, traceback, off and not traceback)
 
 
@@ -343,8 +375,8 @@ def _is_off(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and value.value in OFF and not isinstance(value.value, str)
 
 
-def _formats_traceback(call: ast.Call, bindings: LoggerBindings) -> bool:
-    return any(isinstance(n, ast.Call) and is_traceback_text(n, bindings) for n in ast.walk(call))
+def _formats_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None) -> bool:
+    return any(isinstance(n, ast.Call) and is_traceback_text(n, bindings, function) for n in ast.walk(call))
 
 
 def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, depth: int,
@@ -367,7 +399,7 @@ def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, d
             kind = (binding.annotation is not None and annotation_kind(binding.annotation, bindings)) or \
                 (binding.value is not None and _value_kind(binding.value, bindings, function, depth, owner_class))
         elif binding.kind == "other" and isinstance(binding.node, (ast.Import, ast.ImportFrom)):
-            kind = _import_kind(binding.node, name)
+            kind = _import_kind(binding.node, name) or _local_import_kind(binding.node, name, bindings, function)
         else:
             kind = None
         if not kind:
@@ -376,6 +408,21 @@ def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, d
     if len(kinds) == 1:
         return kinds.pop()
     return UNKNOWN if UNKNOWN in kinds else None
+
+
+def _local_import_kind(stmt: ast.Import | ast.ImportFrom, name: str, bindings: LoggerBindings,
+                       function: ast.AST) -> str | None:
+    """`from app.log import logger` inside the function: what the project module binds
+    (through the `external` hook, asked in the function's scope)."""
+    if not isinstance(stmt, ast.ImportFrom) or bindings.external is None:
+        return None
+    origin = (stmt.module or "").split(".")[0]
+    if not stmt.level and (origin in STDLIB or origin in LOGGING_LIBRARIES):
+        return None  # known: `from math import log` is no logger
+    fact = bindings.external(ast.Name(id=name, ctx=ast.Load()), function)
+    if fact is not None and fact[0] in ("logger", UNKNOWN):
+        return fact[1]
+    return None
 
 
 def _value_kind(value: ast.expr, bindings: LoggerBindings, function: ast.AST, depth: int,

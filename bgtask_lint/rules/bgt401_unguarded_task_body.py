@@ -22,7 +22,7 @@ class UnguardedTaskBody(Rule):
     `logger.opt(exception=True)` with loguru, `traceback.print_exc()`,
     `sentry_sdk.capture_exception(...)`, or a project function that logs it), or logs
     and re-raises (a call to a project function that never returns, annotated
-    `-> NoReturn` or ending in `raise`, re-raises). What is a logger is decided by binding, not by its name: a name
+    `-> NoReturn` or raising on every path, re-raises). What is a logger is decided by binding, not by its name: a name
     imported from `logging`/`loguru`/`structlog`, assigned from `logging.getLogger(...)`,
     `structlog.get_logger(...)` or a project function returning a logger, or a
     `self.<attr>` assigned one; a parameter called `logger`, `from math import log`,
@@ -40,7 +40,22 @@ class UnguardedTaskBody(Rule):
       the wrapped function inside a guarding `try`, whatever it does before that `try`;
     - a task scheduled only by `create_task(F(...))` whose task object gets
       `add_done_callback(cb)`, where `cb` calls `.exception()`/`.result()` on the task
-      and logs (directly, or one project call down).
+      and logs (directly, or one project call down);
+    - guarded one level down: a statement whose fallible calls are all calls of project
+      functions (or nested defs) whose own bodies are guarded (resolved through the
+      project, cycle-safe, at most three levels) is covered, when the rest of its calls
+      cannot fail (`len`, `isinstance`, `.items()`, `await asyncio.sleep(...)`,
+      `time.monotonic()`, logging): `if not await self._insert(batch): break` where
+      `_insert` catches and logs every exception. A helper that swallows counts as
+      covering only in the same module, where BGT402 reports its handler;
+    - calls that cannot fail (those above, logging aside) standing outside the guarding
+      `try`, as call-free statements may: `while True: try: ... except Exception:
+      logger.exception(...)` followed by `await asyncio.sleep(60)`; a body whose only
+      calls cannot fail is as good as call-free.
+
+    Still flagged: a task started with `start_soon` in an anyio task group (the
+    contract's scheduling form): the group re-raises the child's exception in its
+    parent, but the child's own body is judged like any task's.
 
     Not flagged: bodies without calls; trivial bodies (the only call statement is one
     logging call, one `.release()`, `.set()`, `.cancel()` or `.close()` on a name, or

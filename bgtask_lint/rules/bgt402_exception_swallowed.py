@@ -5,11 +5,11 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.guards import guard_model, is_broad_handler, walk_local
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym
+from bgtask_lint.guards import guard_model, is_broad_handler, local_def, strip_docstring, walk_local
+from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex
 from bgtask_lint.log_fixes import NoFix, swallow_fix
 from bgtask_lint.loggers import log_call
-from bgtask_lint.names import last_name
+from bgtask_lint.names import dotted, last_name
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -17,14 +17,19 @@ if TYPE_CHECKING:
 
 # V2.7 best-effort teardown: what a try body may call and still be exempt
 TEARDOWN_FUNCTIONS = {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"}
-TEARDOWN_METHODS = {"close", "aclose", "wait_closed", "detach", "cancel", "unlink"}
+TEARDOWN_METHODS = {"close", "aclose", "wait_closed", "detach", "cancel", "unlink",
+                    "remove_reader", "remove_writer"}  # loop.remove_reader(fd): stop watching a closed fd
+TEARDOWN_DEPTH = 2  # project functions followed to see that they only tear down
+# type checks an `if` around a teardown call may make (`if isinstance(s, SupportsAclose):`)
+TYPE_CHECKS = {"isinstance", "hasattr", "callable"}
 # path checks an `if` around a teardown call may make (`if os.path.exists(p): os.remove(p)`)
 PATH_CHECKS = {"exists", "isfile", "isdir", "islink", "lexists", "is_file", "is_dir", "is_symlink"}
 BROAD = {"Exception", "BaseException"}
 
 
 def task_scope_functions(ctx: RuleContext) -> set[int]:
-    """ids of the module's tasks and of the same-module functions they call (transitively)."""
+    """ids of the module's tasks and of the same-module functions they call (transitively),
+    nested defs they call included (`await _process_handler(db)`)."""
     key = ("task-scope", ctx.module.path)
     cached = ctx.index.cache.get(key)
     if cached is not None:
@@ -39,40 +44,74 @@ def task_scope_functions(ctx: RuleContext) -> set[int]:
         seen.add(id(function))
         owner = module.owner_class.get(id(function))
         for node in walk_local(list(function.body)):
-            if isinstance(node, ast.Call):
-                target = ctx.index.resolve(module, node.func, function, owner)
-                if isinstance(target, FunctionSym) and target.module is module:
-                    pending.append(target.node)
+            if not isinstance(node, ast.Call):
+                continue
+            local = local_def(node.func, function)
+            if local is not None:
+                pending.append(local)
+                continue
+            target = ctx.index.resolve(module, node.func, function, owner)
+            if isinstance(target, FunctionSym) and target.module is module:
+                pending.append(target.node)
     ctx.index.cache[key] = seen
     return seen
 
 
-def _is_teardown_call(expr: ast.expr, ctx: RuleContext) -> bool:
+def _is_teardown_call(expr: ast.expr, index: ProjectIndex, module: ModuleInfo, function: ast.AST | None,
+                      depth: int) -> bool:
     if isinstance(expr, ast.Await):
         expr = expr.value
     if not isinstance(expr, ast.Call):
         return False
-    if ctx.qualified_name(expr.func) in TEARDOWN_FUNCTIONS:
+    if index.qualified_name(module, expr.func, function) in TEARDOWN_FUNCTIONS:
         return True
-    return isinstance(expr.func, ast.Attribute) and expr.func.attr in TEARDOWN_METHODS
+    if isinstance(expr.func, ast.Attribute) and expr.func.attr in TEARDOWN_METHODS:
+        return True
+    # a project function that only tears down (`await aclose_if_supported(stream)`, whose
+    # body is `if isinstance(stream, SupportsAclose): await stream.aclose()`)
+    if depth >= TEARDOWN_DEPTH or not isinstance(expr.func, (ast.Name, ast.Attribute)):
+        return False
+    owner = module.owner_class.get(id(function)) if function is not None else None
+    sym = index.resolve(module, expr.func, function, owner)
+    return isinstance(sym, FunctionSym) and not isinstance(sym.node, ast.Lambda) \
+        and _teardown_body(strip_docstring(sym.node.body), index, sym.module, sym.node, depth + 1)
+
+
+def _awaits_cancelled(expr: ast.expr, function: ast.AST | None) -> bool:
+    """`await task` where the function calls `task.cancel()`: waiting for a task it has
+    just cancelled, the second half of cancel()."""
+    if not isinstance(expr, ast.Await) or function is None:
+        return False
+    name = dotted(expr.value)
+    return name is not None and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "cancel"
+        and dotted(n.func.value) == name
+        for n in walk_local(list(function.body)))  # type: ignore[attr-defined]
 
 
 def _is_path_check(test: ast.expr) -> bool:
+    """`os.path.exists(p)`, `p.is_file()`, `isinstance(s, SupportsAclose)`, or no call."""
     calls = [n for n in ast.walk(test) if isinstance(n, ast.Call)]
     return not any(isinstance(n, ast.Await) for n in ast.walk(test)) and all(
-        last_name(call.func) in PATH_CHECKS for call in calls)
+        last_name(call.func) in PATH_CHECKS or (isinstance(call.func, ast.Name) and call.func.id in TYPE_CHECKS)
+        for call in calls)
 
 
 def _teardown_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
+    return _teardown_body(body, ctx.index, ctx.module, _enclosing_function(ctx), 0)
+
+
+def _teardown_body(body: list[ast.stmt], index: ProjectIndex, module: ModuleInfo, function: ast.AST | None,
+                   depth: int) -> bool:
     """The body only closes, cancels or removes things (also under an `if`); a log line
     about it (`logger.info("closed")`) is no work of its own."""
-    model = guard_model(ctx.index, ctx.module)
-    function = _enclosing_function(ctx)
-    owner = ctx.module.owner_class.get(id(function)) if function is not None else None
+    model = guard_model(index, module)
+    owner = module.owner_class.get(id(function)) if function is not None else None
 
     def kind(stmt: ast.stmt) -> str | None:
         if isinstance(stmt, ast.Expr):
-            if _is_teardown_call(stmt.value, ctx):
+            if _is_teardown_call(stmt.value, index, module, function, depth) \
+                    or _awaits_cancelled(stmt.value, function):
                 return "teardown"
             call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
             if isinstance(call, ast.Call) and log_call(call, model.loggers, function, owner, unresolved=True):
@@ -80,8 +119,8 @@ def _teardown_only(body: list[ast.stmt], ctx: RuleContext) -> bool:
             return None
         if isinstance(stmt, ast.If):
             inner = stmt.body + stmt.orelse
-            return "teardown" if _is_path_check(stmt.test) and _teardown_only(stmt.body, ctx) \
-                and (not stmt.orelse or _teardown_only(stmt.orelse, ctx)) and inner else None
+            return "teardown" if _is_path_check(stmt.test) and _teardown_body(stmt.body, index, module, function, depth) \
+                and (not stmt.orelse or _teardown_body(stmt.orelse, index, module, function, depth)) and inner else None
         return "pass" if isinstance(stmt, ast.Pass) else None
 
     kinds = [kind(s) for s in body]
@@ -103,16 +142,41 @@ def _is_constant(expr: ast.expr | None) -> bool:
     return False
 
 
-def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
-    """`x = call()` (or `return call()`) with a handler that only assigns a fallback value,
-    returns a constant, `continue`s or passes."""
+def _one_call_value(try_body: list[ast.stmt]) -> bool:
+    """V2.7: `x = call()` or `return call()`, alone in the `try`."""
     if len(try_body) != 1:
         return False
     stmt = try_body[0]
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-        if not _call_result(stmt.value):
-            return False
-    elif not (isinstance(stmt, ast.Return) and _call_result(stmt.value)):
+        return _call_result(stmt.value)
+    return isinstance(stmt, ast.Return) and _call_result(stmt.value)
+
+
+def _pure_value(try_body: list[ast.stmt]) -> bool:
+    """The same idea over several lines: the `try` only computes a value and returns it
+    (assignments, imports, `if`s and `return`s, ending in a `return`; no `await`, no call
+    made for its effect), as `parsed = urlparse(url)` / `if parsed.password: return
+    unquote(parsed.password)` / `return None` does; or it only imports (an optional
+    import: `from x import f`)."""
+    def pure(stmts: list[ast.stmt]) -> bool:
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                if not (pure(stmt.body) and pure(stmt.orelse)):
+                    return False
+            elif not isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Return, ast.Import, ast.ImportFrom, ast.Pass)):
+                return False
+        return True
+
+    imports_only = all(isinstance(stmt, (ast.Import, ast.ImportFrom)) for stmt in try_body)
+    return bool(try_body) and (imports_only or (isinstance(try_body[-1], ast.Return) and pure(try_body))) \
+        and not any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)) for s in try_body for n in ast.walk(s))
+
+
+def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
+    """A value computed in the `try` (V2.7: one assignment or `return` of a call's result;
+    also a pure computation that returns its value) with a handler that only assigns a
+    fallback value, returns a constant, `continue`s or passes."""
+    if not (_one_call_value(try_body) or _pure_value(try_body)):
         return False
 
     def fallback(s: ast.stmt) -> bool:
@@ -139,26 +203,52 @@ def _enclosing_function(ctx: RuleContext) -> ast.AST | None:
 class ExceptionSwallowed(Rule):
     """## What it does
     Checks, inside a background task (or a function of the same module that it
-    calls), for a broad handler (`except Exception`, `except BaseException`, bare
-    `except`, `contextlib.suppress(Exception)`) that neither re-raises nor logs the
-    traceback: `pass`, `print(e)`, `logger.error(f"...{e}")`, `return {...}`. Loggers
-    are known by binding, as for BGT401: `dialog.error(..., exc_info=True)` on an
-    object that is not a logger logs nothing, and loguru ignores `exc_info` (its
-    traceback comes with `logger.opt(exception=True)` or `logger.exception`). A call to
-    a project function that logs the traceback itself counts as logging it, and a call
-    to one that never returns (`-> NoReturn`, or ending in `raise`) as re-raising.
+    calls, nested defs included), for a broad handler (`except Exception`,
+    `except BaseException`, bare `except`, `contextlib.suppress(Exception)`) that
+    neither re-raises nor logs the traceback: `pass`, `print(e)`,
+    `logger.error(f"...{e}")`, `return {...}`. Loggers are known by binding, as for
+    BGT401 (also one imported inside the function: `from app.log import logger`):
+    `dialog.error(..., exc_info=True)` on an object that is not a logger logs nothing,
+    and loguru ignores `exc_info` (its traceback comes with `logger.opt(exception=True)`
+    or `logger.exception`). Logging `traceback.format_exc()` (also imported in the
+    handler, or returned by a project function, or kept in a variable first) logs the
+    traceback. A call to a project function that logs the traceback itself counts as
+    logging it, and a call to one that never returns (`-> NoReturn`, or every path
+    ends in `raise`: `if auth: raise AuthError(...) from exc` then
+    `raise ListError(...) from exc`) as re-raising.
 
-    Not flagged (the error is dropped on purpose):
+    Not flagged (the error is dropped on purpose, or not dropped):
 
     - a handler that passes `exc_info=False` (or `None`) to its log call;
+    - a handler that hands the exception object itself on for a consumer to re-raise
+      or report: `return e`, `return Failed(e)`, or `e` passed to a call that is not a
+      log call nor a text/inspection builtin (`str`, `repr`, `type`, `getattr`, ...):
+      `fut.set_exception(e)`, `fut.set_result(e)`, `queue.put_nowait(e)`, a library
+      call; through a project function only when that function hands its parameter
+      on in turn (returns it or passes it to such a call). A helper that only logs or
+      inspects it, or raises it on some paths only, hands nothing on, and keeping it
+      in a variable or attribute (`self.error = e`) is not handing it on;
     - a fallback: the `try` body is one assignment or `return` of a call's result
-      (`x = parse(s)`, `return await fetch()`), and the handler only assigns a value
-      that needs no call, returns a constant (`None`, `0`, `[]`, `{}`), `continue`s
-      or passes;
+      (`x = parse(s)`, `return await fetch()`), or a computation that only assigns,
+      imports, branches with `if` and ends in `return` (no `await`, no call made for
+      its effect), or only imports (an optional import); and the handler only assigns
+      a value that needs no call, returns a constant (`None`, `0`, `[]`, `{}`),
+      `continue`s or passes;
     - best-effort teardown: the `try` body only calls `close()`, `aclose()`,
-      `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `os.remove/unlink/rmdir` or
-      `shutil.rmtree`, also under an `if` whose test only checks a path
-      (`if os.path.exists(p):`) or makes no call, and with log lines about it.
+      `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `loop.remove_reader/
+      remove_writer(fd)`, `os.remove/unlink/rmdir`, `shutil.rmtree`, a project
+      function whose own body is such teardown (`await aclose_if_supported(stream)`),
+      or awaits a task the function has cancelled (`task.cancel()` then
+      `try: await task`); also under an `if` whose test only checks a path
+      (`if os.path.exists(p):`) or a type (`isinstance`, `hasattr`, `callable`) or
+      makes no call, and with log lines about it;
+    - a handler nothing reaches: the `try` body's only fallible calls are project
+      functions whose bodies catch every exception themselves (the rest cannot fail:
+      logging, `len`, `isinstance`, `asyncio.sleep`, `time.monotonic()`); a helper
+      that swallows is reported there, one problem, one finding.
+
+    Still flagged: a task-group child's swallowing handler (`tg.start_soon(f)`): the
+    group only sees what `f` lets escape.
 
     A task whose every call statement is covered by such broad handlers is not also
     reported as BGT401: one problem, one finding.
@@ -272,6 +362,8 @@ def endpoint(tasks: BackgroundTasks):
             return
         model = guard_model(ctx.index, ctx.module)
         function = _enclosing_function(ctx)
+        if function is not None and model.guarded_below(node.body, function, "covers", helper_needed=True):
+            return  # the body's failures are caught one level down (logged, or BGT402's there): none reach here
         for handler in node.handlers:
             if not is_broad_handler(handler):
                 continue
