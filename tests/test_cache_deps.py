@@ -65,15 +65,25 @@ def test_memo_entry_deps_span_from_first_miss_to_store() -> None:
     recorder = deps_module.Recorder()
     memo = deps_module.RecordingMemo(recorder)
     recorder.begin()
-    recorder.log.append(("r", "/before"))
+    recorder.read(Path("/before"), None)
     assert "k" not in memo
-    recorder.log.append(("r", "/inside"))
+    recorder.read(Path("/inside"), None)
+    assert "j" not in memo  # nested: j is computed while k is
+    recorder.read(Path("/nested"), None)
+    memo["j"] = 2
     memo["k"] = 1
+    recorder.read(Path("/after"), None)
     first = recorder.end()
-    assert first.reads == {"/before", "/inside"}
+    assert first.reads == {"/before", "/inside", "/nested", "/after"}
     recorder.begin()
     assert memo.get("k") == 1
-    assert recorder.end().reads == {"/inside"}  # the hit brings what computing it looked up
+    assert recorder.end().reads == {"/inside", "/nested"}  # the hit brings what computing it looked up
+    recorder.begin()
+    assert memo["j"] == 2 and "k" in memo
+    assert recorder.end().reads == {"/inside", "/nested"}
+    recorder.begin()
+    assert memo["j"] == 2
+    assert recorder.end().reads == {"/nested"}
 
 
 FLOW_DB = '''\

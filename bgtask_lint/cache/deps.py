@@ -10,9 +10,9 @@ While a module is checked (or one module's part of a project-wide fact is comput
 * the project-wide facts asked for (`tasks`, `flows`, ...; see facts.py).
 
 Analyses memoized in `index.cache` would hide the lookups behind an answer computed while
-another module was checked, so the cache is a `RecordingMemo`: an entry remembers what
-was recorded from the first time its key was missed to the time it was stored, and a hit
-adds that to the frame. (A memo key names its subject, e.g. a function's key; whoever
+another module was checked, so the cache is a `RecordingMemo`: an entry remembers (by
+reference) what was recorded from the first time its key was missed to the time it was
+stored, and a hit adds that to the frame. (A memo key names its subject, e.g. a function's key; whoever
 asks for it obtained that subject through its own recorded lookups.)
 
 An entry is valid when its own file and every module it read are unchanged (same content
@@ -59,18 +59,25 @@ EMPTY = Deps(frozenset(), frozenset(), frozenset())
 
 
 class Recorder:
-    """The frames: one log of what the index answered while one result was computed."""
+    """The frames: what the index answered while one result was computed.
+
+    A frame is a list of *chunks*: sets of items (("r", path), ("l", ref, near, base,
+    answer), ("f", name)), and references `(chunks, start, end)` to what an earlier
+    computation recorded (a memo entry's deps). Marking a position starts a new chunk, so
+    what a memo entry recorded from its first miss to its store is a reference made in
+    constant time, and a hit adds that reference; the sets are joined once, at the end
+    of the frame (recording is on every lookup: it has to be cheap)."""
 
     def __init__(self) -> None:
-        self.log: list | None = None  # items ("r", path) ("l", ref, near, base, answer) ("f", name), or frozensets of them
-        self.marks: dict[object, int] = {}  # memo key -> where in the log it was first missed
+        self.chunks: list | None = None
+        self.marks: dict[object, int] = {}  # memo key -> the chunk where it was first missed
 
     def begin(self) -> None:
-        self.log, self.marks = [], {}
+        self.chunks, self.marks = [set()], {}
 
     def end(self) -> Deps:
-        log, self.log, self.marks = self.log or [], None, {}
-        return Deps.of(_flatten(log))
+        chunks, self.chunks, self.marks = self.chunks or [], None, {}
+        return Deps.of(_joined(chunks, 0, len(chunks)))
 
     def frame(self, compute: Callable[[], Any]) -> tuple[Any, Deps]:
         self.begin()
@@ -80,28 +87,57 @@ class Recorder:
             deps = self.end()
         return value, deps
 
+    def mark(self) -> int:
+        """Where what is recorded next begins."""
+        chunks = self.chunks
+        if chunks[-1]:
+            chunks.append(set())
+        return len(chunks) - 1
+
+    def since(self, start: int) -> tuple:
+        """A reference to what was recorded from `start` on (later records go elsewhere)."""
+        chunks = self.chunks
+        reference = (chunks, start, len(chunks))
+        chunks.append(set())
+        return reference
+
+    def absorb(self, reference: tuple) -> None:
+        self.chunks.append(reference)
+        self.chunks.append(set())
+
     # told by ProjectIndex
     def read(self, path: Path, found: object) -> None:
-        if self.log is not None:
-            self.log.append(("r", str(path)))
+        if self.chunks is not None:
+            self.chunks[-1].add(("r", str(path)))
 
     def found(self, ref_module: str, near: Any, base: Path | None, found: Any) -> None:
-        if self.log is not None:
-            self.log.append(("l", ref_module, str(near.path), None if base is None else str(base),
-                             None if found is None else str(found.path)))
+        if self.chunks is not None:
+            self.chunks[-1].add(("l", ref_module, str(near.path), None if base is None else str(base),
+                                 None if found is None else str(found.path)))
 
     # told by the run's index (facts.py)
     def fact(self, name: str) -> None:
-        if self.log is not None:
-            self.log.append(("f", name))
+        if self.chunks is not None:
+            self.chunks[-1].add(("f", name))
 
 
-def _flatten(log: list) -> Iterable[tuple]:
-    for item in log:
-        if isinstance(item, frozenset):
-            yield from item
-        else:
-            yield item
+def _joined(chunks: list, start: int, end: int) -> set:
+    """Every item in chunks[start:end], following references (each chunk joined once)."""
+    items: set = set()
+    seen: set[int] = set()
+    pending = [(chunks, start, end)]
+    while pending:
+        found, a, b = pending.pop()
+        for i in range(a, b):
+            chunk = found[i]
+            if id(chunk) in seen:
+                continue
+            seen.add(id(chunk))
+            if isinstance(chunk, set):
+                items |= chunk
+            else:
+                pending.append(chunk)
+    return items
 
 
 class RecordingMemo(dict):
@@ -110,19 +146,18 @@ class RecordingMemo(dict):
     def __init__(self, recorder: Recorder):
         super().__init__()
         self.recorder = recorder
-        self.deps: dict[object, frozenset] = {}
+        self.deps: dict[object, tuple] = {}  # key -> a reference into the frame that computed it
 
     def _hit(self, key: object) -> None:
-        log = self.recorder.log
-        if log is not None:
+        if self.recorder.chunks is not None:
             found = self.deps.get(key)
-            if found:
-                log.append(found)
+            if found is not None:
+                self.recorder.absorb(found)
 
     def _miss(self, key: object) -> None:
-        log = self.recorder.log
-        if log is not None:
-            self.recorder.marks.setdefault(key, len(log))
+        recorder = self.recorder
+        if recorder.chunks is not None and key not in recorder.marks:
+            recorder.marks[key] = recorder.mark()
 
     def __contains__(self, key: object) -> bool:
         present = dict.__contains__(self, key)
@@ -151,9 +186,9 @@ class RecordingMemo(dict):
         return self[key]
 
     def __setitem__(self, key: object, value: Any) -> None:
-        log = self.recorder.log
-        if log is not None:  # (what is stored outside a frame is cleared before any check)
-            self.deps[key] = frozenset(_flatten(log[self.recorder.marks.get(key, 0):]))
+        recorder = self.recorder
+        if recorder.chunks is not None:  # (what is stored outside a frame is cleared before any check)
+            self.deps[key] = recorder.since(recorder.marks.get(key, 0))
         dict.__setitem__(self, key, value)
 
     def clear(self) -> None:
