@@ -322,3 +322,17 @@ def test_a_run_over_a_few_targets_keeps_the_others_parts(flows_project: Path) ->
     run(flows_project, paths=[db])
     _, stats = run(flows_project)
     assert stats["hits"] == 4 and stats["parsed"] == 0
+
+
+def test_a_git_work_tree_appearing_applies_its_gitignore(tmp_path: Path) -> None:
+    from test_cache_metadata import _age
+
+    root = _write(tmp_path / "proj", {".gitignore": "generated.py\n",
+                                      "generated.py": "import time\n\n\nasync def f():\n    time.sleep(1)\n"})
+    found, _ = run(root)
+    assert found  # not a git work tree: .gitignore means nothing yet
+    _age(root)
+    run(root)
+    (root / ".git").mkdir()
+    found, stats = run(root)  # compared with an uncached run inside
+    assert stats["relisted"] and not found

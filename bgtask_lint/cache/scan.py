@@ -144,8 +144,9 @@ def _listing(present: list[Path], settings: "Settings", root: Path, old: Any,
     dirs = [[real, st.st_mtime_ns, st.st_ino, st.st_size, _entries(real)]
             for real, st in ((os.path.realpath(d), st) for d, st in visited)]
     kinds = [[g, _kind(g)] for g in (os.path.abspath(p) for p in present)]
-    inputs = [[path, _signature(path)] for path in _ignore_files([g for g, kind in kinds if kind.startswith("dir")],
-                                                                   [d[0] for d in dirs])]
+    bases = [g for g, kind in kinds if kind.startswith("dir")]
+    gitignore = getattr(settings.excludes, "respect_gitignore", True)
+    inputs = [[path, _signature(path)] for path in (_ignore_files(bases, [d[0] for d in dirs]) if gitignore else [])]
     return {"dirs": dirs, "given": kinds, "inputs": inputs, "files": list(dict.fromkeys(files)),
             "problems": [[str(path), problem] for path, problem in problems]}, None
 
@@ -184,18 +185,22 @@ def _entries(directory: str) -> str:
 def _ignore_files(bases: list[str], walked: list[str]) -> list[str]:
     """What a walk's exclusions also read (files.py with gitignore.py): the `.gitignore` of
     every directory walked and of every directory above where it started, whether those
-    hold a `.git` (the work tree's top), and the top's `.git/info/exclude`."""
-    found = [os.path.join(d, ".gitignore") for d in walked]
+    hold a `.git` (the work tree's top), and the top's `.git/info/exclude`. Outside a work
+    tree no `.gitignore` applies: then only whether a `.git` appears above."""
+    markers: list[str] = []
+    ignores: list[str] = []
     for base in bases:
         directory = base
         while True:
-            found += [os.path.join(directory, ".gitignore"), os.path.join(directory, ".git"),
-                      os.path.join(directory, ".git", "info", "exclude")]
+            markers.append(os.path.join(directory, ".git"))
+            ignores += [os.path.join(directory, ".gitignore"), os.path.join(directory, ".git", "info", "exclude")]
             parent = os.path.dirname(directory)
             if parent == directory:
                 break
             directory = parent
-    return list(dict.fromkeys(found))
+    if not any(os.path.exists(marker) for marker in markers):
+        return list(dict.fromkeys(markers))
+    return list(dict.fromkeys([*markers, *ignores, *(os.path.join(d, ".gitignore") for d in walked)]))
 
 
 def _signature(path: str) -> list | str | None:
