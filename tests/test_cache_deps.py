@@ -325,14 +325,16 @@ def test_a_run_over_a_few_targets_keeps_the_others_parts(flows_project: Path) ->
 
 
 def test_a_git_work_tree_appearing_applies_its_gitignore(tmp_path: Path) -> None:
+    """A `.git` created above the project (not in any directory the walk lists) makes its
+    `.gitignore` apply: the listing is done again."""
     from test_cache_metadata import _age
 
-    root = _write(tmp_path / "proj", {".gitignore": "generated.py\n",
-                                      "generated.py": "import time\n\n\nasync def f():\n    time.sleep(1)\n"})
+    root = _write(tmp_path / "outer" / "proj", {".gitignore": "generated.py\n",
+                                                "generated.py": "import time\n\n\nasync def f():\n    time.sleep(1)\n"})
     found, _ = run(root)
     assert found  # not a git work tree: .gitignore means nothing yet
     _age(root)
     run(root)
-    (root / ".git").mkdir()
+    (tmp_path / "outer" / ".git").mkdir()
     found, stats = run(root)  # compared with an uncached run inside
     assert stats["relisted"] and not found
