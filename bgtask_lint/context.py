@@ -62,6 +62,20 @@ class RuleContext:
     def resolve(self, expr: ast.expr) -> Symbol | None:
         return self.index.resolve(self.module, expr, self.function, self.owner_class())
 
+    def scheduled_from(self, task: ast.AST) -> str:
+        """' (scheduled from app/main.py:52)' for a task scheduled from another module, else
+        ''. The path is relative to the project root, so that it does not depend on where the
+        command runs (findings are cached)."""
+        origin = self.index.task_origin(self.module, task)
+        if origin is None or origin[0] == self.module.path:
+            return ""
+        path, line = origin
+        try:
+            shown = path.relative_to(self.index.root).as_posix()
+        except ValueError:
+            shown = path.as_posix()
+        return f" (scheduled from {shown}:{line})"
+
     def report(self, rule: "Rule", node: ast.AST, message: str | None, *, fix: str | None) -> None:
         line: int = node.lineno  # type: ignore[attr-defined]
         end_line: int = getattr(node, "end_lineno", None) or line

@@ -129,6 +129,7 @@ class ProjectIndex:
         self._loader: Callable[[Path], ModuleInfo] | None = None
         self._tasks: set[tuple[Path, str]] | None = None
         self._task_paths: set[Path] | None = None
+        self._origins: dict[tuple[Path, str], tuple[Path, int]] | None = None
         # modules given to `add` (targets, scheduling modules, edited buffers), as opposed to
         # those parsed lazily by resolution: project-wide scans look at these, so that their
         # result does not depend on which lookups happened first
@@ -164,7 +165,9 @@ class ProjectIndex:
         # `fix` replaces a module after every rule it fixes: keep the task table unless
         # what decides which functions are tasks changed
         if old is None or _resolution_shape(old) != _resolution_shape(module):
-            self._tasks = self._task_paths = None
+            self._tasks = self._task_paths = self._origins = None
+        elif [s.call.lineno for s in old.sites] != [s.call.lineno for s in module.sites]:
+            self._origins = None  # the same tasks, scheduled from other lines
         self.cache.clear()
 
     def remove(self, path: Path) -> None:
@@ -172,6 +175,7 @@ class ProjectIndex:
         self._added.pop(path, None)
         if self.by_path.pop(path, None) is not None:
             self._tasks = self._task_paths = None
+            self._origins = None
             self.cache.clear()
 
     def module(self, path: Path) -> ModuleInfo | None:
@@ -432,15 +436,7 @@ class ProjectIndex:
     def _task_table(self) -> set[tuple[Path, str]]:
         """(module path, function qualname) of every function scheduled as a background task."""
         if self._tasks is None:
-            table: set[tuple[Path, str]] = set()
-            for module in list(self.by_path.values()):
-                for site in module.sites:
-                    if not site.is_background:
-                        continue
-                    sym = self.resolve_callable(module, site.task, site.function, site.owner_class)
-                    if isinstance(sym, FunctionSym):
-                        table.add(sym.key)
-            self._tasks = table
+            self._tasks = {key for module in list(self.by_path.values()) for key, _ in scheduled_tasks(self, module)}
         return self._tasks
 
     def is_task(self, module: ModuleInfo, node: ast.AST) -> bool:
@@ -453,6 +449,21 @@ class ProjectIndex:
         if self._task_paths is None:
             self._task_paths = {path for path, _ in self._task_table()}
         return self._task_paths
+
+    def task_origin(self, module: ModuleInfo, node: ast.AST) -> tuple[Path, int] | None:
+        """Where the task defined by `node` is scheduled: the first background site (by path,
+        then line) that hands it over; None when it is no task."""
+        return self._task_origins().get((module.path, module.qualnames.get(id(node), "")))
+
+    def _task_origins(self) -> dict[tuple[Path, str], tuple[Path, int]]:
+        if self._origins is None:
+            origins: dict[tuple[Path, str], tuple[Path, int]] = {}
+            for module in list(self.by_path.values()):
+                for key, line in scheduled_tasks(self, module):
+                    if key not in origins or (module.path, line) < origins[key]:
+                        origins[key] = (module.path, line)
+            self._origins = origins
+        return self._origins
 
     def resolve_task(self, module: ModuleInfo, site: ScheduleSite) -> FunctionSym | None:
         sym = self.resolve_callable(module, site.task, site.function, site.owner_class)
@@ -482,6 +493,17 @@ class ProjectIndex:
             (str(path), qualname, param, str(flow.caller_path), flow.caller, flow.line, flow.label)
             for (path, qualname, param), flows in self.session_flows().items() for flow in flows
         ))
+
+
+def scheduled_tasks(index: ProjectIndex, module: ModuleInfo) -> list[tuple[tuple[Path, str], int]]:
+    """The tasks a module schedules in the background, each with the line of its first site there."""
+    first: dict[tuple[Path, str], int] = {}
+    for site in module.sites:
+        if site.is_background:
+            sym = index.resolve_task(module, site)
+            if sym is not None and (sym.key not in first or site.call.lineno < first[sym.key]):
+                first[sym.key] = site.call.lineno
+    return sorted(first.items(), key=lambda item: (str(item[0][0]), item[0][1]))
 
 
 def _resolution_shape(module: ModuleInfo) -> tuple:

@@ -414,6 +414,9 @@ class _Changed:
             task_parts = [part(p, "tasks", lambda m: facts.tasks_part(index, m), digests) for p in word_modules]
             index.preset["tasks"] = facts.assemble_tasks([t for t in task_parts if t is not None])
             digests["tasks"] = facts.tasks_digest(index.preset["tasks"])
+            index.preset["origins"] = facts.assemble_origins(
+                [(p, t) for p, t in zip(word_modules, task_parts) if t is not None])
+            digests["origins"] = facts.origins_digest(index.preset["origins"])
             index.scheduling = [p for p in word_modules if self._error(p) is None]
             digests["sites"] = facts.sites_digest(index.scheduling)
             if flows:
@@ -434,7 +437,7 @@ class _Changed:
             parts = None
         if index.complete:
             own = index.own_facts()
-            if own["tasks"] != index.preset.get("tasks") or (
+            if own["tasks"] != index.preset.get("tasks") or own["origins"] != index.preset.get("origins") or (
                     flows and not facts.same_flows(own["flows"], index.preset.get("flows", {}))):
                 LAST_RUN["facts_mismatch"] = True
                 parts = None
@@ -442,6 +445,7 @@ class _Changed:
             # what they memoized was computed outside any frame (no deps recorded): forget it
             index.cache.clear()
             digests["tasks"] = facts.tasks_digest(own["tasks"])
+            digests["origins"] = facts.origins_digest(own["origins"])
             if facts.FLOWS_ON_INDEX:
                 digests["flows"] = facts.flows_digest(index)
         elif parts is None:

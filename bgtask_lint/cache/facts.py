@@ -12,6 +12,8 @@ index's own code on one module and cached under the lookups made while computing
 
 * `tasks`: for a module that may schedule tasks, the keys its background sites resolve
   to (`ProjectIndex.resolve_task`); the table is their union.
+  The same parts give `origins`: where each task is first scheduled (path, line), which
+  cross-module findings name; only the entries that name one depend on it.
 * `sites`: which modules may schedule tasks. A scan of every scheduling site (iterating
   `by_path`, as guards.task_sites does) first loads each of them through `module()`,
   so the scan's frame records reading them all, and asks for this fact.
@@ -39,7 +41,7 @@ from typing import Any
 
 from bgtask_lint.cache.deps import Recorder, RecordingMemo
 from bgtask_lint.cache.store import sha
-from bgtask_lint.index import ModuleInfo, ProjectIndex
+from bgtask_lint.index import ModuleInfo, ProjectIndex, scheduled_tasks
 
 FLOWS_ON_INDEX = hasattr(ProjectIndex, "session_flows")
 
@@ -88,6 +90,17 @@ class RunIndex(ProjectIndex):
             raise IncompleteIndex("tasks")
         return super()._task_table()
 
+    def task_origin(self, module: ModuleInfo, node: Any) -> tuple[Path, int] | None:
+        self.recorder.fact("origins")
+        return super().task_origin(module, node)
+
+    def _task_origins(self) -> dict[tuple[Path, str], tuple[Path, int]]:
+        if "origins" in self.preset:
+            return self.preset["origins"]
+        if not self.complete:
+            raise IncompleteIndex("origins")
+        return super()._task_origins()
+
     if FLOWS_ON_INDEX:
         def session_flows(self) -> dict:
             self.recorder.fact("flows")
@@ -113,7 +126,8 @@ class RunIndex(ProjectIndex):
 
     def own_facts(self) -> dict[str, Any]:
         """Each fact as the index computes it (complete runs, outside any frame)."""
-        facts: dict[str, Any] = {"tasks": ProjectIndex._task_table(self)}
+        facts: dict[str, Any] = {"tasks": ProjectIndex._task_table(self),
+                                 "origins": ProjectIndex._task_origins(self)}
         if FLOWS_ON_INDEX:
             facts["flows"] = ProjectIndex.session_flows(self)
         return facts
@@ -178,13 +192,8 @@ def decomposable() -> bool:
 
 
 def tasks_part(index: ProjectIndex, module: ModuleInfo) -> list:
-    keys = set()
-    for site in module.sites:
-        if site.is_background:
-            sym = index.resolve_task(module, site)
-            if sym is not None:
-                keys.add((str(sym.key[0]), sym.key[1]))
-    return sorted([p, q] for p, q in keys)
+    """The tasks the module schedules, each with its first site's line (`scheduled_tasks`)."""
+    return [[str(path), qualname, line] for (path, qualname), line in scheduled_tasks(index, module)]
 
 
 def helpers_part(index: ProjectIndex, module: ModuleInfo) -> list:
@@ -221,7 +230,18 @@ def _decode_flow(values: list) -> Any:
 
 
 def assemble_tasks(parts: list[list]) -> set[tuple[Path, str]]:
-    return {(Path(p), q) for part in parts for p, q in part}
+    return {(Path(p), q) for part in parts for p, q, _ in part}
+
+
+def assemble_origins(parts: list[tuple[str, list]]) -> dict[tuple[Path, str], tuple[Path, int]]:
+    """(scheduling module, its tasks part) pairs -> each task's first site, as `_task_origins`."""
+    origins: dict[tuple[Path, str], tuple[Path, int]] = {}
+    for scheduler, part in parts:
+        for p, q, line in part:
+            key, origin = (Path(p), q), (Path(scheduler), line)
+            if key not in origins or origin < origins[key]:
+                origins[key] = origin
+    return origins
 
 
 def assemble_helpers(parts: list[list]) -> dict:
@@ -257,6 +277,10 @@ def encodable(part: Any) -> bool:
 
 def tasks_digest(tasks: set[tuple[Path, str]]) -> str:
     return sha(json.dumps(sorted([str(p), q] for p, q in tasks)))
+
+
+def origins_digest(origins: dict[tuple[Path, str], tuple[Path, int]]) -> str:
+    return sha(json.dumps(sorted([str(p), q, str(at), line] for (p, q), (at, line) in origins.items())))
 
 
 def helpers_digest(helpers: dict) -> str:

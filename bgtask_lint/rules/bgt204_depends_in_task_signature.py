@@ -80,7 +80,7 @@ def endpoint(tasks: BackgroundTasks):
             return
         for arg, default in parameters(node):
             if parameter_dependency(ctx.index, ctx.module, arg.annotation, default) is not None:
-                self.report(ctx, arg, f"parameter '{arg.arg}' of background task '{node.name}' uses Depends(): "
+                self.report(ctx, arg, f"parameter '{arg.arg}' of background task '{node.name}'{ctx.scheduled_from(node)} uses Depends(): "
                                       "dependencies are resolved only for endpoints")
 
     visit_AsyncFunctionDef = visit_FunctionDef

@@ -184,7 +184,7 @@ def endpoint(tasks: BackgroundTasks):
             return
         if model.guarded_by_done_callback(node):
             return
-        message = (f"background task '{node.name}' has no try/except that logs the traceback: "  # type: ignore[attr-defined]
+        message = (f"background task '{node.name}'{ctx.scheduled_from(node)} has no try/except that logs the traceback: "  # type: ignore[attr-defined]
                    "its failures go unseen")
         plan = guard_fix(model, node)  # the fix side's decision (log_fixes.py)
         if isinstance(plan, NoFix):
