@@ -220,7 +220,8 @@ class GuardModel:
     def _hands_on(self, body: list[ast.stmt], name: str, function: ast.AST | None,
                   owner: ast.ClassDef | None, depth: int) -> bool:
         """Does `body` pass the exception bound to `name` itself on, for a consumer to re-raise
-        or report: returned (`return e`, `return Failed(e)`), or handed to a call that is not a
+        or report: returned (`return e`, `return Failed(e)`), stored on `self` (`self._exception = e`,
+        a task-result object), or handed to a call that is not a
         log call nor a text/inspection builtin (`fut.set_exception(e)`, `queue.put_nowait(e)`,
         `self._forward(e)`)? Through a project function, only when that function hands its
         parameter on in turn (one that only logs it, or raises it on some paths only, hands
@@ -228,6 +229,10 @@ class GuardModel:
         for node in walk_local(body):
             if isinstance(node, ast.Return) and node.value is not None and _passes_name(node.value, name, False):
                 return True
+            if isinstance(node, ast.Assign) and _passes_name(node.value, name, False) and any(
+                    isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                    for t in node.targets):
+                return True  # kept with its traceback where others read it (`self._exception = e`)
             if not isinstance(node, ast.Call):
                 continue
             positions = [i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == name]

@@ -120,9 +120,16 @@ class CodeScore:
 
 def score(runs: list[AppRun]) -> tuple[dict[str, CodeScore], dict[str, list[Key]], dict[str, list[Key]]]:
     """Per-code scores; per app, the findings nobody has judged and the labelled bugs missed."""
+    scores, unreviewed, missed, _ = score_all(runs)
+    return scores, unreviewed, missed
+
+
+def score_all(runs: list[AppRun]):
+    """`score`, and per app the findings judged false (a no label or reviewed noise)."""
     scores: dict[str, CodeScore] = defaultdict(CodeScore)
     unreviewed: dict[str, list[Key]] = {}
     missed: dict[str, list[Key]] = {}
+    false: dict[str, list[Key]] = {}
     for run in runs:
         labels, reviews = labels_of(run.name), reviews_of(run.name)
         found = set(run.findings)
@@ -142,7 +149,8 @@ def score(runs: list[AppRun]) -> tuple[dict[str, CodeScore], dict[str, list[Key]
                 scores[key[2]].true += 1
             else:
                 scores[key[2]].false += 1
-    return dict(scores), unreviewed, missed
+                false.setdefault(run.name, []).append(key)
+    return dict(scores), unreviewed, missed, false
 
 
 def run_corpus(only: list[str] | None = None) -> list[AppRun]:
@@ -183,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated app names")
     parser.add_argument("--unreviewed", action="store_true", help="list findings no label or review covers")
     parser.add_argument("--context", type=int, default=0, metavar="N",
-                        help="with --unreviewed/--missed: show N lines of code around each one")
+                        help="with --unreviewed/--missed/--false: show N lines of code around each one")
     parser.add_argument("--missed", action="store_true", help="list labelled bugs not found")
+    parser.add_argument("--false", action="store_true", help="list findings judged false")
     parser.add_argument("--record", action="store_true", help="write realworld/baseline.json")
     args = parser.parse_args(argv)
     runs = run_corpus(args.only.split(",") if args.only else None)
@@ -193,13 +202,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{run.name}: CRASHED {run.crashed}", file=sys.stderr)
         print(f"{run.name}: {len(run.findings)} findings, {len(run.errors)} unreadable files "
               f"({Counter(code for *_, code in run.findings).most_common()})")
-    scores, unreviewed, missed = score(runs)
+    scores, unreviewed, missed, false = score_all(runs)
     print(table(scores))
     by_name = {run.name: run for run in runs}
-    for wanted, title in ((args.unreviewed, "unreviewed"), (args.missed, "missed")):
+    lists = {"unreviewed": unreviewed, "missed": missed, "false": false}
+    for wanted, title in ((args.unreviewed, "unreviewed"), (args.missed, "missed"), (args.false, "false")):
         if not wanted:
             continue
-        for app, keys in (unreviewed if title == "unreviewed" else missed).items():
+        for app, keys in lists[title].items():
             run = by_name[app]
             for key in keys:
                 path, line, code = key

@@ -127,6 +127,63 @@ def _teardown_body(body: list[ast.stmt], index: ProjectIndex, module: ModuleInfo
     return bool(body) and None not in kinds and "teardown" in kinds
 
 
+def _is_bool_answer(expr: ast.expr | None) -> bool:
+    return (isinstance(expr, ast.Constant) and isinstance(expr.value, bool)) \
+        or isinstance(expr, (ast.Compare, ast.BoolOp)) \
+        or (isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.Not))
+
+
+def _is_predicate(function: ast.AST) -> bool:
+    """Annotated `-> bool`, or every `return` gives True/False/a comparison."""
+    returns = getattr(function, "returns", None)
+    if returns is not None:
+        return last_name(returns) == "bool"
+    values = [n.value for n in walk_local(list(function.body)) if isinstance(n, ast.Return)]  # type: ignore[attr-defined]
+    return bool(values) and all(_is_bool_answer(v) for v in values)
+
+
+def _mentions(expr: ast.AST | None, name: str) -> bool:
+    return expr is not None and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
+
+
+def _result_of_failure(handler: ast.ExceptHandler, function: ast.AST, ctx: RuleContext) -> bool:
+    """In a function the task calls (not a task): the handler makes the failure the
+    function's result (a value built from the exception, returned or written into the
+    object the function returns), or a predicate's True/False answer."""
+    if ctx.index.is_task(ctx.module, function):
+        return False
+    answer = handler.body[-1]
+    if all(isinstance(s, ast.Pass) for s in handler.body[:-1]) and isinstance(answer, ast.Return) \
+            and isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, bool) \
+            and _is_predicate(function):
+        return True  # only the answer: a handler that logs the message chose to report it (and lost the traceback)
+    name = handler.name
+    if name is None:
+        return False
+    returned = {n.value.id for n in walk_local(list(function.body))  # type: ignore[attr-defined]
+                if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)}
+    for node in walk_local(list(handler.body)):
+        if isinstance(node, ast.Return) and _mentions(node.value, name):
+            return True
+        if isinstance(node, ast.Assign) and _mentions(node.value, name) and any(
+                isinstance(t, (ast.Attribute, ast.Subscript)) and isinstance(base := _base_name(t), ast.Name)
+                and base.id in returned for target in node.targets for t in _flat_targets(target)):
+            return True
+    return False
+
+
+def _flat_targets(target: ast.expr) -> list[ast.expr]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [t for e in target.elts for t in _flat_targets(e)]
+    return [target]
+
+
+def _base_name(target: ast.expr) -> ast.expr:
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+    return target
+
+
 def _call_result(expr: ast.expr | None) -> bool:
     return isinstance(expr, ast.Call) or (isinstance(expr, ast.Await) and isinstance(expr.value, ast.Call))
 
@@ -225,9 +282,20 @@ class ExceptionSwallowed(Rule):
       log call nor a text/inspection builtin (`str`, `repr`, `type`, `getattr`, ...):
       `fut.set_exception(e)`, `fut.set_result(e)`, `queue.put_nowait(e)`, a library
       call; through a project function only when that function hands its parameter
-      on in turn (returns it or passes it to such a call). A helper that only logs or
-      inspects it, or raises it on some paths only, hands nothing on, and keeping it
-      in a variable or attribute (`self.error = e`) is not handing it on;
+      on in turn (returns it or passes it to such a call). Storing the object itself in
+      an attribute of `self` (`self._exception = e`, as a task-result object does)
+      keeps it, traceback included, for whoever reads it. A helper that only logs or
+      inspects it, or raises it on some paths only, hands nothing on, and keeping its
+      text (`job.metadata["error"] = str(e)`), or the object in a variable or a dict,
+      is not handing it on;
+    - in a function the task calls (not in the task itself, whose return value nobody
+      reads), a handler that turns the failure into the function's result: it returns
+      a value built from the exception (`return RowOutcome(body=_error_body(e))`), or
+      writes it into the object the function returns (`result.reason = str(exc)` then
+      `return result`); or, in a predicate (annotated `-> bool`, or returning only
+      `True`/`False`/comparisons), a handler that only answers `True` or `False`: the
+      failure is the answer (`_is_text_file(path)` is False when unreadable). One that
+      also logs the message chose to report the failure, and lost its traceback;
     - a fallback: the `try` body is one assignment or `return` of a call's result
       (`x = parse(s)`, `return await fetch()`), or a computation that only assigns,
       imports, branches with `if` and ends in `return` (no `await`, no call made for
@@ -327,6 +395,43 @@ def task(key, conn):
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, "x", None)
 """,
+        """
+from fastapi import BackgroundTasks
+class Outcome:
+    pass
+def is_text(path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.read(1024).decode()
+    except Exception:
+        return False
+    return True
+def copy_one(name):
+    result = Outcome()
+    try:
+        store(name)
+    except Exception as exc:
+        result.reason = f"{type(exc).__name__}: {exc}"
+    return result
+def send_row(row):
+    try:
+        return dispatch(row)
+    except Exception as e:
+        return {"row": row, "error": error_body(e)}
+class Job:
+    async def run(self, func):
+        try:
+            self.result = await func()
+        except Exception as e:
+            self.exception = e
+async def task(names):
+    report = [copy_one(n) for n in names if is_text(n)]
+    rows = [send_row(n) for n in names]
+    await save(report, rows)
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, ["a"])
+    tasks.add_task(Job().run, None)
+""",
     )
     invalid = (
         """
@@ -351,6 +456,20 @@ def task(dialog, x):
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, None, 1)
 """,
+        """
+from fastapi import BackgroundTasks
+def task(job, row):
+    try:
+        dispatch(row)
+    except Exception as e:  # BGT402
+        job.metadata["error"] = str(e)
+    try:
+        return dispatch(row)
+    except Exception as e:  # BGT402
+        return {"row": row, "error": str(e)}
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, None, 1)
+""",
     )
 
     def _in_task_scope(self, ctx: RuleContext) -> bool:
@@ -368,9 +487,11 @@ def endpoint(tasks: BackgroundTasks):
             if not is_broad_handler(handler):
                 continue
             facts = model.handler(handler, function)
-            if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler):
+            if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler) \
+                    or (function is not None and _result_of_failure(handler, function, ctx)):
                 continue
-            message = "broad except in a background task swallows the error: log it with logger.exception (or re-raise)"
+            message = (f"broad except in {_where(ctx, function)} swallows the error: "
+                       "log it with logger.exception (or re-raise)")
             plan = swallow_fix(model, handler, function)  # the fix side's decision (log_fixes.py)
             if isinstance(plan, NoFix):
                 self.report(ctx, handler, f"{message}; no safe fix: {plan.reason}", fix=None)
@@ -389,8 +510,17 @@ def endpoint(tasks: BackgroundTasks):
                 and ctx.qualified_name(expr.func) == "contextlib.suppress"
                 and any(last_name(a) in BROAD for a in expr.args)
             ):
-                self.report(ctx, node, "contextlib.suppress(Exception) in a background task swallows the "
-                                       "error without a trace", fix=None)
+                self.report(ctx, node, f"contextlib.suppress(Exception) in {_where(ctx, _enclosing_function(ctx))} "
+                                       "swallows the error without a trace", fix=None)
 
     visit_With = _visit_with
     visit_AsyncWith = _visit_with
+
+
+def _where(ctx: RuleContext, function: ast.AST | None) -> str:
+    """'a background task', or, in a task scheduled from another module, which and from where."""
+    if function is not None and ctx.index.is_task(ctx.module, function):
+        origin = ctx.scheduled_from(function)
+        if origin:
+            return f"background task '{function.name}'{origin}"  # type: ignore[attr-defined]
+    return "a background task"
