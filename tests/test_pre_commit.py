@@ -103,7 +103,7 @@ def test_check_hook_fails_and_names_the_finding(repo: Path) -> None:
     result = try_repo(repo, "bgtask-lint", "main.py", "tasks.py")
     assert result.returncode == 1
     assert "bgtask-lint" in result.stdout and "Failed" in result.stdout
-    assert ("tasks.py:1:1: BGT401 background task 'process_csv' (scheduled from main.py:11) has no try/except"
+    assert ("tasks.py:1:1: BGT401 background task 'process_csv' (scheduled from main.py:10) has no try/except"
             in result.stdout)
 
 
@@ -112,7 +112,7 @@ def test_check_hook_on_the_task_module_alone_knows_it_is_scheduled(repo: Path) -
     _commit(repo)
     result = try_repo(repo, "bgtask-lint", "tasks.py")
     assert result.returncode == 1
-    assert "tasks.py:1:1: BGT401 background task 'process_csv' (scheduled from main.py:11)" in result.stdout
+    assert "tasks.py:1:1: BGT401 background task 'process_csv' (scheduled from main.py:10)" in result.stdout
     assert not any(line.startswith("main.py:") for line in result.stdout.splitlines())
 
 
