@@ -31,6 +31,7 @@ from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomicall
 # a fix in one module can make a function of another a task (BGT101): go round again
 MAX_ROUNDS = 3
 PROGRESS_THRESHOLD = 20
+MIN_PARALLEL_FIXES = 4  # LibCST costs ~0.1 s per file and more: forking pays off quickly
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -68,12 +69,15 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
             for error in checked.errors:
                 console.error(error.path, error.message)
             return _finish(console, options, checked.findings, fixes={}, failed=0)
+        if not options.diff:
+            return _fix_on_disk(paths, settings, root, options, console, first_todo)
     else:
         console.verbose("cache: off (--no-cache)")
     project = Project.load(paths, settings, root)
     for error in project.errors:
         console.error(error.path, error.message)
-    fixes, failed = fix_project(project, options.unsafe, console, first_todo)
+    fixes, failed_paths = fix_project(project, options.unsafe, console, first_todo, jobs=options.jobs)
+    failed = len(failed_paths)
 
     write_errors = 0
     for path, result in sorted(fixes.items()):
@@ -82,18 +86,8 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
         if options.diff:
             console.result(unified_diff(result, console.display(path)).rstrip("\n"))
             continue
-        try:
-            encoding, bom = read_for_write(path)
-            if read_source(path).text != result.old_text:  # saved by someone else meanwhile
-                raise ChangedMeanwhile("the file changed while it was being fixed")
-            write_atomically(path, result.new_text, encoding, bom)
-        except (OSError, UnicodeError, SourceError, ChangedMeanwhile) as exc:
+        if not _write(project, result, result.old_text, console):
             write_errors += 1
-            console.error(path, f"cannot write: {getattr(exc, 'strerror', None) or exc}")
-            # the file keeps its text: so must the index, the count and the report
-            result.fixed.clear()
-            result.new_text = result.old_text
-            _index_what_is_on_disk(project, path, result.old_text)
 
     remaining = []
     for path in project.targets:
@@ -102,15 +96,83 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
     return _finish(console, options, remaining, fixes, failed + write_errors)
 
 
-def fix_project(project: Project, unsafe: bool, console: Console,
-                first_todo: set[Path] | None = None) -> tuple[dict[Path, FileFix], int]:
+def _write(project: Project, result: FileFix, on_disk: str, console: Console) -> bool:
+    """Write one fixed file atomically unless it changed on disk since it was read (`on_disk`).
+    On failure the file, the index and the fix's count keep the text on disk."""
+    path = result.path
+    try:
+        encoding, bom = read_for_write(path)
+        if read_source(path).text != on_disk:  # saved by someone else meanwhile
+            raise ChangedMeanwhile("the file changed while it was being fixed")
+        write_atomically(path, result.new_text, encoding, bom)
+        return True
+    except (OSError, UnicodeError, SourceError, ChangedMeanwhile) as exc:
+        console.error(path, f"cannot write: {getattr(exc, 'strerror', None) or exc}")
+        result.fixed.clear()
+        result.new_text = on_disk
+        _index_what_is_on_disk(project, path, on_disk)
+        return False
+
+
+def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
+                 todo: set[Path]) -> int:
+    """`fix` with the cache, writing: only the files to fix are parsed as targets (the index
+    still holds every module that schedules tasks, so each fix is the one a whole-project
+    run makes), and after each round of writes a cached check, which re-checks only what
+    the writes can have changed, says what remains and what the next round fixes (a fix in
+    one module can make a function of another a task)."""
+    from bgtask_lint.runner import check_paths
+
+    project = Project.load(sorted(todo), settings, root)
+    fixes: dict[Path, FileFix] = {}
+    given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
+    checked = None
+    for _ in range(MAX_ROUNDS):
+        for path in sorted(todo - set(project.targets)):  # found fixable by the last check
+            _add_target(project, path, console)
+        round_fixes, round_failed = fix_project(project, options.unsafe, console, todo, rounds=1, jobs=options.jobs)
+        given_up |= round_failed
+        wrote = False
+        for path, result in sorted(round_fixes.items()):
+            if result.new_text == result.old_text:
+                continue
+            if _write(project, result, result.old_text, console):
+                wrote = True
+            else:
+                given_up.add(path)
+            earlier = fixes.get(path)
+            fixes[path] = FileFix(path, earlier.old_text if earlier else result.old_text, result.new_text,
+                                  fixed=(earlier.fixed if earlier else Counter()) + result.fixed)
+        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
+        todo = {f.path for f in checked.findings if is_fixable(f, options.unsafe)} - given_up
+        if not wrote or not todo:
+            break
+    assert checked is not None
+    for error in checked.errors:
+        console.error(error.path, error.message)
+    return _finish(console, options, sorted(checked.findings), fixes, len(given_up))
+
+
+def _add_target(project: Project, path: Path, console: Console) -> None:
+    try:
+        module = project.parse(path)
+    except SourceError as exc:
+        console.error(path, str(exc))
+        return
+    project.index.add(module)
+    project.targets.append(path)
+
+
+def fix_project(project: Project, unsafe: bool, console: Console, first_todo: set[Path] | None = None,
+                rounds: int = MAX_ROUNDS, jobs: int | None = 1) -> tuple[dict[Path, FileFix], set[Path]]:
     """Fix every target of the project in memory, round after round; the index follows.
     `first_todo`: the files a (cached) check found fixable, so the first round need not
-    check them all. Returns each changed file's fix and how many files could not be fixed."""
+    check them all; `jobs`: worker processes for the files of a round (None: one per CPU).
+    Returns each changed file's fix and the files that could not be fixed."""
     originals: dict[Path, str] = {}
     fixes: dict[Path, FileFix] = {}
     failed: set[Path] = set()
-    for round_number in range(MAX_ROUNDS):
+    for round_number in range(rounds):
         todo = [
             path for path in project.targets
             if path not in failed and (
@@ -119,23 +181,58 @@ def fix_project(project: Project, unsafe: bool, console: Console,
         ]
         if not todo:
             break
+        for path in todo:
+            originals.setdefault(path, project.index.by_path[path].source)
         changed_this_round = False
-        with _progress(todo, console.display) as bar:
-            for path in bar:
-                current = project.index.by_path[path].source
-                originals.setdefault(path, current)
-                result = project.fix_text(path, current, unsafe=unsafe)
-                if result.error is not None:
-                    console.error(path, result.error)
-                    failed.add(path)
-                    continue
-                if result.changed:
-                    changed_this_round = True
-                    earlier = fixes[path].fixed if path in fixes else Counter()
-                    fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
+        for result in _fix_files(project, todo, unsafe, jobs):
+            path = result.path
+            if result.error is not None:
+                console.error(path, result.error)
+                failed.add(path)
+                continue
+            if result.changed:
+                changed_this_round = True
+                earlier = fixes[path].fixed if path in fixes else Counter()
+                fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
         if not changed_this_round:
             break
-    return fixes, len(failed)
+    return fixes, failed
+
+
+def _fix_one(project: Project, path: Path, unsafe: bool = False) -> FileFix:
+    return project.fix_text(path, project.index.by_path[path].source, unsafe=unsafe)
+
+
+def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None) -> list[FileFix]:
+    """One fix of each file, with a progress bar on a terminal. The files of a round are
+    independent (what a fix of one reveals in another, the next round's check finds), so
+    with several of them they are fixed in forked workers, biggest first; the index then
+    takes each new text here."""
+    from functools import partial
+
+    from bgtask_lint.parallel import map_forked
+
+    with _progress(todo) as bar:
+        if len(todo) >= MIN_PARALLEL_FIXES:
+            from bgtask_lint.fix import FIX_COMMANDS, command_class
+
+            for code in FIX_COMMANDS:  # LibCST and the commands, imported once here, not in every worker
+                command_class(code)
+            project.index.task_paths()  # the task table, once, before the workers inherit the index
+
+            order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))
+            results = map_forked(project, partial(_fix_one, unsafe=unsafe), order, jobs, MIN_PARALLEL_FIXES,
+                                 each=lambda result: bar.update(1))
+            if results is not None:
+                for result in results:
+                    if result.changed:
+                        project.replace(result.path, result.new_text)
+                return results
+        results = []
+        for path in todo:
+            results.append(_fix_one(project, path, unsafe))
+            bar.update(1)
+        return results
 
 
 def _finish(console: Console, options: FixOptions, remaining: list[Finding], fixes: dict[Path, FileFix],
@@ -275,17 +372,22 @@ def run_fix_stdin(path: Path, settings: Settings, root: Path, options: FixOption
 
 
 class _progress:
-    """A progress bar on a terminal for many files; nothing when piped."""
+    """A progress bar on a terminal for many files, advanced with `update(1)`; nothing
+    when piped."""
 
-    def __init__(self, items: list[Path], display: Callable[[Path], str]):
-        self.items = items
+    def __init__(self, items: list[Path]):
         self.bar = None
         if len(items) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
-            self.bar = click.progressbar(items, label="fixing", file=sys.stderr,
-                                         item_show_func=lambda p: display(p) if p else "")
+            self.bar = click.progressbar(length=len(items), label="fixing", file=sys.stderr)
 
-    def __enter__(self):
-        return self.bar.__enter__() if self.bar is not None else self.items
+    def __enter__(self) -> "_progress":
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def update(self, steps: int) -> None:
+        if self.bar is not None:
+            self.bar.update(steps)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

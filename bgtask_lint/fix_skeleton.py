@@ -4,7 +4,10 @@ LibCST's cost grows with the code it parses, annotates and rewrites, so a comman
 fixes three calls in a 1 MB module gets the module with every def and class that holds
 none of its targets replaced by a placeholder line (`def name(): ...  # marker` for a
 def whose name the commands may ask about, one such line with a name of its own for a
-run of the others; a class with targets has its other methods cut the same way). Module-level statements (imports, loggers, settings) and
+run of the others; a class with targets has its other methods cut the same way), and
+every run of other module-level statements (assignments, `if`s, calls) that bind no name
+the code left mentions or a fix adds, and hold no import or def, by one `pass  # marker`
+line. Other module-level statements (imports, loggers) and
 any def that declares `global` stay whole, so what the commands ask of the module
 (is this name bound, which imports are there) has the same answer. Afterwards each
 placeholder is put back verbatim, and the lines of the edit are mapped so the targets
@@ -20,7 +23,7 @@ from typing import Callable
 
 from bgtask_lint.files import source_lines
 
-SKELETON_MIN_CHARS = 100_000  # below this a command sees the whole module
+SKELETON_MIN_CHARS = 0  # below this a command sees the whole module
 MARKER = "__bgtask_lint_gap_{}__"
 _MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
 _GLOBAL = re.compile(r"\b(global|nonlocal)\b")
@@ -185,7 +188,8 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
     lines = source_lines(text, keepends=True)
     runs: list[list[tuple[ast.stmt, int, int]]] = []
     _cut(tree.body, lines, target_lines, runs)
-    omitted = sorted((start, end) for run in runs for _, start, end in run)
+    assignments = _statement_runs(tree.body, lines, target_lines)
+    omitted = sorted((start, end) for run in [*runs, *assignments] for _, start, end in run)
     kept, position = [], 1
     for start, end in omitted:
         kept.extend(lines[position - 1:start - 1])
@@ -196,6 +200,17 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
     # name bound here" keeps its answer. The others go by runs, one `def` line per run.
     mentioned = set(_WORD.findall("".join(kept)))
     regions: list[Region] = []
+    # module-level statements that bind none of those names go by runs, one `pass` line
+    # per run (a settings module is mostly these: `X = Config("x", ...)`, thousands of them)
+    for run in assignments:
+        pending = []
+        for item in run:
+            if _bound_names(item[0]) & mentioned:
+                _close_statements(pending, lines, regions)
+                pending = []
+            else:
+                pending.append(item)
+        _close_statements(pending, lines, regions)
     for run in runs:
         pending: list[tuple[ast.stmt, int, int]] = []
         for item in run:
@@ -232,6 +247,54 @@ def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int],
             _cut(stmt.body, lines, target_lines, runs)
     if run:
         runs.append(run)
+
+
+def _statement_runs(body: list[ast.stmt], lines: list[str], target_lines: set[int]) -> list[list[tuple[ast.stmt, int, int]]]:
+    """Runs of module-level statements other than imports and defs (`X = Config(...)`,
+    `if FLAG: X = 1`, `app.include_router(r)`), without targets, each on lines of its own,
+    holding no import, def, class or `global`, and binding no name a fix adds or looks for."""
+    runs: list[list[tuple[ast.stmt, int, int]]] = []
+    run: list[tuple[ast.stmt, int, int]] = []
+    for number, stmt in enumerate(body):
+        start, end = stmt.lineno, stmt.end_lineno or stmt.lineno
+        docstring = number == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        if not docstring and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and stmt.col_offset == 0 \
+                and not any(start <= line <= end for line in target_lines) and _self_contained(stmt) \
+                and _omissible(stmt, start, end, lines):
+            run.append((stmt, start, end))
+            continue
+        if run:
+            runs.append(run)
+        run = []
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _self_contained(stmt: ast.stmt) -> bool:
+    """No import, def, class or `global` inside, and no name bound that a fix adds or looks for."""
+    for node in ast.walk(stmt):
+        if isinstance(node, (*_DEFS, ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+            return False
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and _FIX_NAMES.match(node.id):
+            return False
+    return True
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    """Every name the statement binds (assignment targets, loop variables, `as` names, `:=`)."""
+    names = {node.id for node in ast.walk(stmt) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    names.update(node.name for node in ast.walk(stmt) if isinstance(node, ast.ExceptHandler) and node.name)
+    return names
+
+
+def _close_statements(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region]) -> None:
+    if not run:
+        return
+    _, start, _ = run[0]
+    _, _, end = run[-1]
+    last_line = lines[end - 1]
+    regions.append(Region(start, end, f"pass  # {{marker}}{last_line[len(last_line.rstrip(chr(13) + chr(10))):]}"))
 
 
 def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:

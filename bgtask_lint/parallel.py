@@ -16,7 +16,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
 
 from bgtask_lint.findings import Finding
 
@@ -24,12 +24,15 @@ if TYPE_CHECKING:
     from bgtask_lint.index import ModuleInfo
     from bgtask_lint.project import Project
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 # below this many modules, starting workers costs more than it saves
 MIN_PARALLEL_FILES = 32
 # chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
 CHUNKS_PER_JOB = 8
 
-# what forked workers inherit: (project, modules)
+# what forked workers inherit: (project, modules) for checks, (project, function, items) for maps
 _STATE: tuple | None = None
 
 
@@ -125,3 +128,39 @@ def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int
         if frozen:
             gc.unfreeze()
     return results
+
+
+def map_forked(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
+               jobs: int | None, min_items: int, each: "Callable[[R], None]" = lambda result: None
+               ) -> list["R"] | None:
+    """`[function(project, item) for item in items]` in forked workers, each inheriting the
+    project (what a worker changes in it stays there), `each` called on every result as it
+    comes, in order; None when that is not worth it or not possible (few items, one job, no
+    fork, a worker died): the caller does it here."""
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    if jobs < 2 or len(items) < min_items or not can_fork():
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _STATE
+    _STATE = (project, function, list(items))
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
+            results = []
+            for result in pool.map(_map_one, range(len(items))):
+                results.append(result)
+                each(result)
+            return results
+    except (BrokenProcessPool, OSError):
+        return None
+    finally:
+        _STATE = None
+
+
+def _map_one(index: int):
+    assert _STATE is not None
+    project, function, items = _STATE
+    return function(project, items[index])

@@ -204,3 +204,35 @@ def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:
         cwd=REPO, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def _many_modules(root: Path) -> Path:
+    app = root / "app"
+    app.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (app / "__init__.py").write_text("")
+    imports, calls = [], []
+    for i in range(6):
+        (app / f"tasks_{i}.py").write_text(TASK_MODULE.replace("refresh", f"refresh_{i}"))
+        imports.append(f"from app.tasks_{i} import refresh_{i}\n")
+        calls.append(f"    background_tasks.add_task(refresh_{i}(user_id))\n")
+    (app / "main.py").write_text("from fastapi import BackgroundTasks\n\n" + "".join(imports)
+                                 + "\n\ndef endpoint(background_tasks: BackgroundTasks, user_id: int):\n" + "".join(calls))
+    return app
+
+
+def test_files_fixed_in_workers_write_what_one_process_writes(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    written = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / f"jobs{jobs}"
+        app = _many_modules(root)
+        monkeypatch.chdir(root)
+        result = run("fix", "--jobs", jobs, "app")
+        assert result.exit_code == 0, result.output
+        written[jobs] = {p.name: p.read_text() for p in sorted(app.glob("*.py"))}
+        # BGT101 in main.py made each refresh_i a task: their guards came in the same run
+        assert all('logger.exception("background task %s failed"' in written[jobs][f"tasks_{i}.py"]
+                   for i in range(6))
+        assert result.stderr.startswith("Fixed 18 findings"), result.stderr
+    assert written["1"] == written["2"]

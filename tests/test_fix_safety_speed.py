@@ -80,3 +80,32 @@ def test_line_mapping_only_maps_unchanged_lines_in_order() -> None:
             if moved is not None:
                 assert old[line - 1] == new[moved - 1] and moved > previous
                 previous = moved
+
+
+SETTINGS_HEADER = "".join(
+    f'SETTING_{i} = int(os.environ.get("SETTING_{i}", "{i}"))\n' for i in range(300)
+) + 'if SETTING_1:\n    FEATURE = "on"\nelse:\n    FEATURE = "off"\ntask = "the name a BGT103 fix would take"\n'
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_module_level_statements_are_cut_and_written_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              unsafe: bool) -> None:
+    # a settings module: hundreds of module-level assignments, one of them read by a fixed def
+    body = generate(6_000, seed=11).replace("import asyncio\n", "import asyncio\nimport os\n", 1)
+    head, _, rest = body.partition("\n\n\n")
+    text = head + "\n\n\n" + SETTINGS_HEADER + "\n\n" + rest.replace("time.sleep(1)", "time.sleep(SETTING_7)", 1)
+    tree = ast.parse(text)
+    targets = {n + 1 for n, line in enumerate(text.splitlines()) if "asyncio.create_task(" in line}
+    skeleton = build_skeleton(text, tree, targets)
+    assert "SETTING_250 =" not in skeleton.text and "pass  # __bgtask_lint_gap_" in skeleton.text
+    assert 'task = "the name' in skeleton.text  # a name a fix adds or looks for stays bound
+    assert skeleton.expand(skeleton.text)[0] == text
+    whole_dir, cut_dir = tmp_path / "whole", tmp_path / "cut"
+    whole_dir.mkdir()
+    cut_dir.mkdir()
+    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 10**9)
+    whole, whole_counts = _fix(whole_dir, text, unsafe)
+    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 0)
+    cut, cut_counts = _fix(cut_dir, text, unsafe)
+    assert whole_counts and cut == whole and cut_counts == whole_counts
+    assert ".add_done_callback(" in cut and "time.sleep(SETTING_7)" not in cut
