@@ -52,6 +52,9 @@ REVEALED = {"BGT401", "BGT402"}
 # task's exception, which guards the task (BGT401 would wrap its body, logging it twice)
 INVALIDATES = {"BGT103": ("BGT401",)}
 PROGRESS_MIN_CHARS = 200_000  # a module this big shows its progress on a terminal
+# below this, the index takes the text after every command of a round (the logging fixes
+# ask it about loggers); above, only the next skeleton is cut from a fresh parse
+INDEX_FOLLOWS_MAX_CHARS = 100_000
 
 
 @dataclass
@@ -207,7 +210,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             waiting = waiting or None in moved
             pending[other] = {span for span in moved if span is not None}
         text = new_text
-        if pending and len(text) >= SKELETON_MIN_CHARS:
+        if pending and len(text) >= INDEX_FOLLOWS_MAX_CHARS:
             tree = ast.parse(text)  # the next skeleton is cut along this text's statements
         elif pending:
             # the index describes the text the next command sees: the logging fixes ask it
