@@ -23,7 +23,7 @@ from typing import Callable
 
 from bgtask_lint.files import source_lines
 
-SKELETON_MIN_CHARS = 0  # below this a command sees the whole module (0: every module is cut; the tests set it high to compare)
+SKELETON_MIN_CHARS = 100_000  # below this a command sees the whole module
 MARKER = "__bgtask_lint_gap_{}__"
 _MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
 _GLOBAL = re.compile(r"\b(global|nonlocal)\b")
