@@ -184,91 +184,89 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return run[::-1]
 
 
+Item = tuple[ast.stmt, int, int]  # a statement, its first line (decorators included), its last
+
+
 def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skeleton:
     lines = source_lines(text, keepends=True)
-    runs: list[list[tuple[ast.stmt, int, int]]] = []
-    _cut(tree.body, lines, target_lines, runs)
-    assignments = _statement_runs(tree.body, lines, target_lines)
-    omitted = sorted((start, end) for run in [*runs, *assignments] for _, start, end in run)
+
+    def free(start: int, end: int) -> bool:
+        return not any(start <= line <= end for line in target_lines)
+
+    defs = _defs_without_targets(tree.body, lines, free)
+    statements = _runs(tree.body, lambda number, stmt, start, end: (
+        free(start, end) and stmt.col_offset == 0 and not _is_docstring(number, stmt)
+        and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
+        and _omissible(stmt, start, end, lines)))
+    omitted = sorted((start, end) for run in [*defs, *statements] for _, start, end in run)
     kept, position = [], 1
     for start, end in omitted:
         kept.extend(lines[position - 1:start - 1])
         position = end + 1
     kept.extend(lines[position - 1:])
-    # a def that the code the command sees mentions, or whose name a fix may add (a logger,
-    # an import, the registry), keeps its own placeholder, `def name(): ...`: "is this
-    # name bound here" keeps its answer. The others go by runs, one `def` line per run.
+    # "is this name bound here" must keep its answer for every name the code the command
+    # sees mentions, and every name a fix may add (a logger, an import, the registry): such
+    # a def keeps a placeholder of its own, `def name(): ...`, and such a module-level
+    # statement stays. The others go by runs, one `def` (or `pass`) line per run.
     mentioned = set(_WORD.findall("".join(kept)))
     regions: list[Region] = []
-    # module-level statements that bind none of those names go by runs, one `pass` line
-    # per run (a settings module is mostly these: `X = Config("x", ...)`, thousands of them)
-    for run in assignments:
-        pending = []
-        for item in run:
-            if _bound_names(item[0]) & mentioned:
-                _close_statements(pending, lines, regions)
-                pending = []
-            else:
-                pending.append(item)
-        _close_statements(pending, lines, regions)
-    for run in runs:
-        pending: list[tuple[ast.stmt, int, int]] = []
+    for run in statements:
+        for group in _split(run, lambda item: bool(_bound_names(item[0]) & mentioned)):
+            _close(group, lines, regions, "pass")
+    for run in defs:
+        pending: list[Item] = []
         for item in run:
             name = item[0].name  # type: ignore[attr-defined]
             if name in mentioned or _FIX_NAMES.match(name):
-                _close(pending, lines, regions, None)
+                _close(pending, lines, regions, "def {marker}(): ...")
                 pending = []
-                _close([item], lines, regions, item[0])
+                head = f"class {name}: ..." if isinstance(item[0], ast.ClassDef) else f"def {name}(): ..."
+                _close([item], lines, regions, head)
             else:
                 pending.append(item)
-        _close(pending, lines, regions, None)
+        _close(pending, lines, regions, "def {marker}(): ...")
     regions.sort(key=lambda r: r.start)
     for index, region in enumerate(regions):
         region.placeholder = region.placeholder.replace("{marker}", MARKER.format(index))
     return Skeleton(lines, regions)
 
 
-def _cut(body: list[ast.stmt], lines: list[str], target_lines: set[int],
-         runs: list[list[tuple[ast.stmt, int, int]]]) -> None:
-    """Runs of defs and classes without targets in `body` (recursing into the classes
-    that hold targets)."""
-    run: list[tuple[ast.stmt, int, int]] = []
-    for stmt in body:
+def _runs(body: list[ast.stmt], omit: Callable[[int, ast.stmt, int, int], bool]) -> list[list[Item]]:
+    """The runs of consecutive statements of `body` that `omit(number, stmt, start, end)` accepts."""
+    runs: list[list[Item]] = [[]]
+    for number, stmt in enumerate(body):
         start = min([d.lineno for d in getattr(stmt, "decorator_list", [])] + [stmt.lineno])
         end = stmt.end_lineno or stmt.lineno
-        if isinstance(stmt, _DEFS) and not any(start <= line <= end for line in target_lines) \
-                and _omissible(stmt, start, end, lines):
-            run.append((stmt, start, end))
-            continue
-        if run:
-            runs.append(run)
-        run = []
-        if isinstance(stmt, ast.ClassDef) and any(start <= line <= end for line in target_lines):
-            _cut(stmt.body, lines, target_lines, runs)
-    if run:
-        runs.append(run)
+        if omit(number, stmt, start, end):
+            runs[-1].append((stmt, start, end))
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
 
 
-def _statement_runs(body: list[ast.stmt], lines: list[str], target_lines: set[int]) -> list[list[tuple[ast.stmt, int, int]]]:
-    """Runs of module-level statements other than imports and defs (`X = Config(...)`,
-    `if FLAG: X = 1`, `app.include_router(r)`), without targets, each on lines of its own,
-    holding no import, def, class or `global`, and binding no name a fix adds or looks for."""
-    runs: list[list[tuple[ast.stmt, int, int]]] = []
-    run: list[tuple[ast.stmt, int, int]] = []
-    for number, stmt in enumerate(body):
-        start, end = stmt.lineno, stmt.end_lineno or stmt.lineno
-        docstring = number == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-        if not docstring and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and stmt.col_offset == 0 \
-                and not any(start <= line <= end for line in target_lines) and _self_contained(stmt) \
-                and _omissible(stmt, start, end, lines):
-            run.append((stmt, start, end))
-            continue
-        if run:
-            runs.append(run)
-        run = []
-    if run:
-        runs.append(run)
+def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool]) -> list[list[Item]]:
+    """Runs of defs and classes without targets in `body`, and in the classes that hold targets."""
+    runs = _runs(body, lambda number, stmt, start, end: (
+        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines)))
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
+            runs.extend(_defs_without_targets(stmt.body, lines, free))
     return runs
+
+
+def _split(run: list[Item], stays: Callable[[Item], bool]) -> list[list[Item]]:
+    """The parts of `run` between the items that stay in the skeleton."""
+    parts: list[list[Item]] = [[]]
+    for item in run:
+        if stays(item):
+            parts.append([])
+        else:
+            parts[-1].append(item)
+    return [part for part in parts if part]
+
+
+def _is_docstring(number: int, stmt: ast.stmt) -> bool:
+    return number == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
 
 
 def _self_contained(stmt: ast.stmt) -> bool:
@@ -288,15 +286,6 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
     return names
 
 
-def _close_statements(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region]) -> None:
-    if not run:
-        return
-    _, start, _ = run[0]
-    _, _, end = run[-1]
-    last_line = lines[end - 1]
-    regions.append(Region(start, end, f"pass  # {{marker}}{last_line[len(last_line.rstrip(chr(13) + chr(10))):]}"))
-
-
 def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
     rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
     if rest and not rest.startswith("#"):
@@ -307,10 +296,9 @@ def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
     return not any(_GLOBAL.search(line) for line in lines[start - 1:end])
 
 
-def _close(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list[Region],
-           named: ast.stmt | None) -> None:
-    """One placeholder line for a run of defs: a def of the name of `named`, or of a name
-    of its own (a def, so the commands see a def where the module has one)."""
+def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) -> None:
+    """One placeholder line, `head` with the run's indent and its last line's ending, for
+    a run of statements (a def where the module has defs, `pass` for other statements)."""
     if not run:
         return
     _, start, _ = run[0]
@@ -318,9 +306,4 @@ def _close(run: list[tuple[ast.stmt, int, int]], lines: list[str], regions: list
     first_line, last_line = lines[start - 1], lines[end - 1]
     indent = first_line[:len(first_line) - len(first_line.lstrip())]
     ending = last_line[len(last_line.rstrip("\r\n")):]
-    if isinstance(named, ast.ClassDef):
-        head = f"class {named.name}: ..."
-    else:
-        name = named.name if named is not None else "{marker}"  # type: ignore[attr-defined]
-        head = f"def {name}(): ..."
     regions.append(Region(start, end, f"{indent}{head}  # {{marker}}{ending}"))
