@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from bgtask_lint.cache.deps import Recorder, RecordingMemo
 from bgtask_lint.cache.store import sha
@@ -82,33 +82,25 @@ class RunIndex(ProjectIndex):
             self._paths_of, self._paths = table, {path for path, _ in table}
         return self._paths
 
-    def _task_table(self) -> set[tuple[Path, str]]:
-        self.recorder.fact("tasks")
-        if "tasks" in self.preset:
-            return self.preset["tasks"]
+    def _fact(self, name: str, own: Callable[[], Any]) -> Any:
+        """A project-wide fact, told to the recorder: the assembled one, or in a complete run
+        before assembly the index's own."""
+        self.recorder.fact(name)
+        if name in self.preset:
+            return self.preset[name]
         if not self.complete:
-            raise IncompleteIndex("tasks")
-        return super()._task_table()
+            raise IncompleteIndex(name)
+        return own()
 
-    def task_origin(self, module: ModuleInfo, node: Any) -> tuple[Path, int] | None:
-        self.recorder.fact("origins")
-        return super().task_origin(module, node)
+    def _task_table(self) -> set[tuple[Path, str]]:
+        return self._fact("tasks", super()._task_table)
 
     def _task_origins(self) -> dict[tuple[Path, str], tuple[Path, int]]:
-        if "origins" in self.preset:
-            return self.preset["origins"]
-        if not self.complete:
-            raise IncompleteIndex("origins")
-        return super()._task_origins()
+        return self._fact("origins", super()._task_origins)
 
     if FLOWS_ON_INDEX:
         def session_flows(self) -> dict:
-            self.recorder.fact("flows")
-            if "flows" in self.preset:
-                return self.preset["flows"]
-            if not self.complete:
-                raise IncompleteIndex("flows")
-            return super().session_flows()
+            return self._fact("flows", super().session_flows)
 
     def modules_added(self) -> list[ModuleInfo]:
         if not self.complete:
