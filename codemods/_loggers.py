@@ -13,6 +13,7 @@ import ast
 from pathlib import Path
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import insert_after_header, parse_statement
 from bgtask_lint.engine import parse_module
@@ -40,6 +41,23 @@ def model_for(code: str, filename: str | None) -> GuardModel | None:
     if indexed is not None:  # the same imports: ask the project about them
         model.loggers = logger_bindings(module.tree, module_loggers(*indexed).external)
     return model
+
+
+class ModelLookup:
+    """For a command that plans with the guard model: the ast node, in the model's module,
+    of a LibCST node (the model is built once, on first use). The command sets
+    `module_node` and `model = None` in `visit_Module`."""
+
+    module_node: cst.Module
+    model: GuardModel | None
+
+    def ast_node(self, node: cst.CSTNode, types: tuple[type, ...]) -> ast.AST | None:
+        if self.model is None:
+            self.model = model_for(self.module_node.code, self.context.filename)  # type: ignore[attr-defined]
+        if self.model is None:
+            return None
+        start = self.get_metadata(PositionProvider, node).start  # type: ignore[attr-defined]
+        return ast_node_at(self.model, start.line, start.column, types)
 
 
 def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ...]) -> ast.AST | None:

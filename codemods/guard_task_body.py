@@ -22,10 +22,9 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingCommand, parse_statement
-from bgtask_lint.codemods._loggers import add_module_logger, ast_node_at, model_for
+from bgtask_lint.codemods._loggers import ModelLookup, add_module_logger
 from bgtask_lint.log_fixes import GuardFix, LoggerChoice, guard_fix
 
 
@@ -46,7 +45,7 @@ def body_statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
             for s in body.body]  # type: ignore[attr-defined]
 
 
-class GuardTaskBodyCommand(FindingCommand):
+class GuardTaskBodyCommand(ModelLookup, FindingCommand):
     DESCRIPTION = "BGT401: wrap background task bodies in try/except that logs the traceback and re-raises."
     CODE = "BGT401"
 
@@ -56,13 +55,8 @@ class GuardTaskBodyCommand(FindingCommand):
         self.new_logger: LoggerChoice | None = None
 
     def _plan(self, original: cst.FunctionDef) -> GuardFix | None:
-        if self.model is None:
-            self.model = model_for(self.module_node.code, self.context.filename)
-        if self.model is None:
-            return None
-        start = self.get_metadata(PositionProvider, original).start
-        function = ast_node_at(self.model, start.line, start.column, (ast.FunctionDef, ast.AsyncFunctionDef))
-        plan = guard_fix(self.model, function) if function is not None else None
+        function = self.ast_node(original, (ast.FunctionDef, ast.AsyncFunctionDef))
+        plan = guard_fix(self.model, function) if function is not None else None  # type: ignore[arg-type]
         return plan if isinstance(plan, GuardFix) else None
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:

@@ -16,11 +16,10 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression, parse_statement
 from bgtask_lint.codemods._layout import append_keyword
-from bgtask_lint.codemods._loggers import ast_node_at, enclosing_function, model_for
+from bgtask_lint.codemods._loggers import ModelLookup, enclosing_function
 from bgtask_lint.files import source_lines
 from bgtask_lint.log_fixes import HandlerFix, swallow_fix
 
@@ -32,7 +31,7 @@ def _true_keyword(name: str) -> cst.Arg:
                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
 
 
-class LogSwallowedExceptionCommand(FindingCommand):
+class LogSwallowedExceptionCommand(ModelLookup, FindingCommand):
     DESCRIPTION = "BGT402: log swallowed exceptions in background tasks with their traceback."
     CODE = "BGT402"
 
@@ -45,12 +44,7 @@ class LogSwallowedExceptionCommand(FindingCommand):
     # --- planning -------------------------------------------------------------------------
 
     def _plan(self, node: cst.ExceptHandler) -> HandlerFix | None:
-        if self.model is None:
-            self.model = model_for(self.module_node.code, self.context.filename)
-        if self.model is None:
-            return None
-        start = self.get_metadata(PositionProvider, node).start
-        handler = ast_node_at(self.model, start.line, start.column, (ast.ExceptHandler,))
+        handler = self.ast_node(node, (ast.ExceptHandler,))
         if handler is None:
             return None
         plan = swallow_fix(self.model, handler, enclosing_function(self.model, handler))  # type: ignore[arg-type]
