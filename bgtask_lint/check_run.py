@@ -27,7 +27,8 @@ from bgtask_lint.gitignore import find_work_tree
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
 if TYPE_CHECKING:
-    from bgtask_lint.project import CheckResult, Project
+    from bgtask_lint.project import Project
+    from bgtask_lint.results import CheckResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN_NAME = "<stdin>.py"  # the module a nameless stdin becomes: no import can reach it
@@ -95,7 +96,7 @@ def describe_settings(settings: Settings, console: Console) -> None:
 def check_project(project: "Project", unused: bool) -> "CheckResult":
     """Check the project's targets in this process; with `unused`, add the unused noqa codes."""
     from bgtask_lint.noqa import unused_noqa
-    from bgtask_lint.project import CheckResult
+    from bgtask_lint.results import CheckResult
     from bgtask_lint.rules import all_rules
 
     result = CheckResult(errors=list(project.errors))

@@ -9,7 +9,6 @@ excludes, per-file ignores and noqa are decided here and nowhere else.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
@@ -26,24 +25,11 @@ from bgtask_lint.files import (
 )
 from bgtask_lint.findings import Finding
 from bgtask_lint.index import ModuleInfo, ProjectIndex
+from bgtask_lint.results import FileError
 from bgtask_lint.rules import Rule, selected_rules
 
 if TYPE_CHECKING:
     from bgtask_lint.fix import FileFix
-
-
-@dataclass
-class FileError:
-    path: Path
-    message: str
-
-
-@dataclass
-class CheckResult:
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    files_checked: int = 0
-    hidden_in_tests: int = 0  # findings the test-file default did not report
 
 
 # what test files are spared by default (V2.1): a mis-scheduled task is a bug anywhere,

@@ -13,7 +13,7 @@ from bgtask_lint.config import Settings
 from bgtask_lint.parallel import paused_gc
 
 if TYPE_CHECKING:
-    from bgtask_lint.project import CheckResult
+    from bgtask_lint.results import CheckResult
 
 
 def check_paths(paths: list[Path], settings: Settings, root: Path | None = None, *,
@@ -36,7 +36,8 @@ def check_paths(paths: list[Path], settings: Settings, root: Path | None = None,
 def check_project(paths: list[Path], settings: Settings, root: Path | None, jobs: int | None) -> "CheckResult":
     """Index the project and check the targets (in workers when there are many)."""
     from bgtask_lint.parallel import check_modules
-    from bgtask_lint.project import CheckResult, Project
+    from bgtask_lint.project import Project
+    from bgtask_lint.results import CheckResult
 
     project = Project.load(paths, settings, root)
     result = CheckResult(errors=project.errors)

@@ -24,7 +24,7 @@ from bgtask_lint.cache.store import CACHE_DIR, LAST_RUN
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
-    from bgtask_lint.project import CheckResult
+    from bgtask_lint.results import CheckResult
 
 __all__ = ["CACHE_DIR", "LAST_RUN", "check_cached"]
 

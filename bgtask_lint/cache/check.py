@@ -40,7 +40,7 @@ from bgtask_lint.files import paths_root
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
     from bgtask_lint.index import ModuleInfo
-    from bgtask_lint.project import CheckResult
+    from bgtask_lint.results import CheckResult
 
 # a row: metadata and content of the file, then what is known for that content, then its entry
 ROW = ("size", "mtime_ns", "inode", "hash", "name", "is_package", "words", "error", "known", "findings", "hidden",
@@ -89,14 +89,14 @@ def _digest(paths: list[str]) -> str:
 
 
 def _result(missing: list[Path]) -> "CheckResult":
-    from bgtask_lint.project import CheckResult, FileError
+    from bgtask_lint.results import CheckResult, FileError
 
     return CheckResult(errors=[FileError(given, "no such file or directory") for given in missing])
 
 
 def _add_problems(result: "CheckResult", found: Scan) -> None:
     """After the targets' own errors, as Project.load reports them."""
-    from bgtask_lint.project import FileError
+    from bgtask_lint.results import FileError
 
     result.errors.extend(FileError(path, problem) for path, problem in found.problems)
 
@@ -107,7 +107,7 @@ def _add_problems(result: "CheckResult", found: Scan) -> None:
 def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: list[Path]) -> "CheckResult | None":
     """The result from the main pack alone, or None when anything may have changed."""
     from bgtask_lint.cache.deps import BY_TARGETS
-    from bgtask_lint.project import FileError
+    from bgtask_lint.results import FileError
 
     rows = _rows(main)
     if not main or set(rows) != set(found.files):
@@ -327,7 +327,7 @@ class _Changed:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self, missing: list[Path]) -> "CheckResult":
-        from bgtask_lint.project import FileError
+        from bgtask_lint.results import FileError
 
         self._settle_known()
         word_modules = [p for p in self.known if self._may_schedule(p)]
