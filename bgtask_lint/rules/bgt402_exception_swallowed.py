@@ -142,46 +142,14 @@ def _is_predicate(function: ast.AST) -> bool:
     return bool(values) and all(_is_bool_answer(v) for v in values)
 
 
-def _mentions(expr: ast.AST | None, name: str) -> bool:
-    return expr is not None and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
-
-
-def _result_of_failure(handler: ast.ExceptHandler, function: ast.AST, ctx: RuleContext) -> bool:
-    """In a function the task calls (not a task): the handler makes the failure the
-    function's result (a value built from the exception, returned or written into the
-    object the function returns), or a predicate's True/False answer."""
-    if ctx.index.is_task(ctx.module, function):
-        return False
+def _predicate_answer(handler: ast.ExceptHandler, function: ast.AST, ctx: RuleContext) -> bool:
+    """In a predicate the task calls (not a task, whose return value nobody reads): the
+    handler only answers True or False, a constant, as a V2.7 fallback does. One that also
+    logs the message chose to report the failure, and lost its traceback: still flagged."""
     answer = handler.body[-1]
-    if all(isinstance(s, ast.Pass) for s in handler.body[:-1]) and isinstance(answer, ast.Return) \
-            and isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, bool) \
-            and _is_predicate(function):
-        return True  # only the answer: a handler that logs the message chose to report it (and lost the traceback)
-    name = handler.name
-    if name is None:
-        return False
-    returned = {n.value.id for n in walk_local(list(function.body))  # type: ignore[attr-defined]
-                if isinstance(n, ast.Return) and isinstance(n.value, ast.Name)}
-    for node in walk_local(list(handler.body)):
-        if isinstance(node, ast.Return) and _mentions(node.value, name):
-            return True
-        if isinstance(node, ast.Assign) and _mentions(node.value, name) and any(
-                isinstance(t, (ast.Attribute, ast.Subscript)) and isinstance(base := _base_name(t), ast.Name)
-                and base.id in returned for target in node.targets for t in _flat_targets(target)):
-            return True
-    return False
-
-
-def _flat_targets(target: ast.expr) -> list[ast.expr]:
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [t for e in target.elts for t in _flat_targets(e)]
-    return [target]
-
-
-def _base_name(target: ast.expr) -> ast.expr:
-    while isinstance(target, (ast.Attribute, ast.Subscript)):
-        target = target.value
-    return target
+    return all(isinstance(s, ast.Pass) for s in handler.body[:-1]) and isinstance(answer, ast.Return) \
+        and isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, bool) \
+        and _is_predicate(function) and not ctx.index.is_task(ctx.module, function)
 
 
 def _call_result(expr: ast.expr | None) -> bool:
@@ -288,14 +256,11 @@ class ExceptionSwallowed(Rule):
       inspects it, or raises it on some paths only, hands nothing on, and keeping its
       text (`job.metadata["error"] = str(e)`), or the object in a variable or a dict,
       is not handing it on;
-    - in a function the task calls (not in the task itself, whose return value nobody
-      reads), a handler that turns the failure into the function's result: it returns
-      a value built from the exception (`return RowOutcome(body=_error_body(e))`), or
-      writes it into the object the function returns (`result.reason = str(exc)` then
-      `return result`); or, in a predicate (annotated `-> bool`, or returning only
-      `True`/`False`/comparisons), a handler that only answers `True` or `False`: the
-      failure is the answer (`_is_text_file(path)` is False when unreadable). One that
-      also logs the message chose to report the failure, and lost its traceback;
+    - in a predicate the task calls (not in the task itself, whose return value nobody
+      reads), annotated `-> bool` or returning only `True`/`False`/comparisons, a
+      handler that only answers `True` or `False`: a fallback constant, whatever the
+      `try` holds (`_is_text_file(path)` is False when unreadable). One that also logs
+      the message chose to report the failure, and lost its traceback;
     - a fallback: the `try` body is one assignment or `return` of a call's result
       (`x = parse(s)`, `return await fetch()`), or a computation that only assigns,
       imports, branches with `if` and ends in `return` (no `await`, no call made for
@@ -397,8 +362,6 @@ def endpoint(tasks: BackgroundTasks):
 """,
         """
 from fastapi import BackgroundTasks
-class Outcome:
-    pass
 def is_text(path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -406,18 +369,6 @@ def is_text(path) -> bool:
     except Exception:
         return False
     return True
-def copy_one(name):
-    result = Outcome()
-    try:
-        store(name)
-    except Exception as exc:
-        result.reason = f"{type(exc).__name__}: {exc}"
-    return result
-def send_row(row):
-    try:
-        return dispatch(row)
-    except Exception as e:
-        return {"row": row, "error": error_body(e)}
 class Job:
     async def run(self, func):
         try:
@@ -425,9 +376,7 @@ class Job:
         except Exception as e:
             self.exception = e
 async def task(names):
-    report = [copy_one(n) for n in names if is_text(n)]
-    rows = [send_row(n) for n in names]
-    await save(report, rows)
+    await save([n for n in names if is_text(n)])
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, ["a"])
     tasks.add_task(Job().run, None)
@@ -470,6 +419,29 @@ def task(job, row):
 def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, None, 1)
 """,
+        """
+from fastapi import BackgroundTasks
+class Outcome:
+    pass
+def copy_one(name):
+    result = Outcome()
+    try:
+        store(name)
+    except Exception as exc:  # BGT402
+        result.reason = f"{type(exc).__name__}: {exc}"
+    return result
+def send_row(row) -> bool:
+    try:
+        dispatch(row)
+    except Exception as e:  # BGT402
+        log.warning("row failed: %s", e)
+        return False
+    return True
+def task(names):
+    save([copy_one(n) for n in names], [send_row(n) for n in names])
+def endpoint(tasks: BackgroundTasks):
+    tasks.add_task(task, ["a"])
+""",
     )
 
     def _in_task_scope(self, ctx: RuleContext) -> bool:
@@ -488,7 +460,7 @@ def endpoint(tasks: BackgroundTasks):
                 continue
             facts = model.handler(handler, function)
             if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler) \
-                    or (function is not None and _result_of_failure(handler, function, ctx)):
+                    or (function is not None and _predicate_answer(handler, function, ctx)):
                 continue
             message = (f"broad except in {_where(ctx, function)} swallows the error: "
                        "log it with logger.exception (or re-raise)")
