@@ -78,7 +78,7 @@ def is_fixable(finding: Finding, unsafe: bool) -> bool:
 Target = tuple[int, int, int, int]
 
 
-def targets_from_findings(findings: Iterable[Finding], source: str, code: str, unsafe: bool) -> set[Target]:
+def targets_from_findings(findings: Iterable[Finding], code: str, unsafe: bool) -> set[Target]:
     """Where the command for `code` must act: the spans of its fixable findings (findings
     count columns in characters, as LibCST does)."""
     wanted = {"safe", "unsafe"} if unsafe else {"safe"}
@@ -110,7 +110,7 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
             targets = {
                 code: found for code in FIX_COMMANDS
                 if (only is not None or code in selected)
-                and (found := targets_from_findings(findings, current, code, unsafe))
+                and (found := targets_from_findings(findings, code, unsafe))
             }
             if not targets:
                 break

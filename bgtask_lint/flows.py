@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bgtask_lint.collect import names_background_tasks
 from bgtask_lint.guards import walk_local
-from bgtask_lint.index import FunctionSym, ModuleInfo
+from bgtask_lint.index import FunctionSym, ModuleInfo, positional_parameters
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import function_scope, parameters
 from bgtask_lint.semantics import is_request_session, literal_elements
@@ -168,9 +168,7 @@ def _session_arguments(index: "ProjectIndex", module: ModuleInfo, function: ast.
     callee = index.resolve_callable(module, call.func, function, owner)
     if not isinstance(callee, FunctionSym):
         return []
-    positional = [a.arg for a in [*callee.node.args.posonlyargs, *callee.node.args.args]]
-    if _binds_self(callee, call):
-        positional = positional[1:]
+    positional = positional_parameters(callee, isinstance(call.func, ast.Attribute))
     keyword_names = {arg.arg for arg, _ in parameters(callee.node)}
     kind = "endpoint" if is_endpoint(function) else "function"
     found = []
@@ -182,12 +180,3 @@ def _session_arguments(index: "ProjectIndex", module: ModuleInfo, function: ast.
             flow = SessionFlow(module.path, module.name, qualname, value.lineno, dotted(value) or param, kind)
             found.append(((callee.module.path, callee.qualname, param), flow))
     return found
-
-
-def _binds_self(callee: FunctionSym, call: ast.Call) -> bool:
-    """A method called through an instance or `cls` gets its first parameter implicitly."""
-    if id(callee.node) not in callee.module.owner_class:
-        return False
-    if any(last_name(d) == "staticmethod" for d in callee.node.decorator_list):
-        return False
-    return isinstance(call.func, ast.Attribute)

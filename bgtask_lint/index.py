@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import dotted, dotted_name
+from bgtask_lint.names import dotted, dotted_name, last_name
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -589,6 +589,18 @@ def _annotation_target(annotation: ast.expr | None) -> ast.expr | None:
     if isinstance(annotation, (ast.Name, ast.Attribute)):
         return annotation
     return None
+
+
+def positional_parameters(sym: FunctionSym, on_object: bool) -> list[str]:
+    """The names a call fills by position. A method called through an object or a class
+    (`self.send(x)`, `client.send(x)`: `on_object`) gets its first parameter implicitly,
+    unless it is a staticmethod."""
+    args = sym.node.args  # type: ignore[attr-defined]
+    names = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if on_object and id(sym.node) in sym.module.owner_class and not any(
+            last_name(d) == "staticmethod" for d in getattr(sym.node, "decorator_list", [])):
+        return names[1:]
+    return names
 
 
 def method_of(index: "ProjectIndex", cls: ClassSym, name: str, depth: int = 0) -> FunctionSym | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, ScheduleSite
+from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, ScheduleSite, positional_parameters
 from bgtask_lint.scope import parameters
 
 # the ASGI scope: a plain dict that outlives the response (the rest is the contract's to flag)
@@ -36,7 +36,7 @@ def bound_parameter(site: ScheduleSite, arg: ast.expr, task: FunctionSym) -> str
             return None
         if any(isinstance(a, ast.Starred) for a in call.args[:positions[0]]):
             return None
-        names = _positional(task)
+        names = positional_parameters(task, isinstance(site.task, ast.Attribute))
         return names[index] if 0 <= index < len(names) else None
     return None
 
@@ -100,17 +100,8 @@ def _passed_to_scope_reader(index: ProjectIndex, module: ModuleInfo, function: a
         if any(isinstance(a, ast.Starred) for a in call.args):
             return False
         position = next(i for i, a in enumerate(call.args) if a is use)
-        names = _positional(sym, bound=isinstance(call.func, ast.Attribute))
+        names = positional_parameters(sym, isinstance(call.func, ast.Attribute))
         if position >= len(names):
             return False
         name = names[position]
     return only_scope_used(index, sym, name, depth + 1)
-
-
-def _positional(sym: FunctionSym, bound: bool = True) -> list[str]:
-    """The positional parameter names, without `self`/`cls` for a method called on an object."""
-    args = sym.node.args  # type: ignore[attr-defined]
-    names = [a.arg for a in [*args.posonlyargs, *args.args]]
-    if bound and id(sym.node) in sym.module.owner_class and names and names[0] in ("self", "cls"):
-        names = names[1:]
-    return names

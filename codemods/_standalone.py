@@ -28,4 +28,4 @@ def standalone_targets(code: str, rule_code: str, filename: str | None, unsafe: 
         findings = project.check_text(path, code, only=(rule_code,))
     except SourceError:
         return set()
-    return targets_from_findings(findings, code, rule_code, unsafe)
+    return targets_from_findings(findings, rule_code, unsafe)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Iterator
 
-from bgtask_lint.index import ScheduleSite
+from bgtask_lint.index import ScheduleSite, positional_parameters
 from bgtask_lint.semantics import literal_elements
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ def _bound_by_factory(site: ScheduleSite, ctx: RuleContext) -> list[ast.expr]:
     sym, partials = factory
     bound = {v.id for p in partials for a in [*p.args[1:], *(k.value for k in p.keywords)]
              for v in literal_elements(a) if isinstance(v, ast.Name)}
-    positional = [a.arg for a in [*sym.node.args.posonlyargs, *sym.node.args.args]]
-    if id(sym.node) in sym.module.owner_class and isinstance(task.func, ast.Attribute):
-        positional = positional[1:]  # self
+    positional = positional_parameters(sym, isinstance(task.func, ast.Attribute))
     passed = [value for name, value in zip(positional, task.args)
               if name in bound and not isinstance(value, ast.Starred)]
     passed += [kw.value for kw in task.keywords if kw.arg in bound]
