@@ -32,7 +32,7 @@ MIN_PARALLEL_FILES = 32
 # chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
 CHUNKS_PER_JOB = 8
 
-# what forked workers inherit: (project, modules) for checks, (project, function, items) for maps
+# what forked workers inherit: (project, function, items)
 _STATE: tuple | None = None
 
 
@@ -75,17 +75,15 @@ Checked = tuple[list[Finding], int]  # a module's findings, and how many the tes
 def check_modules(project: "Project", modules: Sequence["ModuleInfo"],
                   jobs: int | None = None) -> dict[Path, Checked]:
     """Each module's findings (as `Project.check_counted` gives them), by module path."""
+    listed = list(modules)
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs > 1 and len(modules) >= MIN_PARALLEL_FILES and can_fork():
-        try:
-            return _check_forked(project, modules, jobs)
-        except _WorkersFailed:
-            pass  # a worker died (killed, out of memory): do it here instead
-    return {module.path: project.check_counted(module) for module in modules}
-
-
-class _WorkersFailed(Exception):
-    pass
+    if jobs > 1 and len(listed) >= MIN_PARALLEL_FILES:
+        project.index.task_paths()  # the task table, once, before the workers inherit the index
+        chunks = [(listed, indexes) for indexes in _chunks(listed, jobs)]
+        done = map_forked(project, _check_chunk, chunks, jobs, min_items=1)
+        if done is not None:  # else no fork here, or a worker died (killed, out of memory)
+            return {listed[i].path: checked for chunk in done for i, checked in chunk}
+    return {module.path: project.check_counted(module) for module in listed}
 
 
 def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
@@ -95,39 +93,9 @@ def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def _check_chunk(indexes: list[int]) -> list[tuple[int, Checked]]:
-    assert _STATE is not None
-    project, modules = _STATE
+def _check_chunk(project: "Project", chunk: tuple[list["ModuleInfo"], list[int]]) -> list[tuple[int, Checked]]:
+    modules, indexes = chunk
     return [(i, project.check_counted(modules[i])) for i in indexes]
-
-
-def _check_forked(project: "Project", modules: Sequence["ModuleInfo"], jobs: int) -> dict[Path, Checked]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    global _STATE
-    project.index.task_paths()  # the task table, once, before the workers inherit the index
-    chunks = _chunks(modules, jobs)
-    _STATE = (project, list(modules))
-    frozen = False
-    if gc.isenabled():
-        gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages
-        frozen = True
-    results: dict[Path, Checked] = {}
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
-            for done in pool.map(_check_chunk, chunks):
-                for i, checked in done:
-                    results[modules[i].path] = checked
-    except (BrokenProcessPool, OSError) as exc:
-        raise _WorkersFailed(str(exc)) from exc
-    finally:
-        _STATE = None
-        if frozen:
-            gc.unfreeze()
-    return results
 
 
 def map_forked(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
@@ -146,6 +114,10 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
 
     global _STATE
     _STATE = (project, function, list(items))
+    frozen = False
+    if gc.isenabled():
+        gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages
+        frozen = True
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
@@ -158,6 +130,8 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
         return None
     finally:
         _STATE = None
+        if frozen:
+            gc.unfreeze()
 
 
 def _map_one(index: int):

@@ -25,13 +25,15 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Fork even for a handful of files, and count the forked runs."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_FILES", 1)
     calls: list[int] = []
-    original = parallel._check_forked
+    original = parallel.map_forked
 
-    def counting(project, modules, jobs):
-        calls.append(len(modules))
-        return original(project, modules, jobs)
+    def counting(project, function, items, *args, **kwargs):
+        done = original(project, function, items, *args, **kwargs)
+        if done is not None:
+            calls.append(len(items))
+        return done
 
-    monkeypatch.setattr(parallel, "_check_forked", counting)
+    monkeypatch.setattr(parallel, "map_forked", counting)
     return calls
 
 
@@ -61,7 +63,7 @@ def test_with_the_cache(tmp_path: Path, forked: list[int]) -> None:
 
 
 def test_few_files_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_check_forked", lambda *args: pytest.fail("forked"))
+    monkeypatch.setattr(parallel, "map_forked", lambda *args, **kwargs: pytest.fail("forked"))
     root = FIXTURES / "projects" / "crossmod_basic"
     assert check_paths([root], Settings(), root=root, jobs=4).findings
 
