@@ -362,7 +362,7 @@ class _Changed:
         cannot be assembled from parts); then the index computes the facts itself."""
         facts = self.facts
         stale = [p for p in added if not self._part_holds_by_content(p)]
-        complete = not self.rows or not self.old_parts or not facts.decomposable() or len(stale) == len(added)
+        complete = not self.rows or not self.old_parts or len(stale) == len(added)
         index = facts.RunIndex(self.root, self.recorder, complete)
         for path in added if complete else [*self.modules]:
             module = self._parse(path) if path not in self.modules else self.modules[path]
@@ -389,7 +389,6 @@ class _Changed:
         """Each fact's digest (and preset in the index), and the parts to store (None:
         store nothing)."""
         facts = self.facts
-        flows = facts.FLOWS_ON_INDEX and facts.decomposable()
         parts: dict[str, dict[str, Any]] = {}
         self.stale_parts = 0
 
@@ -419,26 +418,25 @@ class _Changed:
             digests["origins"] = facts.origins_digest(index.preset["origins"])
             index.scheduling = [p for p in word_modules if self._error(p) is None]
             digests["sites"] = facts.sites_digest(index.scheduling)
-            if flows:
-                helper_parts = [part(p, "helpers", lambda m: facts.helpers_part(index, m), digests)
-                                for p in word_modules]
-                helpers = facts.assemble_helpers([h for h in helper_parts if h is not None])
-                digests["helpers"] = facts.helpers_digest(helpers)
+            helper_parts = [part(p, "helpers", lambda m: facts.helpers_part(index, m), digests)
+                            for p in word_modules]
+            helpers = facts.assemble_helpers([h for h in helper_parts if h is not None])
+            digests["helpers"] = facts.helpers_digest(helpers)
 
-                def calls(module):
-                    self.recorder.fact("helpers")
-                    return facts.calls_part(index, module, helpers)
+            def calls(module):
+                self.recorder.fact("helpers")
+                return facts.calls_part(index, module, helpers)
 
-                call_parts = [part(p, "calls", calls, digests) for p in added]
-                index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None], helpers)
-                digests["flows"] = facts.flows_digest(index)
+            call_parts = [part(p, "calls", calls, digests) for p in added]
+            index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None], helpers)
+            digests["flows"] = facts.flows_digest(index)
         except _Unstorable as exc:
             LAST_RUN["unstorable"] = str(exc)
             parts = None
         if index.complete:
             own = index.own_facts()
-            if own["tasks"] != index.preset.get("tasks") or own["origins"] != index.preset.get("origins") or (
-                    flows and not facts.same_flows(own["flows"], index.preset.get("flows", {}))):
+            if own["tasks"] != index.preset.get("tasks") or own["origins"] != index.preset.get("origins") \
+                    or not facts.same_flows(own["flows"], index.preset.get("flows", {})):
                 LAST_RUN["facts_mismatch"] = True
                 parts = None
             index.preset.update(own)  # the index's own answers are the ones used
@@ -446,8 +444,7 @@ class _Changed:
             index.cache.clear()
             digests["tasks"] = facts.tasks_digest(own["tasks"])
             digests["origins"] = facts.origins_digest(own["origins"])
-            if facts.FLOWS_ON_INDEX:
-                digests["flows"] = facts.flows_digest(index)
+            digests["flows"] = facts.flows_digest(index)
         elif parts is None:
             from bgtask_lint.cache.facts import IncompleteIndex
 

@@ -39,11 +39,11 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from bgtask_lint import flows
 from bgtask_lint.cache.deps import Recorder, RecordingMemo
 from bgtask_lint.cache.store import sha
 from bgtask_lint.index import ModuleInfo, ProjectIndex, scheduled_tasks
 
-FLOWS_ON_INDEX = hasattr(ProjectIndex, "session_flows")
 
 
 class IncompleteIndex(Exception):
@@ -98,9 +98,8 @@ class RunIndex(ProjectIndex):
     def _task_origins(self) -> dict[tuple[Path, str], tuple[Path, int]]:
         return self._fact("origins", super()._task_origins)
 
-    if FLOWS_ON_INDEX:
-        def session_flows(self) -> dict:
-            return self._fact("flows", super().session_flows)
+    def session_flows(self) -> dict:
+        return self._fact("flows", super().session_flows)
 
     def modules_added(self) -> list[ModuleInfo]:
         if not self.complete:
@@ -118,11 +117,8 @@ class RunIndex(ProjectIndex):
 
     def own_facts(self) -> dict[str, Any]:
         """Each fact as the index computes it (complete runs, outside any frame)."""
-        facts: dict[str, Any] = {"tasks": ProjectIndex._task_table(self),
-                                 "origins": ProjectIndex._task_origins(self)}
-        if FLOWS_ON_INDEX:
-            facts["flows"] = ProjectIndex.session_flows(self)
-        return facts
+        return {"tasks": ProjectIndex._task_table(self), "origins": ProjectIndex._task_origins(self),
+                "flows": ProjectIndex.session_flows(self)}
 
 
 class _ScannedModules(dict):
@@ -163,23 +159,6 @@ class _OnlyModules:
         return getattr(self._index, name)
 
 
-def _flows_module() -> Any:
-    """bgtask_lint.flows when it has the per-module pieces parts are computed with, else None."""
-    if not FLOWS_ON_INDEX:
-        return None
-    try:
-        from bgtask_lint import flows
-    except ImportError:
-        return None
-    needed = ("helper_parameters", "session_calls", "SessionFlow")
-    return flows if all(hasattr(flows, name) for name in needed) else None
-
-
-def decomposable() -> bool:
-    """Whether every fact can be assembled from parts (else a changed run is complete)."""
-    return not FLOWS_ON_INDEX or _flows_module() is not None
-
-
 # --- parts (JSON values) ---------------------------------------------------------------------
 
 
@@ -190,7 +169,7 @@ def tasks_part(index: ProjectIndex, module: ModuleInfo) -> list:
 
 def helpers_part(index: ProjectIndex, module: ModuleInfo) -> list:
     """The module's helper parameters (`flows.helper_parameters`)."""
-    found = _flows_module().helper_parameters(module)
+    found = flows.helper_parameters(module)
     return sorted([str(module.path), qualname, sorted(params)] for qualname, params in found.items())
 
 
@@ -202,7 +181,7 @@ def calls_part(index: ProjectIndex, module: ModuleInfo, helpers: dict) -> list:
     if not names:
         return []
     part = [[str(path), qualname, param, _encode_flow(flow)]
-            for (path, qualname, param), flow in _flows_module().session_calls(index, module, names)]
+            for (path, qualname, param), flow in flows.session_calls(index, module, names)]
     part.sort(key=json.dumps)
     return part
 
@@ -214,7 +193,6 @@ def _encode_flow(flow: Any) -> list:
 
 
 def _decode_flow(values: list) -> Any:
-    flows = _flows_module()
     return flows.SessionFlow(*[Path(v["path"]) if isinstance(v, dict) else v for v in values])
 
 
