@@ -474,3 +474,70 @@ def test_logger_from_outside_the_project_is_named_in_the_finding(tmp_path: Path)
     finding = only(findings, "BGT402")
     assert finding.fix is None and "imported from lfx.log.logger" in finding.message
     assert "logger.exception" not in fixed
+
+
+# --- behaviour of the forms above: structlog, an async task, an instance logger ----------------
+
+
+def run_structlog(text: str, call: str):
+    """Execute `text`, call `call` under structlog's capture: (exception type or None,
+    [(level, event, traceback asked for, the keys besides event/level)])."""
+    from structlog.testing import capture_logs
+
+    module = types.ModuleType("bgt_behaviour")
+    exec(compile(text, "bgt_behaviour.py", "exec"), module.__dict__)
+    raised = None
+    with capture_logs() as logs:
+        try:
+            eval(call, module.__dict__)
+        except Exception as exc:  # noqa: BLE001 - the behaviour under test
+            raised = type(exc)
+    return raised, [(e["log_level"], e["event"], e.get("exc_info") is True,
+                     {k: v for k, v in e.items() if k not in ("log_level", "event", "exc_info")}) for e in logs]
+
+
+def test_structlog_fixes_behaviour(tmp_path: Path) -> None:
+    prelude = "import structlog\nlogger = structlog.get_logger()"
+    guarded = task_module(prelude, FAILING_WORK + "def job(x):\n    work(x)\n")
+    fixed = fix(tmp_path, guarded, codes=("BGT401",))[1]
+    assert run_structlog(guarded, "job(1)") == (ValueError, [])
+    assert run_structlog(fixed, "job(1)") == (ValueError, [("error", "background task failed", True, {"task": "job"})])
+    for statement, before, after in [
+        ("pass", [], [("error", "unexpected error", True, {"function": "job"})]),
+        ("logger.error('job failed', error=str(e))", [("error", "job failed", False, {"error": "bad 1"})],
+         [("error", "job failed", True, {"error": "bad 1"})]),
+        ("logger.warning('retrying', x=x)", [("warning", "retrying", False, {"x": 1})],
+         [("warning", "retrying", True, {"x": 1})]),
+    ]:
+        body = FAILING_WORK + f"def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        {statement}\n"
+        text = task_module(prelude, body)
+        fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+        assert fixed != text, statement
+        assert run_structlog(text, "job(1)") == (None, before), statement
+        assert run_structlog(fixed, "job(1)") == (None, after), statement  # level and fields kept
+
+
+def test_guard_fix_behaviour_async_task(tmp_path: Path) -> None:
+    body = ("async def work(x):\n    raise ValueError(f'bad {x}')\n\n\n"
+            "async def job(x):\n    await work(x)\n")
+    text = task_module("import asyncio\nimport logging\nlogger = logging.getLogger('bgt.test')", body)
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert fixed != text
+    before = run_module(text, "asyncio.run(job(1))")
+    after = run_module(fixed, "asyncio.run(job(1))")
+    assert before[0] is after[0] is ValueError
+    assert before[1] == [] and after[1] == [("ERROR", "background task job failed", True)]
+
+
+@pytest.mark.parametrize("setup", [
+    "    def __init__(self):\n        self._logger = logging.getLogger('svc')",
+    "    logger = logging.getLogger('svc')",
+])
+def test_instance_logger_fix_behaviour(tmp_path: Path, setup: str) -> None:
+    text = SERVICE.format(setup=setup) + "\n\n" + FAILING_WORK
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert fixed != text
+    before = run_module(text, "Service().job(1)")
+    after = run_module(fixed, "Service().job(1)")
+    assert before[0] is after[0] is ValueError
+    assert before[1] == [] and after[1] == [("ERROR", "background task job failed", True)]

@@ -238,9 +238,14 @@ def _run_spawns(module, values) -> None:
     gc.collect()
 
 
-def test_dropped_task_exception_is_logged_with_its_traceback(tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
-    findings, after = fixed(tmp_path, DROPPED)
+@pytest.mark.parametrize("creation", [
+    "asyncio.create_task(work(n))",
+    "asyncio.ensure_future(work(n))",
+    "asyncio.get_running_loop().create_task(work(n))",
+])
+def test_dropped_task_exception_is_logged_with_its_traceback(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                            creation: str) -> None:
+    findings, after = fixed(tmp_path, DROPPED.replace("asyncio.create_task(work(n))", creation))
     assert only(findings, "BGT103").fix == "safe"
     assert "log.error(\"background task %r failed\", task, exc_info=task.exception())" in after
     assert "logger = " not in after  # the module's own logger is reused

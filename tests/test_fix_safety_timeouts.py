@@ -256,6 +256,34 @@ def call(host, port):
     finally:
         client.close()
 """, "socket_connect_timeout=1.0", _redis_answer, True),
+    ("httpx-function", """\
+import httpx
+
+
+def call(host, port):
+    return httpx.get(f"http://{host}:{port}/", timeout=None).text
+""", "timeout=httpx.Timeout(None, connect=1.0)", _http_answer, "ok"),
+    ("httpx-async-client", """\
+import httpx
+
+
+async def call(host, port):
+    async with httpx.AsyncClient(timeout=None) as client:
+        return (await client.get(f"http://{host}:{port}/")).text
+""", "timeout=httpx.Timeout(None, connect=1.0)", _http_answer, "ok"),
+    ("redis-from-url", """\
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+
+def call(host, port):
+    client = redis.from_url(f"redis://{host}:{port}", socket_timeout=None, protocol=2, retry=Retry(NoBackoff(), 0))
+    try:
+        return client.ping()
+    finally:
+        client.close()
+""", "socket_connect_timeout=1.0", _redis_answer, True),
 ]
 IDS = [case[0] for case in CLIENTS]
 
