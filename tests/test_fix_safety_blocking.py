@@ -223,3 +223,21 @@ def test_a_task_returns_and_raises_the_same(tmp_path: Path) -> None:
             asyncio.run(module.job(target, -1))
         outcomes.append((result, raised.value.args, target.read_text()))
     assert outcomes[0] == outcomes[1]
+
+
+def test_file_methods_and_an_aliased_sleep_behave_the_same(tmp_path: Path) -> None:
+    pytest.importorskip("aiofiles")
+    text = ("from time import sleep as nap\n\n\nasync def job(path):\n    nap(0)\n"
+            "    with open(path, 'w') as f:\n        f.writelines(['a\\n', 'b\\n', 'c\\n'])\n"
+            "    with open(path) as f:\n        first = f.readline().strip()\n        where = f.tell()\n"
+            "        rest = f.readlines()\n        f.seek(0)\n        again = f.read()\n"
+            "    return first, where, rest, again\n")
+    (tmp_path / "requirements.txt").write_text("aiofiles\n")
+    _, after = fixed(tmp_path, text)
+    assert "await asyncio.sleep(0)" in after and "(await f.readline()).strip()" in after
+    assert "nap" not in after
+    outcomes = []
+    for k, source in enumerate((text, after)):
+        module = _load(tmp_path / f"methods_{k}.py", source, f"blocking_methods_{k}")
+        outcomes.append(asyncio.run(module.job(tmp_path / f"lines{k}.txt")))
+    assert outcomes[0] == outcomes[1] == ("a", 2, ["b\n", "c\n"], "a\nb\nc\n")
