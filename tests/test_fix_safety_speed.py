@@ -32,20 +32,24 @@ def _fix(tmp_path: Path, text: str, unsafe: bool = False) -> tuple[str, dict]:
     return result.new_text, dict(result.fixed)
 
 
+def _whole_and_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, unsafe: bool):
+    """The fix of `text` seen whole, and seen through a skeleton: (text, counts) each."""
+    results = []
+    for name, threshold in (("whole", 10**9), ("cut", 0)):
+        (tmp_path / name).mkdir()
+        monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", threshold)
+        results.append(_fix(tmp_path / name, text, unsafe))
+    return results
+
+
 @pytest.mark.parametrize("unsafe", [False, True])
 def test_skeleton_and_whole_module_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   unsafe: bool) -> None:
     text = generate(12_000, seed=7)
-    whole_dir, cut_dir = tmp_path / "whole", tmp_path / "cut"
-    whole_dir.mkdir()
-    cut_dir.mkdir()
-    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 10**9)
-    whole, whole_counts = _fix(whole_dir, text, unsafe)
-    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 0)
-    cut, cut_counts = _fix(cut_dir, text, unsafe)
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
     assert whole_counts and set(whole_counts) >= {"BGT101", "BGT103", "BGT301"}
     assert cut == whole and cut_counts == whole_counts
-    again, counts = _fix(cut_dir, cut, unsafe)
+    again, counts = _fix(tmp_path / "cut", cut, unsafe)
     assert again == cut and not counts  # idempotent
 
 
@@ -100,12 +104,6 @@ def test_module_level_statements_are_cut_and_written_the_same(tmp_path: Path, mo
     assert "SETTING_250 =" not in skeleton.text and "pass  # __bgtask_lint_gap_" in skeleton.text
     assert 'task = "the name' in skeleton.text  # a name a fix adds or looks for stays bound
     assert skeleton.expand(skeleton.text)[0] == text
-    whole_dir, cut_dir = tmp_path / "whole", tmp_path / "cut"
-    whole_dir.mkdir()
-    cut_dir.mkdir()
-    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 10**9)
-    whole, whole_counts = _fix(whole_dir, text, unsafe)
-    monkeypatch.setattr(fix_module, "SKELETON_MIN_CHARS", 0)
-    cut, cut_counts = _fix(cut_dir, text, unsafe)
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
     assert whole_counts and cut == whole and cut_counts == whole_counts
     assert ".add_done_callback(" in cut and "time.sleep(SETTING_7)" not in cut
