@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 from click.testing import CliRunner
 
 from bgtask_lint.cli import main
@@ -95,28 +96,9 @@ def test_an_empty_directory_says_so(project: Path) -> None:
     result = run("check", "empty")
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr == "warning: no Python files found under empty\n"
-    assert "No findings" not in _on_a_terminal(["check", "empty"], project)[1]
+    assert "No findings" not in on_a_terminal(["check", "empty"], project)[1]
 
 
-def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
-    import pty
-
-    main_fd, child_fd = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.run([sys.executable, "-m", "bgtask_lint", *args], stdout=child_fd, stderr=child_fd,
-                          cwd=cwd, env=env, timeout=300)
-    os.close(child_fd)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main_fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main_fd)
-    return proc.returncode, b"".join(chunks).decode()
 
 
 GREEN = "\x1b[32m"
@@ -124,15 +106,15 @@ GREEN = "\x1b[32m"
 
 def test_nothing_green_after_an_error(project: Path) -> None:
     (project / "clean.py").write_text("x = 1\n")
-    code, output = _on_a_terminal(["check", "clean.py"], project)
+    code, output = on_a_terminal(["check", "clean.py"], project)
     assert code == 0 and GREEN in output and "No findings." in output  # the test can fail
-    code, output = _on_a_terminal(["check", "/nonexistent", "clean.py"], project)
+    code, output = on_a_terminal(["check", "/nonexistent", "clean.py"], project)
     assert code == 2 and GREEN not in output
     assert "No findings in the 1 file checked; 1 path could not be checked (see the errors above)." in output
     (project / "broken.py").write_text("def (:\n")
-    code, output = _on_a_terminal(["check", "broken.py", "clean.py"], project)
+    code, output = on_a_terminal(["check", "broken.py", "clean.py"], project)
     assert code == 2 and GREEN not in output and "1 path could not be checked" in output
-    code, output = _on_a_terminal(["check", "/nonexistent"], project)
+    code, output = on_a_terminal(["check", "/nonexistent"], project)
     assert code == 2 and output.strip() == "/nonexistent: error: no such file or directory"
 
 

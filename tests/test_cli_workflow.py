@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from terminal import on_a_terminal
 from click.testing import CliRunner
 
 from bgtask_lint.cli import main
@@ -162,36 +163,17 @@ def test_force_exclude_applies_to_stdin_filename(project: Path) -> None:
 # --- fix hints and summaries -----------------------------------------------------------------
 
 
-def _on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
-    import pty
-
-    main_fd, child_fd = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.run([sys.executable, "-m", "bgtask_lint", *args], stdout=child_fd, stderr=child_fd,
-                          cwd=cwd, env=env, timeout=300)
-    os.close(child_fd)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main_fd, 4096)
-        except OSError:  # EIO: the other end is closed and drained
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main_fd)
-    return proc.returncode, b"".join(chunks).decode()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_the_fixable_hint_on_a_terminal(project: Path) -> None:
-    code, output = _on_a_terminal(["check", "--no-cache", "mixed.py"], project)
+def test_the_fixable_hinton_a_terminal(project: Path) -> None:
+    code, output = on_a_terminal(["check", "--no-cache", "mixed.py"], project)
     assert code == 1
     assert "Found 4 findings in 1 file." in output
     assert "3 fixable with `bgtask-lint fix` (1 more with --unsafe-fixes)." in output
-    code, output = _on_a_terminal(["check", "--no-cache", "--select", "BGT301", "mixed.py"], project)
+    code, output = on_a_terminal(["check", "--no-cache", "--select", "BGT301", "mixed.py"], project)
     assert "1 fixable with `bgtask-lint fix` (1 more with --unsafe-fixes)." in output  # only what is selected
-    code, output = _on_a_terminal(["check", "--no-cache", "--unsafe-fixes", "mixed.py"], project)
+    code, output = on_a_terminal(["check", "--no-cache", "--unsafe-fixes", "mixed.py"], project)
     assert "4 fixable with `bgtask-lint fix --unsafe-fixes`." in output
 
 
