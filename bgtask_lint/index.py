@@ -436,7 +436,9 @@ class ProjectIndex:
     def _task_table(self) -> set[tuple[Path, str]]:
         """(module path, function qualname) of every function scheduled as a background task."""
         if self._tasks is None:
-            self._tasks = {key for module in list(self.by_path.values()) for key, _ in scheduled_tasks(self, module)}
+            # the keys of this index's own origins (one pass over the sites for both; not an
+            # override's, so that a cached run can compare its assembled facts with these)
+            self._tasks = set(ProjectIndex._task_origins(self))
         return self._tasks
 
     def is_task(self, module: ModuleInfo, node: ast.AST) -> bool:
