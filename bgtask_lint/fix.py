@@ -52,9 +52,6 @@ REVEALED = {"BGT401", "BGT402"}
 # task's exception, which guards the task (BGT401 would wrap its body, logging it twice)
 INVALIDATES = {"BGT103": ("BGT401",)}
 PROGRESS_MIN_CHARS = 200_000  # a module this big shows its progress on a terminal
-# below this, the index takes the text after every command of a round (the logging fixes
-# ask it about loggers); above, only the next skeleton is cut from a fresh parse
-INDEX_FOLLOWS_MAX_CHARS = 100_000
 
 
 @dataclass
@@ -174,6 +171,8 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
 
     from libcst.codemod import CodemodContext
 
+    from bgtask_lint.guards import guard_model
+
     module = project.module(path)
     tree = module.tree if module is not None and module.source == text else None
     fixed: Counter = Counter()
@@ -185,18 +184,26 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             waiting = True
             continue
         progress.step(code, step, len(targets))
-        if tree is None or len(text) < SKELETON_MIN_CHARS:
+        command_type = command_class(code)
+        plans_with_model = hasattr(command_type, "given_model")
+        if plans_with_model and (module is None or module.source != text):
+            # the logging fixes decide with the index (loggers imported from other modules),
+            # so it must describe the text this command edits
+            module = project.replace(path, text)
+            tree = module.tree
+        if len(text) < SKELETON_MIN_CHARS:
             skeleton = Skeleton.whole(text)
         else:
+            tree = tree if tree is not None else ast.parse(text)
             skeleton = build_skeleton(text, tree, {line for t in mine for line in range(t[0], t[2] + 1)})
-        command = command_class(code)(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
-                                      unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
-        if hasattr(command, "used_elsewhere"):
+        command = command_type(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
+                               unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
+        if skeleton.regions:  # what the command asks of the module, it asks of the whole one
             command.used_elsewhere = skeleton.used_outside
-        if hasattr(command, "logger_model") and module is not None:
-            from bgtask_lint.guards import guard_model
-
-            command.logger_model = guard_model(project.index, module)  # module-level facts
+            command.module_tree = tree
+        if plans_with_model and module is not None:  # the whole module's model, whatever the skeleton shows
+            command.given_model = guard_model(project.index, module)
+            command.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None
         new_skeleton = _transform(command, skeleton.text)
         if new_skeleton == skeleton.text:
             continue
@@ -210,13 +217,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             waiting = waiting or None in moved
             pending[other] = {span for span in moved if span is not None}
         text = new_text
-        if pending and len(text) >= INDEX_FOLLOWS_MAX_CHARS:
-            tree = ast.parse(text)  # the next skeleton is cut along this text's statements
-        elif pending:
-            # the index describes the text the next command sees: the logging fixes ask it
-            # about loggers imported from other modules
-            module = project.replace(path, text)
-            tree = module.tree
+        tree = None  # the next command's skeleton is cut along the new text's statements
     return _Edit(text, fixed, waiting)
 
 

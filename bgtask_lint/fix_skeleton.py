@@ -66,7 +66,8 @@ class Skeleton:
 
     # --- module lines -> skeleton lines ---------------------------------------------------
 
-    def _to_skeleton_line(self, line: int) -> int | None:
+    def to_skeleton_line(self, line: int) -> int | None:
+        """The skeleton line of a module line (None for a line a placeholder stands for)."""
         removed = 0
         for region in self.regions:
             if line > region.end:
@@ -77,12 +78,24 @@ class Skeleton:
                 break
         return line - removed
 
+    def to_module_line(self, line: int) -> int | None:
+        """The module line of a skeleton line (None for a placeholder's)."""
+        added = 0
+        for region in self.regions:
+            start = region.start - added  # the placeholder's line in the skeleton
+            if line < start:
+                break
+            if line == start:
+                return None
+            added += region.end - region.start
+        return line + added
+
     def to_skeleton(self, spans: set[Target]) -> set[Target]:
         if not self.regions:
             return set(spans)
         moved = set()
         for first, column, last, end_column in spans:
-            a, b = self._to_skeleton_line(first), self._to_skeleton_line(last)
+            a, b = self.to_skeleton_line(first), self.to_skeleton_line(last)
             if a is not None and b is not None:
                 moved.add((a, column, b, end_column))
         return moved
@@ -119,7 +132,7 @@ class Skeleton:
             for index, region in enumerate(self.regions):
                 if region.start <= line <= region.end:
                     return region_start[index] + line - region.start
-            in_skeleton = self._to_skeleton_line(line)
+            in_skeleton = self.to_skeleton_line(line)
             moved = kept(in_skeleton) if in_skeleton is not None else None
             return new_position.get(moved) if moved is not None else None
 

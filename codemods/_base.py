@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ast
 from abc import ABC
-from typing import ClassVar, Iterable, Sequence
+from typing import Callable, ClassVar, Iterable, Sequence
 
 import libcst as cst
 from bgtask_lint.codemods._imports import add_import
@@ -34,6 +35,11 @@ class FindingCommand(VisitorBasedCodemodCommand, ABC):
         self.targets: set[Target] = set()
         self.fixed = 0
         self.imports: list[str] = []
+        # set by fix.py when the command is shown only the parts of a big module that hold
+        # its targets (fix_skeleton.py): the whole module's tree, and whether a name is used
+        # in the parts left out; what a command asks of the module, it asks of these
+        self.module_tree: ast.Module | None = None
+        self.used_elsewhere: Callable[[str], bool] = lambda name: False
 
     def needs_import(self, name: str) -> None:
         if name not in self.imports:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Callable
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from bgtask_lint.codemods._base import insert_after_header, parse_statement
+from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
 from bgtask_lint.engine import parse_module
 from bgtask_lint.files import SourceError, source_lines
 from bgtask_lint.guards import GuardModel, guard_model, module_loggers
@@ -45,11 +46,19 @@ def model_for(code: str, filename: str | None) -> GuardModel | None:
 
 class ModelLookup:
     """For a command that plans with the guard model: the ast node, in the model's module,
-    of a LibCST node (the model is built once, on first use). The command sets
-    `module_node` and `model = None` in `visit_Module`."""
+    of a LibCST node. The command sets `module_node` and `model = self.given_model` in
+    `visit_Module`.
+
+    `given_model`/`line_maps` come from fix.py: the model of the whole module in its
+    project, and (the command's line -> the model's line, back) for a command shown a
+    skeleton of it, so that a decision never depends on what the skeleton left out.
+    Without them (a command run stand-alone) the model is built once, on first use, from
+    the text the command sees."""
 
     module_node: cst.Module
     model: GuardModel | None
+    given_model: GuardModel | None = None
+    line_maps: tuple[Callable[[int], int | None], Callable[[int], int | None]] | None = None
 
     def ast_node(self, node: cst.CSTNode, types: tuple[type, ...]) -> ast.AST | None:
         if self.model is None:
@@ -57,7 +66,18 @@ class ModelLookup:
         if self.model is None:
             return None
         start = self.get_metadata(PositionProvider, node).start  # type: ignore[attr-defined]
-        return ast_node_at(self.model, start.line, start.column, types)
+        line = self.line_maps[0](start.line) if self.line_maps is not None else start.line
+        return ast_node_at(self.model, line, start.column, types) if line is not None else None
+
+    def span_here(self, node: ast.AST) -> Target | None:
+        """An ast node's span in the model, in the text the command sees (LibCST's columns)."""
+        assert self.model is not None
+        first, column, last, end_column = char_span(source_lines(self.model.module.source), node)
+        if self.line_maps is not None:
+            first, last = self.line_maps[1](first), self.line_maps[1](last)  # type: ignore[assignment]
+            if first is None or last is None:
+                return None
+        return first, column, last, end_column
 
 
 def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ...]) -> ast.AST | None:

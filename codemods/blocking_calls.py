@@ -107,12 +107,9 @@ class BlockingCallsCommand(FindingCommand):
         self.converted_withs: set[int] = set()
         self.dropped: set[str] = set()  # names whose references a fix removed
         self.functions: list[list[bool]] = []  # per enclosing def: needs a local `import aiofiles`
-        # whether a name is used in code this command does not see (fix.py hands a command
-        # only the parts of a big module that hold its targets)
-        self.used_elsewhere = lambda name: False
 
     def visit_Module(self, node: cst.Module) -> None:
-        tree = ast.parse(node.code)
+        tree = self.module_tree if self.module_tree is not None else ast.parse(node.code)
         self.imports_of = import_map(tree)
         self.aiofiles_import = optional_import(tree, "aiofiles")
         # how often each imported name is used outside imports (`x.time` is not `time`;

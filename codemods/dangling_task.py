@@ -66,7 +66,7 @@ class _Names(cst.CSTVisitor):
 class DanglingTaskCommand(FindingCommand):
     DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task(), and log their exceptions."
     CODE = "BGT103"
-    logger_model = None  # bgtask_lint.guards.GuardModel of the module in its project, when known
+    given_model = None  # bgtask_lint.guards.GuardModel of the whole module in its project (fix.py)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_code = node.code
@@ -146,7 +146,7 @@ class DanglingTaskCommand(FindingCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         # the callback's name is known before the statements that refer to it are written
-        module_tree = ast.parse(tree.code)
+        module_tree = self.module_tree if self.module_tree is not None else ast.parse(tree.code)
         self.callback = _callback_name(tree, module_tree)
         # the names a new `task` variable must not take: every identifier of the module
         self.used_names = _identifiers(module_tree)
@@ -162,7 +162,7 @@ class DanglingTaskCommand(FindingCommand):
             new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
         choice = None
         if self.callback not in _defined_functions(updated):
-            choice = _choose_logger(self.module_code, self.context.filename, self.logger_model)
+            choice = _choose_logger(self.module_code, self.context.filename, self.given_model)
             new.append(_callback(self.callback, choice, updated))
         updated = _insert(updated, new)
         if isinstance(choice, LoggerChoice):

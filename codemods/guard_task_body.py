@@ -51,7 +51,7 @@ class GuardTaskBodyCommand(ModelLookup, FindingCommand):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
-        self.model = None
+        self.model = self.given_model
         self.new_logger: LoggerChoice | None = None
 
     def _plan(self, original: cst.FunctionDef) -> GuardFix | None:

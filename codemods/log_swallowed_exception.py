@@ -17,10 +17,9 @@ import ast
 
 import libcst as cst
 
-from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression, parse_statement
+from bgtask_lint.codemods._base import FindingCommand, node_span, parse_expression, parse_statement
 from bgtask_lint.codemods._layout import append_keyword
 from bgtask_lint.codemods._loggers import ModelLookup, enclosing_function
-from bgtask_lint.files import source_lines
 from bgtask_lint.log_fixes import HandlerFix, swallow_fix
 
 Span = tuple[int, int, int, int]
@@ -37,7 +36,7 @@ class LogSwallowedExceptionCommand(ModelLookup, FindingCommand):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
-        self.model = None
+        self.model = self.given_model
         self.call_plans: dict[Span, HandlerFix] = {}  # call span -> what to do with that call
         self.pass_plans: list[HandlerFix | None] = []  # per handler being visited
 
@@ -52,8 +51,9 @@ class LogSwallowedExceptionCommand(ModelLookup, FindingCommand):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         plan = self._plan(node) if self.is_target(node) else None
-        if plan is not None and plan.call is not None:
-            self.call_plans[char_span(source_lines(self.model.module.source), plan.call)] = plan  # type: ignore[union-attr]
+        span = self.span_here(plan.call) if plan is not None and plan.call is not None else None
+        if span is not None:
+            self.call_plans[span] = plan  # type: ignore[assignment]
         self.pass_plans.append(plan if plan is not None and plan.action == "pass" else None)
 
     # --- writing --------------------------------------------------------------------------

@@ -2,3 +2,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(params=["whole", "cut"])
+def whole_and_cut_modules(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a fix test twice: each command sees the whole module, then only the skeleton
+    that big modules get (bgtask_lint/fix_skeleton.py): the fix must not depend on it."""
+    from bgtask_lint import fix
+
+    monkeypatch.setattr(fix, "SKELETON_MIN_CHARS", 10**9 if request.param == "whole" else 0)
+    return request.param

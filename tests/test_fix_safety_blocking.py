@@ -20,6 +20,9 @@ from bgtask_lint.config import Settings
 from bgtask_lint.dependencies import AIOFILES_MISSING, declared, optional_import
 from bgtask_lint.project import Project
 
+# every fix here must be the same whether a command sees the whole module or its skeleton
+pytestmark = pytest.mark.usefixtures("whole_and_cut_modules")
+
 SAVE = '''\
 import time
 

@@ -20,6 +20,9 @@ from bgtask_lint.log_fixes import GuardFix, HandlerFix, NoFix, guard_fix, swallo
 from bgtask_lint.loggers import is_logger_expr
 from bgtask_lint.project import Project
 
+# every fix here must be the same whether a command sees the whole module or its skeleton
+pytestmark = pytest.mark.usefixtures("whole_and_cut_modules")
+
 ENDPOINT = """
 
 def endpoint(background_tasks: BackgroundTasks):

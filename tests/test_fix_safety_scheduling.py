@@ -19,6 +19,9 @@ import pytest
 from bgtask_lint.config import Settings
 from bgtask_lint.project import Project
 
+# every fix here must be the same whether a command sees the whole module or its skeleton
+pytestmark = pytest.mark.usefixtures("whole_and_cut_modules")
+
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 

@@ -27,6 +27,9 @@ import pytest
 from bgtask_lint.config import Settings
 from bgtask_lint.project import Project
 
+# every fix here must be the same whether a command sees the whole module or its skeleton
+pytestmark = pytest.mark.usefixtures("whole_and_cut_modules")
+
 HOST = "127.0.0.1"  # never any other address
 T = 1.0
 DELAY = 2.0  # the healthy server's answer comes after 2 * T
