@@ -89,8 +89,9 @@ def command_class(code: str):
 
 
 def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
-             only: Finding | None = None) -> FileFix:
-    """Apply every fix the project selects for `path` (or only the fix of `only`) to `text`.
+             only: Finding | None = None, codes: Iterable[str] | None = None) -> FileFix:
+    """Apply every fix the project selects for `path` (of `codes` only, when given; or
+    only the fix of `only`) to `text`.
 
     The project's index follows: afterwards it describes the returned text.
     """
@@ -98,6 +99,8 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
 
     result = FileFix(path=path, old_text=text, new_text=text)
     selected = {rule.code for rule in project.rules_for(path)}
+    if codes is not None:
+        selected &= set(codes)
     current = text
     progress = _Progress(path, len(text))
     try:

@@ -30,6 +30,10 @@ from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomicall
 
 # a fix in one module can make a function of another a task (BGT101): go round again
 MAX_ROUNDS = 3
+# fixes of one module that decide another's: `add_task(job(1))` -> `add_task(job, 1)` makes
+# `job` a task; BGT103's done-callback logs the task's exception, which guards it
+SCHEDULING_FIRST = {"BGT101", "BGT103"}
+DECIDED_BY_SCHEDULING = {"BGT401", "BGT402"}
 PROGRESS_THRESHOLD = 20
 MIN_PARALLEL_FIXES = 4  # LibCST costs ~0.1 s per file and more: forking pays off quickly
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -64,7 +68,7 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
         record = cache_record()
         checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
         describe_cache(True, record, console)
-        first_todo = {f.path for f in checked.findings if is_fixable(f, options.unsafe)}
+        first_todo = fixable_codes(checked.findings, options.unsafe)
         if not first_todo:  # e.g. a pre-commit fix hook on a clean tree: no index needed
             for error in checked.errors:
                 console.error(error.path, error.message)
@@ -115,7 +119,7 @@ def _write(project: Project, result: FileFix, on_disk: str, console: Console) ->
 
 
 def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
-                 todo: set[Path]) -> int:
+                 todo: dict[Path, set[str]]) -> int:
     """`fix` with the cache, writing: only the files to fix are parsed as targets (the index
     still holds every module that schedules tasks, so each fix is the one a whole-project
     run makes), and after each round of writes a cached check, which re-checks only what
@@ -128,7 +132,7 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
     given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
     checked = None
     for _ in range(MAX_ROUNDS):
-        for path in sorted(todo - set(project.targets)):  # found fixable by the last check
+        for path in sorted(set(todo) - set(project.targets)):  # found fixable by the last check
             _add_target(project, path, console)
         round_fixes, round_failed = fix_project(project, options.unsafe, console, todo, rounds=1, jobs=options.jobs)
         given_up |= round_failed
@@ -144,7 +148,8 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
             fixes[path] = FileFix(path, earlier.old_text if earlier else result.old_text, result.new_text,
                                   fixed=(earlier.fixed if earlier else Counter()) + result.fixed)
         checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
-        todo = {f.path for f in checked.findings if is_fixable(f, options.unsafe)} - given_up
+        todo = {path: codes for path, codes in fixable_codes(checked.findings, options.unsafe).items()
+                if path not in given_up}
         if not wrote or not todo:
             break
     assert checked is not None
@@ -163,55 +168,88 @@ def _add_target(project: Project, path: Path, console: Console) -> None:
     project.targets.append(path)
 
 
-def fix_project(project: Project, unsafe: bool, console: Console, first_todo: set[Path] | None = None,
+def fixable_codes(findings: list[Finding], unsafe: bool) -> dict[Path, set[str]]:
+    """path -> the codes of its findings that `fix` can fix."""
+    found: dict[Path, set[str]] = {}
+    for finding in findings:
+        if is_fixable(finding, unsafe):
+            found.setdefault(finding.path, set()).add(finding.code)
+    return found
+
+
+def fix_project(project: Project, unsafe: bool, console: Console, first_todo: dict[Path, set[str]] | None = None,
                 rounds: int = MAX_ROUNDS, jobs: int | None = 1) -> tuple[dict[Path, FileFix], set[Path]]:
     """Fix every target of the project in memory, round after round; the index follows.
-    `first_todo`: the files a (cached) check found fixable, so the first round need not
-    check them all; `jobs`: worker processes for the files of a round (None: one per CPU).
-    Returns each changed file's fix and the files that could not be fixed."""
+    `first_todo`: the files a (cached) check found fixable, with their fixable codes, so
+    the first round need not check them all; `jobs`: worker processes for the files of a
+    round (None: one per CPU). Returns each changed file's fix and the files that could
+    not be fixed.
+
+    Every file of a round is fixed against the index as the round found it, so what is
+    written does not depend on the order of the files or on the workers. Where one
+    module's scheduling fix (BGT101, BGT103) can decide another's task-body fix (the
+    done-callback that logs guards the task: wrapping its body would log it twice), the
+    scheduling fixes go first, and the other files are checked again after them."""
     originals: dict[Path, str] = {}
     fixes: dict[Path, FileFix] = {}
     failed: set[Path] = set()
     for round_number in range(rounds):
-        todo = [
-            path for path in project.targets
-            if path not in failed and (
-                path in first_todo if first_todo is not None and round_number == 0
-                else any(is_fixable(f, unsafe) for f in project.check(project.index.by_path[path])))
-        ]
+        if first_todo is not None and round_number == 0:
+            targets = set(project.targets)
+            todo = {path: codes for path, codes in first_todo.items() if path in targets}
+        else:
+            todo = fixable_codes([f for path in project.targets if path not in failed
+                                  for f in project.check(project.index.by_path[path])], unsafe)
         if not todo:
             break
         for path in todo:
             originals.setdefault(path, project.index.by_path[path].source)
+        first = sorted(path for path, codes in todo.items() if codes & SCHEDULING_FIRST)
+        stages: list[tuple[list[Path], tuple[str, ...] | None]] = [(sorted(todo), None)]
+        if first and any(codes & DECIDED_BY_SCHEDULING for path, codes in todo.items()):
+            stages = [(first, tuple(SCHEDULING_FIRST)), (sorted(todo), None)]
         changed_this_round = False
-        for result in _fix_files(project, todo, unsafe, jobs):
-            path = result.path
-            if result.error is not None:
-                console.error(path, result.error)
-                failed.add(path)
-                continue
-            if result.changed:
-                changed_this_round = True
-                earlier = fixes[path].fixed if path in fixes else Counter()
-                fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
+        for stage, (paths, codes) in enumerate(stages):
+            if stage > 0:  # decided again on the index the scheduling fixes left
+                paths = sorted(fixable_codes([f for path in paths if path not in failed
+                                              for f in project.check(project.index.by_path[path])], unsafe))
+            for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, codes):
+                path = result.path
+                if result.error is not None:
+                    console.error(path, result.error)
+                    failed.add(path)
+                    continue
+                if result.changed:
+                    changed_this_round = True
+                    earlier = fixes[path].fixed if path in fixes else Counter()
+                    fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
         if not changed_this_round:
             break
     return fixes, failed
 
 
-def _fix_one(project: Project, path: Path, unsafe: bool = False) -> FileFix:
-    return project.fix_text(path, project.index.by_path[path].source, unsafe=unsafe)
+def _fix_one(project: Project, path: Path, unsafe: bool = False, codes: tuple[str, ...] | None = None) -> FileFix:
+    """One file's fix; the index is left as it was (the caller takes the new texts in at
+    the end of the stage, so that no file's fix sees another's)."""
+    module = project.index.by_path[path]
+    try:
+        return project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
+    finally:
+        project.index.add(module)
 
 
-def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None) -> list[FileFix]:
-    """One fix of each file, with a progress bar on a terminal. The files of a round are
-    independent (what a fix of one reveals in another, the next round's check finds), so
-    with several of them they are fixed in forked workers, biggest first; the index then
-    takes each new text here."""
+def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None,
+               codes: tuple[str, ...] | None = None) -> list[FileFix]:
+    """One fix of each file (of `codes` only, when given), with a progress bar on a
+    terminal, in forked workers when there are several (biggest first); then the index
+    takes the new texts."""
     from functools import partial
 
     from bgtask_lint.parallel import map_forked
 
+    if not todo:
+        return []
+    results = None
     with _progress(todo) as bar:
         if len(todo) >= MIN_PARALLEL_FIXES:
             from bgtask_lint.fix import FIX_COMMANDS, command_class
@@ -221,18 +259,17 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
             project.index.task_paths()  # the task table, once, before the workers inherit the index
 
             order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))
-            results = map_forked(project, partial(_fix_one, unsafe=unsafe), order, jobs, MIN_PARALLEL_FIXES,
-                                 each=lambda result: bar.update(1))
-            if results is not None:
-                for result in results:
-                    if result.changed:
-                        project.replace(result.path, result.new_text)
-                return results
-        results = []
-        for path in todo:
-            results.append(_fix_one(project, path, unsafe))
-            bar.update(1)
-        return results
+            results = map_forked(project, partial(_fix_one, unsafe=unsafe, codes=codes), order, jobs,
+                                 MIN_PARALLEL_FIXES, each=lambda result: bar.update(1))
+        if results is None:
+            results = []
+            for path in todo:
+                results.append(_fix_one(project, path, unsafe, codes))
+                bar.update(1)
+    for result in results:
+        if result.changed:
+            project.replace(result.path, result.new_text)
+    return results
 
 
 def _finish(console: Console, options: FixOptions, remaining: list[Finding], fixes: dict[Path, FileFix],

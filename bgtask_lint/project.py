@@ -196,13 +196,13 @@ class Project:
         return self.check(self.replace(path, text), only)
 
     def fix_text(self, path: Path, text: str, *, unsafe: bool = False,
-                 only: Finding | None = None) -> "FileFix":
-        """Apply the selected fixes to one module's text (or only the fix of finding `only`);
-        the index follows the new text."""
+                 only: Finding | None = None, codes: Iterable[str] | None = None) -> "FileFix":
+        """Apply the selected fixes (of `codes` only, when given) to one module's text, or
+        only the fix of finding `only`; the index follows the new text."""
         # imported here: fix.py brings in LibCST, which only a fix needs
         from bgtask_lint.fix import fix_text
 
-        return fix_text(self, path.resolve(), text, unsafe=unsafe, only=only)
+        return fix_text(self, path.resolve(), text, unsafe=unsafe, only=only, codes=codes)
 
 
 # (root, overrides) -> Project, for front ends handed one file at a time (the flake8 plugin,

@@ -236,3 +236,45 @@ def test_files_fixed_in_workers_write_what_one_process_writes(tmp_path: Path,
                    for i in range(6))
         assert result.stderr.startswith("Fixed 18 findings"), result.stderr
     assert written["1"] == written["2"]
+
+
+def _dropped_tasks_elsewhere(root: Path) -> Path:
+    """main.py drops four tasks defined in modules named to sort before and after it."""
+    app = root / "app"
+    app.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (app / "__init__.py").write_text("")
+    imports, calls = [], []
+    for name in ("a_tasks", "b_tasks", "y_tasks", "z_tasks"):
+        (app / f"{name}.py").write_text("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                                        f"async def flush_{name}(items):\n    for item in items:\n"
+                                        "        await item.save()\n")
+        imports.append(f"from app.{name} import flush_{name}\n")
+        calls.append(f"    asyncio.create_task(flush_{name}(items))\n")
+    (app / "main.py").write_text("import asyncio\n\n" + "".join(imports)
+                                 + "\n\nasync def endpoint(items):\n" + "".join(calls))
+    return app
+
+
+@pytest.mark.parametrize("cache", [["--no-cache"], []])
+def test_a_scheduling_fix_in_one_module_decides_the_guard_in_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: list[str]) -> None:
+    from bgtask_lint import fix_run
+
+    monkeypatch.setattr(fix_run, "MIN_PARALLEL_FIXES", 2)  # workers even for these few files
+    written = {}
+    for jobs in ("1", "2"):
+        root = tmp_path / f"jobs{jobs}"
+        app = _dropped_tasks_elsewhere(root)
+        monkeypatch.chdir(root)
+        before = {f.path.name: f.code for f in check_paths([app], Settings(), root=root).findings}
+        assert set(before.values()) == {"BGT103", "BGT401"}  # each task body: no guard yet
+        result = run("fix", "--jobs", jobs, *cache, "app")
+        assert result.exit_code == 0, result.output
+        written[jobs] = {p.name: p.read_text() for p in sorted(app.glob("*.py"))}
+        # the done-callback logs each task's exception: a wrapped body would log it twice,
+        # whichever order the files sort in, in one process or in workers
+        assert "task.add_done_callback(_background_task_done)" in written[jobs]["main.py"]
+        assert not any("try:" in text for name, text in written[jobs].items() if name != "main.py")
+        assert result.stderr.startswith("Fixed 4 findings"), result.stderr
+    assert written["1"] == written["2"]
