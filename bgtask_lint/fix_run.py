@@ -5,7 +5,6 @@ fix, writing them atomically, the report and the summary. The fixing itself is
 from __future__ import annotations
 
 import codecs
-import difflib
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Callable
 
 import click
 
+from bgtask_lint import diffs
 from bgtask_lint.config import Settings, valid_timeout
 from bgtask_lint.console import Console
 from bgtask_lint.files import (
@@ -25,6 +25,7 @@ from bgtask_lint.files import (
 )
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix import FileFix, is_fixable
+from bgtask_lint.index import ModuleInfo
 from bgtask_lint.project import Project
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
@@ -205,8 +206,9 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         for path in todo:
             originals.setdefault(path, project.index.by_path[path].source)
         first = sorted(path for path, codes in todo.items() if codes & SCHEDULING_FIRST)
+        decided = {path for path, codes in todo.items() if codes & DECIDED_BY_SCHEDULING}
         stages: list[tuple[list[Path], tuple[str, ...] | None]] = [(sorted(todo), None)]
-        if first and any(codes & DECIDED_BY_SCHEDULING for path, codes in todo.items()):
+        if first and decided and len(decided | set(first)) > 1:  # (one module orders its own fixes)
             stages = [(first, tuple(SCHEDULING_FIRST)), (sorted(todo), None)]
         changed_this_round = False
         for stage, (paths, codes) in enumerate(stages):
@@ -231,9 +233,18 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
 def _fix_one(project: Project, path: Path, unsafe: bool = False, codes: tuple[str, ...] | None = None) -> FileFix:
     """One file's fix; the index is left as it was (the caller takes the new texts in at
     the end of the stage, so that no file's fix sees another's)."""
+    return _fix_kept(project, path, unsafe, codes)[0]
+
+
+def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...] | None
+              ) -> tuple[FileFix, ModuleInfo | None]:
+    """`_fix_one`, and the module of the fixed text that the index held at the end (taking
+    it in later costs no parse)."""
     module = project.index.by_path[path]
     try:
-        return project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
+        result = project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
+        fixed = project.module(path)
+        return result, fixed if fixed is not None and fixed.source == result.new_text else None
     finally:
         project.index.add(module)
 
@@ -250,6 +261,7 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
     if not todo:
         return []
     results = None
+    parsed: dict[Path, ModuleInfo] = {}  # the fixed texts' modules, when fixed here
     with _progress(todo) as bar:
         if len(todo) >= MIN_PARALLEL_FIXES:
             from bgtask_lint.fix import FIX_COMMANDS, command_class
@@ -264,10 +276,15 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
         if results is None:
             results = []
             for path in todo:
-                results.append(_fix_one(project, path, unsafe, codes))
+                result, module = _fix_kept(project, path, unsafe, codes)
+                results.append(result)
+                if module is not None:
+                    parsed[path] = module
                 bar.update(1)
     for result in results:
-        if result.changed:
+        if result.changed and result.path in parsed:
+            project.index.add(parsed[result.path])
+        elif result.changed:
             project.replace(result.path, result.new_text)
     return results
 
@@ -435,7 +452,5 @@ class _progress:
 
 
 def unified_diff(fix: FileFix, display: str) -> str:
-    return "".join(difflib.unified_diff(
-        source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
-        fromfile=f"a/{display}", tofile=f"b/{display}",
-    ))
+    return diffs.unified_diff(source_lines(fix.old_text, keepends=True), source_lines(fix.new_text, keepends=True),
+                              fromfile=f"a/{display}", tofile=f"b/{display}")

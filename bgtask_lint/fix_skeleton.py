@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from bgtask_lint.diffs import longest_increasing, unique_pairs
 from bgtask_lint.files import source_lines
 
 SKELETON_MIN_CHARS = 100_000  # below this a command sees the whole module
@@ -147,16 +148,7 @@ def line_mapping(old_lines: list[str], new_lines: list[str]) -> Callable[[int], 
     are equal from either end. Linear-ish where difflib is quadratic on code full of
     repeated lines; a line it cannot place only makes its target wait for a re-check.
     """
-    old_count: dict[str, int] = {}
-    new_count: dict[str, int] = {}
-    for line in old_lines:
-        old_count[line] = old_count.get(line, 0) + 1
-    for line in new_lines:
-        new_count[line] = new_count.get(line, 0) + 1
-    new_index = {line: j for j, line in enumerate(new_lines) if new_count[line] == 1}
-    pairs = [(i, new_index[line]) for i, line in enumerate(old_lines)
-             if old_count[line] == 1 and line in new_index]
-    anchors = [(-1, -1), *_increasing(pairs), (len(old_lines), len(new_lines))]
+    anchors = [(-1, -1), *longest_increasing(unique_pairs(old_lines, new_lines)), (len(old_lines), len(new_lines))]
     mapping: dict[int, int] = {}
     for (i1, j1), (i2, j2) in zip(anchors, anchors[1:]):
         if i1 >= 0:
@@ -171,30 +163,6 @@ def line_mapping(old_lines: list[str], new_lines: list[str]) -> Callable[[int], 
             mapping[c + 1] = d + 1
             c, d = c - 1, d - 1
     return mapping.get
-
-
-def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The longest subsequence of `pairs` (sorted by old line) whose new lines increase."""
-    import bisect
-
-    tails: list[int] = []  # new line ending the best run of each length
-    tail_index: list[int] = []
-    previous: list[int] = [-1] * len(pairs)
-    for k, (_, j) in enumerate(pairs):
-        at = bisect.bisect_left(tails, j)
-        if at == len(tails):
-            tails.append(j)
-            tail_index.append(k)
-        else:
-            tails[at] = j
-            tail_index[at] = k
-        previous[k] = tail_index[at - 1] if at else -1
-    run: list[tuple[int, int]] = []
-    k = tail_index[-1] if tail_index else -1
-    while k >= 0:
-        run.append(pairs[k])
-        k = previous[k]
-    return run[::-1]
 
 
 Item = tuple[ast.stmt, int, int]  # a statement, its first line (decorators included), its last
