@@ -185,11 +185,19 @@ class Project:
     def check_counted(self, module: ModuleInfo, only: Iterable[str] | None = None, *,
                       noqa: bool = True) -> tuple[list[Finding], int]:
         """`check`, and how many findings the test-file default hid."""
+        # the same module on the same index gives the same findings: `fix` checks what it
+        # just checked when nothing changed in between (the index's cache empties on any change)
+        key = ("findings", module.path, None if only is None else tuple(sorted(only)), noqa)
+        cached = self.index.cache.get(key)
+        if isinstance(cached, tuple) and cached[0] is module:
+            return list(cached[1]), cached[2]
         findings = check_module(module, self.index, self.settings, self.rules_for(module.path, only), noqa)
-        if self.settings.check_tests or not self.is_test_file(module.path):
-            return findings, 0
-        shown = [f for f in findings if not f.code.startswith(TEST_SCOPED_CODES)]
-        return shown, len(findings) - len(shown)
+        hidden = 0
+        if not self.settings.check_tests and self.is_test_file(module.path):
+            shown = [f for f in findings if not f.code.startswith(TEST_SCOPED_CODES)]
+            findings, hidden = shown, len(findings) - len(shown)
+        self.index.cache[key] = (module, findings, hidden)
+        return list(findings), hidden
 
     def check_text(self, path: Path, text: str, only: Iterable[str] | None = None) -> list[Finding]:
         """Replace the module's text, then check it. Raises SourceError."""

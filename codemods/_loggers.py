@@ -72,7 +72,7 @@ class ModelLookup:
     def span_here(self, node: ast.AST) -> Target | None:
         """An ast node's span in the model, in the text the command sees (LibCST's columns)."""
         assert self.model is not None
-        first, column, last, end_column = char_span(source_lines(self.model.module.source), node)
+        first, column, last, end_column = char_span(module_lines(self.model), node)
         if self.line_maps is not None:
             first, last = self.line_maps[1](first), self.line_maps[1](last)  # type: ignore[assignment]
             if first is None or last is None:
@@ -80,9 +80,21 @@ class ModelLookup:
         return first, column, last, end_column
 
 
+def module_lines(model: GuardModel) -> list[str]:
+    """The lines of the model's module, split once per module (a split per target is
+    quadratic in big modules)."""
+    key = ("lines", model.module.path)
+    cached = model.index.cache.get(key)
+    if isinstance(cached, tuple) and cached[0] is model.module:
+        return cached[1]
+    lines = source_lines(model.module.source)
+    model.index.cache[key] = (model.module, lines)
+    return lines
+
+
 def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ...]) -> ast.AST | None:
     """The ast node of one of `types` that starts at LibCST's (line, character column)."""
-    lines = source_lines(model.module.source)
+    lines = module_lines(model)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     byte_column = len(text[:column].encode("utf-8"))
     key = ("nodes-by-start", model.module.path)

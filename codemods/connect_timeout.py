@@ -52,10 +52,25 @@ class ConnectFix:
 
 
 def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
-    holding = [f for f in ast.walk(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))
-               and (f.lineno, f.col_offset) <= (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    holding = [f for f in _functions(tree)
+               if (f.lineno, f.col_offset) <= (node.lineno, node.col_offset)  # type: ignore[attr-defined]
                and (node.end_lineno, node.end_col_offset) <= (f.end_lineno, f.end_col_offset)]  # type: ignore[attr-defined]
     return max(holding, key=lambda f: (f.lineno, f.col_offset), default=None)  # type: ignore[attr-defined]
+
+
+_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST]]] = {}
+
+
+def _functions(tree: ast.Module) -> list[ast.AST]:
+    """The defs and lambdas of a module, found once per tree (a walk per call is quadratic)."""
+    cached = _FUNCTIONS.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found = [f for f in ast.walk(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))]
+    if len(_FUNCTIONS) >= 8:  # the trees are held while cached, so their ids stay theirs
+        _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
+    _FUNCTIONS[id(tree)] = (tree, found)
+    return found
 
 
 def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) -> ConnectFix | None:
