@@ -11,8 +11,9 @@ command's job (fix_run.py).
 
 Speed: LibCST costs about 40 µs per byte of the code it parses, annotates with
 positions and transforms, 200 times `ast`. So a command never sees more than it needs:
-in a big module it gets a skeleton, where every def or class that holds none of its
-targets is one placeholder line, put back verbatim afterwards (fix_skeleton.py).
+it gets a skeleton of the module, where every def or class that holds none of its
+targets is one placeholder line, put back verbatim afterwards (fix_skeleton.py); what it
+decides with the module (loggers, imports) it asks of the whole module's model.
 """
 
 from __future__ import annotations

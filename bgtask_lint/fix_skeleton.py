@@ -1,7 +1,7 @@
-"""What a fix command sees of a big module: its skeleton.
+"""What a fix command sees of a module: its skeleton.
 
 LibCST's cost grows with the code it parses, annotates and rewrites, so a command that
-fixes three calls in a 1 MB module gets the module with every def and class that holds
+fixes three calls in a module (of 1 MB, or of 30 KB) gets the module with every def and class that holds
 none of its targets replaced by a placeholder line (`def name(): ...  # marker` for a
 def whose name the commands may ask about, one such line with a name of its own for a
 run of the others; a class with targets has its other methods cut the same way), and
@@ -9,7 +9,9 @@ every run of other module-level statements (assignments, `if`s, calls) that bind
 the code left mentions or a fix adds, and hold no import or def, by one `pass  # marker`
 line. Other module-level statements (imports, loggers) and
 any def that declares `global` stay whole, so what the commands ask of the module
-(is this name bound, which imports are there) has the same answer. Afterwards each
+(is this name bound, which imports are there) has the same answer; what depends on the
+code cut (loggers, lazy imports) the commands ask of the whole module's model and tree,
+which fix.py hands them. Afterwards each
 placeholder is put back verbatim, and the lines of the edit are mapped so the targets
 of the next command can be moved.
 """
@@ -24,7 +26,7 @@ from typing import Callable
 from bgtask_lint.diffs import longest_increasing, unique_pairs
 from bgtask_lint.files import source_lines
 
-SKELETON_MIN_CHARS = 100_000  # below this a command sees the whole module
+SKELETON_MIN_CHARS = 0  # every module: LibCST costs per character shown, and skipping a def is cheap
 MARKER = "__bgtask_lint_gap_{}__"
 _MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
 _GLOBAL = re.compile(r"\b(global|nonlocal)\b")
