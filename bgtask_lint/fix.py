@@ -133,12 +133,12 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
             compile(current, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
         result.error = f"the fixed code would not compile (line {exc.lineno}: {exc.msg}); file left unchanged"
-    except (cst.ParserSyntaxError, RecursionError) as exc:
+    except cst.ParserSyntaxError as exc:
         result.error = f"LibCST cannot parse this file ({type(exc).__name__}); not fixed"
     except SourceError as exc:
         result.error = f"cannot re-check while fixing: {exc}; file left unchanged"
     except Exception as exc:  # a codemod bug must cost one file, not the run
-        result.error = f"fix failed ({type(exc).__name__}: {exc}); file left unchanged"
+        result.error = _failure(exc)
     finally:
         progress.done()
     if result.error is None:
@@ -149,6 +149,22 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
     if module is None or module.source != result.new_text:
         project.replace(path, result.new_text)
     return result
+
+
+def _failure(exc: BaseException) -> str:
+    """One line for a fix that raised. Code nested too deep for LibCST's recursion (in its
+    parser, or its metadata after a parse) can raise anything on the way up, and even the
+    exception's text may recurse again (the repr of a deep node)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, RecursionError):
+            return "LibCST cannot parse this file (RecursionError: nested too deeply); not fixed"
+        cause = cause.__context__
+    try:
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    except Exception:  # noqa: BLE001 - the text of the error is only a courtesy
+        text = ""
+    return f"fix failed ({type(exc).__name__}: {text}); file left unchanged"
 
 
 def _check(project: "Project", path: Path, text: str, codes: tuple[str, ...]) -> list[Finding]:

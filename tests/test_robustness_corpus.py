@@ -188,7 +188,11 @@ def test_corpus_check_and_fix(tmp_path: Path) -> None:
         stdout, stderr = proc.communicate(timeout=600)
         assert proc.returncode in (0, 1, 2), stderr[-3000:]
         failed |= {(root / p).resolve() for p in _assert_one_line_errors(stderr, root, allow_summary=True)}
-    assert {p.resolve() for p in libcst_rejects} <= failed
+    # LibCST sees only the skeleton of a module (the defs that hold targets): the part it
+    # cannot parse is cut and put back verbatim, so these are fixed (checked below like
+    # every rewritten file); where it cannot, the error is one line and the file unchanged
+    rejected_and_fixed = [p for p in libcst_rejects if p.read_bytes() != old_bytes[p]]
+    assert {p.resolve() for p in libcst_rejects} <= failed | {p.resolve() for p in rejected_and_fixed}
     phase["fix"] = time.monotonic()
     rewritten = [copy for copy in copies if copy.read_bytes() != old_bytes[copy]]
     for copy in copies:

@@ -314,36 +314,58 @@ def test_spaces_and_non_ascii_names(project: Path) -> None:
 # --- code LibCST (or the analysis) cannot take -----------------------------------------------
 
 SNIPPET = "\n\nimport asyncio\n\n\nasync def snippet_handler():\n    asyncio.create_task(work())\n"
+# ast accepts these, LibCST 1.0 does not (ParserSyntaxError / RecursionError)
+LIBCST_REJECTS = [
+    ("paren_target.py", "(pars): bool = True\n"),
+    ("concat.py", "x = (" + " ".join(["'a'"] * 3000) + ")\n"),
+    ("nested.py", "x = " + "[" * 190 + "]" * 190 + "\n"),
+    ("calls.py", "x = a" + "()" * 1000 + "\n"),
+]
 
 
-@pytest.mark.parametrize("name, head, checks", [
-    # ast accepts these, LibCST 1.0 does not (ParserSyntaxError / RecursionError)
-    ("paren_target.py", "(pars): bool = True\n", True),
-    ("concat.py", "x = (" + " ".join(["'a'"] * 3000) + ")\n", True),
-    ("nested.py", "x = " + "[" * 190 + "]" * 190 + "\n", True),
-    ("calls.py", "x = a" + "()" * 1000 + "\n", True),
-    # ast nests each elif in the one before: too deep for the analysis itself
-    ("elifs.py", "if a:\n    pass\n" + "elif a:\n    pass\n" * 2000, False),
-], ids=lambda value: value if isinstance(value, str) and value.endswith(".py") else "")
-def test_code_libcst_cannot_take(project: Path, name: str, head: str, checks: bool) -> None:
+@pytest.mark.parametrize("name, statement", LIBCST_REJECTS, ids=[name for name, _ in LIBCST_REJECTS])
+def test_code_libcst_cannot_take_in_the_def_it_fixes(project: Path, name: str, statement: str) -> None:
     path = project / name
-    path.write_text(head + SNIPPET)
+    path.write_text(SNIPPET.replace("    asyncio.create_task", "    " + statement + "    asyncio.create_task"))
     (project / "good.py").write_text(DANGLING)
     result = run("check", ".")
     assert "good.py:5:5: BGT103" in result.stdout and "Traceback" not in result.output
-    if checks:
-        assert result.exit_code == 1 and f"{name}:" in result.stdout and result.stderr == ""
-    else:
-        assert result.exit_code == 2 and "RecursionError" in _one_error(result, name)
+    assert result.exit_code == 1 and f"{name}:" in result.stdout and result.stderr == ""
     before = path.read_bytes()
     result = run("fix", ".")
     assert result.exit_code == 2
-    message = _one_error(result, name)
-    assert ("LibCST cannot parse" in message) if checks else ("RecursionError" in message)
+    assert "LibCST cannot parse" in _one_error(result, name)
     assert path.read_bytes() == before
     assert FIXED_LINE in (project / "good.py").read_text()
-    if checks:  # the finding is left, and it does have a safe fix
-        assert f"{name}:" in result.stdout and "(1 not fixed: see the errors above)" in result.stderr
+    # the finding is left, and it does have a safe fix
+    assert f"{name}:" in result.stdout and "(1 not fixed: see the errors above)" in result.stderr
+
+
+@pytest.mark.parametrize("name, statement", LIBCST_REJECTS, ids=[name for name, _ in LIBCST_REJECTS])
+def test_code_libcst_cannot_take_elsewhere_is_put_back_as_it_was(project: Path, name: str, statement: str) -> None:
+    # LibCST sees only the defs that hold targets (fix_skeleton.py): the rest is cut and put back
+    path = project / name
+    path.write_text(statement + SNIPPET)
+    result = run("fix", ".")
+    assert result.exit_code == 0, result.output
+    fixed = path.read_text()
+    assert fixed.startswith(statement) and "task = asyncio.create_task(work())" in fixed
+    compile(fixed, name, "exec")
+
+
+def test_code_the_analysis_cannot_take(project: Path) -> None:
+    # ast nests each elif in the one before: too deep for the analysis itself
+    path = project / "elifs.py"
+    path.write_text("if a:\n    pass\n" + "elif a:\n    pass\n" * 2000 + SNIPPET)
+    (project / "good.py").write_text(DANGLING)
+    result = run("check", ".")
+    assert "good.py:5:5: BGT103" in result.stdout and "Traceback" not in result.output
+    assert result.exit_code == 2 and "RecursionError" in _one_error(result, "elifs.py")
+    before = path.read_bytes()
+    result = run("fix", ".")
+    assert result.exit_code == 2 and "RecursionError" in _one_error(result, "elifs.py")
+    assert path.read_bytes() == before
+    assert FIXED_LINE in (project / "good.py").read_text()
 
 
 def test_the_users_syntax_warnings_are_not_ours(project: Path) -> None:
