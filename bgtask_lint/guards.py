@@ -23,6 +23,7 @@ from bgtask_lint.loggers import (
     is_traceback_text,
     log_call,
     logger_bindings,
+    tree_shape,
 )
 from bgtask_lint.names import dotted, last_name
 from bgtask_lint.scope import function_scope
@@ -549,7 +550,10 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
         return None
 
-    bindings = logger_bindings(module.tree, external)
+    shape = module.derived.get("logger-shape")
+    if shape is None:
+        shape = module.derived["logger-shape"] = tree_shape(module.tree)
+    bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
     index.cache[key] = bindings
     return bindings
 

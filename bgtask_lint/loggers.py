@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple
 
@@ -108,9 +109,25 @@ class LogCall:
     exc_info_off: bool  # exc_info=False (or None/0) passed on purpose
 
 
-def logger_bindings(tree: ast.Module, external: External | None = None) -> LoggerBindings:
+TreeShape = tuple[dict[int, ast.AST], list[ast.ClassDef]]
+
+
+def tree_shape(tree: ast.AST) -> TreeShape:
+    """What `logger_bindings` needs of the whole tree, whatever the project around it: the
+    def around each nested def or lambda (closures), and the classes. One walk; the index
+    keeps it with the module (an edit elsewhere need not walk this module again)."""
+    enclosing: dict[int, ast.AST] = {}
+    classes: list[ast.ClassDef] = []
+    _note_enclosing(tree, enclosing, classes)
+    return enclosing, classes
+
+
+def logger_bindings(tree: ast.Module, external: External | None = None,
+                    shape: TreeShape | None = None) -> LoggerBindings:
     bindings = LoggerBindings()
     bindings.external = external
+    enclosing, classes = shape if shape is not None else tree_shape(tree)
+    bindings.enclosing = enclosing
     statements = list(_module_statements(tree.body))
     for stmt in statements:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -142,8 +159,6 @@ def logger_bindings(tree: ast.Module, external: External | None = None) -> Logge
                 bindings.possible.add(target.id)
             elif kind:
                 bindings[target.id] = kind
-    _note_enclosing(tree, bindings.enclosing)
-    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
     for cls in classes:
         methods = {m.name: k for m in cls.body if isinstance(m, ast.FunctionDef)
                    and (k := _factory_kind(m, bindings))}
@@ -522,18 +537,22 @@ def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> tuple[dict
     return known, possible
 
 
-def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST]) -> None:
-    """id(nested def or lambda) -> the def around it (iterative: deep expressions are fine)."""
-    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
-    while stack:
-        node, function = stack.pop()
+def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST], classes: list[ast.ClassDef]) -> None:
+    """id(nested def or lambda) -> the def around it, and every class, in the order of
+    `ast.walk` (iterative: deep expressions are fine)."""
+    queue: deque[tuple[ast.AST, ast.AST | None]] = deque([(tree, None)])
+    while queue:
+        node, function = queue.popleft()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 if function is not None:
                     enclosing[id(child)] = function
-                stack.append((child, child))
-            else:  # a class body is no closure scope for its methods
-                stack.append((child, None if isinstance(child, ast.ClassDef) else function))
+                queue.append((child, child))
+            elif isinstance(child, ast.ClassDef):  # a class body is no closure scope for its methods
+                classes.append(child)
+                queue.append((child, None))
+            else:
+                queue.append((child, function))
 
 
 def _walk_function(function: ast.AST) -> Iterator[ast.AST]:
