@@ -27,6 +27,7 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression
 from bgtask_lint.codemods._layout import append_keyword
+from bgtask_lint.codemods._loggers import ModelLookup
 from bgtask_lint.connect import (
     THREAD_RUNNERS,
     ConnectApi,
@@ -97,14 +98,17 @@ def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) 
                       runner=target is not call)
 
 
-class ConnectTimeoutCommand(FindingCommand):
+class ConnectTimeoutCommand(ModelLookup, FindingCommand):
     DESCRIPTION = "BGT501: bound network connects with a connect timeout."
     CODE = "BGT501"
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
-        self.ast_module: ModuleInfo | None = None
+        # the whole module when fix.py gives it: what a client is may be decided in a def
+        # the skeleton cut (`self.session = requests.Session()` in `__init__`)
+        self.model = self.given_model
+        self.ast_module: ModuleInfo | None = self.model.module if self.model is not None else None
         self.calls: dict[tuple[int, int, int, int], ast.Call] | None = None
         self.plans: dict[int, ConnectFix] = {}  # id(original call) -> its fix
 
@@ -121,9 +125,14 @@ class ConnectTimeoutCommand(FindingCommand):
         module = self._ast_module()
         if module is None:
             return None
-        if self.calls is None:  # every call by its span, once per module
-            lines = source_lines(module.source)
-            self.calls = {char_span(lines, node): node for node in ast.walk(module.tree) if isinstance(node, ast.Call)}
+        if self.calls is None:  # every call by its span (in the text this command sees), once per module
+            if self.model is not None:
+                spans = ((self.span_here(node), node) for node in ast.walk(module.tree) if isinstance(node, ast.Call))
+                self.calls = {span: node for span, node in spans if span is not None}
+            else:
+                lines = source_lines(module.source)
+                self.calls = {char_span(lines, node): node for node in ast.walk(module.tree)
+                              if isinstance(node, ast.Call)}
         node = self.calls.get(node_span(self, call))
         return plan_fix(module, node, self.connect_timeout, awaited) if node is not None else None
 

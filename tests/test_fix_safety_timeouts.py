@@ -373,6 +373,22 @@ async def call(urls):
     assert fixed_text(tmp_path, before) == before
 
 
+@pytest.mark.parametrize("client, call, expected", [
+    ("requests.Session()", "get(url)", "get(url, timeout=(1.0, None))"),
+    ("aiohttp.ClientSession()", "get(url, timeout=None)", "get(url, timeout=aiohttp.ClientTimeout(sock_connect=1.0))"),
+    ("httpx.AsyncClient()", "get(url, timeout=None)", "get(url, timeout=httpx.Timeout(None, connect=1.0))"),
+])
+def test_a_client_made_in_another_method_keeps_its_connect_only_fix(tmp_path: Path, client: str, call: str,
+                                                                     expected: str) -> None:
+    # the client is known from __init__, a def the fix of `fetch` need not show LibCST
+    library = client.split(".")[0]
+    before = (f"import {library}\n\n\nclass Fetcher:\n    def __init__(self):\n        self.session = {client}\n\n"
+              f"    def fetch(self, url):\n        return self.session.{call}\n")
+    after = fixed_text(tmp_path, before)
+    assert f"self.session.{expected}" in after, after
+    assert after.replace(expected, call) == before  # nothing else: never a read or total bound
+
+
 def test_lazily_imported_library_is_not_imported_at_the_top(tmp_path: Path) -> None:
     before = """\
 def call(host, port):
