@@ -19,6 +19,7 @@ of the next command can be moved.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -66,32 +67,35 @@ class Skeleton:
         self.skeleton_lines = parts
         self.text = "".join(parts)
         self._outside: str | None = None
+        # for the line maps (bisect: a fix maps a line per target and per call)
+        self._starts = [region.start for region in self.regions]
+        self._removed_through: list[int] = []  # lines cut by this region and those before it
+        self._placeholder_lines: list[int] = []  # each placeholder's line in the skeleton
+        removed = 0
+        for region in self.regions:
+            self._placeholder_lines.append(region.start - removed)
+            removed += region.end - region.start
+            self._removed_through.append(removed)
 
     # --- module lines -> skeleton lines ---------------------------------------------------
 
     def to_skeleton_line(self, line: int) -> int | None:
         """The skeleton line of a module line (None for a line a placeholder stands for)."""
-        removed = 0
-        for region in self.regions:
-            if line > region.end:
-                removed += region.end - region.start
-            elif line >= region.start:
-                return None
-            else:
-                break
-        return line - removed
+        at = bisect.bisect_right(self._starts, line) - 1
+        if at < 0:
+            return line
+        if line <= self.regions[at].end:
+            return None
+        return line - self._removed_through[at]
 
     def to_module_line(self, line: int) -> int | None:
         """The module line of a skeleton line (None for a placeholder's)."""
-        added = 0
-        for region in self.regions:
-            start = region.start - added  # the placeholder's line in the skeleton
-            if line < start:
-                break
-            if line == start:
-                return None
-            added += region.end - region.start
-        return line + added
+        at = bisect.bisect_right(self._placeholder_lines, line) - 1
+        if at < 0:
+            return line
+        if line == self._placeholder_lines[at]:
+            return None
+        return line + self._removed_through[at]
 
     def to_skeleton(self, spans: set[Target]) -> set[Target]:
         if not self.regions:

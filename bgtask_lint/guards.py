@@ -160,8 +160,19 @@ class GuardModel:
     def __init__(self, index: ProjectIndex, module: ModuleInfo):
         self.index = index
         self.module = module
-        self.loggers = module_loggers(index, module)
+        self._loggers: LoggerBindings | None = None
         self._handlers: dict[tuple[int, int], HandlerFacts] = {}  # (id(handler), id(function))
+
+    @property
+    def loggers(self) -> LoggerBindings:
+        """The module's logger bindings, found on first use (BGT501's fix needs none)."""
+        if self._loggers is None:
+            self._loggers = module_loggers(self.index, self.module)
+        return self._loggers
+
+    @loggers.setter
+    def loggers(self, bindings: LoggerBindings) -> None:
+        self._loggers = bindings
 
     # --- handlers ----------------------------------------------------------------------
 

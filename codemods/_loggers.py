@@ -69,6 +69,13 @@ class ModelLookup:
         line = self.line_maps[0](start.line) if self.line_maps is not None else start.line
         return ast_node_at(self.model, line, start.column, types) if line is not None else None
 
+    def model_span(self, span: Target) -> Target | None:
+        """A span of the text the command sees, in the model's module (None: cut there)."""
+        if self.line_maps is None:
+            return span
+        first, last = self.line_maps[0](span[0]), self.line_maps[0](span[2])
+        return None if first is None or last is None else (first, span[1], last, span[3])
+
     def span_here(self, node: ast.AST) -> Target | None:
         """An ast node's span in the model, in the text the command sees (LibCST's columns)."""
         assert self.model is not None

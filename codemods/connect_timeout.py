@@ -27,7 +27,7 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression
 from bgtask_lint.codemods._layout import append_keyword
-from bgtask_lint.codemods._loggers import ModelLookup
+from bgtask_lint.codemods._loggers import ModelLookup, module_lines
 from bgtask_lint.connect import (
     THREAD_RUNNERS,
     ConnectApi,
@@ -68,7 +68,7 @@ def _functions(tree: ast.Module) -> list[ast.AST]:
     if cached is not None and cached[0] is tree:
         return cached[1]
     found = [f for f in ast.walk(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))]
-    if len(_FUNCTIONS) >= 8:  # the trees are held while cached, so their ids stay theirs
+    if len(_FUNCTIONS) >= 2:  # the trees are held while cached (so their ids stay theirs): few
         _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
     _FUNCTIONS[id(tree)] = (tree, found)
     return found
@@ -125,15 +125,11 @@ class ConnectTimeoutCommand(ModelLookup, FindingCommand):
         module = self._ast_module()
         if module is None:
             return None
-        if self.calls is None:  # every call by its span (in the text this command sees), once per module
-            if self.model is not None:
-                spans = ((self.span_here(node), node) for node in ast.walk(module.tree) if isinstance(node, ast.Call))
-                self.calls = {span: node for span, node in spans if span is not None}
-            else:
-                lines = source_lines(module.source)
-                self.calls = {char_span(lines, node): node for node in ast.walk(module.tree)
-                              if isinstance(node, ast.Call)}
-        node = self.calls.get(node_span(self, call))
+        if self.calls is None:  # every call of the module by its span, once per module
+            lines = module_lines(self.model) if self.model is not None else source_lines(module.source)
+            self.calls = {char_span(lines, node): node for node in ast.walk(module.tree) if isinstance(node, ast.Call)}
+        span = self.model_span(node_span(self, call))
+        node = self.calls.get(span) if span is not None else None
         return plan_fix(module, node, self.connect_timeout, awaited) if node is not None else None
 
     def visit_Await(self, node: cst.Await) -> None:
