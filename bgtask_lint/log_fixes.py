@@ -14,9 +14,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
@@ -25,7 +23,7 @@ from bgtask_lint.names import last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
-    from bgtask_lint.index import ModuleInfo, ProjectIndex
+    from bgtask_lint.index import ModuleInfo
 
 # module-level names reused before any other logger, in this order
 PREFERRED_NAMES = ("logger", "log", "LOGGER", "_logger", "_log", "LOG")
@@ -78,30 +76,6 @@ class HandlerFix:
 
 
 Plan = Union[GuardFix, HandlerFix, NoFix]
-
-
-# --- which index describes a module's text (for the codemods) ------------------------------
-
-_INDEXES: dict[Path, "weakref.ref[ProjectIndex]"] = {}
-
-
-def _remember(model: GuardModel) -> None:
-    try:
-        _INDEXES[model.module.path] = weakref.ref(model.index)
-    except TypeError:  # an index that cannot be weakly referenced is simply not remembered
-        pass
-
-
-def index_for(path: Path, source: str | None = None) -> tuple[ProjectIndex, ModuleInfo] | None:
-    """The index that last planned a fix for `path` and its module there, when that module
-    is exactly `source` (any text when `source` is None): the codemod then decides with
-    the same cross-module facts as the rule."""
-    ref = _INDEXES.get(path)
-    index = ref() if ref is not None else None
-    module = index.by_path.get(path) if index is not None else None
-    if module is None or (source is not None and module.source != source):
-        return None
-    return index, module
 
 
 # --- loggers --------------------------------------------------------------------------
@@ -251,7 +225,6 @@ def _log_text(model: GuardModel, logger: LoggerChoice, message: str, subject: st
 
 def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
     """How to guard `function`'s body, or why wrapping it would not be safe."""
-    _remember(model)
     if model.has_guard_decorator(function, ()):
         return NoFix("a decorator of this task already logs its failures; wrapping the body would log "
                      "them twice")
@@ -331,7 +304,6 @@ def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
 
 def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFix | NoFix:
     """How to make a swallowing handler log the traceback, keeping its level."""
-    _remember(model)
     if _comment_mentions_traceback(model, handler):
         return NoFix("a comment in the handler mentions the traceback; if it is left out on purpose, "
                      "pass exc_info=False to say so")

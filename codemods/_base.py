@@ -58,8 +58,10 @@ class FindingCommand(VisitorBasedCodemodCommand, ABC):
             # `bgtask-lint check` would, with the file's whole project
             from bgtask_lint.codemods._standalone import standalone_targets
 
-            self.targets = standalone_targets(tree.code, self.CODE, self.context.filename,
-                                              self.unsafe_fixes, self.connect_timeout)
+            self.targets, model = standalone_targets(tree.code, self.CODE, self.context.filename,
+                                                     self.unsafe_fixes, self.connect_timeout)
+            if hasattr(self, "given_model"):
+                self.given_model = model
         else:
             self.targets = self.given_targets
         if not self.targets:

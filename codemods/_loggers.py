@@ -2,46 +2,22 @@
 what bgtask_lint/log_fixes.py decided.
 
 Nothing here decides what a logger is: the plan comes from log_fixes.py, computed on
-the same index the rule used when `bgtask-lint fix`/`check` found the targets (so a
-logger imported from another module of the project is known), or on the module alone
-when the command runs without one.
+the guard model of the whole module in its project (so a logger imported from another
+module of the project is known), which the command is given.
 """
 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from typing import Callable
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
-from bgtask_lint.engine import parse_module
-from bgtask_lint.files import SourceError, source_lines
-from bgtask_lint.guards import GuardModel, guard_model, module_loggers
-from bgtask_lint.index import ProjectIndex
-from bgtask_lint.log_fixes import LoggerChoice, index_for
-from bgtask_lint.loggers import logger_bindings
-
-
-def model_for(code: str, filename: str | None) -> GuardModel | None:
-    """The guard model of the module whose text is `code`: the one the rule used, or, for
-    a text the index does not hold (the skeleton of a big module, fix_skeleton.py), one
-    of its own whose imported names are still resolved through that index."""
-    path = Path(filename if filename is not None else "stdin.py").resolve()
-    found = index_for(path, code)
-    if found is not None:
-        return guard_model(*found)
-    try:
-        module = parse_module(path, path.parent, code)
-    except SourceError:
-        return None
-    model = GuardModel(ProjectIndex(path.parent, [module]), module)
-    indexed = index_for(path)
-    if indexed is not None:  # the same imports: ask the project about them
-        model.loggers = logger_bindings(module.tree, module_loggers(*indexed).external)
-    return model
+from bgtask_lint.files import source_lines
+from bgtask_lint.guards import GuardModel
+from bgtask_lint.log_fixes import LoggerChoice
 
 
 class ModelLookup:
@@ -49,11 +25,10 @@ class ModelLookup:
     of a LibCST node. The command sets `module_node` and `model = self.given_model` in
     `visit_Module`.
 
-    `given_model`/`line_maps` come from fix.py: the model of the whole module in its
-    project, and (the command's line -> the model's line, back) for a command shown a
-    skeleton of it, so that a decision never depends on what the skeleton left out.
-    Without them (a command run stand-alone) the model is built once, on first use, from
-    the text the command sees."""
+    `given_model` is the model of the whole module in its project (from fix.py, or from
+    the check a stand-alone run makes, codemods/_standalone.py); `line_maps` (the
+    command's line -> the model's line, and back) come with a skeleton of it (fix.py),
+    so that a decision never depends on what the skeleton left out."""
 
     module_node: cst.Module
     model: GuardModel | None
@@ -61,8 +36,6 @@ class ModelLookup:
     line_maps: tuple[Callable[[int], int | None], Callable[[int], int | None]] | None = None
 
     def ast_node(self, node: cst.CSTNode, types: tuple[type, ...]) -> ast.AST | None:
-        if self.model is None:
-            self.model = model_for(self.module_node.code, self.context.filename)  # type: ignore[attr-defined]
         if self.model is None:
             return None
         start = self.get_metadata(PositionProvider, node).start  # type: ignore[attr-defined]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -36,8 +35,6 @@ from bgtask_lint.connect import (
     fix_value,
     library_reference,
 )
-from bgtask_lint.engine import parse_module
-from bgtask_lint.files import SourceError, source_lines
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
 
 GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
@@ -105,28 +102,18 @@ class ConnectTimeoutCommand(ModelLookup, FindingCommand):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
-        # the whole module when fix.py gives it: what a client is may be decided in a def
-        # the skeleton cut (`self.session = requests.Session()` in `__init__`)
+        # the whole module in its project: what a client is may be decided in a def the
+        # skeleton cut (`self.session = requests.Session()` in `__init__`)
         self.model = self.given_model
-        self.ast_module: ModuleInfo | None = self.model.module if self.model is not None else None
         self.calls: dict[tuple[int, int, int, int], ast.Call] | None = None
         self.plans: dict[int, ConnectFix] = {}  # id(original call) -> its fix
 
-    def _ast_module(self) -> ModuleInfo | None:
-        if self.ast_module is None:
-            path = Path(self.context.filename or "stdin.py").resolve()
-            try:
-                self.ast_module = parse_module(path, path.parent, self.module_node.code)
-            except SourceError:
-                return None
-        return self.ast_module
-
     def _plan(self, call: cst.Call, awaited: bool) -> ConnectFix | None:
-        module = self._ast_module()
-        if module is None:
+        if self.model is None:
             return None
+        module = self.model.module
         if self.calls is None:  # every call of the module by its span, once per module
-            lines = module_lines(self.model) if self.model is not None else source_lines(module.source)
+            lines = module_lines(self.model)
             self.calls = {char_span(lines, node): node for node in ast.walk(module.tree) if isinstance(node, ast.Call)}
         span = self.model_span(node_span(self, call))
         node = self.calls.get(span) if span is not None else None

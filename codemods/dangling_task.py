@@ -32,7 +32,7 @@ import ast
 import libcst as cst
 
 from bgtask_lint.codemods._base import FindingCommand, header_end, module_defines
-from bgtask_lint.codemods._loggers import add_module_logger, model_for
+from bgtask_lint.codemods._loggers import add_module_logger
 from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds
 
 REGISTRY = "_background_tasks"
@@ -66,10 +66,9 @@ class _Names(cst.CSTVisitor):
 class DanglingTaskCommand(FindingCommand):
     DESCRIPTION = "BGT103: keep a strong reference to tasks created with asyncio.create_task(), and log their exceptions."
     CODE = "BGT103"
-    given_model = None  # bgtask_lint.guards.GuardModel of the whole module in its project (fix.py)
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module_code = node.code
+    # bgtask_lint.guards.GuardModel of the whole module in its project (from fix.py, or
+    # from the check of a stand-alone run)
+    given_model = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # a new `task` variable must not take a name the function (or a def nested in it)
@@ -162,7 +161,7 @@ class DanglingTaskCommand(FindingCommand):
             new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
         choice = None
         if self.callback not in _defined_functions(updated):
-            choice = _choose_logger(self.module_code, self.context.filename, self.given_model)
+            choice = _choose_logger(self.given_model)
             new.append(_callback(self.callback, choice, updated))
         updated = _insert(updated, new)
         if isinstance(choice, LoggerChoice):
@@ -211,11 +210,10 @@ def _is_our_callback(module: cst.Module, name: str) -> bool:
     return False
 
 
-def _choose_logger(code: str, filename: str | None, model=None) -> LoggerChoice | None:
+def _choose_logger(model) -> LoggerChoice | None:
     """A logger bound in the module (or one to add); None: log through logging.getLogger.
-    `model`: the guard model of the module in its project (fix.py gives it, so a logger
-    imported from another module of the project is known); else the module alone."""
-    model = model if model is not None else model_for(code, filename)
+    `model`: the guard model of the whole module in its project (so a logger imported from
+    another module of the project is known)."""
     if model is None:
         return None
     callback = ast.parse(f"def {CALLBACK}(task): pass").body[0]
