@@ -199,8 +199,7 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
             targets = set(project.targets)
             todo = {path: codes for path, codes in first_todo.items() if path in targets}
         else:
-            todo = fixable_codes([f for path in project.targets if path not in failed
-                                  for f in project.check(project.index.by_path[path])], unsafe)
+            todo = _fixable_now(project, project.targets, failed, unsafe)
         if not todo:
             break
         for path in todo:
@@ -213,8 +212,7 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         changed_this_round = False
         for stage, (paths, codes) in enumerate(stages):
             if stage > 0:  # decided again on the index the scheduling fixes left
-                paths = sorted(fixable_codes([f for path in paths if path not in failed
-                                              for f in project.check(project.index.by_path[path])], unsafe))
+                paths = sorted(_fixable_now(project, paths, failed, unsafe))
             for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, codes):
                 path = result.path
                 if result.error is not None:
@@ -228,6 +226,12 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         if not changed_this_round:
             break
     return fixes, failed
+
+
+def _fixable_now(project: Project, paths: list[Path], failed: set[Path], unsafe: bool) -> dict[Path, set[str]]:
+    """`fixable_codes` of what the index says now about `paths` (but those that failed)."""
+    return fixable_codes([f for path in paths if path not in failed
+                          for f in project.check(project.index.by_path[path])], unsafe)
 
 
 def _fix_one(project: Project, path: Path, unsafe: bool = False, codes: tuple[str, ...] | None = None) -> FileFix:
