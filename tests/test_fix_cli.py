@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from bgtask_lint.cli import main
 from bgtask_lint.config import Settings
 from bgtask_lint.runner import check_paths
+from projects import write_app
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "examples"
@@ -115,13 +116,7 @@ def test_check_fix_is_fix(app_copy: Path) -> None:
 
 
 def _project(tmp_path: Path, tasks: str = TASK_MODULE, endpoint: str = ENDPOINT_MODULE) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "__init__.py").write_text("")
-    (app / "tasks.py").write_text(tasks)
-    (app / "main.py").write_text(endpoint)
-    return app
+    return write_app(tmp_path, {"tasks": tasks, "main": endpoint}, name="x")
 
 
 def test_cross_module_fix_in_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,18 +202,12 @@ def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:
 
 
 def _many_modules(root: Path) -> Path:
-    app = root / "app"
-    app.mkdir(parents=True)
-    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    (app / "__init__.py").write_text("")
-    imports, calls = [], []
-    for i in range(6):
-        (app / f"tasks_{i}.py").write_text(TASK_MODULE.replace("refresh", f"refresh_{i}"))
-        imports.append(f"from app.tasks_{i} import refresh_{i}\n")
-        calls.append(f"    background_tasks.add_task(refresh_{i}(user_id))\n")
-    (app / "main.py").write_text("from fastapi import BackgroundTasks\n\n" + "".join(imports)
-                                 + "\n\ndef endpoint(background_tasks: BackgroundTasks, user_id: int):\n" + "".join(calls))
-    return app
+    modules = {f"tasks_{i}": TASK_MODULE.replace("refresh", f"refresh_{i}") for i in range(6)}
+    imports = "".join(f"from app.tasks_{i} import refresh_{i}\n" for i in range(6))
+    calls = "".join(f"    background_tasks.add_task(refresh_{i}(user_id))\n" for i in range(6))
+    modules["main"] = ("from fastapi import BackgroundTasks\n\n" + imports
+                       + "\n\ndef endpoint(background_tasks: BackgroundTasks, user_id: int):\n" + calls)
+    return write_app(root, modules)
 
 
 def test_files_fixed_in_workers_write_what_one_process_writes(tmp_path: Path,
@@ -240,20 +229,14 @@ def test_files_fixed_in_workers_write_what_one_process_writes(tmp_path: Path,
 
 def _dropped_tasks_elsewhere(root: Path) -> Path:
     """main.py drops four tasks defined in modules named to sort before and after it."""
-    app = root / "app"
-    app.mkdir(parents=True)
-    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    (app / "__init__.py").write_text("")
-    imports, calls = [], []
-    for name in ("a_tasks", "b_tasks", "y_tasks", "z_tasks"):
-        (app / f"{name}.py").write_text("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
-                                        f"async def flush_{name}(items):\n    for item in items:\n"
-                                        "        await item.save()\n")
-        imports.append(f"from app.{name} import flush_{name}\n")
-        calls.append(f"    asyncio.create_task(flush_{name}(items))\n")
-    (app / "main.py").write_text("import asyncio\n\n" + "".join(imports)
-                                 + "\n\nasync def endpoint(items):\n" + "".join(calls))
-    return app
+    names = ("a_tasks", "b_tasks", "y_tasks", "z_tasks")
+    modules = {name: ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                      f"async def flush_{name}(items):\n    for item in items:\n        await item.save()\n")
+               for name in names}
+    modules["main"] = ("import asyncio\n\n" + "".join(f"from app.{name} import flush_{name}\n" for name in names)
+                       + "\n\nasync def endpoint(items):\n"
+                       + "".join(f"    asyncio.create_task(flush_{name}(items))\n" for name in names))
+    return write_app(root, modules)
 
 
 @pytest.mark.parametrize("cache", [["--no-cache"], []])

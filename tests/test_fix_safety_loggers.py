@@ -16,7 +16,7 @@ import pytest
 
 from bgtask_lint.config import Settings
 from bgtask_lint.guards import guard_model
-from bgtask_lint.log_fixes import GuardFix, HandlerFix, NoFix, guard_fix, swallow_fix
+from bgtask_lint.log_fixes import GuardFix, HandlerFix, NoFix, guard_fix
 from bgtask_lint.loggers import is_logger_expr
 from bgtask_lint.project import Project
 
@@ -337,10 +337,16 @@ FAILING_WORK = "def work(x):\n    raise ValueError(f'bad {x}')\n\n\n"
 ])
 def test_guard_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) -> None:
     text = task_module(prelude, FAILING_WORK + "def job(x):\n    y = x + 1\n    work(y)\n")
+    assert_guard_logs_the_failure(tmp_path, text, "job(1)", records_from)
+
+
+def assert_guard_logs_the_failure(tmp_path: Path, text: str, call: str, records_from: str = "logging") -> None:
+    """The BGT401 fix of `text`, run with `call` before and after: the same ValueError
+    propagates, and only afterwards one ERROR record with the traceback says so."""
     fixed = fix(tmp_path, text, codes=("BGT401",))[1]
     assert fixed != text
-    before = run_module(text, "job(1)", records_from)
-    after = run_module(fixed, "job(1)", records_from)
+    before = run_module(text, call, records_from)
+    after = run_module(fixed, call, records_from)
     assert before[0] is after[0] is ValueError  # the same failure still propagates
     assert before[1] == []
     assert after[1] == [("ERROR", "background task job failed", True)]
@@ -524,12 +530,7 @@ def test_guard_fix_behaviour_async_task(tmp_path: Path) -> None:
     body = ("async def work(x):\n    raise ValueError(f'bad {x}')\n\n\n"
             "async def job(x):\n    await work(x)\n")
     text = task_module("import asyncio\nimport logging\nlogger = logging.getLogger('bgt.test')", body)
-    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
-    assert fixed != text
-    before = run_module(text, "asyncio.run(job(1))")
-    after = run_module(fixed, "asyncio.run(job(1))")
-    assert before[0] is after[0] is ValueError
-    assert before[1] == [] and after[1] == [("ERROR", "background task job failed", True)]
+    assert_guard_logs_the_failure(tmp_path, text, "asyncio.run(job(1))")
 
 
 @pytest.mark.parametrize("setup", [
@@ -538,9 +539,4 @@ def test_guard_fix_behaviour_async_task(tmp_path: Path) -> None:
 ])
 def test_instance_logger_fix_behaviour(tmp_path: Path, setup: str) -> None:
     text = SERVICE.format(setup=setup) + "\n\n" + FAILING_WORK
-    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
-    assert fixed != text
-    before = run_module(text, "Service().job(1)")
-    after = run_module(fixed, "Service().job(1)")
-    assert before[0] is after[0] is ValueError
-    assert before[1] == [] and after[1] == [("ERROR", "background task job failed", True)]
+    assert_guard_logs_the_failure(tmp_path, text, "Service().job(1)")

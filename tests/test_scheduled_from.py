@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from projects import write_app
+
 TASKS = """\
 def send(user_id):
     notify(user_id)
@@ -51,13 +53,7 @@ def later(background_tasks):
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "__init__.py").write_text("")
-    (app / "tasks.py").write_text(TASKS)
-    (app / "main.py").write_text(MAIN)
-    (app / "worker.py").write_text(WORKER)
+    write_app(tmp_path, {"tasks": TASKS, "main": MAIN, "worker": WORKER})
     return tmp_path
 
 
