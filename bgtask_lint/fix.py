@@ -187,14 +187,11 @@ class _Edit:
 
 def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Target]], unsafe: bool,
            progress: "_Progress") -> _Edit:
-    import ast
-
     from libcst.codemod import CodemodContext
 
     from bgtask_lint.guards import guard_model
 
     module = project.module(path)
-    tree = module.tree if module is not None and module.source == text else None
     fixed: Counter = Counter()
     waiting = False
     pending = dict(targets)
@@ -204,24 +201,20 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             waiting = True
             continue
         progress.step(code, step, len(targets))
-        command_type = command_class(code)
-        plans_with_model = hasattr(command_type, "given_model")
-        if plans_with_model and (module is None or module.source != text):
-            # the logging fixes decide with the index (loggers imported from other modules),
-            # so it must describe the text this command edits
+        if module is None or module.source != text:
+            # the index describes the text each command edits: the commands decide with the
+            # whole module's model (loggers imported from other modules, clients made elsewhere)
             module = project.replace(path, text)
-            tree = module.tree
         if len(text) < SKELETON_MIN_CHARS:
             skeleton = Skeleton.whole(text)
         else:
-            tree = tree if tree is not None else ast.parse(text)
-            skeleton = build_skeleton(text, tree, {line for t in mine for line in range(t[0], t[2] + 1)})
-        command = command_type(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
-                               unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
+            skeleton = build_skeleton(text, module.tree, {line for t in mine for line in range(t[0], t[2] + 1)})
+        command = command_class(code)(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
+                                      unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
         if skeleton.regions:  # what the command asks of the module, it asks of the whole one
             command.used_elsewhere = skeleton.used_outside
-            command.module_tree = tree
-        if plans_with_model and module is not None:  # the whole module's model, whatever the skeleton shows
+            command.module_tree = module.tree
+        if hasattr(command, "given_model"):  # the whole module's model, whatever the skeleton shows
             command.given_model = guard_model(project.index, module)
             command.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None
         new_skeleton = _transform(command, skeleton.text)
@@ -237,7 +230,6 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             waiting = waiting or None in moved
             pending[other] = {span for span in moved if span is not None}
         text = new_text
-        tree = None  # the next command's skeleton is cut along the new text's statements
     return _Edit(text, fixed, waiting)
 
 
