@@ -20,6 +20,7 @@ from bgtask_lint.loggers import (
     UNKNOWN,
     ExternalFact,
     LoggerBindings,
+    TreeShape,
     is_traceback_text,
     log_call,
     logger_bindings,
@@ -541,15 +542,21 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         return cached
     index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
 
-    def external(expr: ast.expr, function: ast.AST | None = None) -> ExternalFact:
+    def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
         sym = index.resolve(module, expr, function)
         if isinstance(sym, ValueSym):
+            if wanted not in (None, "logger"):
+                return None
             kind = module_loggers(index, sym.module).get(sym.name)
             return ("logger", kind) if kind else None
         if isinstance(sym, FunctionSym):
+            if wanted not in (None, "factory"):
+                return None
             kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
             return ("factory", kind) if kind else None
         if isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
+            if wanted not in (None, "type", "factory"):
+                return None
             kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
             return ("type", kind) if kind else None
         if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
@@ -561,9 +568,12 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
         return None
 
-    shape = module.derived.get("logger-shape")
-    if shape is None:
-        shape = module.derived["logger-shape"] = tree_shape(module.tree)
+    def shape() -> TreeShape:
+        found = module.derived.get("logger-shape")
+        if found is None:
+            found = module.derived["logger-shape"] = tree_shape(module.tree)
+        return found
+
     bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
     index.cache[key] = bindings
     return bindings
