@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import bisect
+import re
+import unicodedata
 from pathlib import Path
 
 from bgtask_lint.index import (
@@ -84,6 +87,7 @@ class _Collector:
         # depth-first with explicit enter/exit so deep expressions cannot overflow the stack
         # expressions matter only where a scheduling call can be: elsewhere walk statements only
         full = any(word in module.source for word in SCHEDULING_NAMES)
+        hot = _scheduling_lines(module.source) if full else None
         statement_types = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
@@ -127,6 +131,10 @@ class _Collector:
             children = list(ast.iter_child_nodes(node))
             if not full:
                 children = [child for child in children if isinstance(child, statement_types)]
+            elif hot is not None and isinstance(node, statement_types):
+                # a statement's expressions: only those on lines that can hold a scheduling call
+                children = [child for child in children if isinstance(child, statement_types)
+                            or _touches(hot, getattr(child, "lineno", None), getattr(child, "end_lineno", None))]
             stack.extend((child, True) for child in reversed(children))
 
 
@@ -146,6 +154,42 @@ def _module_level_statements(body: list[ast.stmt]):
 
 
 SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
+_SCHEDULING_WORD = re.compile("|".join(sorted(SCHEDULING_NAMES)))
+_SCHEDULING_ALIAS = re.compile(r"\b(?:%s)\s+as\s+(\w+)" % "|".join(sorted(SCHEDULING_NAMES)))
+
+
+def _scheduling_lines(source: str) -> list[int] | None:
+    """The sorted line numbers where a call `_may_schedule` accepts can be written: its
+    function's last name is a scheduling name, or an alias one is imported as. Searched in
+    the text as the tree spells names (NFKC, as Python normalises identifiers; a lone `\r`
+    ending lines would shift the count). None: not known (walk everything)."""
+    if not source.isascii():
+        normalized = unicodedata.normalize("NFKC", source)
+        if normalized.count("\n") != source.count("\n"):
+            return None
+        source = normalized
+    if "\r" in source and source.count("\r") != source.count("\r\n"):
+        return None
+    words = _SCHEDULING_WORD.pattern
+    aliases = set(_SCHEDULING_ALIAS.findall(source))
+    if aliases:
+        words += "|" + "|".join(r"\b%s\b" % re.escape(alias) for alias in sorted(aliases))
+    lines: list[int] = []
+    line, position = 1, 0
+    for match in re.finditer(words, source):
+        line += source.count("\n", position, match.start())
+        position = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _touches(lines: list[int], first: int | None, last: int | None) -> bool:
+    """A line of `lines` within first..last (a node without a position: assume so)."""
+    if first is None:
+        return True
+    at = bisect.bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= (last if last is not None else first)
 
 
 def _may_schedule(call: ast.Call, module: ModuleInfo, function: ast.AST | None) -> bool:
