@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 import unicodedata
 from pathlib import Path
 
+from bgtask_lint.files import line_within
 from bgtask_lint.index import (
     FUNCTION_TYPES,
     ImportRef,
@@ -186,10 +186,7 @@ def _scheduling_lines(source: str) -> list[int] | None:
 
 def _touches(lines: list[int], first: int | None, last: int | None) -> bool:
     """A line of `lines` within first..last (a node without a position: assume so)."""
-    if first is None:
-        return True
-    at = bisect.bisect_left(lines, first)
-    return at < len(lines) and lines[at] <= (last if last is not None else first)
+    return first is None or line_within(lines, first, last if last is not None else first)
 
 
 def _may_schedule(call: ast.Call, module: ModuleInfo, function: ast.AST | None) -> bool:

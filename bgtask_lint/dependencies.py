@@ -90,33 +90,38 @@ def optional_import(tree: ast.Module, module: str) -> str | None:
     """How a module imports `module` when it does so optionally: "guarded" (under a
     `try` whose handler catches ImportError/ModuleNotFoundError), "lazy" (only inside
     functions), else None (imported at module level, or not at all)."""
-    key = (id(tree), module)
-    cached = _OPTIONAL.get(key)
+    sites = [(in_function, guarded) for node, in_function, guarded in _import_sites(tree) if _imports(node, module)]
+    if any(guarded for _, guarded in sites):
+        return "guarded"
+    return "lazy" if sites and all(in_function for in_function, _ in sites) else None
+
+
+ImportSite = tuple["ast.Import | ast.ImportFrom", bool, bool]  # the import, in a function, under a guard
+
+
+def _import_sites(tree: ast.Module) -> list[ImportSite]:
+    """Every import statement of the tree, found in one walk (the fixes ask about several
+    modules of one tree); the last few trees are remembered."""
+    cached = _SITES.get(id(tree))
     if cached is not None and cached[0] is tree:
         return cached[1]
-    found = _optional_import(tree, module)
-    if len(_OPTIONAL) >= 16:  # the trees are held while cached, so their ids stay theirs
-        _OPTIONAL.pop(next(iter(_OPTIONAL)))
-    _OPTIONAL[key] = (tree, found)
+    found = _walk_imports(tree)
+    if len(_SITES) >= 16:  # the trees are held while cached, so their ids stay theirs
+        _SITES.pop(next(iter(_SITES)))
+    _SITES[id(tree)] = (tree, found)
     return found
 
 
-_OPTIONAL: dict[tuple[int, str], tuple[ast.Module, str | None]] = {}
+_SITES: dict[int, tuple[ast.Module, list[ImportSite]]] = {}
 
 
-def _optional_import(tree: ast.Module, module: str) -> str | None:
-    top_level = False
-    inside_function = False
+def _walk_imports(tree: ast.Module) -> list[ImportSite]:
+    found: list[ImportSite] = []
     stack: list[tuple[ast.AST, bool, bool]] = [(node, False, False) for node in tree.body]
     while stack:
         node, in_function, guarded = stack.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and _imports(node, module):
-            if guarded:
-                return "guarded"
-            if in_function:
-                inside_function = True
-            else:
-                top_level = True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append((node, in_function, guarded))
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             in_function = True
@@ -126,8 +131,10 @@ def _optional_import(tree: ast.Module, module: str) -> str | None:
             rest = [*node.handlers, *node.orelse, *node.finalbody]  # type: ignore[attr-defined]
             stack.extend((child, in_function, guarded) for child in rest)
             continue
+        if isinstance(node, ast.expr):
+            continue  # no statement (so no import) inside an expression
         stack.extend((child, in_function, guarded) for child in ast.iter_child_nodes(node))
-    return "lazy" if inside_function and not top_level else None
+    return found
 
 
 def _imports(node: ast.Import | ast.ImportFrom, module: str) -> bool:

@@ -68,18 +68,46 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
     if not dispatch:
         return []
     ctx = RuleContext(module, index, settings)
+    # leaves no handler asks for are not entered: they are nobody's ancestor either
+    skip = LEAF_TYPES.difference(dispatch)
+    AST = ast.AST
     stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
     while stack:
         node, entering = stack.pop()
         if not entering:
             ctx.stack.pop()
             continue
-        for handler in dispatch.get(type(node), ()):
-            handler(node, ctx)
+        handlers = dispatch.get(type(node))
+        if handlers:
+            for handler in handlers:
+                handler(node, ctx)
         ctx.stack.append(node)
         stack.append((node, False))
-        stack.extend((child, True) for child in reversed(list(ast.iter_child_nodes(node))))
+        children = []  # as ast.iter_child_nodes gives them, without its generator
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, AST):
+                if type(value) not in skip:
+                    children.append(value)
+            elif isinstance(value, list):
+                children.extend(item for item in value if isinstance(item, AST) and type(item) not in skip)
+        stack.extend((child, True) for child in reversed(children))
     return ctx.findings
+
+
+def _subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    pending = list(bases)
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)
+
+
+# node types that have no child node (a Name's only child is its Load/Store context)
+LEAF_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop) | {
+    ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:

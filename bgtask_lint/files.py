@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fnmatch
 import io
@@ -72,6 +73,13 @@ def decode_source(path: Path, raw: bytes) -> Source:
 
 
 _LINE_END = re.compile(r"(\r\n|\r|\n)")
+
+
+def line_within(sorted_lines: list[int], first: int, last: int) -> bool:
+    """Whether one of `sorted_lines` is within first..last (by bisection: callers ask this
+    of every statement of a module)."""
+    at = bisect.bisect_left(sorted_lines, first)
+    return at < len(sorted_lines) and sorted_lines[at] <= last
 
 
 def source_lines(text: str, keepends: bool = False) -> list[str]:

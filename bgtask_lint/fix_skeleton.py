@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bgtask_lint.diffs import longest_increasing, unique_pairs
-from bgtask_lint.files import source_lines
+from bgtask_lint.files import line_within, source_lines
 
 SKELETON_MIN_CHARS = 0  # every module: LibCST costs per character shown, and skipping a def is cheap
 MARKER = "__bgtask_lint_gap_{}__"
@@ -177,8 +177,10 @@ Item = tuple[ast.stmt, int, int]  # a statement, its first line (decorators incl
 def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skeleton:
     lines = source_lines(text, keepends=True)
 
+    sorted_targets = sorted(target_lines)
+
     def free(start: int, end: int) -> bool:
-        return not any(start <= line <= end for line in target_lines)
+        return not line_within(sorted_targets, start, end)
 
     defs = _defs_without_targets(tree.body, lines, free)
     statements = _runs(tree.body, lambda number, stmt, start, end: (

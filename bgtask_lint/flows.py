@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bgtask_lint.collect import names_background_tasks
+from bgtask_lint.files import line_within
 from bgtask_lint.guards import walk_local
 from bgtask_lint.index import FunctionSym, ModuleInfo, positional_parameters
 from bgtask_lint.names import dotted, last_name
@@ -125,9 +126,8 @@ def session_calls(index: "ProjectIndex", module: ModuleInfo,
     functions walked to those whose lines hold such a call)."""
     functions = list(module.functions.items())
     if callee_names is not None:
-        lines = _call_lines(module.source, callee_names)
-        functions = [(q, f) for q, f in functions
-                     if any(f.lineno <= line <= (f.end_lineno or f.lineno) for line in lines)]
+        lines = sorted(_call_lines(module.source, callee_names))
+        functions = [(q, f) for q, f in functions if line_within(lines, f.lineno, f.end_lineno or f.lineno)]
     found: list[tuple[tuple[Path, str, str], SessionFlow]] = []
     for qualname, function in functions:
         for call in walk_local(list(function.body)):
@@ -141,12 +141,15 @@ def _call_lines(source: str, names: set[str]) -> list[int]:
     """The lines where one of the names is called (by text: `name(`), for a cheap first filter."""
     lines = []
     for name in names:
+        line, counted = 1, 0  # lines up to `counted` (the matches come in order)
         start = source.find(name)
         while start != -1:
             end = start + len(name)
             before = source[start - 1] if start else " "
             if not (before.isalnum() or before == "_") and source[end:end + 1] == "(":
-                lines.append(source.count("\n", 0, start) + 1)
+                line += source.count("\n", counted, start)
+                counted = start
+                lines.append(line)
             start = source.find(name, end)
     return lines
 
