@@ -93,3 +93,30 @@ def test_incremental_run_in_workers(tmp_path: Path, forked: list[int]) -> None:
     serial = check_paths([root], Settings(), root=root, jobs=1)
     assert _fields(edited.findings) == _fields(serial.findings)
     assert len(forked) == 2
+
+
+@needs_fork
+def test_an_incremental_run_forks_for_two_changed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached run re-checking a few files has parsed only what it read: each check may
+    parse many modules, so two files are worth the workers (a cold run waits for 32)."""
+    import shutil
+
+    root = tmp_path / "media"
+    shutil.copytree(FIXTURES / "corpus" / "media_service", root)
+    check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    forked: list[int] = []
+    original = parallel.map_forked
+
+    def counting(project, function, items, *args, **kwargs):
+        done = original(project, function, items, *args, **kwargs)
+        forked.append(len(items) if done is not None else 0)
+        return done
+
+    monkeypatch.setattr(parallel, "map_forked", counting)
+    changed = sorted(p for p in root.rglob("*.py") if p.name != "__init__.py")[:2]
+    for path in changed:
+        path.write_text(path.read_text() + "\n# edited\n")
+    edited = check_paths([root], Settings(), root=root, jobs=2, cache=True)
+    assert forked and forked[0] > 0, "the workers were not used"
+    serial = check_paths([root], Settings(), root=root, jobs=1)
+    assert _fields(edited.findings) == _fields(serial.findings)

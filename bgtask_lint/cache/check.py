@@ -453,7 +453,7 @@ class _Changed:
 
     def _check(self, index, digests: dict[str, str | None]):
         """Hits (from the pack), the targets checked now, and the other entries that still hold."""
-        from bgtask_lint.parallel import check_modules
+        from bgtask_lint.parallel import MIN_PARALLEL_LOADING, check_modules
 
         hits: dict[str, tuple[list, int]] = {}
         carried: dict[str, list] = {}  # path -> [findings, hidden, deps] kept in the pack
@@ -481,7 +481,9 @@ class _Changed:
             if module is not None:
                 misses.append(module)
         project = _recording_project(self.root, self.settings, index)
-        checked = check_modules(project, misses, self.jobs) if misses else {}
+        # an incremental run has parsed only what it read so far: each check may load many more
+        min_parallel = None if index.complete else MIN_PARALLEL_LOADING
+        checked = check_modules(project, misses, self.jobs, min_parallel) if misses else {}
         return hits, {str(p): c for p, c in checked.items()}, carried
 
     # -- saving ----------------------------------------------------------------------------
