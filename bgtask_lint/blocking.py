@@ -9,6 +9,7 @@ binds the name. The setting `blocking-calls` adds dotted names (a project's own 
 from __future__ import annotations
 
 import ast
+from typing import Iterable
 
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, imported_name
 from bgtask_lint.names import dotted, last_name
@@ -242,31 +243,31 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
 
 
 def _local_calls(function: ast.AST):
-    """Calls made by the function itself (not by nested defs or lambdas), in source order."""
-    from bgtask_lint.guards import SKIP_SCOPES, walk_local
+    """Calls made by the function itself (not by nested defs or lambdas), in source order.
 
-    # a nested def in the body is not entered either: it runs when called (often in a thread)
-    body = [stmt for stmt in function.body if not isinstance(stmt, SKIP_SCOPES)]  # type: ignore[attr-defined]
-    skipped = {id(node) for branch in _argument_branches(function, body) for node in walk_local(branch)}
-    calls = [n for n in walk_local(body) if isinstance(n, ast.Call) and id(n) not in skipped]
-    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
-
-
-def _argument_branches(function: ast.AST, body: list[ast.stmt]) -> list[list[ast.stmt]]:
-    """The branches of `if`s whose test reads a parameter: whether they run depends on what
-    the caller passes, which a helper's chain cannot know (a reviewer found 348 of 492
-    BGT302 findings in one app behind `if name.startswith("oidc/"):` in a secrets helper
-    that every caller called with a plain environment variable name)."""
-    from bgtask_lint.guards import walk_local
+    The branches of an `if` whose test reads a parameter are left out: whether they run
+    depends on what the caller passes, which a helper's chain cannot know (a reviewer found
+    348 of 492 BGT302 findings in one app behind `if name.startswith("oidc/"):` in a
+    secrets helper that every caller called with a plain environment variable name).
+    One walk, which does not enter those branches."""
+    from bgtask_lint.guards import SKIP_SCOPES
     from bgtask_lint.scope import parameters
 
     names = {arg.arg for arg, _ in parameters(function)} - {"self", "cls"}
-    branches = []
-    for node in walk_local(body):
-        if isinstance(node, ast.If) and any(
+    # a nested def in the body is not entered either: it runs when called (often in a thread)
+    stack = [stmt for stmt in function.body if not isinstance(stmt, SKIP_SCOPES)]  # type: ignore[attr-defined]
+    calls = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        if isinstance(node, ast.If) and names and any(
                 isinstance(n, ast.Name) and n.id in names for n in ast.walk(node.test)):
-            branches += [node.body, node.orelse]
-    return branches
+            children: Iterable[ast.AST] = (node.test,)
+        else:
+            children = ast.iter_child_nodes(node)
+        stack.extend(child for child in children if not isinstance(child, SKIP_SCOPES))
+    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 
 def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = (), depth: int = 0,

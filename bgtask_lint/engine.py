@@ -18,6 +18,7 @@ from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
+from bgtask_lint.names import MARKER_TYPES
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -95,19 +96,8 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
     return ctx.findings
 
 
-def _subclasses(*bases: type) -> frozenset[type]:
-    found: set[type] = set()
-    pending = list(bases)
-    while pending:
-        cls = pending.pop()
-        found.add(cls)
-        pending.extend(cls.__subclasses__())
-    return frozenset(found)
-
-
 # node types that have no child node (a Name's only child is its Load/Store context)
-LEAF_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop) | {
-    ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
+LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:

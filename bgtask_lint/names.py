@@ -5,6 +5,21 @@ from __future__ import annotations
 import ast
 
 
+def _subclasses(*bases: type) -> frozenset[type]:
+    found: set[type] = set()
+    pending = list(bases)
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)
+
+
+# nodes that bind nothing, use no name and have no child: the Load/Store contexts and the
+# operators (about one node in four); walks that look for names and calls need not enter them
+MARKER_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
 def dotted_name(expr: ast.AST) -> list[str] | None:
     """`a.b.c` -> ["a", "b", "c"]; None for anything that is not a plain name chain."""
     parts: list[str] = []

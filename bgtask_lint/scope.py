@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from bgtask_lint.names import MARKER_TYPES
+
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
@@ -87,8 +89,8 @@ def function_scope(function: ast.AST) -> FunctionScope:
             # a nested def binds its own name here
             if not isinstance(node, ast.Lambda):
                 scope.bindings.setdefault(node.name, []).append(Binding("other", node))
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, node, child_nested))
+        stack.extend((child, node, child_nested) for child in ast.iter_child_nodes(node)
+                     if type(child) not in MARKER_TYPES)
     function._bgt_scope = scope  # type: ignore[attr-defined]
     return scope
 
