@@ -9,8 +9,9 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from bgtask_lint.collect import build_module
 from bgtask_lint.context import RuleContext
@@ -32,10 +33,39 @@ Handler = Callable[[ast.AST, RuleContext], None]
 ProjectIndex.flow_analysis = compute_session_flows
 
 
+# (root, path) -> the module last parsed for it, while `keeping_parses` (None: not kept)
+_KEPT: dict[tuple[Path, Path], ModuleInfo] | None = None
+
+
+@contextmanager
+def keeping_parses() -> Iterator[None]:
+    """Within this, parsing a file whose text was parsed before gives the module parsed
+    then (a module is not changed once built): `fix` parses what its first check parsed,
+    and its last check what the fix left. Only for one command's run: the modules are held."""
+    global _KEPT
+    previous, _KEPT = _KEPT, {}
+    try:
+        yield
+    finally:
+        _KEPT = previous
+
+
 def parse_module(path: Path, root: Path, text: str | None = None) -> ModuleInfo:
     """Read (unless `text` is given), decode and parse one file. Raises SourceError."""
     if text is None:
         text = read_source(path).text
+    kept = _KEPT
+    if kept is not None:
+        known = kept.get((root, path))
+        if known is not None and known.source == text:
+            return known
+        module = _parse_module(path, root, text)
+        kept[(root, path)] = module
+        return module
+    return _parse_module(path, root, text)
+
+
+def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
     if "\x00" in text:
         raise SourceError("source contains a NUL byte")
     try:

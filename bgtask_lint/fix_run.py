@@ -61,6 +61,13 @@ def _timeout_ok(settings: Settings, console: Console) -> bool:
 def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console) -> int:
     if not _timeout_ok(settings, console):
         return EXIT_ERROR
+    from bgtask_lint.engine import keeping_parses
+
+    with keeping_parses():  # the checks and the fixes share the modules parsed from one text
+        return _run_fix(paths, settings, root, options, console)
+
+
+def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console) -> int:
     first_todo = None
     if options.cache:  # a cached check first: the files to fix, or (nothing to fix) the whole report
         from bgtask_lint.check_run import cache_record, describe_cache

@@ -261,3 +261,30 @@ def test_a_scheduling_fix_in_one_module_decides_the_guard_in_another(
         assert not any("try:" in text for name, text in written[jobs].items() if name != "main.py")
         assert result.stderr.startswith("Fixed 4 findings"), result.stderr
     assert written["1"] == written["2"]
+
+
+def test_fix_parses_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first check, the fix and the last check share the modules parsed from one text:
+    a file the fix leaves alone is parsed once in the whole run, a fixed one once more."""
+    from bgtask_lint import engine
+    from projects import write_app
+
+    app = write_app(tmp_path, {
+        "tasks": "import asyncio\n\nasync def job(x):\n    await asyncio.sleep(0)\n",
+        "main": "import asyncio\nfrom app.tasks import job\n\nasync def go():\n    asyncio.create_task(job(1))\n",
+        "other": "def helper():\n    return 1\n",
+    })
+    parsed: list[tuple[Path, str]] = []
+    original = engine._parse_module
+
+    def counting(path, root, text):
+        parsed.append((path, text))
+        return original(path, root, text)
+
+    monkeypatch.setattr(engine, "_parse_module", counting)
+    result = CliRunner().invoke(main, ["fix", "--jobs", "1", str(tmp_path)])
+    assert result.exit_code in (0, 1), result.output
+    assert "add_done_callback" in (app / "main.py").read_text()  # fixed (BGT103)
+    repeated = [path.name for path, text in set(parsed) if parsed.count((path, text)) > 1]
+    assert not repeated, repeated
+    assert (app / "other.py", (app / "other.py").read_text()) in parsed
