@@ -62,8 +62,13 @@ def run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOptio
     if not _timeout_ok(settings, console):
         return EXIT_ERROR
     from bgtask_lint.engine import keeping_parses
+    from bgtask_lint.parallel import paused_gc
 
-    with keeping_parses():  # the checks and the fixes share the modules parsed from one text
+    # the checks and the fixes share the modules parsed from one text; and, as in a check,
+    # no cyclic collection while they are alive: LibCST's churn made the collector walk
+    # every syntax tree over and over (open-webui: 7.1 s -> 5.6 s; the run leaves about a
+    # thousand cyclic objects per fixed file, collected once it is over)
+    with keeping_parses(), paused_gc():
         return _run_fix(paths, settings, root, options, console)
 
 
