@@ -719,3 +719,33 @@ def test_minimal_edit_applies_like_an_editor(old: str, new: str) -> None:
     edit = {"range": {"start": {"line": start[0], "character": start[1]},
                       "end": {"line": end[0], "character": end[1]}}, "newText": replacement}
     assert apply_text_edits(old, [edit]) == new
+
+
+def test_the_heap_is_frozen_after_a_change_and_fully_collected_when_due(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """What outlives a change is kept out of the collector's walks (the index's trees),
+    and every FULL_COLLECTION_EDITS changes a full collection frees cyclic garbage."""
+    pytest.importorskip("pygls.lsp.server")
+    import types as pytypes
+
+    from bgtask_lint.lsp import server as module
+
+    calls: list[str] = []
+    fake = pytypes.SimpleNamespace(**{name: (lambda name=name: calls.append(name))
+                                      for name in ("freeze", "unfreeze", "collect")})
+    monkeypatch.setattr(module, "gc", fake)
+    lsp = module.BgtaskLanguageServer()
+    monkeypatch.setattr(lsp, "log", lambda message: None)
+    module_path = tmp_path / "app.py"
+    module_path.write_text("x = 1\n")
+    lsp.buffer_changed(module_path.as_uri(), "python", 1)  # (no client: it fails, and is logged)
+    assert calls == ["freeze"]
+    calls.clear()
+    lsp._edits = module.FULL_COLLECTION_EDITS - 1
+    lsp.collect_when_due()
+    assert calls == []
+    lsp._edits += 1
+    lsp.collect_when_due()
+    assert calls == ["unfreeze", "collect", "freeze"]
+    lsp.collect_when_due()
+    assert calls == ["unfreeze", "collect", "freeze"]  # not again until as many more changes

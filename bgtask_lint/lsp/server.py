@@ -18,6 +18,7 @@ only computed once an action is chosen.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import traceback
 from pathlib import Path
@@ -37,6 +38,12 @@ FIX_ALL_KIND = "source.fixAll.bgtask-lint"
 FIX_ALL_TITLE = "Fix all bgtask-lint findings in file"
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 RECHECK_DELAY = 0.3  # seconds without an edit before the unrelated open documents are re-checked
+# The index's syntax trees are millions of objects the cyclic collector would walk in every
+# full collection, in the middle of an edit's check (open-webui: the 90th percentile of an
+# edit's diagnostics 312 ms with it, 58 ms without). So what outlives a change is frozen
+# (kept out of collections), and once this many changes went by, a full collection runs
+# when the edits pause, so that cyclic garbage among the frozen objects is freed too.
+FULL_COLLECTION_EDITS = 200
 
 
 class PyglsMissing(Exception):
@@ -80,6 +87,7 @@ class BgtaskLanguageServer:
         self.client: dict[str, Any] = {"document_changes": False, "resolve": False, "watch": False}
         self.stale: dict[Path, None] = {}  # open documents to re-check when the edits pause (ordered)
         self._edits = 0  # counts buffer changes: a pending re-check of the stale ones yields to a newer one
+        self._collected_at = 0  # self._edits at the last full collection
         self._register()
 
     def _register(self) -> None:
@@ -224,6 +232,8 @@ class BgtaskLanguageServer:
             self.log(f"bgtask-lint: internal error re-checking {path}:\n{traceback.format_exc()}")
         if self.stale:  # one document per turn: a message that came meanwhile goes first
             asyncio.get_running_loop().call_soon(self._recheck_next, edits)
+        else:
+            self.collect_when_due()
 
     # --- lifecycle and documents --------------------------------------------------------------
 
@@ -273,6 +283,17 @@ class BgtaskLanguageServer:
             self.recheck_later(p for p in self.service.open_paths(root) if p != path and p not in first)
         except Exception:
             self.log(f"bgtask-lint: internal error on {uri}:\n{traceback.format_exc()}")
+        finally:
+            gc.freeze()
+
+    def collect_when_due(self) -> None:
+        """A full collection, frozen objects included, once FULL_COLLECTION_EDITS changes
+        went by (called when the edits pause)."""
+        if self._edits - self._collected_at >= FULL_COLLECTION_EDITS:
+            self._collected_at = self._edits
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def did_open(self, params: Any) -> None:
         document = params.text_document
