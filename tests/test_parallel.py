@@ -120,3 +120,38 @@ def test_an_incremental_run_forks_for_two_changed_files(tmp_path: Path, monkeypa
     assert forked and forked[0] > 0, "the workers were not used"
     serial = check_paths([root], Settings(), root=root, jobs=1)
     assert _fields(edited.findings) == _fields(serial.findings)
+
+
+@needs_fork
+def test_a_file_changed_under_a_worker_keeps_the_pack_unwritten(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that reads a file whose bytes are no longer those the run hashed says so:
+    the run's pack is not written (as when the run itself reads it)."""
+    from bgtask_lint.cache import LAST_RUN
+    from bgtask_lint.cache import check as cache_check
+    from projects import write_app
+
+    helper = "def work(path):\n    with open(path) as f:\n        return f.read()\n"
+    caller = "from app.helpers import work\n\nasync def handler_{n}(p):\n    return work(p)\n"
+    app = write_app(tmp_path, {"helpers": helper, "a": caller.format(n=1), "b": caller.format(n=2)})
+    check_paths([tmp_path], Settings(), root=tmp_path, jobs=2, cache=True)
+    for name in ("a", "b"):
+        (app / f"{name}.py").write_text((app / f"{name}.py").read_text() + "# edited\n")
+    original = cache_check.read_verified
+
+    def changed_meanwhile(state):
+        return None if state.path.endswith("helpers.py") else original(state)
+
+    monkeypatch.setattr(cache_check, "read_verified", changed_meanwhile)
+    forked: list[int] = []
+    counting = parallel.map_forked
+
+    def recording(project, function, items, *args, **kwargs):
+        done = counting(project, function, items, *args, **kwargs)
+        forked.append(0 if done is None else len(items))
+        return done
+
+    monkeypatch.setattr(parallel, "map_forked", recording)
+    check_paths([tmp_path], Settings(), root=tmp_path, jobs=2, cache=True)
+    assert forked and forked[0] == 2, "the two edited files were not checked in workers"
+    assert LAST_RUN.get("raced") is True and LAST_RUN.get("wrote") is False, dict(LAST_RUN)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from bgtask_lint.cache.scan import FileState, Scan, read_verified, scan
 from bgtask_lint.cache.store import (
@@ -480,11 +480,13 @@ class _Changed:
             module = self._module(index, path)
             if module is not None:
                 misses.append(module)
-        project = _recording_project(self.root, self.settings, index)
+        project = _recording_project(self.root, self.settings, index, lambda: self.raced)
         # an incremental run has parsed only what it read so far: each check may load many more
         min_parallel = None if index.complete else MIN_PARALLEL_LOADING
         checked = check_modules(project, misses, self.jobs, min_parallel) if misses else {}
-        return hits, {str(p): c for p, c in checked.items()}, carried
+        # a worker that read a file changed since the scan says so (its own `raced` is lost)
+        self.raced = self.raced or any(raced for *_, raced in checked.values())
+        return hits, {str(p): (f, h, d) for p, (f, h, d, _) in checked.items()}, carried
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -557,15 +559,16 @@ class _Unstorable(Exception):
     pass
 
 
-def _recording_project(root: Path, settings: "Settings", index):
+def _recording_project(root: Path, settings: "Settings", index, raced: "Callable[[], bool]"):
     """A Project whose every check is one recorder frame; `check_counted` returns the
-    frame's Deps as a third item (check_modules passes it through, also from workers)."""
+    frame's Deps as a third item and, fourth, whether a file read so far in this process
+    changed since the scan (`raced`; check_modules passes both through, also from workers)."""
     from bgtask_lint.project import Project
 
     class RecordingProject(Project):
         def check_counted(self, module, only=None, **options):
             (findings, hidden), deps = self.index.recorder.frame(
                 lambda: Project.check_counted(self, module, only, **options))
-            return findings, hidden, deps
+            return findings, hidden, deps, raced()
 
     return RecordingProject(root, settings, index)
