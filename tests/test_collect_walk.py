@@ -24,8 +24,8 @@ TRICKY = {
     # it with a fullwidth letter, which Python normalises (NFKC)
     "nfkc identifier": "import asyncio  # create_task\nasync def f():\n    asyncio.\uff43reate_task(g())  # \u00e9\n",
     "lambda default": "import asyncio\ndef f(cb=lambda: asyncio.create_task(g())):\n    pass\n",
-    "decorator": "from fastapi import BackgroundTasks\n@app.post('/x')\nasync def f(background_tasks: BackgroundTasks):\n"
-                 "    background_tasks.add_task(job, 1)\n",
+    "decorator": "from fastapi import BackgroundTasks\n@app.post('/x')\n"
+                 "async def f(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n",
     "local alias": "async def f():\n    from asyncio import ensure_future as later\n    later(g())\n",
 }
 
