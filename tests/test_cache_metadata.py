@@ -135,3 +135,34 @@ def test_a_broken_link_is_reported_as_without_the_cache(project: Path) -> None:
     (project / "app" / "nowhere.py").write_text("VALUE = 1\n")  # the link now leads somewhere
     _, stats = run(project)
     assert stats["relisted"]
+
+
+def test_named_files_recompute_no_import_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-commit case: a listing of named files is new on every commit but walks no
+    directory, so the import names of the project's files are taken from the pack."""
+    import bgtask_lint.index as index_module
+
+    for n in range(30):
+        (project / "app" / f"extra{n}.py").write_text(f"VALUE = {n}\n")
+    _prime(project)
+    asked: list[str] = []
+    real = index_module.module_name
+    monkeypatch.setattr(index_module, "module_name", lambda path, root: asked.append(str(path)) or real(path, root))
+    main = project / "app" / "main.py"
+    main.write_text(main.read_text() + "# edited\n")
+    run(project, paths=[main, project / "app" / "extra3.py"])
+    scanned_names = [p for p in asked if "extra" in p and not p.endswith("extra3.py")]
+    assert not scanned_names, scanned_names
+
+
+def test_named_files_see_a_new_package(project: Path) -> None:
+    """A directory that becomes a package changes the names below it: a run on named files
+    (whose own listing walks no directory) still sees it through the project's listing."""
+    sub = project / "app" / "sub"
+    sub.mkdir()
+    (sub / "jobs.py").write_text("import asyncio\n\nasync def job():\n    await asyncio.sleep(0)\n")
+    _prime(project)
+    (sub / "__init__.py").write_text("")
+    main = project / "app" / "main.py"
+    main.write_text("import asyncio\nfrom app.sub.jobs import job\n\nasync def go():\n    asyncio.create_task(job())\n")
+    run(project, paths=[main, sub / "jobs.py"])  # compares with an uncached run

@@ -91,7 +91,12 @@ def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, 
         result.outside = _outside_flags(all_paths, walked)
     else:  # the same listings: the same directories above them
         result.outside = {d: os.path.exists(os.path.join(d, "__init__.py")) for d in old_outside}
-    names_may_change = result.relisted or old_outside != result.outside
+    # import names follow the package layout: the directories walked (their entries are in
+    # the listings) and those above them (`outside`). A listing of named files walks no
+    # directory (the pre-commit case: new names every commit), so it changes no name.
+    project_dirs = {d[0] for d in project["dirs"]}
+    new_dirs = targets_state is None and any(d[0] not in project_dirs for d in listing["dirs"])
+    names_may_change = project_state is None or new_dirs or old_outside != result.outside
 
     for path in all_paths:
         row = rows.get(path)
