@@ -87,7 +87,7 @@ class _Collector:
         # depth-first with explicit enter/exit so deep expressions cannot overflow the stack
         # expressions matter only where a scheduling call can be: elsewhere walk statements only
         full = any(word in module.source for word in SCHEDULING_NAMES)
-        hot = _scheduling_lines(module.source) if full else None
+        hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
         statement_types = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
@@ -155,14 +155,31 @@ def _module_level_statements(body: list[ast.stmt]):
 
 SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
 _SCHEDULING_WORD = re.compile("|".join(sorted(SCHEDULING_NAMES)))
-_SCHEDULING_ALIAS = re.compile(r"\b(?:%s)\s+as\s+(\w+)" % "|".join(sorted(SCHEDULING_NAMES)))
+_STATEMENT_TYPES = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
 
 
-def _scheduling_lines(source: str) -> list[int] | None:
+def _scheduling_aliases(tree: ast.Module) -> set[str]:
+    """The names a scheduling name is imported as (`create_task as spawn`), anywhere: read
+    from the import statements (a walk of statements only), not from the text, which may
+    split them over lines, comments and continuations."""
+    found: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(alias.asname for alias in node.names
+                         if alias.asname and alias.name.rsplit(".", 1)[-1] in SCHEDULING_NAMES)
+        else:
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _STATEMENT_TYPES))
+    return found
+
+
+def _scheduling_lines(source: str, aliases: set[str] = frozenset()) -> list[int] | None:  # type: ignore[assignment]
     """The sorted line numbers where a call `_may_schedule` accepts can be written: its
-    function's last name is a scheduling name, or an alias one is imported as. Searched in
-    the text as the tree spells names (NFKC, as Python normalises identifiers; a lone `\r`
-    ending lines would shift the count). None: not known (walk everything)."""
+    function's last name is a scheduling name, or one of `aliases` (the names scheduling
+    names are imported as). Searched in the text as the tree spells names (NFKC, as Python
+    normalises identifiers; a lone `\r` ending lines would shift the count). None: not
+    known (walk everything)."""
     if not source.isascii():
         normalized = unicodedata.normalize("NFKC", source)
         if normalized.count("\n") != source.count("\n"):
@@ -171,9 +188,8 @@ def _scheduling_lines(source: str) -> list[int] | None:
     if "\r" in source and source.count("\r") != source.count("\r\n"):
         return None
     words = _SCHEDULING_WORD.pattern
-    aliases = set(_SCHEDULING_ALIAS.findall(source))
-    if aliases:
-        words += "|" + "|".join(r"\b%s\b" % re.escape(alias) for alias in sorted(aliases))
+    if aliases:  # as substrings: a word boundary is not what Python's identifiers have
+        words += "|" + "|".join(re.escape(alias) for alias in sorted(aliases))
     lines: list[int] = []
     line, position = 1, 0
     for match in re.finditer(words, source):

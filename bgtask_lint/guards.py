@@ -166,10 +166,12 @@ class GuardModel:
 
     @property
     def loggers(self) -> LoggerBindings:
-        """The module's logger bindings, found on first use (BGT501's fix needs none)."""
-        if self._loggers is None:
-            self._loggers = module_loggers(self.index, self.module)
-        return self._loggers
+        """The module's logger bindings. Asked of the index at every use: a cached run's memo
+        adds what finding them read to each check that uses them (a model kept from an
+        earlier check would not)."""
+        if self._loggers is not None:
+            return self._loggers
+        return module_loggers(self.index, self.module)
 
     @loggers.setter
     def loggers(self, bindings: LoggerBindings) -> None:
@@ -575,6 +577,10 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         return found
 
     bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+    # every stage runs before the memo stores the bindings: a cached run's memo records what
+    # they read from its miss to its store (judged later, another module's check that hits
+    # the entry would not learn that these findings depend on the modules the stages read)
+    bindings.find_all()
     index.cache[key] = bindings
     return bindings
 

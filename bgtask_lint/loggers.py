@@ -187,6 +187,10 @@ class LoggerBindings(dict):
     def possible_attributes(self) -> dict[int, set[str]]:  # id(class) -> attrs that may be loggers
         return self._classes_bound()[2]
 
+    def find_all(self) -> None:
+        """Run every stage now (the index stores the bindings only once they are found)."""
+        self._classes_bound()
+
     def _classes_bound(self) -> tuple[dict, dict, dict]:
         if self._class_part is None:
             self._find_names()

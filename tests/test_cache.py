@@ -326,3 +326,29 @@ def test_an_entry_from_before_the_task_table_changed(project: Path) -> None:
     run(project, paths=[main])
     found, _ = run(project)
     assert ("app/tasks.py", "BGT401") not in codes(found, project)
+
+
+def test_a_logger_factory_edited_two_modules_away(tmp_path: Path) -> None:
+    """Two modules use a logger that a third binds from a fourth's factory; when the factory
+    stops returning a logger, both modules' handlers swallow again. The second module's
+    check found the third's logger model in the memo: its entry must still depend on the
+    factory's module (a reviewer's case: the logger stages were judged after the memo
+    stored the model, so only the first module's entry recorded that read)."""
+    root = tmp_path / "proj"
+    app = root / "app"
+    app.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (app / "__init__.py").write_text("")
+    (app / "c.py").write_text('import logging\n\n\ndef get_logger():\n    return logging.getLogger("x")\n')
+    (app / "b.py").write_text("from app.c import get_logger\n\nlog = get_logger()\n")
+    user = ("import asyncio\n\nfrom app.b import log\n\n\nasync def job(n: int) -> None:\n    try:\n"
+            "        await asyncio.sleep(n)\n    except Exception:\n        log.exception('failed %s', n)\n\n\n"
+            "async def main() -> None:\n    asyncio.create_task(job(1))\n")
+    for name in ("a", "d"):
+        (app / f"{name}.py").write_text(user)
+    settings = Settings(select=("BGT402",))
+    findings, _ = run(root, settings)
+    assert not findings
+    (app / "c.py").write_text("import logging\n\n\ndef get_logger():\n    return 42\n")
+    findings, _ = run(root, settings)  # run() compares with an uncached check
+    assert sorted(Path(f.path).name for f in findings) == ["a.py", "d.py"]

@@ -27,12 +27,16 @@ TRICKY = {
     "decorator": "from fastapi import BackgroundTasks\n@app.post('/x')\n"
                  "async def f(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n",
     "local alias": "async def f():\n    from asyncio import ensure_future as later\n    later(g())\n",
+    # aliases split over lines (a reviewer found these missed by a text search)
+    "alias after a backslash": "from asyncio import create_task \\\n    as spawn\n\nasync def f():\n    spawn(g())\n",
+    "alias after a comment": "from asyncio import (create_task  # c\n    as spawn)\n\nasync def f():\n"
+                             "    t = [spawn(g())]\n",
 }
 
 
 def _sites(source: str, monkeypatch: pytest.MonkeyPatch, filtered: bool) -> list[tuple]:
     if not filtered:
-        monkeypatch.setattr(collect, "_scheduling_lines", lambda source: None)
+        monkeypatch.setattr(collect, "_scheduling_lines", lambda source, aliases=(): None)
     module = collect.build_module(Path("/p/m.py"), source, ast.parse(source), "m", False)
     monkeypatch.undo()
     return [(site.call.lineno, site.call.col_offset, site.form, site.is_background) for site in module.sites]
@@ -64,4 +68,4 @@ def test_the_tricky_cases_do_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_lines_are_counted_as_the_tree_counts_them() -> None:
     assert collect._scheduling_lines("x = 1\r\nasyncio.create_task(f())\r\n") == [2]
     assert collect._scheduling_lines("x = 1\rasyncio.create_task(f())\r") is None
-    assert collect._scheduling_lines("from a import add_task as go\n\n\ngo(f)\n") == [1, 4]
+    assert collect._scheduling_lines("from a import add_task as go\n\n\ngo(f)\n", {"go"}) == [1, 4]
