@@ -87,7 +87,8 @@ class BgtaskLanguageServer:
         self.client: dict[str, Any] = {"document_changes": False, "resolve": False, "watch": False}
         self.stale: dict[Path, None] = {}  # open documents to re-check when the edits pause (ordered)
         self._edits = 0  # counts buffer changes: a pending re-check of the stale ones yields to a newer one
-        self._collected_at = 0  # self._edits at the last full collection
+        self._changes = 0  # buffer changes handled (for the full collection)
+        self._collected_at = 0  # self._changes at the last full collection
         self._register()
 
     def _register(self) -> None:
@@ -285,12 +286,30 @@ class BgtaskLanguageServer:
             self.log(f"bgtask-lint: internal error on {uri}:\n{traceback.format_exc()}")
         finally:
             gc.freeze()
+            self._changes += 1
+            self._collect_when_idle()
+
+    def _collect_when_idle(self) -> None:
+        """Once FULL_COLLECTION_EDITS changes went by, a full collection when the edits
+        pause (and no other document waits to be re-checked: that queue calls it at its end)."""
+        if self._changes - self._collected_at < FULL_COLLECTION_EDITS:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not inside the server's event loop: at once
+            self.collect_when_due()
+            return
+        loop.call_later(RECHECK_DELAY, self._collect_if_idle, self._changes)
+
+    def _collect_if_idle(self, changes: int) -> None:
+        if changes == self._changes and not self.stale:  # else a later change or the queue calls it
+            self.collect_when_due()
 
     def collect_when_due(self) -> None:
         """A full collection, frozen objects included, once FULL_COLLECTION_EDITS changes
-        went by (called when the edits pause)."""
-        if self._edits - self._collected_at >= FULL_COLLECTION_EDITS:
-            self._collected_at = self._edits
+        went by."""
+        if self._changes - self._collected_at >= FULL_COLLECTION_EDITS:
+            self._collected_at = self._changes
             gc.unfreeze()
             gc.collect()
             gc.freeze()
