@@ -88,7 +88,7 @@ class _Collector:
         # expressions matter only where a scheduling call can be: elsewhere walk statements only
         full = any(word in module.source for word in SCHEDULING_NAMES)
         hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
-        statement_types = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
+        statement_types = _STATEMENT_TYPES
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
         classes: list[ast.ClassDef] = []

@@ -20,7 +20,6 @@ from bgtask_lint.loggers import (
     UNKNOWN,
     ExternalFact,
     LoggerBindings,
-    TreeShape,
     is_traceback_text,
     log_call,
     logger_bindings,
@@ -570,17 +569,10 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
         return None
 
-    def shape() -> TreeShape:
-        found = module.derived.get("logger-shape")
-        if found is None:
-            found = module.derived["logger-shape"] = tree_shape(module.tree)
-        return found
-
+    shape = module.derived.get("logger-shape")
+    if shape is None:
+        shape = module.derived["logger-shape"] = tree_shape(module.tree)
     bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
-    # every stage runs before the memo stores the bindings: a cached run's memo records what
-    # they read from its miss to its store (judged later, another module's check that hits
-    # the entry would not learn that these findings depend on the modules the stages read)
-    bindings.find_all()
     index.cache[key] = bindings
     return bindings
 

@@ -28,11 +28,10 @@ owner_class)`, `log_call(call, bindings, ...)`, `logs_traceback(call, bindings, 
 from __future__ import annotations
 
 import ast
-import functools
 import sys
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 from bgtask_lint.names import dotted, dotted_name, last_name
 from bgtask_lint.scope import function_scope
@@ -81,122 +80,21 @@ ExternalFact = Optional[Tuple[str, str]]
 External = Callable[..., ExternalFact]
 
 
-# how far `logger_bindings` has got (see LoggerBindings)
-IMPORTS_FOUND, FINDING_FACTORIES, FACTORIES_FOUND, FINDING_NAMES, NAMES_FOUND = range(5)
-
-
 class LoggerBindings(dict):
-    """Module-level logger names -> kind, plus what is needed to judge expressions.
-
-    Built in the order `logger_bindings` gives (imports, logger types, factories, names,
-    classes), each stage seeing only what the stages before it found. Imports and logger
-    types are found at once; the later stages, which judge every def and assignment and so
-    may read other modules, run when first asked for (another module asking what one
-    imported class is needs none of them)."""
+    """Module-level logger names -> kind, plus what is needed to judge expressions."""
 
     def __init__(self) -> None:
         super().__init__()
         self.imports: dict[str, str] = {}  # local name -> dotted name it was imported as
         self.modules: set[str] = set()  # names bound by `import x` (a module is no logger)
+        self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
         self.logger_classes: dict[str, str] = {}  # module-level logger type: subclass or alias
+        self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
+        self.attributes: dict[int, dict[str, str]] = {}  # id(class) -> {attr: kind} for self.<attr>
+        self.possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
+        self.possible_attributes: dict[int, set[str]] = {}
+        self.enclosing: dict[int, ast.AST] = {}  # id(nested def or lambda) -> enclosing def: closures
         self.external: External | None = None
-        self._factories: dict[str, str] = {}  # module-level def returning a logger -> kind
-        self._possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
-        self._statements: list[ast.stmt] = []
-        self._stage = NAMES_FOUND  # built by hand (tests): nothing left to find
-        self._shape: Callable[[], TreeShape] = lambda: ({}, [])
-        self._class_part: tuple[dict, dict, dict] | None = None
-        self._top_level: set[int] = set()  # ids of module-level defs and of their classes' methods
-
-    @property
-    def factories(self) -> dict[str, str]:
-        if self._stage == IMPORTS_FOUND:
-            self._stage = FINDING_FACTORIES  # while it runs, a def sees the defs before it
-            _find_factories(self)
-            self._stage = FACTORIES_FOUND
-        return self._factories
-
-    @property
-    def possible(self) -> set[str]:
-        self._find_names()
-        return self._possible
-
-    def _find_names(self) -> None:
-        if self._stage in (IMPORTS_FOUND, FACTORIES_FOUND):
-            self.factories  # noqa: B018 - the factories stage first
-            self._stage = FINDING_NAMES  # while it runs, an assignment sees those before it
-            _find_names(self)
-            self._stage = NAMES_FOUND
-
-    # the names: read only through these (the stages write with dict's own methods)
-    def __contains__(self, name: object) -> bool:
-        self._find_names()
-        return super().__contains__(name)
-
-    def __getitem__(self, name: str) -> str:
-        self._find_names()
-        return super().__getitem__(name)
-
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        self._find_names()
-        return super().get(name, default)
-
-    def __iter__(self) -> Iterator[str]:
-        self._find_names()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._find_names()
-        return super().__len__()
-
-    def keys(self):  # type: ignore[override]
-        self._find_names()
-        return super().keys()
-
-    def items(self):  # type: ignore[override]
-        self._find_names()
-        return super().items()
-
-    def values(self):  # type: ignore[override]
-        self._find_names()
-        return super().values()
-
-    @property
-    def enclosing(self) -> dict[int, ast.AST]:  # id(nested def or lambda) -> enclosing def: closures
-        return self._shape()[0]
-
-    def enclosing_def(self, function: ast.AST) -> ast.AST | None:
-        """The def around a nested def or lambda; a module-level def or a method of a
-        module-level class has none (known without walking the tree)."""
-        if id(function) in self._top_level:
-            return None
-        return self.enclosing.get(id(function))
-
-    # What the classes bind (`self.<attr>`, methods returning loggers) is needed only by the
-    # module's own functions, never by another module asking what a name is (`external`),
-    # and nothing module-level reads it: computed on first use, after the module level.
-    @property
-    def method_factories(self) -> dict[int, dict[str, str]]:  # id(class) -> {method: kind}
-        return self._classes_bound()[0]
-
-    @property
-    def attributes(self) -> dict[int, dict[str, str]]:  # id(class) -> {attr: kind} for self.<attr>
-        return self._classes_bound()[1]
-
-    @property
-    def possible_attributes(self) -> dict[int, set[str]]:  # id(class) -> attrs that may be loggers
-        return self._classes_bound()[2]
-
-    def find_all(self) -> None:
-        """Run every stage now (the index stores the bindings only once they are found)."""
-        self._classes_bound()
-
-    def _classes_bound(self) -> tuple[dict, dict, dict]:
-        if self._class_part is None:
-            self._find_names()
-            self._class_part = ({}, {}, {})  # a method reading its own class while this runs
-            self._class_part = _class_bindings(self._shape()[1], self)
-        return self._class_part
 
     def qualified(self, expr: ast.expr) -> str | None:
         """`lg.getLogger` -> `logging.getLogger` through the module's imports."""
@@ -228,17 +126,12 @@ def tree_shape(tree: ast.AST) -> TreeShape:
 
 
 def logger_bindings(tree: ast.Module, external: External | None = None,
-                    shape: Callable[[], TreeShape] | None = None) -> LoggerBindings:
-    """`shape`: gives the tree's shape (`tree_shape`), asked only when the module's own
-    functions or classes are judged: the module level needs neither."""
+                    shape: TreeShape | None = None) -> LoggerBindings:
     bindings = LoggerBindings()
     bindings.external = external
-    bindings._shape = shape if shape is not None else functools.cache(lambda: tree_shape(tree))
+    enclosing, classes = shape if shape is not None else tree_shape(tree)
+    bindings.enclosing = enclosing
     statements = list(_module_statements(tree.body))
-    bindings._top_level = {id(node) for stmt in statements
-                           for node in ([stmt] if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) else
-                                        stmt.body if isinstance(stmt, ast.ClassDef) else ())
-                           if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     for stmt in statements:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _bind_import(bindings, stmt)
@@ -253,51 +146,34 @@ def logger_bindings(tree: ast.Module, external: External | None = None,
             kind = next((k for k in (annotation_kind(base, bindings) for base in stmt.bases) if k), None)
             if kind:
                 bindings.logger_classes[stmt.name] = kind
-    bindings._statements = statements
-    bindings._stage = IMPORTS_FOUND
-    return bindings
-
-
-def _find_factories(bindings: LoggerBindings) -> None:
-    for stmt in bindings._statements:
+    for stmt in statements:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = _factory_kind(stmt, bindings)
             if kind:
-                bindings._factories[stmt.name] = kind
-
-
-def _find_names(bindings: LoggerBindings) -> None:
-    for stmt in bindings._statements:
+                bindings.factories[stmt.name] = kind
+    for stmt in statements:
         target, value, annotation = _assignment(stmt)
         if isinstance(target, ast.Name):
             kind = (annotation is not None and annotation_kind(annotation, bindings)) \
                 or (value is not None and _kind(value, bindings, None, None, 0))
-            dict.pop(bindings, target.id, None)  # the last binding decides
-            bindings._possible.discard(target.id)
+            bindings.pop(target.id, None)  # the last binding decides
+            bindings.possible.discard(target.id)
             if kind == UNKNOWN:
-                bindings._possible.add(target.id)
+                bindings.possible.add(target.id)
             elif kind:
-                dict.__setitem__(bindings, target.id, kind)
-
-
-def _class_bindings(classes: list[ast.ClassDef], bindings: LoggerBindings) -> tuple[dict, dict, dict]:
-    """(method factories, attributes, possible attributes) per id(class)."""
-    method_factories: dict[int, dict[str, str]] = {}
-    attributes: dict[int, dict[str, str]] = {}
-    possible_attributes: dict[int, set[str]] = {}
+                bindings[target.id] = kind
     for cls in classes:
         methods = {m.name: k for m in cls.body if isinstance(m, ast.FunctionDef)
                    and (k := _factory_kind(m, bindings))}
         if methods:
-            method_factories[id(cls)] = methods
-    bindings._class_part = (method_factories, attributes, possible_attributes)
+            bindings.method_factories[id(cls)] = methods
     for cls in classes:
         known, possible = _class_attributes(cls, bindings)
         if known:
-            attributes[id(cls)] = known
+            bindings.attributes[id(cls)] = known
         if possible:
-            possible_attributes[id(cls)] = possible
-    return method_factories, attributes, possible_attributes
+            bindings.possible_attributes[id(cls)] = possible
+    return bindings
 
 
 def is_logger_expr(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None = None,
@@ -384,7 +260,7 @@ def _qualified_in(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | 
             if len(imported) == len(local) and imported[0] is not None and len(set(imported)) == 1:
                 return ".".join([imported[0], *parts[1:]])
             return None  # bound locally to something else: shadowed
-        scope = bindings.enclosing_def(scope)
+        scope = bindings.enclosing.get(id(scope))
         depth += 1
     return bindings.qualified(expr)
 
@@ -532,7 +408,7 @@ def _local_kind(name: str, bindings: LoggerBindings, function: ast.AST | None, d
     if name in scope.globals_:
         return False
     if not local:  # a closure reads the enclosing function's binding
-        return _local_kind(name, bindings, bindings.enclosing_def(function), depth, owner_class)
+        return _local_kind(name, bindings, bindings.enclosing.get(id(function)), depth, owner_class)
     kinds = set()
     for binding in local:
         if binding.kind == "param":
