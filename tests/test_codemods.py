@@ -88,3 +88,29 @@ class TestSleepInline(CodemodTest):
         self.assertCodemod(before, before)
         after = "import asyncio\n\nimport requests\nasync def t(u):\n    await asyncio.to_thread(requests.get, u, timeout=5)\n"
         self.assertCodemod(before, after, unsafe_fixes=True)
+
+
+@pytest.mark.parametrize("code", sorted(FIX_COMMANDS))
+def test_commands_declare_no_matcher_the_fast_visit_would_skip(code: str) -> None:
+    """The commands visit as a plain transformer does (codemods/_base.py), which runs no
+    matcher decorator: a command that declared one would silently lose it."""
+    command = command_class(code)(CodemodContext())
+    assert not command._matchers
+    assert not command._extra_visit_funcs and not command._extra_leave_funcs
+
+
+def test_the_matcher_check_sees_a_declared_matcher() -> None:
+    """The test above can fail: a command with a matcher-decorated method is caught."""
+    import libcst.matchers as m
+
+    class Decorated(command_class("BGT101")):
+        @m.call_if_inside(m.FunctionDef())
+        def visit_Call(self, node: cst.Call) -> None:
+            pass
+
+        @m.leave(m.Name("x"))
+        def _renamed(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+            return updated
+
+    command = Decorated(CodemodContext())
+    assert command._matchers and command._extra_leave_funcs
