@@ -59,7 +59,18 @@ class _OneLineErrors(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush cannot fail again
             sys.exit(1)
+        finally:
+            _skip_final_collection()
         sys.exit(code if isinstance(code, int) else EXIT_CLEAN)
+
+
+def _skip_final_collection() -> None:
+    """The process is about to end: spare it the collector's last pass over what is left
+    (the cyclic garbage of a run's syntax trees; a 1 MB module's `fix` spent 1.3 s in it
+    after its work was done). The memory goes back when the process ends."""
+    import gc
+
+    gc.freeze()
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})

@@ -191,6 +191,14 @@ class Project:
         cached = self.index.cache.get(key)
         if isinstance(cached, tuple) and cached[0] is module:
             return list(cached[1]), cached[2]
+        whole = self.index.cache.get(("findings", module.path, None, noqa))
+        if only is not None and isinstance(whole, tuple) and whole[0] is module and not whole[2]:
+            # rules do not see each other's findings: a narrower check is the whole one,
+            # filtered (fix's first check of a file after the run's first check)
+            wanted = set(only)
+            shown = [f for f in whole[1] if f.code in wanted]
+            self.index.cache[key] = (module, shown, 0)
+            return list(shown), 0
         findings = check_module(module, self.index, self.settings, self.rules_for(module.path, only), noqa)
         hidden = 0
         if not self.settings.check_tests and self.is_test_file(module.path):
