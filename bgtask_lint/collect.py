@@ -18,7 +18,7 @@ from bgtask_lint.index import (
     local_import,
     qualified_name,
 )
-from bgtask_lint.names import dotted, is_literal_constant, keyword, last_name
+from bgtask_lint.names import LEAF_TYPES, dotted, is_literal_constant, keyword, last_name
 from bgtask_lint.scope import function_scope
 
 CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
@@ -89,6 +89,7 @@ class _Collector:
         full = any(word in module.source for word in SCHEDULING_NAMES)
         hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
         statement_types = _STATEMENT_TYPES
+        AST, leaves = ast.AST, LEAF_TYPES
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
         classes: list[ast.ClassDef] = []
@@ -128,13 +129,25 @@ class _Collector:
             elif isinstance(node, ast.ClassDef):
                 classes.append(node)
                 names.append(node.name)
-            children = list(ast.iter_child_nodes(node))
-            if not full:
-                children = [child for child in children if isinstance(child, statement_types)]
-            elif hot is not None and isinstance(node, statement_types):
-                # a statement's expressions: only those on lines that can hold a scheduling call
-                children = [child for child in children if isinstance(child, statement_types)
-                            or _touches(hot, getattr(child, "lineno", None), getattr(child, "end_lineno", None))]
+            children: list[ast.AST] = []  # as ast.iter_child_nodes gives them, but...
+            if not full:  # ...statements only: they are in these fields, in field order
+                for field in node._fields:
+                    if field in _BLOCK_FIELDS:
+                        value = getattr(node, field, None)
+                        if isinstance(value, list):
+                            children.extend(child for child in value if isinstance(child, statement_types))
+            else:  # ...without the nodes that have no child (none of them is collected)
+                for field in node._fields:
+                    value = getattr(node, field, None)
+                    if isinstance(value, AST):
+                        if type(value) not in leaves:
+                            children.append(value)
+                    elif isinstance(value, list):
+                        children.extend(child for child in value if isinstance(child, AST) and type(child) not in leaves)
+                if hot is not None and isinstance(node, statement_types):
+                    # a statement's expressions: only those on lines that can hold a scheduling call
+                    children = [child for child in children if isinstance(child, statement_types)
+                                or _touches(hot, getattr(child, "lineno", None), getattr(child, "end_lineno", None))]
             stack.extend((child, True) for child in reversed(children))
 
 
@@ -156,6 +169,8 @@ def _module_level_statements(body: list[ast.stmt]):
 SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
 _SCHEDULING_WORD = re.compile("|".join(sorted(SCHEDULING_NAMES)))
 _STATEMENT_TYPES = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
+# the fields that hold statements (a block, handlers, match cases): no other field does
+_BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 
 
 def _scheduling_aliases(tree: ast.Module) -> set[str]:
@@ -170,7 +185,10 @@ def _scheduling_aliases(tree: ast.Module) -> set[str]:
             found.update(alias.asname for alias in node.names
                          if alias.asname and alias.name.rsplit(".", 1)[-1] in SCHEDULING_NAMES)
         else:
-            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _STATEMENT_TYPES))
+            for field in node._fields:
+                value = getattr(node, field, None) if field in _BLOCK_FIELDS else None
+                if isinstance(value, list):
+                    stack.extend(child for child in value if isinstance(child, _STATEMENT_TYPES))
     return found
 
 

@@ -19,7 +19,7 @@ from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
-from bgtask_lint.names import MARKER_TYPES
+from bgtask_lint.names import LEAF_TYPES
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -124,10 +124,6 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
                 children.extend(item for item in value if isinstance(item, AST) and type(item) not in skip)
         stack.extend((child, True) for child in reversed(children))
     return ctx.findings
-
-
-# node types that have no child node (a Name's only child is its Load/Store context)
-LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:

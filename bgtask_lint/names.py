@@ -18,6 +18,40 @@ def _subclasses(*bases: type) -> frozenset[type]:
 # nodes that bind nothing, use no name and have no child: the Load/Store contexts and the
 # operators (about one node in four); walks that look for names and calls need not enter them
 MARKER_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+# node types with no child node at all (a Name's only child is its Load/Store context): a
+# walk that looks for anything but these need not enter them
+LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
+
+_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+WALKS_KEPT = 1
+
+
+def walked(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of `tree` in `ast.walk`'s order, without the contexts and operators; one
+    walk per tree while it is among the last few asked about (a fix asks a big module's
+    tree the same sort of question from several places, each once a walk)."""
+    cached = _WALKED.get(id(tree))
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: list[ast.AST] = [tree]
+    AST, markers, leaves = ast.AST, MARKER_TYPES, LEAF_TYPES
+    at = 0
+    while at < len(found):  # breadth first, as ast.walk: a node's children follow in field order
+        node = found[at]
+        at += 1
+        if type(node) in leaves:
+            continue
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, AST):
+                if type(value) not in markers:
+                    found.append(value)
+            elif isinstance(value, list):
+                found.extend(item for item in value if isinstance(item, AST) and type(item) not in markers)
+    if len(_WALKED) >= WALKS_KEPT:  # the trees are held while kept (so their ids stay theirs)
+        _WALKED.pop(next(iter(_WALKED)))
+    _WALKED[id(tree)] = (tree, found)
+    return found
 
 
 def dotted_name(expr: ast.AST) -> list[str] | None:

@@ -78,6 +78,7 @@ def function_scope(function: ast.AST) -> FunctionScope:
     body = function.body if isinstance(function.body, list) else [function.body]  # type: ignore[attr-defined]
     # (node, parent, inside_nested_scope)
     stack: list[tuple[ast.AST, ast.AST, bool]] = [(stmt, function, False) for stmt in reversed(body)]
+    AST, markers = ast.AST, MARKER_TYPES
     while stack:
         node, parent, nested = stack.pop()
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -89,8 +90,14 @@ def function_scope(function: ast.AST) -> FunctionScope:
             # a nested def binds its own name here
             if not isinstance(node, ast.Lambda):
                 scope.bindings.setdefault(node.name, []).append(Binding("other", node))
-        stack.extend((child, node, child_nested) for child in ast.iter_child_nodes(node)
-                     if type(child) not in MARKER_TYPES)
+        for field in node._fields:  # ast.iter_child_nodes, without its generator and the markers
+            value = getattr(node, field, None)
+            if isinstance(value, AST):
+                if type(value) not in markers:
+                    stack.append((value, node, child_nested))
+            elif isinstance(value, list):
+                stack.extend((child, node, child_nested) for child in value
+                             if isinstance(child, AST) and type(child) not in markers)
     function._bgt_scope = scope  # type: ignore[attr-defined]
     return scope
 

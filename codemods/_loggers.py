@@ -9,6 +9,7 @@ module of the project is known), which the command is given.
 from __future__ import annotations
 
 import ast
+from bisect import bisect_right
 from typing import Callable
 
 import libcst as cst
@@ -18,6 +19,7 @@ from bgtask_lint.codemods._base import Target, char_span, insert_after_header, p
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import GuardModel
 from bgtask_lint.log_fixes import LoggerChoice
+from bgtask_lint.names import walked
 
 
 class ModelLookup:
@@ -83,7 +85,7 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
         starts = cached[1]
     else:  # once per module: a walk per target is quadratic in big modules
         starts = {}
-        for node in ast.walk(model.module.tree):
+        for node in walked(model.module.tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ExceptHandler)):
                 starts.setdefault((node.lineno, node.col_offset), []).append(node)
         model.index.cache[key] = (model.module, starts)
@@ -91,12 +93,22 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
 
 
 def enclosing_function(model: GuardModel, node: ast.AST) -> ast.AST | None:
-    """The innermost def whose lines hold `node` (nested defs lie inside their parent's)."""
-    ast_node_at(model, 1, 0, ())  # builds the per-module table below
-    defs = model.index.cache[("nodes-by-start", model.module.path)][1]  # type: ignore[index]
-    holding = [f for nodes in defs.values() for f in nodes if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-               and f.lineno <= node.lineno <= (f.end_lineno or f.lineno)]  # type: ignore[attr-defined]
-    return max(holding, key=lambda f: f.lineno, default=None)
+    """The innermost def whose lines hold `node` (nested defs lie inside their parent's):
+    of those starting on or before its line, the last to start that ends on or after it."""
+    key = ("defs-by-line", model.module.path)
+    cached = model.index.cache.get(key)
+    if isinstance(cached, tuple) and cached[0] is model.module:
+        defs, starts = cached[1], cached[2]
+    else:  # once per module: a scan of every def per target is quadratic in big modules
+        defs = sorted((f for f in walked(model.module.tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                      key=lambda f: f.lineno)
+        starts = [f.lineno for f in defs]
+        model.index.cache[key] = (model.module, defs, starts)
+    line = node.lineno  # type: ignore[attr-defined]
+    for at in range(bisect_right(starts, line) - 1, -1, -1):
+        if line <= (defs[at].end_lineno or defs[at].lineno):
+            return defs[at]
+    return None
 
 
 def add_module_logger(module: cst.Module, choice: LoggerChoice) -> cst.Module:

@@ -22,6 +22,7 @@ import libcst as cst
 
 from bgtask_lint.codemods._base import FindingCommand, parenthesized
 from bgtask_lint.dependencies import optional_import
+from bgtask_lint.names import walked
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -30,7 +31,7 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     """Local name -> the dotted names it is imported as anywhere in the module. The checker
     already decided that each target is a blocking call; this only tells which kind."""
     found: dict[str, set[str]] = {}
-    for node in ast.walk(tree):
+    for node in walked(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]

@@ -19,6 +19,7 @@ T comes from `--connect-timeout` (default 10.0).
 from __future__ import annotations
 
 import ast
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import libcst as cst
@@ -36,6 +37,7 @@ from bgtask_lint.connect import (
     library_reference,
 )
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
+from bgtask_lint.names import walked
 
 GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
 
@@ -50,25 +52,33 @@ class ConnectFix:
 
 
 def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
-    holding = [f for f in _functions(tree)
-               if (f.lineno, f.col_offset) <= (node.lineno, node.col_offset)  # type: ignore[attr-defined]
-               and (node.end_lineno, node.end_col_offset) <= (f.end_lineno, f.end_col_offset)]  # type: ignore[attr-defined]
-    return max(holding, key=lambda f: (f.lineno, f.col_offset), default=None)  # type: ignore[attr-defined]
+    """The innermost def or lambda whose span holds `node`: of those starting before it, the
+    last to start that also ends after it (spans nest)."""
+    functions, starts = _functions(tree)
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    for at in range(bisect_right(starts, (node.lineno, node.col_offset)) - 1, -1, -1):  # type: ignore[attr-defined]
+        function = functions[at]
+        if end <= (function.end_lineno, function.end_col_offset):  # type: ignore[attr-defined]
+            return function
+    return None
 
 
-_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST]]] = {}
+_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST], list[tuple[int, int]]]] = {}
 
 
-def _functions(tree: ast.Module) -> list[ast.AST]:
-    """The defs and lambdas of a module, found once per tree (a walk per call is quadratic)."""
+def _functions(tree: ast.Module) -> tuple[list[ast.AST], list[tuple[int, int]]]:
+    """The defs and lambdas of a module in the order they start, and their starts; found
+    once per tree (a walk, or a scan of them all, per call is quadratic)."""
     cached = _FUNCTIONS.get(id(tree))
     if cached is not None and cached[0] is tree:
-        return cached[1]
-    found = [f for f in ast.walk(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))]
+        return cached[1], cached[2]
+    found = sorted((f for f in walked(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))),
+                   key=lambda f: (f.lineno, f.col_offset))  # type: ignore[attr-defined]
+    starts = [(f.lineno, f.col_offset) for f in found]  # type: ignore[attr-defined]
     if len(_FUNCTIONS) >= 2:  # the trees are held while cached (so their ids stay theirs): few
         _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
-    _FUNCTIONS[id(tree)] = (tree, found)
-    return found
+    _FUNCTIONS[id(tree)] = (tree, found, starts)
+    return found, starts
 
 
 def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) -> ConnectFix | None:
@@ -114,7 +124,7 @@ class ConnectTimeoutCommand(ModelLookup, FindingCommand):
         module = self.model.module
         if self.calls is None:  # every call of the module by its span, once per module
             lines = module_lines(self.model)
-            self.calls = {char_span(lines, node): node for node in ast.walk(module.tree) if isinstance(node, ast.Call)}
+            self.calls = {char_span(lines, node): node for node in walked(module.tree) if isinstance(node, ast.Call)}
         span = self.model_span(node_span(self, call))
         node = self.calls.get(span) if span is not None else None
         return plan_fix(module, node, self.connect_timeout, awaited) if node is not None else None

@@ -34,6 +34,7 @@ import libcst as cst
 from bgtask_lint.codemods._base import FindingCommand, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
 from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds
+from bgtask_lint.names import walked
 
 REGISTRY = "_background_tasks"
 CALLBACK = "_background_task_done"
@@ -178,7 +179,7 @@ def _defined_functions(module: cst.Module) -> set[str]:
 
 def _identifiers(tree: ast.Module) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walked(tree):
         if isinstance(node, ast.Name):
             found.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

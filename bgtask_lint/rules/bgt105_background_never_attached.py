@@ -71,11 +71,16 @@ async def signup(email: str):
     )
 
     def visit_FunctionDef(self, node: ast.AST, ctx: RuleContext) -> None:
+        candidates = False  # a call that may build one: else no binding of the scope can hold one
         for stmt in walk_local(list(node.body)):  # type: ignore[attr-defined]
-            if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+            if isinstance(stmt, ast.Call):
+                candidates = candidates or self._may_be_one(stmt, ctx)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
                     and self._kind(stmt.value, ctx, node) == "BackgroundTask":
                 self.report(ctx, stmt.value, "BackgroundTask created and dropped: it never runs; "
                                              "pass it to the response as background=")
+        if not candidates:
+            return
         scope = function_scope(node)
         for name, bindings in scope.bindings.items():
             for binding in bindings:
@@ -101,11 +106,16 @@ async def signup(email: str):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     @staticmethod
-    def _kind(value: ast.Call, ctx, function: ast.AST) -> str | None:
+    def _may_be_one(value: ast.Call, ctx) -> bool:
+        """The cheap test `_kind` starts with: most calls are not these."""
         func = value.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name is None or ("BackgroundTask" not in name and name not in ctx.module.imports):
-            return None  # cheap test first: most calls are not these
+        return name is not None and ("BackgroundTask" in name or name in ctx.module.imports)
+
+    @classmethod
+    def _kind(cls, value: ast.Call, ctx, function: ast.AST) -> str | None:
+        if not cls._may_be_one(value, ctx):
+            return None
         qualified = ctx.index.qualified_name(ctx.module, value.func, function) or ""
         if qualified.endswith("BackgroundTasks") and (
             qualified.split(".")[0] in ("fastapi", "starlette") or qualified == "BackgroundTasks"
