@@ -1,3 +1,3 @@
-from bgtask_lint.cli import main
+from bgtask_lint.cli import run
 
-main()
+run()

@@ -35,6 +35,12 @@ MIN_PARALLEL_LOADING = 2
 # chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
 CHUNKS_PER_JOB = 8
 
+# set by the command line when the process ends with the run: what a run leaves (the
+# project's trees are cyclic garbage once it returns: 7.4 million objects on litellm) is
+# frozen rather than collected, 2.8 s that would only give memory back to a process that
+# is about to exit
+garbage_left_to_exit = False
+
 # what forked workers inherit: (project, function, items)
 _STATE: tuple | None = None
 
@@ -69,6 +75,8 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            if garbage_left_to_exit:
+                gc.freeze()
             gc.enable()
 
 

@@ -155,3 +155,49 @@ def test_a_file_changed_under_a_worker_keeps_the_pack_unwritten(tmp_path: Path,
     check_paths([tmp_path], Settings(), root=tmp_path, jobs=2, cache=True)
     assert forked and forked[0] == 2, "the two edited files were not checked in workers"
     assert LAST_RUN.get("raced") is True and LAST_RUN.get("wrote") is False, dict(LAST_RUN)
+
+
+def test_a_run_the_process_ends_with_leaves_its_garbage_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the command line says the process ends with the run, the garbage a run leaves
+    (cyclic: a project's trees) is frozen, not collected; otherwise it is collectable."""
+    import gc
+
+    def run_leaving_a_cycle() -> bool:
+        before = gc.get_freeze_count()
+        with parallel.paused_gc():
+            cycle: list = []
+            cycle.append(cycle)
+            del cycle
+        frozen = gc.get_freeze_count() > before
+        gc.unfreeze()
+        return frozen
+
+    assert gc.isenabled()
+    monkeypatch.setattr(parallel, "garbage_left_to_exit", False)
+    assert not run_leaving_a_cycle()
+    monkeypatch.setattr(parallel, "garbage_left_to_exit", True)
+    assert run_leaving_a_cycle()
+    assert gc.isenabled()
+
+
+def test_the_command_line_leaves_garbage_to_the_exit_but_not_the_language_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import sys
+
+    from bgtask_lint import cli
+    from bgtask_lint.lsp import server
+
+    seen: list[bool] = []
+    monkeypatch.setattr(parallel, "garbage_left_to_exit", False)
+    monkeypatch.setattr(server, "load_pygls", lambda: None)
+    monkeypatch.setattr(server, "serve", lambda: seen.append(parallel.garbage_left_to_exit))
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # (the test process lives on)
+    monkeypatch.setattr(sys, "argv", ["bgtask-lint", "rules"])
+    with pytest.raises(SystemExit):
+        cli.run()
+    assert parallel.garbage_left_to_exit is True
+    monkeypatch.setattr(sys, "argv", ["bgtask-lint", "lsp"])
+    with pytest.raises(SystemExit):
+        cli.run()
+    assert seen == [False]
