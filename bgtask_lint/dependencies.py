@@ -14,7 +14,6 @@ Pure standard library; cached per root until one of those files changes.
 from __future__ import annotations
 
 import ast
-import configparser
 import importlib.util
 import re
 import sys
@@ -62,7 +61,7 @@ def declared(root: Path) -> frozenset[str]:
     for path in files:
         try:
             names |= _read(path)
-        except (OSError, UnicodeError, ValueError, SyntaxError, tomllib.TOMLDecodeError, configparser.Error):
+        except (OSError, UnicodeError, ValueError, SyntaxError, tomllib.TOMLDecodeError):
             continue  # a broken file declares nothing we can trust
     result = frozenset(names)
     _CACHE[root] = (signature, result)
@@ -253,8 +252,13 @@ def _from_requirements(path: Path, seen: set[Path]) -> set[str]:
 
 
 def _from_setup_cfg(path: Path) -> set[str]:
+    import configparser  # here: only a project with a setup.cfg pays for it (a warm check is ~70 ms)
+
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
     names: set[str] = set()
     if parser.has_option("options", "install_requires"):
         names |= {n for line in parser.get("options", "install_requires").splitlines()

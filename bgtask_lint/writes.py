@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from bgtask_lint.files import read_source
@@ -22,6 +21,8 @@ def write_atomically(path: Path, text: str, encoding: str, bom: bool) -> None:
     data = text.encode(encoding)
     if bom:
         data = codecs.BOM_UTF8 + data
+    import tempfile  # here: a check that writes nothing need not import it
+
     mode = stat.S_IMODE(path.stat().st_mode)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bgtask-tmp", dir=path.parent)
     try:

@@ -244,3 +244,14 @@ def test_file_methods_and_an_aliased_sleep_behave_the_same(tmp_path: Path) -> No
         module = _load(tmp_path / f"methods_{k}.py", source, f"blocking_methods_{k}")
         outcomes.append(asyncio.run(module.job(tmp_path / f"lines{k}.txt")))
     assert outcomes[0] == outcomes[1] == ("a", 2, ["b\n", "c\n"], "a\nb\nc\n")
+
+
+def test_a_broken_setup_cfg_declares_nothing_and_breaks_nothing(tmp_path: Path) -> None:
+    """configparser is imported only for a setup.cfg; its errors still mean "declares nothing"."""
+    from bgtask_lint.dependencies import declared
+
+    (tmp_path / "setup.cfg").write_text("install_requires = aiofiles\n[options\n")  # no section header
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["httpx>=0.27"]\n')
+    assert declared(tmp_path) == frozenset({"httpx"})
+    (tmp_path / "setup.cfg").write_text("[options]\ninstall_requires =\n    aiofiles\n")
+    assert declared(tmp_path) == frozenset({"httpx", "aiofiles"})

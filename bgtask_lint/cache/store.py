@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +158,8 @@ def _prepare_dir(directory: Path) -> bool:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    import tempfile  # here: a warm run that writes nothing need not import it
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(temp, 0o666 & ~_umask())
