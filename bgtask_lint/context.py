@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bgtask_lint.files import source_lines
 from bgtask_lint.findings import Finding
-from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, ProjectIndex, Symbol
+from bgtask_lint.index import ModuleInfo, ProjectIndex, Symbol
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -23,6 +23,8 @@ class RuleContext:
         self.index = index
         self.settings = settings
         self.stack: list[ast.AST] = []  # ancestors of the node being visited, outermost first
+        # the defs, lambdas and classes among them (the engine keeps both): `function` in O(1)
+        self.scopes: list[ast.AST] = []
         self.findings: list[Finding] = []
         self._lines: list[str] | None = None
 
@@ -38,12 +40,8 @@ class RuleContext:
     @property
     def function(self) -> ast.AST | None:
         """The innermost enclosing def or lambda (None at module or class level)."""
-        for node in reversed(self.stack):
-            if isinstance(node, (*FUNCTION_TYPES, ast.Lambda)):
-                return node
-            if isinstance(node, ast.ClassDef):
-                return None
-        return None
+        scope = self.scopes[-1] if self.scopes else None
+        return None if scope is None or type(scope) is ast.ClassDef else scope
 
     @property
     def parent(self) -> ast.AST | None:

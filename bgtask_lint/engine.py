@@ -102,17 +102,22 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
     # leaves no handler asks for are not entered: they are nobody's ancestor either
     skip = LEAF_TYPES.difference(dispatch)
     AST = ast.AST
+    scope_types = SCOPE_TYPES
     stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
     while stack:
         node, entering = stack.pop()
         if not entering:
             ctx.stack.pop()
+            if type(node) in scope_types:
+                ctx.scopes.pop()
             continue
         handlers = dispatch.get(type(node))
         if handlers:
             for handler in handlers:
                 handler(node, ctx)
         ctx.stack.append(node)
+        if type(node) in scope_types:
+            ctx.scopes.append(node)
         stack.append((node, False))
         children = []  # as ast.iter_child_nodes gives them, without its generator
         for field in node._fields:
@@ -124,6 +129,10 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
                 children.extend(item for item in value if isinstance(item, AST) and type(item) not in skip)
         stack.extend((child, True) for child in reversed(children))
     return ctx.findings
+
+
+# the ancestors RuleContext.function looks for
+SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:

@@ -25,7 +25,7 @@ from bgtask_lint.loggers import (
     logger_bindings,
     tree_shape,
 )
-from bgtask_lint.names import MARKER_TYPES, dotted, last_name
+from bgtask_lint.names import dotted, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
@@ -55,27 +55,6 @@ _ACCEPT: dict[str, Callable[["HandlerFacts"], bool]] = {
     "guards": lambda facts: facts.guards,
     "covers": lambda facts: facts.covers,
 }
-
-
-def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
-    """Like ast.walk, but does not enter nested functions, lambdas or classes, and yields
-    no Load/Store context or operator."""
-    stack = list(nodes) if isinstance(nodes, list) else [nodes]
-    AST, not_entered = ast.AST, _NOT_ENTERED
-    while stack:
-        node = stack.pop()
-        yield node
-        for field in node._fields:  # ast.iter_child_nodes, without its generator
-            value = getattr(node, field, None)
-            if isinstance(value, AST):
-                if type(value) not in not_entered:
-                    stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(child for child in value if isinstance(child, AST) and type(child) not in not_entered)
-
-
-# nested scopes, and the contexts and operators (no caller looks for those)
-_NOT_ENTERED = MARKER_TYPES | set(SKIP_SCOPES)
 
 
 def contains_call(stmt: ast.stmt) -> bool:

@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple
 
-from bgtask_lint.names import LEAF_TYPES, dotted, dotted_name, last_name
+from bgtask_lint.names import LEAF_TYPES, dotted, dotted_name, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
@@ -569,13 +569,7 @@ def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST], classes: list[
 
 def _walk_function(function: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a function body, not entering nested functions or classes."""
-    stack = list(getattr(function, "body", []))
-    while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
+    return walk_local(list(getattr(function, "body", [])))
 
 
 def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:

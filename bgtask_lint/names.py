@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from typing import Iterator
 
 
 def _subclasses(*bases: type) -> frozenset[type]:
@@ -21,6 +22,27 @@ MARKER_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unary
 # node types with no child node at all (a Name's only child is its Load/Store context): a
 # walk that looks for anything but these need not enter them
 LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
+
+# nested scopes, and the contexts and operators (no walk_local caller looks for those)
+_NOT_ENTERED = MARKER_TYPES | {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}
+
+
+def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
+    """Like ast.walk, but depth first, not entering nested functions, lambdas or classes,
+    and yielding no Load/Store context or operator."""
+    stack = list(nodes) if isinstance(nodes, list) else [nodes]
+    AST, not_entered = ast.AST, _NOT_ENTERED
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in node._fields:  # ast.iter_child_nodes, without its generator
+            value = getattr(node, field, None)
+            if isinstance(value, AST):
+                if type(value) not in not_entered:
+                    stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(child for child in value if isinstance(child, AST) and type(child) not in not_entered)
+
 
 _WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
 WALKS_KEPT = 1

@@ -90,8 +90,8 @@ def function_scope(function: ast.AST) -> FunctionScope:
             # a nested def binds its own name here
             if not isinstance(node, ast.Lambda):
                 scope.bindings.setdefault(node.name, []).append(Binding("other", node))
-        for field in node._fields:  # ast.iter_child_nodes, without its generator and the markers
-            value = getattr(node, field, None)
+        for name in node._fields:  # ast.iter_child_nodes, without its generator and the markers
+            value = getattr(node, name, None)
             if isinstance(value, AST):
                 if type(value) not in markers:
                     stack.append((value, node, child_nested))
