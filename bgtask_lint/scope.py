@@ -78,17 +78,19 @@ def function_scope(function: ast.AST) -> FunctionScope:
     body = function.body if isinstance(function.body, list) else [function.body]  # type: ignore[attr-defined]
     # (node, parent, inside_nested_scope)
     stack: list[tuple[ast.AST, ast.AST, bool]] = [(stmt, function, False) for stmt in reversed(body)]
-    AST, markers = ast.AST, MARKER_TYPES
+    AST, markers, Name, Load = ast.AST, MARKER_TYPES, ast.Name, ast.Load
+    binders, nested_scopes = _BINDING_TYPES, _NESTED_SCOPE_TYPES
     while stack:
         node, parent, nested = stack.pop()
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        kind = type(node)
+        if kind is Name and type(node.ctx) is Load:
             scope.uses.setdefault(node.id, []).append((node, parent))
-        if not nested:
+        if not nested and kind in binders:
             _collect_binding(scope, node)
-        child_nested = nested or isinstance(node, NESTED_SCOPES)
-        if isinstance(node, NESTED_SCOPES) and not nested:
+        child_nested = nested or kind in nested_scopes
+        if kind in nested_scopes and not nested:
             # a nested def binds its own name here
-            if not isinstance(node, ast.Lambda):
+            if kind is not ast.Lambda:
                 scope.bindings.setdefault(node.name, []).append(Binding("other", node))
         for name in node._fields:  # ast.iter_child_nodes, without its generator and the markers
             value = getattr(node, name, None)
@@ -100,6 +102,14 @@ def function_scope(function: ast.AST) -> FunctionScope:
                              if isinstance(child, AST) and type(child) not in markers)
     function._bgt_scope = scope  # type: ignore[attr-defined]
     return scope
+
+
+# the nodes `_collect_binding` looks at (by exact type: the ast classes have no subclasses)
+_BINDING_TYPES = frozenset({
+    ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor,
+    ast.comprehension, ast.Import, ast.ImportFrom, ast.ExceptHandler, ast.Global, ast.Nonlocal,
+})
+_NESTED_SCOPE_TYPES = frozenset(NESTED_SCOPES)
 
 
 def _collect_binding(scope: FunctionScope, node: ast.AST) -> None:
