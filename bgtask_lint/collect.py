@@ -89,24 +89,26 @@ class _Collector:
         full = any(word in module.source for word in SCHEDULING_NAMES)
         hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
         statement_types = _STATEMENT_TYPES
-        AST, leaves = ast.AST, LEAF_TYPES
+        AST, leaves, leave = ast.AST, LEAF_TYPES, _LEAVE
+        function_types, ClassDef, Call, import_types = _FUNCTION_TYPE_SET, ast.ClassDef, ast.Call, _IMPORT_TYPES
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
         classes: list[ast.ClassDef] = []
         names: list[str] = []
-        stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
+        stack: list[object] = [module.tree]  # nodes to enter, and _LEAVE where the last entered ends
         while stack:
-            node, entering = stack.pop()
-            if not entering:
-                path.pop()
-                if isinstance(node, FUNCTION_TYPES):
+            node = stack.pop()
+            if node is leave:
+                kind = type(path.pop())
+                if kind in function_types:
                     functions.pop()
                     names.pop()
-                elif isinstance(node, ast.ClassDef):
+                elif kind is ClassDef:
                     classes.pop()
                     names.pop()
                 continue
-            if isinstance(node, FUNCTION_TYPES):
+            kind = type(node)
+            if kind in function_types:
                 qualname = ".".join([*names, node.name])
                 module.functions.setdefault(qualname, node)
                 module.qualnames[id(node)] = qualname
@@ -114,19 +116,20 @@ class _Collector:
                     module.parents[id(node)] = functions[-1]
                 if classes and path and path[-1] is classes[-1]:
                     module.owner_class[id(node)] = classes[-1]
-            elif isinstance(node, (ast.Import, ast.ImportFrom)) and functions:
-                module.local_imports.setdefault(id(functions[-1]), {}).update(import_refs(node, module))
-            elif isinstance(node, ast.Call) and _may_schedule(node, module, functions[-1] if functions else None):
+            elif kind in import_types:
+                if functions:
+                    module.local_imports.setdefault(id(functions[-1]), {}).update(import_refs(node, module))
+            elif kind is Call and _may_schedule(node, module, functions[-1] if functions else None):
                 owner = module.owner_class.get(id(functions[-1])) if functions else None
                 self.candidates.append(
                     (node, tuple(path[-4:]), functions[-1] if functions else None, owner)
                 )
             path.append(node)
-            stack.append((node, False))
-            if isinstance(node, FUNCTION_TYPES):
+            stack.append(leave)
+            if kind in function_types:
                 functions.append(node)
                 names.append(node.name)
-            elif isinstance(node, ast.ClassDef):
+            elif kind is ClassDef:
                 classes.append(node)
                 names.append(node.name)
             children: list[ast.AST] = []  # as ast.iter_child_nodes gives them, but...
@@ -135,7 +138,9 @@ class _Collector:
                     if field in _BLOCK_FIELDS:
                         value = getattr(node, field, None)
                         if isinstance(value, list):
-                            children.extend(child for child in value if isinstance(child, statement_types))
+                            for child in value:
+                                if isinstance(child, statement_types):
+                                    children.append(child)
             else:  # ...without the nodes that have no child (none of them is collected)
                 for field in node._fields:
                     value = getattr(node, field, None)
@@ -143,12 +148,16 @@ class _Collector:
                         if type(value) not in leaves:
                             children.append(value)
                     elif isinstance(value, list):
-                        children.extend(child for child in value if isinstance(child, AST) and type(child) not in leaves)
+                        for child in value:
+                            if isinstance(child, AST) and type(child) not in leaves:
+                                children.append(child)
                 if hot is not None and isinstance(node, statement_types):
                     # a statement's expressions: only those on lines that can hold a scheduling call
                     children = [child for child in children if isinstance(child, statement_types)
                                 or _touches(hot, getattr(child, "lineno", None), getattr(child, "end_lineno", None))]
-            stack.extend((child, True) for child in reversed(children))
+            if children:
+                children.reverse()
+                stack.extend(children)
 
 
 def _module_level_statements(body: list[ast.stmt]):
@@ -169,6 +178,9 @@ def _module_level_statements(body: list[ast.stmt]):
 SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
 _SCHEDULING_WORD = re.compile("|".join(sorted(SCHEDULING_NAMES)))
 _STATEMENT_TYPES = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
+_LEAVE = object()  # on the walk's stack: the node entered last ends here
+_FUNCTION_TYPE_SET = frozenset(FUNCTION_TYPES)
+_IMPORT_TYPES = frozenset({ast.Import, ast.ImportFrom})
 # the fields that hold statements (a block, handlers, match cases): no other field does
 _BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 

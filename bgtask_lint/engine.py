@@ -101,38 +101,43 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
     ctx = RuleContext(module, index, settings)
     # leaves no handler asks for are not entered: they are nobody's ancestor either
     skip = LEAF_TYPES.difference(dispatch)
-    AST = ast.AST
-    scope_types = SCOPE_TYPES
-    stack: list[tuple[ast.AST, bool]] = [(module.tree, True)]
+    AST, scope_types, leave = ast.AST, SCOPE_TYPES, _LEAVE
+    ancestors, scopes = ctx.stack, ctx.scopes
+    stack: list[object] = [module.tree]  # nodes to enter, and _LEAVE where the last entered ends
+    push, pop = stack.append, stack.pop
     while stack:
-        node, entering = stack.pop()
-        if not entering:
-            ctx.stack.pop()
-            if type(node) in scope_types:
-                ctx.scopes.pop()
+        node = pop()
+        if node is leave:
+            if type(ancestors.pop()) in scope_types:
+                scopes.pop()
             continue
-        handlers = dispatch.get(type(node))
+        kind = type(node)
+        handlers = dispatch.get(kind)
         if handlers:
             for handler in handlers:
                 handler(node, ctx)
-        ctx.stack.append(node)
-        if type(node) in scope_types:
-            ctx.scopes.append(node)
-        stack.append((node, False))
-        children = []  # as ast.iter_child_nodes gives them, without its generator
-        for field in node._fields:
+        ancestors.append(node)
+        if kind in scope_types:
+            scopes.append(node)
+        push(leave)
+        first = len(stack)
+        for field in node._fields:  # the children as ast.iter_child_nodes gives them...
             value = getattr(node, field, None)
             if isinstance(value, AST):
                 if type(value) not in skip:
-                    children.append(value)
+                    push(value)
             elif isinstance(value, list):
-                children.extend(item for item in value if isinstance(item, AST) and type(item) not in skip)
-        stack.extend((child, True) for child in reversed(children))
+                for item in value:
+                    if isinstance(item, AST) and type(item) not in skip:
+                        push(item)
+        if len(stack) - first > 1:  # ...entered in that order
+            stack[first:] = stack[first:][::-1]
     return ctx.findings
 
 
 # the ancestors RuleContext.function looks for
 SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+_LEAVE = object()
 
 
 def noqa_filter(findings: list[Finding], source: str) -> list[Finding]:
