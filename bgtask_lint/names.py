@@ -76,6 +76,12 @@ def walked(tree: ast.AST) -> list[ast.AST]:
     return found
 
 
+def release_walks() -> None:
+    """Let go of the trees `walked` keeps (a fix calls it when done: a language server
+    lives on, and a big module's tree is tens of MB)."""
+    _WALKED.clear()
+
+
 def dotted_name(expr: ast.AST) -> list[str] | None:
     """`a.b.c` -> ["a", "b", "c"]; None for anything that is not a plain name chain."""
     parts: list[str] = []

@@ -327,3 +327,20 @@ def test_the_command_line_spares_the_exit_its_last_collection(tmp_path: Path) ->
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "frozen True"
+
+
+def test_a_fix_keeps_no_syntax_tree_once_done(tmp_path: Path) -> None:
+    """The per-tree walk the codemods share is let go when a file's fix ends (a language
+    server that fixes a big module must not keep its tree)."""
+    from bgtask_lint import names
+    from bgtask_lint.project import Project
+
+    app = write_app(tmp_path, {
+        "main": "import asyncio\n\nasync def job(x):\n    await asyncio.sleep(0)\n\n"
+                "async def go():\n    asyncio.create_task(job(1))\n",
+    })
+    project = Project.load([tmp_path], Settings())
+    path = app / "main.py"
+    result = project.fix_text(path, path.read_text())
+    assert "add_done_callback" in result.new_text
+    assert not names._WALKED
