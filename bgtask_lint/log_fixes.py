@@ -174,15 +174,32 @@ def _self_logger(model: GuardModel, function: ast.AST) -> LoggerChoice | None:
     return None
 
 
+def _global_names(tree: ast.Module) -> set[str]:
+    """Every name a `global` statement anywhere in the tree declares: statements only hold
+    statements in these fields, so the walk never enters an expression."""
+    names: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Global:
+            names.update(node.names)
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                stack.extend(value)
+    return names
+
+
 def module_binds(tree: ast.Module, name: str) -> bool:
     """Whether anything binds `name` at module level (also `global name` in a function)."""
+    declared = _global_names(tree)  # (a def is walked only when some `global` names it)
     stack: list[ast.AST] = list(tree.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if node.name == name:
                 return True
-            if any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
+            if name in declared and any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
                 return True
             continue
         if isinstance(node, ast.Lambda):
