@@ -19,6 +19,8 @@ import re
 import sys
 from pathlib import Path
 
+from bgtask_lint.names import tree_cache
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -111,7 +113,7 @@ def _import_sites(tree: ast.Module) -> list[ImportSite]:
     return found
 
 
-_SITES: dict[int, tuple[ast.Module, list[ImportSite]]] = {}
+_SITES: dict[int, tuple[ast.Module, list[ImportSite]]] = tree_cache()
 
 
 def _walk_imports(tree: ast.Module) -> list[ImportSite]:

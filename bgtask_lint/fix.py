@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from bgtask_lint.files import SourceError
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix_skeleton import SKELETON_MIN_CHARS, Skeleton, build_skeleton
-from bgtask_lint.names import release_walks
+from bgtask_lint.names import release_trees
 
 if TYPE_CHECKING:
     from bgtask_lint.project import Project
@@ -142,7 +142,7 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
         result.error = _failure(exc)
     finally:
         progress.done()
-        release_walks()
+        release_trees()
     if result.error is None:
         result.new_text = current
     else:

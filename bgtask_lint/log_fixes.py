@@ -183,8 +183,8 @@ def _global_names(tree: ast.Module) -> set[str]:
         node = stack.pop()
         if type(node) is ast.Global:
             names.update(node.names)
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            value = getattr(node, field, None)
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            value = getattr(node, block, None)
             if isinstance(value, list):
                 stack.extend(value)
     return names

@@ -44,7 +44,23 @@ def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
                 stack.extend(child for child in value if isinstance(child, AST) and type(child) not in not_entered)
 
 
-_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+# caches keyed by a tree's id that hold the tree (so that the id stays its own): bounded,
+# and all let go of when a fix ends (a language server lives on; a big tree is tens of MB)
+_TREE_CACHES: list[dict] = []
+
+
+def tree_cache() -> dict:
+    cache: dict = {}
+    _TREE_CACHES.append(cache)
+    return cache
+
+
+def release_trees() -> None:
+    for cache in _TREE_CACHES:
+        cache.clear()
+
+
+_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = tree_cache()
 WALKS_KEPT = 1
 
 
@@ -75,11 +91,6 @@ def walked(tree: ast.AST) -> list[ast.AST]:
     _WALKED[id(tree)] = (tree, found)
     return found
 
-
-def release_walks() -> None:
-    """Let go of the trees `walked` keeps (a fix calls it when done: a language server
-    lives on, and a big module's tree is tens of MB)."""
-    _WALKED.clear()
 
 
 def dotted_name(expr: ast.AST) -> list[str] | None:

@@ -37,7 +37,7 @@ from bgtask_lint.connect import (
     library_reference,
 )
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
-from bgtask_lint.names import walked
+from bgtask_lint.names import tree_cache, walked
 
 GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
 
@@ -63,7 +63,7 @@ def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
     return None
 
 
-_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST], list[tuple[int, int]]]] = {}
+_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST], list[tuple[int, int]]]] = tree_cache()
 
 
 def _functions(tree: ast.Module) -> tuple[list[ast.AST], list[tuple[int, int]]]:

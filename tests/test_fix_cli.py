@@ -330,8 +330,9 @@ def test_the_command_line_spares_the_exit_its_last_collection(tmp_path: Path) ->
 
 
 def test_a_fix_keeps_no_syntax_tree_once_done(tmp_path: Path) -> None:
-    """The per-tree walk the codemods share is let go when a file's fix ends (a language
-    server that fixes a big module must not keep its tree)."""
+    """The caches of per-tree facts (the codemods' shared walk, imports, defs) let go of
+    their trees when a file's fix ends (a language server that fixes a big module must
+    not keep its tree)."""
     from bgtask_lint import names
     from bgtask_lint.project import Project
 
@@ -343,4 +344,4 @@ def test_a_fix_keeps_no_syntax_tree_once_done(tmp_path: Path) -> None:
     path = app / "main.py"
     result = project.fix_text(path, path.read_text())
     assert "add_done_callback" in result.new_text
-    assert not names._WALKED
+    assert names._TREE_CACHES and not any(names._TREE_CACHES)
