@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from bgtask_lint.names import tree_cache
+from bgtask_lint.names import TreeCache
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,17 +103,11 @@ ImportSite = tuple["ast.Import | ast.ImportFrom", bool, bool]  # the import, in 
 def _import_sites(tree: ast.Module) -> list[ImportSite]:
     """Every import statement of the tree, found in one walk (the fixes ask about several
     modules of one tree); the last few trees are remembered."""
-    cached = _SITES.get(id(tree))
-    if cached is not None and cached[0] is tree:
-        return cached[1]
-    found = _walk_imports(tree)
-    if len(_SITES) >= 16:  # the trees are held while cached, so their ids stay theirs
-        _SITES.pop(next(iter(_SITES)))
-    _SITES[id(tree)] = (tree, found)
-    return found
+    cached = _SITES.get(tree)
+    return cached if cached is not None else _SITES.put(tree, _walk_imports(tree))
 
 
-_SITES: dict[int, tuple[ast.Module, list[ImportSite]]] = tree_cache()
+_SITES = TreeCache(16)
 
 
 def _walk_imports(tree: ast.Module) -> list[ImportSite]:

@@ -44,33 +44,48 @@ def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
                 stack.extend(child for child in value if isinstance(child, AST) and type(child) not in not_entered)
 
 
-# caches keyed by a tree's id that hold the tree (so that the id stays its own): bounded,
-# and all let go of when a fix ends (a language server lives on; a big tree is tens of MB)
-_TREE_CACHES: list[dict] = []
+class TreeCache:
+    """Facts about syntax trees, keyed by a tree's id. The tree is held with its facts (so
+    that the id stays its own), at most `size` trees, oldest out first; a fix lets go of
+    every cache's trees when it ends (`release_trees`: a language server lives on, and a
+    big module's tree is tens of MB)."""
 
+    made: list["TreeCache"] = []
 
-def tree_cache() -> dict:
-    cache: dict = {}
-    _TREE_CACHES.append(cache)
-    return cache
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: dict[int, tuple[ast.AST, object]] = {}
+        TreeCache.made.append(self)
+
+    def get(self, tree: ast.AST):
+        entry = self._entries.get(id(tree))
+        return entry[1] if entry is not None and entry[0] is tree else None
+
+    def put(self, tree: ast.AST, facts):
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[id(tree)] = (tree, facts)
+        return facts
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def release_trees() -> None:
-    for cache in _TREE_CACHES:
-        cache.clear()
+    for cache in TreeCache.made:
+        cache._entries.clear()
 
 
-_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = tree_cache()
-WALKS_KEPT = 1
+_WALKED = TreeCache(1)
 
 
 def walked(tree: ast.AST) -> list[ast.AST]:
     """The nodes of `tree` in `ast.walk`'s order, without the contexts and operators; one
-    walk per tree while it is among the last few asked about (a fix asks a big module's
-    tree the same sort of question from several places, each once a walk)."""
-    cached = _WALKED.get(id(tree))
-    if cached is not None and cached[0] is tree:
-        return cached[1]
+    walk for the tree asked about last (a fix asks a big module's tree the same sort of
+    question from several places, each once a walk)."""
+    cached = _WALKED.get(tree)
+    if cached is not None:
+        return cached
     found: list[ast.AST] = [tree]
     AST, markers, leaves = ast.AST, MARKER_TYPES, LEAF_TYPES
     at = 0
@@ -86,10 +101,7 @@ def walked(tree: ast.AST) -> list[ast.AST]:
                     found.append(value)
             elif isinstance(value, list):
                 found.extend(item for item in value if isinstance(item, AST) and type(item) not in markers)
-    if len(_WALKED) >= WALKS_KEPT:  # the trees are held while kept (so their ids stay theirs)
-        _WALKED.pop(next(iter(_WALKED)))
-    _WALKED[id(tree)] = (tree, found)
-    return found
+    return _WALKED.put(tree, found)
 
 
 

@@ -37,7 +37,7 @@ from bgtask_lint.connect import (
     library_reference,
 )
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
-from bgtask_lint.names import tree_cache, walked
+from bgtask_lint.names import TreeCache, walked
 
 GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
 
@@ -63,22 +63,18 @@ def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
     return None
 
 
-_FUNCTIONS: dict[int, tuple[ast.Module, list[ast.AST], list[tuple[int, int]]]] = tree_cache()
+_FUNCTIONS = TreeCache(2)
 
 
 def _functions(tree: ast.Module) -> tuple[list[ast.AST], list[tuple[int, int]]]:
     """The defs and lambdas of a module in the order they start, and their starts; found
     once per tree (a walk, or a scan of them all, per call is quadratic)."""
-    cached = _FUNCTIONS.get(id(tree))
-    if cached is not None and cached[0] is tree:
-        return cached[1], cached[2]
+    cached = _FUNCTIONS.get(tree)
+    if cached is not None:
+        return cached
     found = sorted((f for f in walked(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))),
                    key=lambda f: (f.lineno, f.col_offset))  # type: ignore[attr-defined]
-    starts = [(f.lineno, f.col_offset) for f in found]  # type: ignore[attr-defined]
-    if len(_FUNCTIONS) >= 2:  # the trees are held while cached (so their ids stay theirs): few
-        _FUNCTIONS.pop(next(iter(_FUNCTIONS)))
-    _FUNCTIONS[id(tree)] = (tree, found, starts)
-    return found, starts
+    return _FUNCTIONS.put(tree, (found, [(f.lineno, f.col_offset) for f in found]))  # type: ignore[attr-defined]
 
 
 def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) -> ConnectFix | None:
