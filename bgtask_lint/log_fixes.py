@@ -415,7 +415,7 @@ def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -
     if "\r" not in source:  # (then ast and tokenize number the lines alike)
         # a comment is part of its line: when the handler's lines name no such word, none
         # of its comments does, and the module need not be tokenized (0.3 s for 1 MB)
-        text = "\n".join(_lines(model)[handler.lineno - 1:last]).lower()
+        text = "\n".join(module_lines(model)[handler.lineno - 1:last]).lower()
         if not any(word in text for word in TRACEBACK_WORDS):
             return False
     comments = _comments(model)
@@ -423,8 +423,10 @@ def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -
                for word in TRACEBACK_WORDS)
 
 
-def _lines(model: GuardModel) -> list[str]:
-    key = ("source-lines", model.module.path)
+def module_lines(model: GuardModel) -> list[str]:
+    """The lines of the model's module, split once per module (a split per target or
+    handler is quadratic in big modules)."""
+    key = ("lines", model.module.path)
     cached = model.index.cache.get(key)
     if isinstance(cached, tuple) and cached[0] is model.module:
         return cached[1]

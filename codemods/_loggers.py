@@ -16,9 +16,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
-from bgtask_lint.files import source_lines
 from bgtask_lint.guards import GuardModel
-from bgtask_lint.log_fixes import LoggerChoice
+from bgtask_lint.log_fixes import LoggerChoice, module_lines
 from bgtask_lint.names import walked
 
 
@@ -60,18 +59,6 @@ class ModelLookup:
             if first is None or last is None:
                 return None
         return first, column, last, end_column
-
-
-def module_lines(model: GuardModel) -> list[str]:
-    """The lines of the model's module, split once per module (a split per target is
-    quadratic in big modules)."""
-    key = ("lines", model.module.path)
-    cached = model.index.cache.get(key)
-    if isinstance(cached, tuple) and cached[0] is model.module:
-        return cached[1]
-    lines = source_lines(model.module.source)
-    model.index.cache[key] = (model.module, lines)
-    return lines
 
 
 def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ...]) -> ast.AST | None:
