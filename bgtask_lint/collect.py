@@ -18,7 +18,7 @@ from bgtask_lint.index import (
     local_import,
     qualified_name,
 )
-from bgtask_lint.names import LEAF_TYPES, dotted, is_literal_constant, keyword, last_name
+from bgtask_lint.names import LEAF_TYPES, child_nodes, child_statements, dotted, is_literal_constant, keyword, last_name
 from bgtask_lint.scope import function_scope
 
 CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
@@ -89,7 +89,7 @@ class _Collector:
         full = any(word in module.source for word in SCHEDULING_NAMES)
         hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
         statement_types = _STATEMENT_TYPES
-        AST, leaves, leave = ast.AST, LEAF_TYPES, _LEAVE
+        leave = _LEAVE
         function_types, ClassDef, Call, import_types = _FUNCTION_TYPE_SET, ast.ClassDef, ast.Call, _IMPORT_TYPES
         path: list[ast.AST] = []
         functions: list[ast.AST] = []
@@ -132,25 +132,10 @@ class _Collector:
             elif kind is ClassDef:
                 classes.append(node)
                 names.append(node.name)
-            children: list[ast.AST] = []  # as ast.iter_child_nodes gives them, but...
-            if not full:  # ...statements only: they are in these fields, in field order
-                for field in node._fields:
-                    if field in _BLOCK_FIELDS:
-                        value = getattr(node, field, None)
-                        if isinstance(value, list):
-                            for child in value:
-                                if isinstance(child, statement_types):
-                                    children.append(child)
-            else:  # ...without the nodes that have no child (none of them is collected)
-                for field in node._fields:
-                    value = getattr(node, field, None)
-                    if isinstance(value, AST):
-                        if type(value) not in leaves:
-                            children.append(value)
-                    elif isinstance(value, list):
-                        for child in value:
-                            if isinstance(child, AST) and type(child) not in leaves:
-                                children.append(child)
+            if not full:  # statements only
+                children = child_statements(node)
+            else:  # without the nodes that have no child (none of them is collected)
+                children = child_nodes(node, LEAF_TYPES)
                 if hot is not None and isinstance(node, statement_types):
                     # a statement's expressions: only those on lines that can hold a scheduling call
                     children = [child for child in children if isinstance(child, statement_types)
@@ -181,8 +166,6 @@ _STATEMENT_TYPES = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.
 _LEAVE = object()  # on the walk's stack: the node entered last ends here
 _FUNCTION_TYPE_SET = frozenset(FUNCTION_TYPES)
 _IMPORT_TYPES = frozenset({ast.Import, ast.ImportFrom})
-# the fields that hold statements (a block, handlers, match cases): no other field does
-_BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
 
 
 def _scheduling_aliases(tree: ast.Module) -> set[str]:
@@ -197,10 +180,7 @@ def _scheduling_aliases(tree: ast.Module) -> set[str]:
             found.update(alias.asname for alias in node.names
                          if alias.asname and alias.name.rsplit(".", 1)[-1] in SCHEDULING_NAMES)
         else:
-            for field in node._fields:
-                value = getattr(node, field, None) if field in _BLOCK_FIELDS else None
-                if isinstance(value, list):
-                    stack.extend(child for child in value if isinstance(child, _STATEMENT_TYPES))
+            stack.extend(child_statements(node))
     return found
 
 

@@ -19,7 +19,7 @@ from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
-from bgtask_lint.names import LEAF_TYPES
+from bgtask_lint.names import LEAF_TYPES, child_nodes
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -101,7 +101,7 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
     ctx = RuleContext(module, index, settings)
     # leaves no handler asks for are not entered: they are nobody's ancestor either
     skip = LEAF_TYPES.difference(dispatch)
-    AST, scope_types, leave = ast.AST, SCOPE_TYPES, _LEAVE
+    scope_types, leave = SCOPE_TYPES, _LEAVE
     ancestors, scopes = ctx.stack, ctx.scopes
     stack: list[object] = [module.tree]  # nodes to enter, and _LEAVE where the last entered ends
     push, pop = stack.append, stack.pop
@@ -120,18 +120,10 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
         if kind in scope_types:
             scopes.append(node)
         push(leave)
-        first = len(stack)
-        for field in node._fields:  # the children as ast.iter_child_nodes gives them...
-            value = getattr(node, field, None)
-            if isinstance(value, AST):
-                if type(value) not in skip:
-                    push(value)
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, AST) and type(item) not in skip:
-                        push(item)
-        if len(stack) - first > 1:  # ...entered in that order
-            stack[first:] = stack[first:][::-1]
+        children = child_nodes(node, skip)
+        if children:
+            children.reverse()  # entered in field order
+            stack.extend(children)
     return ctx.findings
 
 

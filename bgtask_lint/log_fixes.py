@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Union
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, is_logger_expr, log_call
-from bgtask_lint.names import last_name
+from bgtask_lint.names import child_statements, last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -183,10 +183,7 @@ def _global_names(tree: ast.Module) -> set[str]:
         node = stack.pop()
         if type(node) is ast.Global:
             names.update(node.names)
-        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
-            value = getattr(node, block, None)
-            if isinstance(value, list):
-                stack.extend(value)
+        stack.extend(child_statements(node))
     return names
 
 

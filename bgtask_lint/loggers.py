@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple
 
-from bgtask_lint.names import LEAF_TYPES, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import LEAF_TYPES, child_nodes, dotted, dotted_name, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
@@ -544,18 +544,9 @@ def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST], classes: list[
     """id(nested def or lambda) -> the def around it, and every class, in the order of
     `ast.walk` (iterative: deep expressions are fine)."""
     queue: deque[tuple[ast.AST, ast.AST | None]] = deque([(tree, None)])
-    AST, leaves = ast.AST, LEAF_TYPES
     while queue:
         node, function = queue.popleft()
-        children = []  # as ast.iter_child_nodes gives them, without the leaves (no def in them)
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, AST):
-                if type(value) not in leaves:
-                    children.append(value)
-            elif isinstance(value, list):
-                children.extend(item for item in value if isinstance(item, AST) and type(item) not in leaves)
-        for child in children:
+        for child in child_nodes(node, LEAF_TYPES):  # (no def is in a leaf)
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 if function is not None:
                     enclosing[id(child)] = function

@@ -23,6 +23,40 @@ MARKER_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unary
 # walk that looks for anything but these need not enter them
 LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
 
+
+def child_nodes(node: ast.AST, skipped: frozenset[type]) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list, without the nodes whose type is in `skipped`
+    (no generator: every walk of the checker calls this once per node)."""
+    found: list[ast.AST] = []
+    AST = ast.AST
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, AST):
+            if type(value) not in skipped:
+                found.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, AST) and type(item) not in skipped:
+                    found.append(item)
+    return found
+
+
+# the fields that hold statements (a block, except handlers, match cases); no other does
+BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+
+
+def child_statements(node: ast.AST) -> list[ast.AST]:
+    """The statements (and handlers, match cases) directly in `node`'s blocks, in field
+    order: `ast.iter_child_nodes` without the expressions, never entered."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        if name in BLOCK_FIELDS:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                found.extend(value)
+    return found
+
+
 # nested scopes, and the contexts and operators (no walk_local caller looks for those)
 _NOT_ENTERED = MARKER_TYPES | {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}
 
@@ -31,17 +65,10 @@ def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
     """Like ast.walk, but depth first, not entering nested functions, lambdas or classes,
     and yielding no Load/Store context or operator."""
     stack = list(nodes) if isinstance(nodes, list) else [nodes]
-    AST, not_entered = ast.AST, _NOT_ENTERED
     while stack:
         node = stack.pop()
         yield node
-        for field in node._fields:  # ast.iter_child_nodes, without its generator
-            value = getattr(node, field, None)
-            if isinstance(value, AST):
-                if type(value) not in not_entered:
-                    stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(child for child in value if isinstance(child, AST) and type(child) not in not_entered)
+        stack.extend(child_nodes(node, _NOT_ENTERED))
 
 
 class TreeCache:
@@ -87,22 +114,13 @@ def walked(tree: ast.AST) -> list[ast.AST]:
     if cached is not None:
         return cached
     found: list[ast.AST] = [tree]
-    AST, markers, leaves = ast.AST, MARKER_TYPES, LEAF_TYPES
     at = 0
     while at < len(found):  # breadth first, as ast.walk: a node's children follow in field order
         node = found[at]
         at += 1
-        if type(node) in leaves:
-            continue
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, AST):
-                if type(value) not in markers:
-                    found.append(value)
-            elif isinstance(value, list):
-                found.extend(item for item in value if isinstance(item, AST) and type(item) not in markers)
+        if type(node) not in LEAF_TYPES:
+            found.extend(child_nodes(node, MARKER_TYPES))
     return _WALKED.put(tree, found)
-
 
 
 def dotted_name(expr: ast.AST) -> list[str] | None:

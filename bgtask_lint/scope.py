@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from bgtask_lint.names import MARKER_TYPES
+from bgtask_lint.names import MARKER_TYPES, child_nodes
 
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
@@ -78,7 +78,7 @@ def function_scope(function: ast.AST) -> FunctionScope:
     body = function.body if isinstance(function.body, list) else [function.body]  # type: ignore[attr-defined]
     # (node, parent, inside_nested_scope)
     stack: list[tuple[ast.AST, ast.AST, bool]] = [(stmt, function, False) for stmt in reversed(body)]
-    AST, markers, Name, Load = ast.AST, MARKER_TYPES, ast.Name, ast.Load
+    Name, Load = ast.Name, ast.Load
     binders, nested_scopes = _BINDING_TYPES, _NESTED_SCOPE_TYPES
     while stack:
         node, parent, nested = stack.pop()
@@ -92,14 +92,7 @@ def function_scope(function: ast.AST) -> FunctionScope:
             # a nested def binds its own name here
             if kind is not ast.Lambda:
                 scope.bindings.setdefault(node.name, []).append(Binding("other", node))
-        for name in node._fields:  # ast.iter_child_nodes, without its generator and the markers
-            value = getattr(node, name, None)
-            if isinstance(value, AST):
-                if type(value) not in markers:
-                    stack.append((value, node, child_nested))
-            elif isinstance(value, list):
-                stack.extend((child, node, child_nested) for child in value
-                             if isinstance(child, AST) and type(child) not in markers)
+        stack.extend((child, node, child_nested) for child in child_nodes(node, MARKER_TYPES))
     function._bgt_scope = scope  # type: ignore[attr-defined]
     return scope
 
