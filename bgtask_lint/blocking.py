@@ -12,7 +12,7 @@ import ast
 from typing import Iterable
 
 from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, imported_name
-from bgtask_lint.names import dotted, last_name
+from bgtask_lint.names import NESTED_SCOPES, dotted, last_name
 from bgtask_lint.receivers import imported_modules, made_by, origins
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
@@ -250,12 +250,11 @@ def _local_calls(function: ast.AST):
     348 of 492 BGT302 findings in one app behind `if name.startswith("oidc/"):` in a
     secrets helper that every caller called with a plain environment variable name).
     One walk, which does not enter those branches."""
-    from bgtask_lint.guards import SKIP_SCOPES
     from bgtask_lint.scope import parameters
 
     names = {arg.arg for arg, _ in parameters(function)} - {"self", "cls"}
     # a nested def in the body is not entered either: it runs when called (often in a thread)
-    stack = [stmt for stmt in function.body if not isinstance(stmt, SKIP_SCOPES)]  # type: ignore[attr-defined]
+    stack = [stmt for stmt in function.body if not isinstance(stmt, NESTED_SCOPES)]  # type: ignore[attr-defined]
     calls = []
     while stack:
         node = stack.pop()
@@ -266,7 +265,7 @@ def _local_calls(function: ast.AST):
             children: Iterable[ast.AST] = (node.test,)
         else:
             children = ast.iter_child_nodes(node)
-        stack.extend(child for child in children if not isinstance(child, SKIP_SCOPES))
+        stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
     return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 

@@ -19,7 +19,7 @@ from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import Finding
 from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
-from bgtask_lint.names import LEAF_TYPES, child_nodes
+from bgtask_lint.names import LEAF_TYPES, NESTED_SCOPES, child_nodes
 
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
@@ -128,7 +128,7 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
 
 
 # the ancestors RuleContext.function looks for
-SCOPE_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+SCOPE_TYPES = frozenset(NESTED_SCOPES)
 _LEAVE = object()
 
 

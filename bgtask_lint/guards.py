@@ -25,7 +25,7 @@ from bgtask_lint.loggers import (
     logger_bindings,
     tree_shape,
 )
-from bgtask_lint.names import dotted, last_name, walk_local
+from bgtask_lint.names import NESTED_SCOPES, dotted, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
@@ -33,7 +33,6 @@ NEVER_RETURNS = {"NoReturn", "Never"}
 TRIVIAL_METHODS = {"release", "set", "cancel", "close"}
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
-SKIP_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 # V2.6: a loop header may call these (by binding: a shadowed `range` is not the builtin)
 LOOP_BUILTINS = {"range", "enumerate", "zip", "sorted", "reversed", "list", "set", "tuple", "dict", "len"}
 LOOP_METHODS = {"items", "keys", "values"}
@@ -58,7 +57,7 @@ _ACCEPT: dict[str, Callable[["HandlerFacts"], bool]] = {
 
 
 def contains_call(stmt: ast.stmt) -> bool:
-    if isinstance(stmt, SKIP_SCOPES):
+    if isinstance(stmt, NESTED_SCOPES):
         # a nested def runs nothing but its decorators and defaults
         extras: list[ast.AST] = list(getattr(stmt, "decorator_list", []))
         if not isinstance(stmt, ast.ClassDef):

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import dotted, dotted_name, last_name
+from bgtask_lint.names import dotted, dotted_name, last_name, walk_local
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
-SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -366,7 +365,7 @@ class ProjectIndex:
         sym = self.resolve_callable(module, call.func, function, owner_class)
         if not isinstance(sym, FunctionSym):
             return None
-        returns = [n.value for n in _walk_own_body(sym.node) if isinstance(n, ast.Return)]
+        returns = [n.value for n in walk_local(list(sym.node.body)) if isinstance(n, ast.Return)]
         partials = [r for r in returns if isinstance(r, ast.Call) and r.args
                     and qualified_name(sym.module, r.func, sym.node) == "functools.partial"]
         if not returns or len(partials) != len(returns):
@@ -562,15 +561,6 @@ def attribute_annotations(owner: ast.ClassDef, attr: str) -> list[ast.expr]:
                 if annotation is not None:
                     found.append(annotation)
     return found
-
-
-def _walk_own_body(function: FunctionNode):
-    """The nodes of a function's body, not of the functions, lambdas and classes inside it."""
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, (*SCOPE_TYPES,)))
 
 
 def _is_self_attribute(target: ast.AST, attr: str) -> bool:

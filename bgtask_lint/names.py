@@ -23,6 +23,9 @@ MARKER_TYPES = _subclasses(ast.expr_context, ast.boolop, ast.operator, ast.unary
 # walk that looks for anything but these need not enter them
 LEAF_TYPES = MARKER_TYPES | {ast.Constant, ast.Name, ast.alias, ast.Pass, ast.Break, ast.Continue}
 
+# the nodes that open a scope of their own: a walk of one function's body stops at them
+NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
 
 def child_nodes(node: ast.AST, skipped: frozenset[type]) -> list[ast.AST]:
     """`ast.iter_child_nodes(node)` as a list, without the nodes whose type is in `skipped`
@@ -58,7 +61,7 @@ def child_statements(node: ast.AST) -> list[ast.AST]:
 
 
 # nested scopes, and the contexts and operators (no walk_local caller looks for those)
-_NOT_ENTERED = MARKER_TYPES | {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef}
+_NOT_ENTERED = MARKER_TYPES | set(NESTED_SCOPES)
 
 
 def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from bgtask_lint.names import MARKER_TYPES, child_nodes
-
-NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+from bgtask_lint.names import MARKER_TYPES, NESTED_SCOPES, child_nodes
 
 
 @dataclass(frozen=True)
