@@ -1,3 +1,3 @@
-from bgtask_lint.cli import run
+from bgtask_lint.launch import run
 
 run()

@@ -1,19 +1,16 @@
 """The `bgtask-lint` command line: check, fix, rules, rule, lsp. The runs themselves are
-check_run.py and fix_run.py; this module is options and one-line usage errors."""
+commands.py, check_run.py and fix_run.py; this module is options and one-line usage errors
+(a plain warm `check` skips it: launch.py)."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-from pathlib import Path
 
 import click
 
-from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
-from bgtask_lint.console import Console
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from bgtask_lint.commands import EXIT_CLEAN, EXIT_ERROR, UsageProblem, check_command, fix_command
+from bgtask_lint.launch import run  # noqa: F401  (the console script before 0.3)
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
@@ -23,18 +20,6 @@ def _fail(message: str) -> "click.exceptions.Exit":
 
 def _stdout_is_tty() -> bool:
     return sys.stdout.isatty()
-
-
-def resolve_settings(config: str | None, start: Path, select: str | None, ignore: str | None,
-                     **extra: object) -> Settings:
-    """The settings for a run starting at `start`: `--config`, else the nearest
-    pyproject.toml above it, then the command line's options on top."""
-    settings = load_settings(Path(config) if config else None, start)
-    return settings.with_overrides(
-        select=parse_code_list(select, "--select"),
-        ignore=parse_code_list(ignore, "--ignore"),
-        **extra,
-    )
 
 
 class _OneLineErrors(click.Group):
@@ -103,42 +88,6 @@ def _shared_options(verb: str):
     return decorate
 
 
-class _Run:
-    """What `check` and `fix` do before they differ: one-line usage errors, the console,
-    settings from the first usable path (or stdin's filename)."""
-
-    def __init__(self, params: dict, **settings_extra: object):
-        from bgtask_lint.report import Display
-
-        self.params = params
-        paths = params["paths"] or (".",)
-        if "-" in paths and len(paths) > 1:
-            raise _fail("'-' (stdin) cannot be combined with other paths")
-        if params["stdin_filename"] and not params["paths"]:
-            paths = ("-",)  # ruff's habit: --stdin-filename alone reads stdin
-        if params["quiet"] and params["verbose"]:
-            raise _fail("--quiet and --verbose cannot be combined")
-        self.paths = paths
-        self.stdin = paths == ("-",)
-        shown = [params["stdin_filename"]] if self.stdin and params["stdin_filename"] else list(paths)
-        self.console = Console(Display(shown), tty=_stdout_is_tty() and params["output_format"] == "text",
-                               quiet=params["quiet"], verbose=params["verbose"], output_file=params["output_file"])
-        self.settings_extra = {"force_exclude": params["force_exclude"],
-                               "respect_gitignore": params["respect_gitignore"], **settings_extra}
-
-    def settings_for(self, start: Path) -> Settings:
-        try:
-            return resolve_settings(self.params["config"], start, self.params["select"], self.params["ignore"],
-                                    **self.settings_extra)
-        except ConfigError as exc:
-            raise _fail(str(exc))
-
-    def prepare(self) -> tuple[list[Path], Settings, Path] | None:
-        from bgtask_lint.check_run import prepare
-
-        return prepare(self.paths, self.params["stdin_filename"], self.settings_for, self.console)
-
-
 @main.command()
 @_shared_options("check")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per code.")
@@ -151,22 +100,7 @@ class _Run:
               help="Also report BGT codes in '# noqa:' comments that suppress nothing there (as BGT000).")
 def check(**params) -> None:
     """Check PATHS (files or directories; default: the current directory; '-': stdin)."""
-    from bgtask_lint.check_run import CheckOptions, run_check
-
-    if params["add_noqa"] and (params["apply_fixes"] or params["unused_noqa"]):
-        raise _fail("--add-noqa cannot be combined with --fix or --unused-noqa")
-    run = _Run(params)
-    if params["add_noqa"] and run.stdin:
-        raise _fail("--add-noqa needs files to write: it cannot read stdin")
-    if params["apply_fixes"]:
-        if params["unused_noqa"]:
-            raise _fail("--unused-noqa cannot be combined with --fix")
-        raise click.exceptions.Exit(_fix(run, unsafe=params["unsafe_fixes"], diff=False))
-    options = CheckOptions(output_format=params["output_format"], exit_zero=params["exit_zero"],
-                           statistics=params["statistics"], show_fixes=params["show_fixes"],
-                           unsafe_fixes=params["unsafe_fixes"], jobs=params["jobs"], cache=not params["no_cache"],
-                           add_noqa=params["add_noqa"], unused_noqa=params["unused_noqa"])
-    raise click.exceptions.Exit(run_check(run.paths, run.prepare(), options, run.console))
+    raise click.exceptions.Exit(_command(check_command, params))
 
 
 @main.command()
@@ -177,26 +111,14 @@ def check(**params) -> None:
               help="Timeout (seconds) that BGT501 fixes insert (default: connect-timeout, 10.0).")
 def fix(**params) -> None:
     """Fix PATHS in place (default: the current directory; '-': stdin to stdout), then report what is left."""
-    run = _Run(params, connect_timeout=params["connect_timeout"])
-    raise click.exceptions.Exit(_fix(run, unsafe=params["unsafe_fixes"], diff=params["diff"]))
+    raise click.exceptions.Exit(_command(fix_command, params))
 
 
-def _fix(run: _Run, *, unsafe: bool, diff: bool) -> int:
-    from bgtask_lint.fix_run import FixOptions, run_fix, run_fix_stdin
-
-    params = run.params
-    prepared = run.prepare()
-    if prepared is None:
-        return EXIT_ERROR
-    named, settings, root = prepared
-    options = FixOptions(diff=diff, unsafe=unsafe, show_fixes=params["show_fixes"], exit_zero=params["exit_zero"],
-                         cache=not params["no_cache"], jobs=params["jobs"], output_format=params["output_format"])
-    if run.stdin:
-        return run_fix_stdin(named[0], settings, root, options, run.console)
-    if not named:
-        run.console.verbose("every path named is excluded (--force-exclude): nothing to fix")
-        return EXIT_CLEAN
-    return run_fix(named, settings, root, options, run.console)
+def _command(command, params: dict) -> int:
+    try:
+        return command(params, _stdout_is_tty())
+    except UsageProblem as exc:
+        raise _fail(str(exc)) from None
 
 
 @main.command("rules")
@@ -224,6 +146,8 @@ def show_rule(code: str) -> None:
     if rule is None:
         raise _fail(f"unknown rule code {code!r} (see 'bgtask-lint rules')")
     click.echo(f"# {rule.code} {rule.name}\n")
+    import inspect
+
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 
@@ -241,22 +165,6 @@ def lsp(stdio: bool) -> None:
         raise _fail(str(exc))
     parallel.garbage_left_to_exit = False  # a server lives on: what it drops must be collected
     serve()
-
-
-def run() -> None:
-    """The `bgtask-lint` program: `main` in a process that ends with it. What a run leaves
-    (its project's syntax trees, cyclic garbage once it returns) goes with the process
-    instead of costing collections: litellm's check 2.8 s, a 1 MB module's fix 1.3 s
-    after the work was done. (`main` itself, e.g. under click's CliRunner, collects.)"""
-    import gc
-
-    from bgtask_lint import parallel
-
-    parallel.garbage_left_to_exit = True  # `lsp` says otherwise: a server lives on
-    try:
-        main()
-    finally:
-        gc.freeze()  # nor the interpreter's last collection at exit
 
 
 if __name__ == "__main__":  # pragma: no cover

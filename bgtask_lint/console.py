@@ -11,11 +11,24 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-import click
-
 from bgtask_lint.report import Display
+
+
+def echo(text: str, err: bool = False) -> None:
+    """One line of output. Through click's echo where click is loaded (its command line and
+    CliRunner: it strips styles off a stream that is no terminal); the quick path of a
+    plain `check` (launch.py) does not load click, and writes only styles meant for a
+    terminal."""
+    click = sys.modules.get("click")
+    if click is not None:
+        click.echo(text, err=err)
+        return
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
 
 
 class Console:
@@ -36,7 +49,7 @@ class Console:
         if not text:
             return
         if self.output_file is None:
-            click.echo(text, err=self.results_to_stderr)
+            echo(text, err=self.results_to_stderr)
         else:
             self._results.append(text)
 
@@ -44,19 +57,19 @@ class Console:
         self.errors.append((path, message))
         # a str is a path exactly as the user typed it
         where = "bgtask-lint: " if path is None else f"{path if isinstance(path, str) else self.display(path)}: "
-        click.echo(f"{where}error: {message}", err=True)
+        echo(f"{where}error: {message}", err=True)
 
     def note(self, text: str) -> None:
         if text and not self.quiet:
-            click.echo(text, err=True)
+            echo(text, err=True)
 
     def summary(self, text: str) -> None:
         if text and self.tty and not self.quiet:
-            click.echo(text)
+            echo(text)
 
     def verbose(self, text: str) -> None:
         if self.verbose_on:
-            click.echo(f"bgtask-lint: {text}", err=True)
+            echo(f"bgtask-lint: {text}", err=True)
 
     def close(self) -> bool:
         """Write `--output-file`; False (after a one-line error) if it cannot be written."""

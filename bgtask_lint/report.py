@@ -70,14 +70,22 @@ def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, 
         return "\n".join(
             f"{display(f.path)}:{f.line}:{f.col + 1}: {f.code}{mark(f)} {f.message}" for f in findings
         )
-    import click
-
-    colon = click.style(":", fg="cyan")
+    colon = style(":", fg="cyan")
     return "\n".join(
-        f"{click.style(display(f.path), bold=True)}{colon}{f.line}{colon}{f.col + 1}{colon} "
-        f"{click.style(f.code, fg='red', bold=True)}{click.style(mark(f), fg='cyan')} {f.message}"
+        f"{style(display(f.path), bold=True)}{colon}{f.line}{colon}{f.col + 1}{colon} "
+        f"{style(f.code, fg='red', bold=True)}{style(mark(f), fg='cyan')} {f.message}"
         for f in findings
     )
+
+
+ANSI_COLORS = {"red": 31, "green": 32, "cyan": 36}
+
+
+def style(text: str, fg: str | None = None, bold: bool = False) -> str:
+    """`text` in a terminal's colour and weight, the codes click.style writes (without
+    importing click, which a plain check does not load)."""
+    codes = ([f"\x1b[{ANSI_COLORS[fg]}m"] if fg else []) + (["\x1b[1m"] if bold else [])
+    return "".join(codes) + text + "\x1b[0m"
 
 
 def _plural(count: int, word: str) -> str:
@@ -88,19 +96,17 @@ def render_summary(findings: list[Finding], *, color: bool = False, errors: int 
                    files_checked: int | None = None) -> str:
     """The closing line on a terminal: `Found 3 findings in 2 files.`; green only when
     everything named was checked and nothing was found."""
-    import click
-
     if errors:
         checked = "" if files_checked is None else f" in the {_plural(files_checked, 'file')} checked"
         found = (f"Found {_plural(len(findings), 'finding')}{checked}" if findings
                  else f"No findings{checked}")
         text = f"{found}; {_plural(errors, 'path')} could not be checked (see the errors above)."
-        return click.style(text, fg="red", bold=True) if color else text
+        return style(text, fg="red", bold=True) if color else text
     if not findings:
-        return click.style("No findings.", fg="green", bold=True) if color else "No findings."
+        return style("No findings.", fg="green", bold=True) if color else "No findings."
     files = len({f.path for f in findings})
     text = f"Found {_plural(len(findings), 'finding')} in {_plural(files, 'file')}."
-    return click.style(text, bold=True) if color else text
+    return style(text, bold=True) if color else text
 
 
 def render_fixable(findings: Iterable[Finding], *, unsafe: bool = False) -> str:

@@ -1,0 +1,142 @@
+"""A plain `check` runs without click (launch.py): it reads the options click would read,
+and prints, exits and fails exactly as the click command line does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from bgtask_lint.cli import main
+from bgtask_lint.launch import CHECK_DEFAULTS, quick_check_params
+from bgtask_lint.report import style
+
+APP = """\
+import asyncio
+import time
+
+from fastapi import BackgroundTasks
+
+
+def endpoint(background_tasks: BackgroundTasks, path: str):
+    background_tasks.add_task(process(path))
+
+
+async def poll():
+    time.sleep(1)
+"""
+BROKEN = "def f(:\n"
+QUICK = [sys.executable, "-m", "bgtask_lint"]  # the program, as the console script runs it
+THROUGH_CLICK = [sys.executable, "-c", "import sys; from bgtask_lint.cli import main; sys.argv[0] = 'bgtask-lint'; main()"]
+
+
+def _click_params(args: list[str]) -> dict:
+    return main.commands["check"].make_context("check", list(args)).params
+
+
+def test_the_defaults_are_clicks() -> None:
+    assert _click_params([]) == CHECK_DEFAULTS
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["app.py", "--exit-zero", "-q", "--format=json", "lib"],
+    ["--select", "BGT1", "--ignore=BGT4", "x.py", "--no-force-exclude"],
+    ["--force-exclude", "--statistics", "--show-fixes", "-v", "--no-cache", "--no-respect-gitignore"],
+    ["--format", "sarif", "--format", "github", "a.py"],  # the last one counts, as in click
+])
+def test_options_read_as_click_reads_them(args: list[str]) -> None:
+    assert quick_check_params(["check", *args]) == _click_params(args)
+
+
+@pytest.mark.parametrize("args", [
+    ["fix", "."],
+    ["check", "-"],  # stdin
+    ["check", "--", "-odd.py"],
+    ["check", "--help"],
+    ["check", "--jobs", "2", "."],
+    ["check", "--format", "xml", "."],  # click's own usage error
+    ["check", "--select"],  # a value missing
+    ["check", "--exit-zero=1"],
+    ["check", "--fix", "."],
+    ["--version"],
+])
+def test_anything_else_goes_to_click(args: list[str]) -> None:
+    assert quick_check_params(args) is None
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    return tmp_path
+
+
+def _run(command: list[str], args: list[str], cwd: Path) -> tuple[int, str, str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["check"],
+    ["check", "app.py"],
+    ["check", "--exit-zero", "--statistics", "."],
+    ["check", "--format", "json", "app.py", "clean.py"],
+    ["check", "--format=github", "--select", "BGT3", "."],
+    ["check", "-q", "--show-fixes", "."],
+    ["check", "-v", "--no-cache", "app.py"],
+    ["check", "clean.py"],
+    ["check", "missing.py", "app.py"],  # an error line, the other path still checked
+    ["check", "broken.py", "app.py"],  # a file that does not parse
+    ["check", "--select", "BGT9X", "."],  # a usage problem: one line, exit 2
+    ["check", "-q", "-v", "."],
+])
+def test_same_output_and_exit_as_click(project: Path, args: list[str]) -> None:
+    (project / "broken.py").write_text(BROKEN)
+    assert quick_check_params(args) is not None
+    through_click = _run(THROUGH_CLICK, args, project)
+    quick = _run(QUICK, args, project)
+    assert quick == through_click
+    assert quick[0] in (0, 1, 2)
+
+
+def test_a_warm_check_loads_no_click(project: Path) -> None:
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('click loaded:', 'click' in sys.modules, file=sys.stderr))\n"
+             "sys.argv = ['bgtask-lint', 'check', '.']\n"
+             "from bgtask_lint.launch import run\nrun()\n")
+    for _ in range(2):  # cold, then warm
+        done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1, done.stderr
+        assert "app.py:8:31: BGT101" in done.stdout
+        assert done.stderr.strip().splitlines()[-1] == "click loaded: False"
+    done = subprocess.run([sys.executable, "-c", probe.replace("'check', '.'", "'check', '--jobs', '1', '.'")],
+                          cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "click loaded: True"  # an option it does not know
+
+
+def test_a_closed_pipe_ends_quietly(project: Path) -> None:
+    """`bgtask-lint check | head -0`: exit 1, no traceback (as click's command line ends)."""
+    many = "".join(f"def endpoint{i}(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job{i}())\n"
+                   for i in range(3000))
+    (project / "many.py").write_text("from fastapi import BackgroundTasks\n" + many)
+    reader_gone = subprocess.Popen([*QUICK, "check", "many.py"], cwd=project, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+    assert reader_gone.stdout is not None
+    reader_gone.stdout.close()
+    _, err = reader_gone.communicate(timeout=120)
+    assert reader_gone.returncode == 1
+    assert b"Traceback" not in err
+
+
+@pytest.mark.parametrize("options", [{"fg": "cyan"}, {"bold": True}, {"fg": "red", "bold": True},
+                                     {"fg": "green", "bold": True}])
+@pytest.mark.parametrize("text", ["x", "", "app.py"])
+def test_styles_are_the_codes_click_writes(options: dict, text: str) -> None:
+    assert style(text, **options) == click.style(text, **options)
