@@ -10,7 +10,6 @@ import sys
 import click
 
 from bgtask_lint.commands import EXIT_CLEAN, EXIT_ERROR, UsageProblem, check_command, fix_command
-from bgtask_lint.launch import run  # noqa: F401  (the console script before 0.3)
 
 
 def _fail(message: str) -> "click.exceptions.Exit":

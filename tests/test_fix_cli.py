@@ -322,7 +322,7 @@ def test_the_command_line_spares_the_exit_its_last_collection(tmp_path: Path) ->
     (tmp_path / "app.py").write_text("x = 1\n")
     probe = ("import atexit, gc\n"
              "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
-             "from bgtask_lint.cli import run\nrun()\n")
+             "from bgtask_lint.launch import run\nrun()\n")
     done = subprocess.run([sys.executable, "-c", probe, "check", "--no-cache", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

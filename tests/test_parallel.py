@@ -185,7 +185,7 @@ def test_the_command_line_leaves_garbage_to_the_exit_but_not_the_language_server
     import gc
     import sys
 
-    from bgtask_lint import cli
+    from bgtask_lint import launch
     from bgtask_lint.lsp import server
 
     seen: list[bool] = []
@@ -195,9 +195,9 @@ def test_the_command_line_leaves_garbage_to_the_exit_but_not_the_language_server
     monkeypatch.setattr(gc, "freeze", lambda: None)  # (the test process lives on)
     monkeypatch.setattr(sys, "argv", ["bgtask-lint", "rules"])
     with pytest.raises(SystemExit):
-        cli.run()
+        launch.run()
     assert parallel.garbage_left_to_exit is True
     monkeypatch.setattr(sys, "argv", ["bgtask-lint", "lsp"])
     with pytest.raises(SystemExit):
-        cli.run()
+        launch.run()
     assert seen == [False]
