@@ -9,11 +9,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 from bgtask_lint.files import DEFAULT_EXCLUDES, ExcludePatterns
 
 CODE_PREFIX = re.compile(r"^BGT\d{0,3}$")
@@ -116,7 +111,18 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
     return Settings(**values)
 
 
+def toml_parser():
+    """tomllib (tomli before 3.11), imported when a TOML file is read: a warm check of a
+    project without one does not pay for it."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def load_pyproject(path: Path) -> Settings:
+    tomllib = toml_parser()
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)

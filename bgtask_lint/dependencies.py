@@ -16,15 +16,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-import sys
 from pathlib import Path
 
+from bgtask_lint.config import toml_parser
 from bgtask_lint.names import TreeCache
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 AIOFILES_MISSING = "aiofiles is not a dependency of this project: add it, or use --unsafe-fixes"
 LOOK_UP = 3  # directories above the root searched when the root declares nothing
@@ -63,7 +58,7 @@ def declared(root: Path) -> frozenset[str]:
     for path in files:
         try:
             names |= _read(path)
-        except (OSError, UnicodeError, ValueError, SyntaxError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeError, ValueError, SyntaxError):  # TOMLDecodeError is a ValueError
             continue  # a broken file declares nothing we can trust
     result = frozenset(names)
     _CACHE[root] = (signature, result)
@@ -196,7 +191,7 @@ def _read(path: Path) -> set[str]:
 
 def _toml(path: Path) -> dict:
     with path.open("rb") as handle:
-        return tomllib.load(handle)
+        return toml_parser().load(handle)
 
 
 def _requirement_list(value: object) -> set[str]:

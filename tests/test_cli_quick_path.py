@@ -140,3 +140,21 @@ def test_a_closed_pipe_ends_quietly(project: Path) -> None:
 @pytest.mark.parametrize("text", ["x", "", "app.py"])
 def test_styles_are_the_codes_click_writes(options: dict, text: str) -> None:
     assert style(text, **options) == click.style(text, **options)
+
+
+def test_a_warm_check_without_a_toml_file_loads_no_toml_parser(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()  # the project's root, without a pyproject.toml
+    (tmp_path / "app.py").write_text(APP)
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('toml loaded:', 'tomllib' in sys.modules or 'tomli' in sys.modules,"
+             " file=sys.stderr))\n"
+             "sys.argv = ['bgtask-lint', 'check', '.']\n"
+             "from bgtask_lint.launch import run\nrun()\n")
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert "app.py:8:31: BGT101" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "toml loaded: False"
+    (tmp_path / "pyproject.toml").write_text("[tool.bgtask-lint]\nselect = ['BGT3']\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "BGT101" not in done.stdout and "app.py:12:5: BGT301" in done.stdout  # the settings were read
+    assert done.stderr.strip().splitlines()[-1] == "toml loaded: True"
