@@ -668,7 +668,14 @@ def checkout(rev: str, dest: Path) -> tuple[str, Path]:
         archive = subprocess.run(["git", "archive", full, "bgtask_lint"], cwd=REPO, check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    byte_compile(tree / "bgtask_lint")
     return full, tree
+
+
+def byte_compile(package: Path) -> None:
+    """Write the package's bytecode before timing: with PYTHONDONTWRITEBYTECODE set, an
+    uncompiled tree compiles every module on every run (a warm check: 0.071 -> 0.094 s)."""
+    subprocess.run([PY, "-m", "compileall", "-q", str(package)], check=True, stdout=subprocess.DEVNULL)
 
 
 def _meta(args: argparse.Namespace) -> dict:
@@ -718,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
 
     venv = None if args.no_venv else build_venv(cache / "venv")
     baseline = checkout(args.baseline, cache / "baseline") if args.baseline else None
+    byte_compile(REPO / "bgtask_lint")
     stdlib = build_stdlib(corpora / "stdlib", args.quick)
     packages = build_packages(venv, corpora / "packages", args.quick) if venv is not None else None
     size = 40 if args.quick else 2000

@@ -62,3 +62,15 @@ def test_measure_and_table(bench, tmp_path: Path) -> None:
     data = bench.to_json([group], {"reps": 2})
     json.dumps(data)
     assert data["groups"][0]["cases"][0]["ratio_to_flake8"] > 0
+
+
+def test_a_measured_tree_is_byte_compiled(bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timed runs would otherwise compile every module each time (PYTHONDONTWRITEBYTECODE)."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "mod.py").write_text("X = 1\n")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    bench.byte_compile(package)
+    assert list((package / "sub" / "__pycache__").glob("mod.*.pyc"))
+    assert list((package / "__pycache__").glob("__init__.*.pyc"))
