@@ -9,6 +9,7 @@ project helpers that log a traceback for the handler that calls them.
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -531,38 +532,76 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         return cached
     index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
 
+    module_ref = weakref.ref(module)  # the bindings are kept with the module: no cycle through it
+
     def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
-        sym = index.resolve(module, expr, function)
-        if isinstance(sym, ValueSym):
-            if wanted not in (None, "logger"):
-                return None
-            kind = module_loggers(index, sym.module).get(sym.name)
-            return ("logger", kind) if kind else None
-        if isinstance(sym, FunctionSym):
-            if wanted not in (None, "factory"):
-                return None
-            kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
-            return ("factory", kind) if kind else None
-        if isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
-            if wanted not in (None, "type", "factory"):
-                return None
-            kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
-            return ("type", kind) if kind else None
-        if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
-            if sym.name in LIBRARY_LOGGERS:
-                return "logger", LIBRARY_LOGGERS[sym.name]
-            if sym.name in LIBRARY_FACTORIES:
-                return "factory", LIBRARY_FACTORIES[sym.name]
-        if sym is None or isinstance(sym, ExternalSym):
-            return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
-        return None
+        asker = module_ref()
+        if asker is None:  # (nothing checks a module that is gone)
+            return UNKNOWN, UNKNOWN
+        return _external_fact(index, asker, expr, function, wanted)
+
+    kept = module.derived.get("logger-bindings")
+    if isinstance(kept, KeptBindings) and kept.index() is index \
+            and all(external(*question) == answer for question, answer in kept.asked):
+        # what the module's own tree gave, with the same answers from the other modules:
+        # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
+        index.cache[key] = kept.bindings
+        return kept.bindings
+    asked: list[tuple[tuple, ExternalFact]] = []
+
+    def asking(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
+        answer = external(expr, function, wanted)
+        asked.append(((expr, function, wanted), answer))
+        return answer
 
     shape = module.derived.get("logger-shape")
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)
-    bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+    bindings = logger_bindings(module.tree, asking, shape)  # type: ignore[arg-type]
+    bindings.external = external  # later questions are the checks', not the bindings'
+    module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
     index.cache[key] = bindings
     return bindings
+
+
+def _external_fact(index: ProjectIndex, module: ModuleInfo, expr: ast.expr, function: ast.AST | None,
+                   wanted: str | None) -> ExternalFact:
+    """What `expr`, a name of another project module (or of a library), is as a logger."""
+    sym = index.resolve(module, expr, function)
+    if isinstance(sym, ValueSym):
+        if wanted not in (None, "logger"):
+            return None
+        kind = module_loggers(index, sym.module).get(sym.name)
+        return ("logger", kind) if kind else None
+    if isinstance(sym, FunctionSym):
+        if wanted not in (None, "factory"):
+            return None
+        kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
+        return ("factory", kind) if kind else None
+    if isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
+        if wanted not in (None, "type", "factory"):
+            return None
+        kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
+        return ("type", kind) if kind else None
+    if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
+        if sym.name in LIBRARY_LOGGERS:
+            return "logger", LIBRARY_LOGGERS[sym.name]
+        if sym.name in LIBRARY_FACTORIES:
+            return "factory", LIBRARY_FACTORIES[sym.name]
+    if sym is None or isinstance(sym, ExternalSym):
+        return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
+    return None
+
+
+@dataclass
+class KeptBindings:
+    """A module's logger bindings kept with the module, and every question they asked of
+    other modules with its answer: they hold while each question gets the same answer
+    (the bindings are a function of the module's tree and those answers, asked in order)."""
+
+    index: "weakref.ref[ProjectIndex]"  # the index the answers came from (and `external` asks)
+    bindings: LoggerBindings
+    asked: list[tuple[tuple, ExternalFact]]
 
 
 def is_guard_decorator(index: ProjectIndex, sym: FunctionSym) -> bool:
