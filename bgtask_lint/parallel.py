@@ -29,9 +29,12 @@ R = TypeVar("R")
 
 # below this many modules, starting workers costs more than it saves
 MIN_PARALLEL_FILES = 32
-# ... unless the modules' checks read modules nobody parsed yet (a cached run re-checking a
-# few: open-webui, 30 re-checked 1.93 s -> 1.39 s; litellm, 3 named 0.71 s -> 0.66 s; 2 workers)
-MIN_PARALLEL_LOADING = 2
+# ... or fewer where the modules' checks read modules nobody parsed yet (a cached run
+# re-checking some: open-webui, 30 re-checked 1.93 s -> 1.39 s with 2 workers). Not for a
+# few: each worker parses the modules they share again (litellm, n files named and changed,
+# one process vs 2 workers: 3 files 0.38 vs 0.40 s, 8: 0.84 vs 1.0 s, 16: 0.46 vs 0.54 s,
+# 20: 0.79 vs 0.66 s, 24: 0.73 vs 0.58 s)
+MIN_PARALLEL_LOADING = 20
 # chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
 CHUNKS_PER_JOB = 8
 

@@ -96,11 +96,16 @@ def test_incremental_run_in_workers(tmp_path: Path, forked: list[int]) -> None:
 
 
 @needs_fork
-def test_an_incremental_run_forks_for_two_changed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cached run re-checking a few files has parsed only what it read: each check may
-    parse many modules, so two files are worth the workers (a cold run waits for 32)."""
+@pytest.mark.parametrize(("fewest", "forks"), [(2, True), (1000, False)])
+def test_an_incremental_run_forks_from_its_own_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        fewest: int, forks: bool) -> None:
+    """A cached run re-checking some files has parsed only what it read: each check may
+    parse many modules, so fewer files are worth the workers than in a cold run (which
+    waits for MIN_PARALLEL_FILES); below MIN_PARALLEL_LOADING it stays in one process
+    (each worker would parse the modules they share again). Same findings either way."""
     import shutil
 
+    assert parallel.MIN_PARALLEL_LOADING < parallel.MIN_PARALLEL_FILES
     root = tmp_path / "media"
     shutil.copytree(FIXTURES / "corpus" / "media_service", root)
     check_paths([root], Settings(), root=root, jobs=2, cache=True)
@@ -113,11 +118,12 @@ def test_an_incremental_run_forks_for_two_changed_files(tmp_path: Path, monkeypa
         return done
 
     monkeypatch.setattr(parallel, "map_forked", counting)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_LOADING", fewest)
     changed = sorted(p for p in root.rglob("*.py") if p.name != "__init__.py")[:2]
     for path in changed:
         path.write_text(path.read_text() + "\n# edited\n")
     edited = check_paths([root], Settings(), root=root, jobs=2, cache=True)
-    assert forked and forked[0] > 0, "the workers were not used"
+    assert bool(forked and forked[0] > 0) is forks
     serial = check_paths([root], Settings(), root=root, jobs=1)
     assert _fields(edited.findings) == _fields(serial.findings)
 
@@ -152,6 +158,7 @@ def test_a_file_changed_under_a_worker_keeps_the_pack_unwritten(tmp_path: Path,
         return done
 
     monkeypatch.setattr(parallel, "map_forked", recording)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_LOADING", 2)  # two files are worth the workers here
     check_paths([tmp_path], Settings(), root=tmp_path, jobs=2, cache=True)
     assert forked and forked[0] == 2, "the two edited files were not checked in workers"
     assert LAST_RUN.get("raced") is True and LAST_RUN.get("wrote") is False, dict(LAST_RUN)
