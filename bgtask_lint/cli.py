@@ -1,11 +1,13 @@
 """The `bgtask-lint` command line: check, fix, rules, rule, lsp. The runs themselves are
 commands.py, check_run.py and fix_run.py; this module is options and one-line usage errors
-(a plain warm `check` skips it: launch.py)."""
+(a plain `check` does not load it: launch.py)."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
+from typing import Callable
 
 import click
 
@@ -113,7 +115,8 @@ def fix(**params) -> None:
     raise click.exceptions.Exit(_command(fix_command, params))
 
 
-def _command(command, params: dict) -> int:
+def _command(command: Callable[[dict, bool], int], params: dict) -> int:
+    """Run `check`/`fix` (commands.py) with click's options; a usage problem is one line, exit 2."""
     try:
         return command(params, _stdout_is_tty())
     except UsageProblem as exc:
@@ -145,8 +148,6 @@ def show_rule(code: str) -> None:
     if rule is None:
         raise _fail(f"unknown rule code {code!r} (see 'bgtask-lint rules')")
     click.echo(f"# {rule.code} {rule.name}\n")
-    import inspect
-
     click.echo(inspect.cleandoc(rule.__doc__ or ""))
 
 
@@ -167,4 +168,4 @@ def lsp(stdio: bool) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    run()
+    main()

@@ -9,7 +9,7 @@ from pathlib import Path
 from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
 from bgtask_lint.console import Console
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_ERROR = 0, 2
 
 
 class UsageProblem(Exception):
@@ -76,7 +76,7 @@ def check_command(params: dict, stdout_is_tty: bool) -> int:
     if params["apply_fixes"]:
         if params["unused_noqa"]:
             raise UsageProblem("--unused-noqa cannot be combined with --fix")
-        return fix_run(run, unsafe=params["unsafe_fixes"], diff=False)
+        return fix_paths(run, unsafe=params["unsafe_fixes"], diff=False)
     options = CheckOptions(output_format=params["output_format"], exit_zero=params["exit_zero"],
                            statistics=params["statistics"], show_fixes=params["show_fixes"],
                            unsafe_fixes=params["unsafe_fixes"], jobs=params["jobs"], cache=not params["no_cache"],
@@ -87,10 +87,11 @@ def check_command(params: dict, stdout_is_tty: bool) -> int:
 def fix_command(params: dict, stdout_is_tty: bool) -> int:
     """`bgtask-lint fix` with its options read."""
     run = RunSetup(params, stdout_is_tty, connect_timeout=params["connect_timeout"])
-    return fix_run(run, unsafe=params["unsafe_fixes"], diff=params["diff"])
+    return fix_paths(run, unsafe=params["unsafe_fixes"], diff=params["diff"])
 
 
-def fix_run(run: RunSetup, *, unsafe: bool, diff: bool) -> int:
+def fix_paths(run: RunSetup, *, unsafe: bool, diff: bool) -> int:
+    """`fix` (or `check --fix`) of the paths the run names."""
     from bgtask_lint.fix_run import FixOptions, run_fix, run_fix_stdin
 
     params = run.params

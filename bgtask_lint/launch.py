@@ -85,7 +85,8 @@ def run() -> None:
 
     parallel.garbage_left_to_exit = True  # `lsp` says otherwise: a server lives on
     try:
-        params = quick_check_params(sys.argv[1:])
+        # (on Windows click also expands `~`, variables and globs in the arguments)
+        params = None if sys.platform == "win32" else quick_check_params(sys.argv[1:])
         if params is None:
             from bgtask_lint.cli import main
 
@@ -101,7 +102,10 @@ def _as_click_ends(params: dict[str, object]) -> int:
     try:
         return quick_check(params)
     except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("\nAborted!\n")
+        from bgtask_lint.console import echo
+
+        echo("", err=True)  # closes the terminal's ^C line
+        echo("Aborted!", err=True)
         return 1
     except OSError as exc:
         if exc.errno != errno.EPIPE:

@@ -78,7 +78,7 @@ def render_text(findings: Iterable[Finding], display: Callable[[Path], str], *, 
     )
 
 
-ANSI_COLORS = {"red": 31, "green": 32, "cyan": 36}
+ANSI_COLORS = {"red": 31, "green": 32, "cyan": 36}  # the colours the text output uses
 
 
 def style(text: str, fg: str | None = None, bold: bool = False) -> str:

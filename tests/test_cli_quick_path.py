@@ -53,6 +53,18 @@ def test_options_read_as_click_reads_them(args: list[str]) -> None:
     assert quick_check_params(["check", *args]) == _click_params(args)
 
 
+def test_every_option_read_here_is_read_so_by_click() -> None:
+    from bgtask_lint.launch import QUICK_FLAGS, QUICK_VALUES
+
+    for flag in QUICK_FLAGS:
+        assert quick_check_params(["check", flag]) == _click_params([flag]), flag
+    for option, (_, choices) in QUICK_VALUES.items():
+        value = sorted(choices)[0] if choices else "BGT1"
+        assert quick_check_params(["check", option, value]) == _click_params([option, value]), option
+    formats = next(p for p in main.commands["check"].params if p.name == "output_format").type.choices
+    assert set(formats) == QUICK_VALUES["--format"][1]
+
+
 @pytest.mark.parametrize("args", [
     ["fix", "."],
     ["check", "-"],  # stdin
@@ -104,6 +116,27 @@ def test_same_output_and_exit_as_click(project: Path, args: list[str]) -> None:
     quick = _run(QUICK, args, project)
     assert quick == through_click
     assert quick[0] in (0, 1, 2)
+
+
+@pytest.mark.parametrize(("name", "env", "stderr"), [
+    ("tâche.py", {"PYTHONIOENCODING": "ascii"}, None),  # click rewrites what ASCII cannot say
+    ("esc\x1b[31mred.py", {}, None),  # click strips terminal codes off a pipe
+    ("app.py", {}, subprocess.DEVNULL),
+    ("app.py", {}, "closed"),  # cron: no stderr at all
+])
+def test_streams_that_need_clicks_handling(project: Path, name: str, env: dict, stderr) -> None:
+    (project / name).write_text(APP.replace("process(path)", "tâche(path)"))
+    runs = []
+    for command in (THROUGH_CLICK, QUICK):
+        args = [*command, "check", "--no-cache", "missing.py", name]
+        if stderr == "closed":
+            args = ["sh", "-c", '"$@" 2>&-', "sh", *args]
+        done = subprocess.run(args, cwd=project, stdout=subprocess.PIPE, timeout=120,
+                              stderr=subprocess.PIPE if stderr is None else subprocess.DEVNULL,
+                              env={**os.environ, "NO_COLOR": "1", **env})
+        runs.append((done.returncode, done.stdout, done.stderr))
+    assert runs[0] == runs[1]
+    assert runs[0][0] == 2 and b"BGT101" in runs[0][1]
 
 
 def test_a_warm_check_loads_no_click(project: Path) -> None:
