@@ -533,12 +533,37 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
 
     module_ref = weakref.ref(module)  # the bindings are kept with the module: no cycle through it
+    asked: list[tuple[tuple, ExternalFact]] = []  # while the bindings are computed: what they asked
+    recording = [False]
 
+    # one frame per module followed (an import chain of loggers recurses through here)
     def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
         asker = module_ref()
+        sym = index.resolve(asker, expr, function) if asker is not None else None
+        answer: ExternalFact = None
         if asker is None:  # (nothing checks a module that is gone)
-            return UNKNOWN, UNKNOWN
-        return _external_fact(index, asker, expr, function, wanted)
+            answer = (UNKNOWN, UNKNOWN)
+        elif isinstance(sym, ValueSym):
+            if wanted in (None, "logger"):
+                kind = module_loggers(index, sym.module).get(sym.name)
+                answer = ("logger", kind) if kind else None
+        elif isinstance(sym, FunctionSym):
+            if wanted in (None, "factory"):
+                kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
+                answer = ("factory", kind) if kind else None
+        elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
+            if wanted in (None, "type", "factory"):
+                kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
+                answer = ("type", kind) if kind else None
+        elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_LOGGERS:  # re-exported: `from loguru import logger`
+            answer = ("logger", LIBRARY_LOGGERS[sym.name])
+        elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_FACTORIES:
+            answer = ("factory", LIBRARY_FACTORIES[sym.name])
+        elif sym is None or isinstance(sym, ExternalSym):
+            answer = (UNKNOWN, UNKNOWN)  # outside the project, or not found: nobody can read it
+        if recording[0]:
+            asked.append(((expr, function, wanted), answer))
+        return answer
 
     kept = module.derived.get("logger-bindings")
     if isinstance(kept, KeptBindings) and kept.index() is index \
@@ -547,50 +572,15 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
         index.cache[key] = kept.bindings
         return kept.bindings
-    asked: list[tuple[tuple, ExternalFact]] = []
-
-    def asking(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
-        answer = external(expr, function, wanted)
-        asked.append(((expr, function, wanted), answer))
-        return answer
-
     shape = module.derived.get("logger-shape")
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)
-    bindings = logger_bindings(module.tree, asking, shape)  # type: ignore[arg-type]
-    bindings.external = external  # later questions are the checks', not the bindings'
+    recording[0] = True
+    bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+    recording[0] = False  # later questions are the checks', not the bindings'
     module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
     index.cache[key] = bindings
     return bindings
-
-
-def _external_fact(index: ProjectIndex, module: ModuleInfo, expr: ast.expr, function: ast.AST | None,
-                   wanted: str | None) -> ExternalFact:
-    """What `expr`, a name of another project module (or of a library), is as a logger."""
-    sym = index.resolve(module, expr, function)
-    if isinstance(sym, ValueSym):
-        if wanted not in (None, "logger"):
-            return None
-        kind = module_loggers(index, sym.module).get(sym.name)
-        return ("logger", kind) if kind else None
-    if isinstance(sym, FunctionSym):
-        if wanted not in (None, "factory"):
-            return None
-        kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
-        return ("factory", kind) if kind else None
-    if isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
-        if wanted not in (None, "type", "factory"):
-            return None
-        kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
-        return ("type", kind) if kind else None
-    if isinstance(sym, ExternalSym):  # re-exported: `from loguru import logger` in app/log.py
-        if sym.name in LIBRARY_LOGGERS:
-            return "logger", LIBRARY_LOGGERS[sym.name]
-        if sym.name in LIBRARY_FACTORIES:
-            return "factory", LIBRARY_FACTORIES[sym.name]
-    if sym is None or isinstance(sym, ExternalSym):
-        return UNKNOWN, UNKNOWN  # outside the project, or not found: nobody can read it
-    return None
 
 
 @dataclass
@@ -599,7 +589,7 @@ class KeptBindings:
     other modules with its answer: they hold while each question gets the same answer
     (the bindings are a function of the module's tree and those answers, asked in order)."""
 
-    index: "weakref.ref[ProjectIndex]"  # the index the answers came from (and `external` asks)
+    index: "weakref.ref[ProjectIndex]"  # which index the answers came from (the bindings' own question closure holds it)
     bindings: LoggerBindings
     asked: list[tuple[tuple, ExternalFact]]
 
