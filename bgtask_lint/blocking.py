@@ -269,6 +269,16 @@ def _local_calls(function: ast.AST):
     return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
 
 
+def _kept_local_calls(module: ModuleInfo, function: ast.AST) -> list[ast.Call]:
+    """`_local_calls`, kept with the module: a function of the def's own tree, which an edit
+    of another module (emptying the index's cache) does not change."""
+    kept: dict = module.derived.setdefault("local-calls", {})  # type: ignore[assignment]
+    calls = kept.get(id(function))  # (a def of this module's tree: its id is its own while the module lives)
+    if calls is None:
+        calls = kept[id(function)] = _local_calls(function)
+    return calls
+
+
 def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = (), depth: int = 0,
                    visiting: frozenset = frozenset()) -> list[str] | None:
     """For a plain def of the project: ["helper()", ..., "smtplib.SMTP"] if it blocks, else None."""
@@ -282,7 +292,7 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...]
     module, function = sym.module, sym.node
     owner = module.owner_class.get(id(function))
     found: list[str] | None = None
-    calls = list(_local_calls(function))
+    calls = list(_kept_local_calls(module, function))
     for call in calls:
         reason = blocking_reason(index, module, function, call, extra)
         if reason is not None:

@@ -354,3 +354,28 @@ def test_kept_bindings_do_not_hold_their_module(tmp_path: Path) -> None:
     project.check(module)
     questions = module.derived["logger-bindings"].bindings.external
     assert not any(cell.cell_contents is module for cell in questions.__closure__ or ())
+
+
+HELPERS = "def read_config(path):\n    with open(path) as f:\n        return f.read()\n"
+CALLER = "from app.helpers import read_config\n\n\nasync def handler(path):\n    return read_config(path)\n"
+
+
+def test_a_defs_calls_are_kept_with_its_module_across_edits_elsewhere(tmp_path: Path) -> None:
+    """What a def calls is read off its own tree once per module version: an edit of another
+    module keeps it, an edit of its own module reads it again (and findings follow)."""
+    app = write_app(tmp_path, {"helpers": HELPERS, "caller": CALLER, "other": "x = 1\n"})
+    root = tmp_path.resolve()
+    project = Project.load([], Settings(), root=root)
+    helpers, caller, other = (app.resolve() / f"{name}.py" for name in ("helpers", "caller", "other"))
+
+    def codes() -> list[str]:
+        return [f.code for f in project.check(project.module(caller))]
+
+    assert codes() == ["BGT302"]  # handler -> read_config() -> open
+    kept = project.module(helpers).derived["local-calls"]
+    project.replace(other, "x = 2\n")
+    assert codes() == ["BGT302"]
+    assert project.module(helpers).derived["local-calls"] is kept
+    project.replace(helpers, "def read_config(path):\n    return path\n")
+    assert codes() == []
+    assert project.module(helpers).derived["local-calls"] is not kept
