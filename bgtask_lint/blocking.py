@@ -273,10 +273,10 @@ def _kept_local_calls(module: ModuleInfo, function: ast.AST) -> list[ast.Call]:
     """`_local_calls`, kept with the module: a function of the def's own tree, which an edit
     of another module (emptying the index's cache) does not change."""
     kept: dict = module.derived.setdefault("local-calls", {})  # type: ignore[assignment]
-    calls = kept.get(id(function))  # (a def of this module's tree: its id is its own while the module lives)
-    if calls is None:
-        calls = kept[id(function)] = _local_calls(function)
-    return calls
+    found = kept.get(id(function))
+    if found is None or found[0] is not function:  # (the def itself is kept: an id is its own only while it lives)
+        found = kept[id(function)] = (function, _local_calls(function))
+    return found[1]
 
 
 def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = (), depth: int = 0,

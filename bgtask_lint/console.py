@@ -11,30 +11,25 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
 from bgtask_lint.report import Display
 
 
-# what click.echo strips off a stream that is no terminal (its own pattern)
-_ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
-
-
 def echo(text: str, err: bool = False) -> None:
     """One line of output, as click's echo writes it. Through click itself where click is
     loaded (its command line; CliRunner, which decides what a terminal is) or where the
-    stream needs click's handling (closed, not UTF-8, Windows); the quick path of a plain
-    `check` (launch.py) writes a UTF-8 stream itself, without loading click."""
+    text or the stream needs click's handling (terminal codes, which it strips off a
+    stream that is no terminal; a stream closed, not UTF-8, or on Windows); the quick
+    path of a plain `check` (launch.py) writes plain text to a UTF-8 stream itself,
+    without loading click."""
     stream = sys.stderr if err else sys.stdout
-    if "click" in sys.modules or not _plainly_writable(stream):
+    if "click" in sys.modules or "\x1b" in text or not _plainly_writable(stream):
         import click
 
         click.echo(text, err=err)
         return
-    if not _isatty(stream):
-        text = _ANSI.sub("", text)
     stream.write(text + "\n")
     stream.flush()
 
@@ -42,13 +37,6 @@ def echo(text: str, err: bool = False) -> None:
 def _plainly_writable(stream: object) -> bool:
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     return stream is not None and encoding == "utf8" and sys.platform != "win32"
-
-
-def _isatty(stream: object) -> bool:
-    try:
-        return stream.isatty()  # type: ignore[attr-defined]
-    except Exception:  # a stream without a file behind it
-        return False
 
 
 class Console:

@@ -576,8 +576,10 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)
     recording[0] = True
-    bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
-    recording[0] = False  # later questions are the checks', not the bindings'
+    try:
+        bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+    finally:
+        recording[0] = False  # later questions are the checks', not the bindings'
     module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
     index.cache[key] = bindings
     return bindings

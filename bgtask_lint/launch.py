@@ -102,15 +102,20 @@ def _as_click_ends(params: dict[str, object]) -> int:
     try:
         return quick_check(params)
     except (KeyboardInterrupt, EOFError):
-        from bgtask_lint.console import echo
+        import click  # (what click's own command line writes then, quirks included)
 
-        echo("", err=True)  # closes the terminal's ^C line
-        echo("Aborted!", err=True)
+        click.echo(file=sys.stderr)  # closes the terminal's ^C line
+        click.echo("Aborted!", err=True)
         return 1
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise
-        # `bgtask-lint check | head`: the reader has gone; so that the exit's flush cannot fail again
+        # `bgtask-lint check | head`: the reader has gone; so that the exit's flush of what
+        # is left in either stream cannot fail again (click exits 1 the same way)
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (AttributeError, OSError, ValueError):  # closed, or no file behind it
+                pass
         return 1

@@ -139,6 +139,26 @@ def test_streams_that_need_clicks_handling(project: Path, name: str, env: dict, 
     assert runs[0][0] == 2 and b"BGT101" in runs[0][1]
 
 
+@pytest.mark.parametrize("gone", ["stderr", "both"])
+def test_a_reader_gone_from_stderr_ends_as_click_ends(project: Path, gone: str) -> None:
+    """An error line to a pipe nobody reads (`2>&1 >/dev/null | true`): exit 1, as click's
+    program exits, not 120 from a failed flush at exit (buffered streams: no
+    PYTHONUNBUFFERED)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    codes = []
+    for command in (THROUGH_CLICK, QUICK):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            done = subprocess.run([*command, "check", "--no-cache", "app.py", "missing.py"], cwd=project, env=env,
+                                  stdout=write_end if gone == "both" else subprocess.DEVNULL, stderr=write_end,
+                                  timeout=120)
+        finally:
+            os.close(write_end)
+        codes.append(done.returncode)
+    assert codes[0] == codes[1] == 1
+
+
 def test_a_warm_check_loads_no_click(project: Path) -> None:
     probe = ("import atexit, sys\n"
              "atexit.register(lambda: print('click loaded:', 'click' in sys.modules, file=sys.stderr))\n"
