@@ -569,7 +569,9 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     if isinstance(kept, KeptBindings) and kept.index() is index \
             and all(external(*question) == answer for question, answer in kept.asked):
         # what the module's own tree gave, with the same answers from the other modules:
-        # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
+        # the same bindings (an edit elsewhere, in the editor, need not walk this module again);
+        # its classes' attributes, found later with answers not asked here, are found again
+        kept.bindings.class_facts.clear()
         index.cache[key] = kept.bindings
         return kept.bindings
     shape = module.derived.get("logger-shape")

@@ -90,11 +90,26 @@ class LoggerBindings(dict):
         self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
         self.logger_classes: dict[str, str] = {}  # module-level logger type: subclass or alias
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
-        self.attributes: dict[int, dict[str, str]] = {}  # id(class) -> {attr: kind} for self.<attr>
         self.possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
-        self.possible_attributes: dict[int, set[str]] = {}
         self.enclosing: dict[int, ast.AST] = {}  # id(nested def or lambda) -> enclosing def: closures
         self.external: External | None = None
+        # the module's classes, and what their `self.<attr>` are, found when first asked
+        self.classes: dict[int, ast.ClassDef] = {}
+        self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
+
+    def attributes_of(self, cls: ast.ClassDef) -> tuple[dict[str, str], set[str]]:
+        """A class's `self.<attr>` loggers: (attr -> kind, attrs that may be one). Found when
+        first asked, not with the module's bindings: judging every attribute of every class
+        of every module reached asked about (and parsed) most of a big project (litellm: 1,007
+        of 1,557 modules loaded to re-check 73 files). The same answers as then: the rest of
+        the bindings are complete, and while a class is judged its own attributes are not
+        known yet (nor those of a class of another module)."""
+        found = self.class_facts.get(id(cls))
+        if found is None:
+            self.class_facts[id(cls)] = found = ({}, set())
+            if self.classes.get(id(cls)) is cls:
+                found = self.class_facts[id(cls)] = _class_attributes(cls, self)
+        return found
 
     def qualified(self, expr: ast.expr) -> str | None:
         """`lg.getLogger` -> `logging.getLogger` through the module's imports."""
@@ -167,12 +182,7 @@ def logger_bindings(tree: ast.Module, external: External | None = None,
                    and (k := _factory_kind(m, bindings))}
         if methods:
             bindings.method_factories[id(cls)] = methods
-    for cls in classes:
-        known, possible = _class_attributes(cls, bindings)
-        if known:
-            bindings.attributes[id(cls)] = known
-        if possible:
-            bindings.possible_attributes[id(cls)] = possible
+    bindings.classes = {id(cls): cls for cls in classes}  # their attributes: `attributes_of`
     return bindings
 
 
@@ -296,9 +306,10 @@ def _kind(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None,
         return _external(expr, bindings, "logger")
     if isinstance(expr, ast.Attribute):
         if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner_class is not None:
-            if expr.attr in bindings.possible_attributes.get(id(owner_class), ()):
+            known, possible = bindings.attributes_of(owner_class)
+            if expr.attr in possible:
                 return UNKNOWN
-            return bindings.attributes.get(id(owner_class), {}).get(expr.attr)
+            return known.get(expr.attr)
         qualified = bindings.qualified(expr)
         if qualified in LIBRARY_LOGGERS:
             return LIBRARY_LOGGERS[qualified]

@@ -379,3 +379,29 @@ def test_a_defs_calls_are_kept_with_its_module_across_edits_elsewhere(tmp_path: 
     project.replace(helpers, "def read_config(path):\n    return path\n")
     assert codes() == []
     assert project.module(helpers).derived["local-calls"] is not kept
+
+
+def test_class_attributes_are_judged_when_asked(tmp_path: Path) -> None:
+    """A module whose logger another module imports is not read whole for it: its classes'
+    `self.<attr>` are judged when a check asks about one (judging them all loaded most of a
+    big project), with the same answers."""
+    client = ("import logging\n\nfrom app import conn\n\nlogger = logging.getLogger(__name__)\n\n\n"
+              "class Client:\n    def __init__(self):\n        self.conn = conn.open_connection()\n"
+              "        self.log = logging.getLogger('client')\n        self.child = self.log.getChild('x')\n\n"
+              "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
+              "            self.log.error(str(e))\n\n    def other(self, x):\n        try:\n            work(x)\n"
+              "        except Exception as e:\n            self.child.error(str(e))\n")
+    tasks = ("from fastapi import BackgroundTasks\n\nfrom app.client import Client, logger\n\n\n"
+             "def job(x):\n    try:\n        work(x)\n    except Exception:\n        logger.exception('failed')\n\n\n"
+             "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n"
+             "    background_tasks.add_task(Client().sync, 1)\n    background_tasks.add_task(Client().other, 1)\n")
+    app = write_app(tmp_path, {"conn": "def open_connection():\n    return 1\n", "client": client, "tasks": tasks})
+    root = tmp_path.resolve()
+    project = Project.load([], Settings(), root=root)
+    assert [f.code for f in project.check(project.module(app.resolve() / "tasks.py"))] == []
+    assert app.resolve() / "conn.py" not in project.index.by_path  # nobody asked about Client's attributes
+    found = [(f.code, f.line, "neither logs nor prints" in f.message)
+             for f in project.check(project.module(app.resolve() / "client.py"))]
+    # self.log is a logger (logging without the traceback); self.child, derived from another
+    # attribute of the same class, is not followed (as when every attribute was judged first)
+    assert found == [("BGT402", 17, False), ("BGT402", 23, True)]
