@@ -570,8 +570,10 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             and all(external(*question) == answer for question, answer in kept.asked):
         # what the module's own tree gave, with the same answers from the other modules:
         # the same bindings (an edit elsewhere, in the editor, need not walk this module again);
-        # its classes' attributes, found later with answers not asked here, are found again
+        # what its classes' methods make and their attributes are, found later with answers
+        # not asked here, are found again
         kept.bindings.class_facts.clear()
+        kept.bindings.method_factories.clear()
         index.cache[key] = kept.bindings
         return kept.bindings
     shape = module.derived.get("logger-shape")

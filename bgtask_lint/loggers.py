@@ -89,13 +89,26 @@ class LoggerBindings(dict):
         self.modules: set[str] = set()  # names bound by `import x` (a module is no logger)
         self.factories: dict[str, str] = {}  # module-level def returning a logger -> kind
         self.logger_classes: dict[str, str] = {}  # module-level logger type: subclass or alias
-        self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
         self.possible: set[str] = set()  # module-level names that may be loggers (UNKNOWN)
         self.enclosing: dict[int, ast.AST] = {}  # id(nested def or lambda) -> enclosing def: closures
         self.external: External | None = None
-        # the module's classes, and what their `self.<attr>` are, found when first asked
+        # the module's classes, and what their methods make and their `self.<attr>` are,
+        # found when first asked (`factory_methods`, `attributes_of`)
         self.classes: dict[int, ast.ClassDef] = {}
         self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
+        self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
+
+    def factory_methods(self, cls: ast.ClassDef) -> dict[str, str]:
+        """A class's methods that return a logger (method -> kind), found when first asked,
+        as `attributes_of` is (they were judged with the module's bindings, after every
+        module-level name, and a method's returns never ask what another method makes)."""
+        found = self.method_factories.get(id(cls))
+        if found is None:
+            found = self.method_factories[id(cls)] = {}
+            if self.classes.get(id(cls)) is cls:
+                found.update((m.name, k) for m in cls.body if isinstance(m, ast.FunctionDef)
+                             and (k := _factory_kind(m, self)))
+        return found
 
     def attributes_of(self, cls: ast.ClassDef) -> tuple[dict[str, str], set[str]]:
         """A class's `self.<attr>` loggers: (attr -> kind, attrs that may be one). Found when
@@ -177,12 +190,7 @@ def logger_bindings(tree: ast.Module, external: External | None = None,
                 bindings.possible.add(target.id)
             elif kind:
                 bindings[target.id] = kind
-    for cls in classes:
-        methods = {m.name: k for m in cls.body if isinstance(m, ast.FunctionDef)
-                   and (k := _factory_kind(m, bindings))}
-        if methods:
-            bindings.method_factories[id(cls)] = methods
-    bindings.classes = {id(cls): cls for cls in classes}  # their attributes: `attributes_of`
+    bindings.classes = {id(cls): cls for cls in classes}  # their methods and attributes: when asked
     return bindings
 
 
@@ -337,7 +345,7 @@ def _call_kind(call: ast.Call, bindings: LoggerBindings, function: ast.AST | Non
         return receiver if receiver and (wanted is None or receiver in (wanted, UNKNOWN)) else None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
             and func.value.id in ("self", "cls") and owner_class is not None:
-        return bindings.method_factories.get(id(owner_class), {}).get(func.attr)
+        return bindings.factory_methods(owner_class).get(func.attr)
     if isinstance(func, ast.Name) and _local_kind(func.id, bindings, function, depth) is False:
         if func.id in bindings.factories:
             return bindings.factories[func.id]

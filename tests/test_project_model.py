@@ -405,3 +405,24 @@ def test_class_attributes_are_judged_when_asked(tmp_path: Path) -> None:
     # self.log is a logger (logging without the traceback); self.child, derived from another
     # attribute of the same class, is not followed (as when every attribute was judged first)
     assert found == [("BGT402", 17, False), ("BGT402", 23, True)]
+
+
+def test_what_a_class_s_methods_make_is_judged_when_asked(tmp_path: Path) -> None:
+    """The same for a class's methods that return a logger: judged when a `self.<method>()`
+    is, not with the module's bindings."""
+    client = ("import logging\n\nfrom app import conn\n\nlogger = logging.getLogger(__name__)\n\n\n"
+              "class Client:\n    def connect(self):\n        return conn.open_connection()\n\n"
+              "    def make_log(self):\n        return logging.getLogger('client')\n\n"
+              "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
+              "            self.make_log().error(str(e))\n")
+    tasks = ("from fastapi import BackgroundTasks\n\nfrom app.client import Client, logger\n\n\n"
+             "def job(x):\n    try:\n        work(x)\n    except Exception:\n        logger.exception('failed')\n\n\n"
+             "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n"
+             "    background_tasks.add_task(Client().sync, 1)\n")
+    app = write_app(tmp_path, {"conn": "def open_connection():\n    return 1\n", "client": client, "tasks": tasks})
+    project = Project.load([], Settings(), root=tmp_path.resolve())
+    assert [f.code for f in project.check(project.module(app.resolve() / "tasks.py"))] == []
+    assert app.resolve() / "conn.py" not in project.index.by_path  # nobody asked what connect() makes
+    found = [(f.code, f.line, "neither logs nor prints" in f.message)
+             for f in project.check(project.module(app.resolve() / "client.py"))]
+    assert found == [("BGT402", 18, False)]  # make_log() makes a logger: it logs, without the traceback
