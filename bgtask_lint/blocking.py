@@ -274,7 +274,7 @@ def _kept_local_calls(module: ModuleInfo, function: ast.AST) -> list[ast.Call]:
     of another module (emptying the index's cache) does not change."""
     kept: dict = module.derived.setdefault("local-calls", {})  # type: ignore[assignment]
     found = kept.get(id(function))
-    if found is None or found[0] is not function:  # (the def itself is kept: an id is its own only while it lives)
+    if found is None:  # (kept with the def itself: while it lives, its id names no other node)
         found = kept[id(function)] = (function, _local_calls(function))
     return found[1]
 

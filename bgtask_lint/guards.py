@@ -534,7 +534,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
 
     module_ref = weakref.ref(module)  # the bindings are kept with the module: no cycle through it
     asked: list[tuple[tuple, ExternalFact]] = []  # while the bindings are computed: what they asked
-    recording = [False]
+    recording = False
 
     # one frame per module followed (an import chain of loggers recurses through here)
     def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
@@ -561,7 +561,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             answer = ("factory", LIBRARY_FACTORIES[sym.name])
         elif sym is None or isinstance(sym, ExternalSym):
             answer = (UNKNOWN, UNKNOWN)  # outside the project, or not found: nobody can read it
-        if recording[0]:
+        if recording:
             asked.append(((expr, function, wanted), answer))
         return answer
 
@@ -569,21 +569,18 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     if isinstance(kept, KeptBindings) and kept.index() is index \
             and all(external(*question) == answer for question, answer in kept.asked):
         # what the module's own tree gave, with the same answers from the other modules:
-        # the same bindings (an edit elsewhere, in the editor, need not walk this module again);
-        # what its classes' methods make and their attributes are, found later with answers
-        # not asked here, are found again
-        kept.bindings.class_facts.clear()
-        kept.bindings.method_factories.clear()
+        # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
+        kept.bindings.forget_classes()
         index.cache[key] = kept.bindings
         return kept.bindings
     shape = module.derived.get("logger-shape")
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)
-    recording[0] = True
+    recording = True
     try:
         bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
     finally:
-        recording[0] = False  # later questions are the checks', not the bindings'
+        recording = False  # later questions are the checks', not the bindings'
     module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
     index.cache[key] = bindings
     return bindings

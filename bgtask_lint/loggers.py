@@ -98,6 +98,12 @@ class LoggerBindings(dict):
         self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
 
+    def forget_classes(self) -> None:
+        """Judge the classes again when asked: what they asked of other modules may be
+        answered otherwise now (kept bindings reused after an edit elsewhere)."""
+        self.class_facts.clear()
+        self.method_factories.clear()
+
     def factory_methods(self, cls: ast.ClassDef) -> dict[str, str]:
         """A class's methods that return a logger (method -> kind), found when first asked,
         as `attributes_of` is (they were judged with the module's bindings, after every
