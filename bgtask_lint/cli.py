@@ -5,17 +5,17 @@ commands.py, check_run.py and fix_run.py; this module is options and one-line us
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from typing import Callable
 
 import click
 
 from bgtask_lint.commands import EXIT_CLEAN, EXIT_ERROR, UsageProblem, check_command, fix_command
+from bgtask_lint.console import reader_gone, usage_error
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
-    click.echo(f"bgtask-lint: error: {message}", err=True)
+    usage_error(message)
     return click.exceptions.Exit(EXIT_ERROR)
 
 
@@ -33,7 +33,7 @@ class _OneLineErrors(click.Group):
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            click.echo(f"bgtask-lint: error: {exc.format_message()}{where}", err=True)
+            usage_error(f"{exc.format_message()}{where}")
             sys.exit(EXIT_ERROR)
         except click.ClickException as exc:
             exc.show()
@@ -42,8 +42,7 @@ class _OneLineErrors(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         except BrokenPipeError:  # `bgtask-lint check | head`: the reader has gone
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush cannot fail again
+            reader_gone()
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else EXIT_CLEAN)
 

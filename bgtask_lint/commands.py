@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bgtask_lint.check_run import EXIT_CLEAN, EXIT_ERROR, CheckOptions, prepare, run_check
 from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
 from bgtask_lint.console import Console
-
-EXIT_CLEAN, EXIT_ERROR = 0, 2
 
 
 class UsageProblem(Exception):
@@ -59,15 +58,11 @@ class RunSetup:
             raise UsageProblem(str(exc)) from None
 
     def prepare(self) -> tuple[list[Path], Settings, Path] | None:
-        from bgtask_lint.check_run import prepare
-
         return prepare(self.paths, self.params["stdin_filename"], self.settings_for, self.console)
 
 
 def check_command(params: dict, stdout_is_tty: bool) -> int:
     """`bgtask-lint check` with its options read (the names click gives them)."""
-    from bgtask_lint.check_run import CheckOptions, run_check
-
     if params["add_noqa"] and (params["apply_fixes"] or params["unused_noqa"]):
         raise UsageProblem("--add-noqa cannot be combined with --fix or --unused-noqa")
     run = RunSetup(params, stdout_is_tty)

@@ -34,6 +34,22 @@ def echo(text: str, err: bool = False) -> None:
     stream.flush()
 
 
+def usage_error(message: str) -> None:
+    """A usage problem (options, config): one line, as every error is said."""
+    echo(f"bgtask-lint: error: {message}", err=True)
+
+
+def reader_gone() -> None:
+    """The reader of the output has gone (`bgtask-lint check | head`): what is left in
+    either stream's buffer goes to /dev/null, so that the exit's flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):  # closed, or no file behind it
+            pass
+
+
 def _plainly_writable(stream: object) -> bool:
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     return stream is not None and encoding == "utf8" and sys.platform != "win32"

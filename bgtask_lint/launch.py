@@ -7,7 +7,6 @@ to the click command line (cli.py) untouched, which says usage errors its own wa
 from __future__ import annotations
 
 import errno
-import os
 import sys
 
 # what click gives `check` when no option is passed (a test holds them to it)
@@ -64,12 +63,12 @@ def quick_check_params(args: list[str]) -> dict[str, object] | None:
 def quick_check(params: dict[str, object]) -> int:
     """Run `check` as the click command does (same output, same exit code)."""
     from bgtask_lint.commands import EXIT_ERROR, UsageProblem, check_command
-    from bgtask_lint.console import echo
+    from bgtask_lint.console import usage_error
 
     try:
         return check_command(params, sys.stdout.isatty())
     except UsageProblem as exc:
-        echo(f"bgtask-lint: error: {exc}", err=True)
+        usage_error(str(exc))
         return EXIT_ERROR
 
 
@@ -110,12 +109,7 @@ def _as_click_ends(params: dict[str, object]) -> int:
     except OSError as exc:
         if exc.errno != errno.EPIPE:
             raise
-        # `bgtask-lint check | head`: the reader has gone; so that the exit's flush of what
-        # is left in either stream cannot fail again (click exits 1 the same way)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                os.dup2(devnull, stream.fileno())
-            except (AttributeError, OSError, ValueError):  # closed, or no file behind it
-                pass
+        from bgtask_lint.console import reader_gone
+
+        reader_gone()  # (click's program exits 1 the same way)
         return 1
