@@ -381,27 +381,35 @@ def test_a_defs_calls_are_kept_with_its_module_across_edits_elsewhere(tmp_path: 
     assert project.module(helpers).derived["local-calls"] is not kept
 
 
+def _judged_when_asked(tmp_path: Path, class_body: str, scheduled: list[str]) -> list[tuple]:
+    """A task module importing a logger from `app.client`, whose class `Client` (with this
+    body) names `app.conn` only where a check has no reason to ask (`scheduled`: methods
+    of Client that are tasks too). Checking the task module must not load `app.conn`;
+    returned: client.py's findings (code, line, whether the handler logs at all)."""
+    client = ("import logging\n\nfrom app import conn\n\nlogger = logging.getLogger(__name__)\n\n\n"
+              "class Client:\n" + class_body)
+    tasks = ("from fastapi import BackgroundTasks\n\nfrom app.client import Client, logger\n\n\n"
+             "def job(x):\n    try:\n        work(x)\n    except Exception:\n        logger.exception('failed')\n\n\n"
+             "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n"
+             + "".join(f"    background_tasks.add_task(Client().{method}, 1)\n" for method in scheduled))
+    app = write_app(tmp_path, {"conn": "def open_connection():\n    return 1\n", "client": client, "tasks": tasks})
+    project = Project.load([], Settings(), root=tmp_path.resolve())
+    assert [f.code for f in project.check(project.module(app.resolve() / "tasks.py"))] == []
+    assert app.resolve() / "conn.py" not in project.index.by_path  # nobody asked about Client
+    return [(f.code, f.line, "neither logs nor prints" in f.message)
+            for f in project.check(project.module(app.resolve() / "client.py"))]
+
+
 def test_class_attributes_are_judged_when_asked(tmp_path: Path) -> None:
     """A module whose logger another module imports is not read whole for it: its classes'
     `self.<attr>` are judged when a check asks about one (judging them all loaded most of a
     big project), with the same answers."""
-    client = ("import logging\n\nfrom app import conn\n\nlogger = logging.getLogger(__name__)\n\n\n"
-              "class Client:\n    def __init__(self):\n        self.conn = conn.open_connection()\n"
-              "        self.log = logging.getLogger('client')\n        self.child = self.log.getChild('x')\n\n"
-              "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
-              "            self.log.error(str(e))\n\n    def other(self, x):\n        try:\n            work(x)\n"
-              "        except Exception as e:\n            self.child.error(str(e))\n")
-    tasks = ("from fastapi import BackgroundTasks\n\nfrom app.client import Client, logger\n\n\n"
-             "def job(x):\n    try:\n        work(x)\n    except Exception:\n        logger.exception('failed')\n\n\n"
-             "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n"
-             "    background_tasks.add_task(Client().sync, 1)\n    background_tasks.add_task(Client().other, 1)\n")
-    app = write_app(tmp_path, {"conn": "def open_connection():\n    return 1\n", "client": client, "tasks": tasks})
-    root = tmp_path.resolve()
-    project = Project.load([], Settings(), root=root)
-    assert [f.code for f in project.check(project.module(app.resolve() / "tasks.py"))] == []
-    assert app.resolve() / "conn.py" not in project.index.by_path  # nobody asked about Client's attributes
-    found = [(f.code, f.line, "neither logs nor prints" in f.message)
-             for f in project.check(project.module(app.resolve() / "client.py"))]
+    found = _judged_when_asked(tmp_path, (
+        "    def __init__(self):\n        self.conn = conn.open_connection()\n"
+        "        self.log = logging.getLogger('client')\n        self.child = self.log.getChild('x')\n\n"
+        "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
+        "            self.log.error(str(e))\n\n    def other(self, x):\n        try:\n            work(x)\n"
+        "        except Exception as e:\n            self.child.error(str(e))\n"), ["sync", "other"])
     # self.log is a logger (logging without the traceback); self.child, derived from another
     # attribute of the same class, is not followed (as when every attribute was judged first)
     assert found == [("BGT402", 17, False), ("BGT402", 23, True)]
@@ -410,19 +418,9 @@ def test_class_attributes_are_judged_when_asked(tmp_path: Path) -> None:
 def test_what_a_class_s_methods_make_is_judged_when_asked(tmp_path: Path) -> None:
     """The same for a class's methods that return a logger: judged when a `self.<method>()`
     is, not with the module's bindings."""
-    client = ("import logging\n\nfrom app import conn\n\nlogger = logging.getLogger(__name__)\n\n\n"
-              "class Client:\n    def connect(self):\n        return conn.open_connection()\n\n"
-              "    def make_log(self):\n        return logging.getLogger('client')\n\n"
-              "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
-              "            self.make_log().error(str(e))\n")
-    tasks = ("from fastapi import BackgroundTasks\n\nfrom app.client import Client, logger\n\n\n"
-             "def job(x):\n    try:\n        work(x)\n    except Exception:\n        logger.exception('failed')\n\n\n"
-             "def endpoint(background_tasks: BackgroundTasks):\n    background_tasks.add_task(job, 1)\n"
-             "    background_tasks.add_task(Client().sync, 1)\n")
-    app = write_app(tmp_path, {"conn": "def open_connection():\n    return 1\n", "client": client, "tasks": tasks})
-    project = Project.load([], Settings(), root=tmp_path.resolve())
-    assert [f.code for f in project.check(project.module(app.resolve() / "tasks.py"))] == []
-    assert app.resolve() / "conn.py" not in project.index.by_path  # nobody asked what connect() makes
-    found = [(f.code, f.line, "neither logs nor prints" in f.message)
-             for f in project.check(project.module(app.resolve() / "client.py"))]
+    found = _judged_when_asked(tmp_path, (
+        "    def connect(self):\n        return conn.open_connection()\n\n"
+        "    def make_log(self):\n        return logging.getLogger('client')\n\n"
+        "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
+        "            self.make_log().error(str(e))\n"), ["sync"])
     assert found == [("BGT402", 18, False)]  # make_log() makes a logger: it logs, without the traceback
