@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bgtask_lint.config import Settings
 from bgtask_lint.console import Console
@@ -24,8 +22,10 @@ from bgtask_lint.files import (
 )
 from bgtask_lint.findings import Finding
 from bgtask_lint.gitignore import find_work_tree
+from bgtask_lint.plain import Value
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
     from bgtask_lint.project import Project
     from bgtask_lint.results import CheckResult
@@ -34,17 +34,22 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 STDIN_NAME = "<stdin>.py"  # the module a nameless stdin becomes: no import can reach it
 
 
-@dataclass
-class CheckOptions:
-    output_format: str = "text"
-    exit_zero: bool = False
-    statistics: bool = False
-    show_fixes: bool = False
-    unsafe_fixes: bool = False
-    jobs: int | None = None
-    cache: bool = True
-    add_noqa: bool = False
-    unused_noqa: bool = False
+class CheckOptions(Value):
+    __slots__ = ("output_format", "exit_zero", "statistics", "show_fixes", "unsafe_fixes", "jobs", "cache",
+                 "add_noqa", "unused_noqa")
+
+    def __init__(self, output_format: str = "text", exit_zero: bool = False, statistics: bool = False,
+                 show_fixes: bool = False, unsafe_fixes: bool = False, jobs: int | None = None, cache: bool = True,
+                 add_noqa: bool = False, unused_noqa: bool = False) -> None:
+        self.output_format = output_format
+        self.exit_zero = exit_zero
+        self.statistics = statistics
+        self.show_fixes = show_fixes
+        self.unsafe_fixes = unsafe_fixes
+        self.jobs = jobs
+        self.cache = cache
+        self.add_noqa = add_noqa
+        self.unused_noqa = unused_noqa
 
 
 # --- paths ----------------------------------------------------------------------------------

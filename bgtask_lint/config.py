@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 import re
 import sys
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from bgtask_lint.files import DEFAULT_EXCLUDES, ExcludePatterns
+from bgtask_lint.plain import Value
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
+if TYPE_CHECKING:
+    from typing import Any
 
 CODE_PREFIX = re.compile(r"^BGT\d{0,3}$")
 
@@ -18,27 +21,44 @@ class ConfigError(Exception):
     """A configuration problem; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    select: tuple[str, ...] = ("BGT",)
-    ignore: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    guard_decorators: tuple[str, ...] = ()
-    connect_calls: tuple[str, ...] = ()
-    connect_timeout: float = 10.0
-    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    blocking_calls: tuple[str, ...] = ()  # extra dotted names for BGT301/BGT302
-    check_tests: bool = False  # report BGT3xx-5xx in test files too
-    respect_gitignore: bool = True  # skip what .gitignore files ignore (in a git work tree)
-    force_exclude: bool = False  # exclude applies to paths named on the command line too
-    config_path: Path | None = field(default=None, compare=False)
+_SETTINGS_FIELDS = ("select", "ignore", "exclude", "guard_decorators", "connect_calls", "connect_timeout",
+                    "per_file_ignores", "blocking_calls", "check_tests", "respect_gitignore", "force_exclude",
+                    "config_path")
+
+
+class Settings(Value, frozen=True, compared=_SETTINGS_FIELDS[:-1]):  # where they were read does not count
+    __slots__ = _SETTINGS_FIELDS
+
+    def __init__(self, select: tuple[str, ...] = ("BGT",), ignore: tuple[str, ...] = (),
+                 exclude: tuple[str, ...] = (), guard_decorators: tuple[str, ...] = (),
+                 connect_calls: tuple[str, ...] = (), connect_timeout: float = 10.0,
+                 per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = (),
+                 blocking_calls: tuple[str, ...] = (), check_tests: bool = False,
+                 respect_gitignore: bool = True, force_exclude: bool = False,
+                 config_path: Path | None = None) -> None:
+        self.select = select
+        self.ignore = ignore
+        self.exclude = exclude
+        self.guard_decorators = guard_decorators
+        self.connect_calls = connect_calls
+        self.connect_timeout = connect_timeout
+        self.per_file_ignores = per_file_ignores
+        self.blocking_calls = blocking_calls  # extra dotted names for BGT301/BGT302
+        self.check_tests = check_tests  # report BGT3xx-5xx in test files too
+        self.respect_gitignore = respect_gitignore  # skip what .gitignore files ignore (in a git work tree)
+        self.force_exclude = force_exclude  # exclude applies to paths named on the command line too
+        self.config_path = config_path
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with these fields changed (`dataclasses.replace`)."""
+        return Settings(**{name: getattr(self, name) for name in _SETTINGS_FIELDS} | changes)
 
     @property
     def excludes(self) -> tuple[str, ...]:
         return ExcludePatterns(DEFAULT_EXCLUDES + self.exclude, self.respect_gitignore)
 
     def with_overrides(self, **changes: Any) -> "Settings":
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return self.replace(**{k: v for k, v in changes.items() if v is not None})
 
 
 def valid_timeout(value: Any) -> bool:
@@ -134,7 +154,7 @@ def load_pyproject(path: Path) -> Settings:
     table = tool.get("bgtask-lint", tool.get("bgtask_lint", {})) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.bgtask-lint] must be a table")
-    return replace(settings_from_table(table, str(path)), config_path=path)
+    return settings_from_table(table, str(path)).replace(config_path=path)
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -8,12 +8,14 @@ import fnmatch
 import io
 import os
 import re
-import tokenize
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from bgtask_lint.gitignore import IgnoreRules
+from bgtask_lint.plain import Value
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
+if TYPE_CHECKING:
+    from typing import Iterable, Iterator
 
 DEFAULT_EXCLUDES = (
     ".git",
@@ -38,11 +40,13 @@ class SourceError(Exception):
     """A file that cannot be read or decoded; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
-class Source:
-    path: Path
-    text: str
-    encoding: str
+class Source(Value, frozen=True):
+    __slots__ = ("path", "text", "encoding")
+
+    def __init__(self, path: Path, text: str, encoding: str) -> None:
+        self.path = path
+        self.text = text
+        self.encoding = encoding
 
 
 def read_source(path: Path) -> Source:
@@ -59,8 +63,10 @@ def read_source(path: Path) -> Source:
 
 
 def decode_source(path: Path, raw: bytes) -> Source:
+    from tokenize import detect_encoding  # here: a warm check that reads no file does not import it
+
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        encoding, _ = detect_encoding(io.BytesIO(raw).readline)
     except SyntaxError as exc:
         raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
     try:

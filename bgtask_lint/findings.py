@@ -2,23 +2,50 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from bgtask_lint.plain import Value
+
 DOCS_URL = "https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules.md"
 
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    path: Path
-    line: int  # 1-based
-    col: int  # 0-based, as ast gives it
-    code: str
-    message: str
-    end_line: int = 0
-    end_col: int = 0
-    # "safe" or "unsafe" when a codemod can fix this finding, else None
-    fix: str | None = field(default=None, compare=False)
-    fix_title: str | None = field(default=None, compare=False)
+class Finding(Value, frozen=True, compared=("path", "line", "col", "code", "message", "end_line", "end_col")):
+    """Ordered, equal and hashed by place, code and message; `fix` and `fix_title` (how a
+    codemod can fix it) do not count."""
+
+    __slots__ = ("path", "line", "col", "code", "message", "end_line", "end_col", "fix", "fix_title")
+
+    def __init__(self, path: Path, line: int, col: int, code: str, message: str, end_line: int = 0,
+                 end_col: int = 0, fix: str | None = None, fix_title: str | None = None) -> None:
+        self.path = path
+        self.line = line  # 1-based
+        self.col = col  # 0-based, as ast gives it
+        self.code = code
+        self.message = message
+        self.end_line = end_line
+        self.end_col = end_col
+        self.fix = fix  # "safe" or "unsafe" when a codemod can fix this finding, else None
+        self.fix_title = fix_title
+
+    def __lt__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) < self._key(other)
+
+    def __le__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) <= self._key(other)
+
+    def __gt__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) > self._key(other)
+
+    def __ge__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) >= self._key(other)
 
     @property
     def url(self) -> str:

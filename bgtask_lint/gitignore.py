@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from bgtask_lint.plain import Value
 
 _POSIX_CLASSES = {
     "alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
@@ -27,11 +28,13 @@ _POSIX_CLASSES = {
 }
 
 
-@dataclass(frozen=True)
-class Rule:
-    regex: re.Pattern[str]
-    negated: bool
-    directories_only: bool
+class Rule(Value, frozen=True):
+    __slots__ = ("regex", "negated", "directories_only")
+
+    def __init__(self, regex: re.Pattern[str], negated: bool, directories_only: bool) -> None:
+        self.regex = regex
+        self.negated = negated
+        self.directories_only = directories_only
 
 
 def _strip_trailing_spaces(line: str) -> str:
@@ -170,12 +173,14 @@ def find_work_tree(directory: Path) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class IgnoreRules:
+class IgnoreRules(Value, frozen=True):
     """The rules that apply in one directory: `(base directory, rules)` from the shallowest
     source to the deepest."""
 
-    sources: tuple[tuple[str, tuple[Rule, ...]], ...] = ()
+    __slots__ = ("sources",)
+
+    def __init__(self, sources: tuple[tuple[str, tuple[Rule, ...]], ...] = ()) -> None:
+        self.sources = sources
 
     @classmethod
     def for_directory(cls, directory: Path) -> "IgnoreRules | None":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def _subclasses(*bases: type) -> frozenset[type]:

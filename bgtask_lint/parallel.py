@@ -16,16 +16,18 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
 
 from bgtask_lint.findings import Finding
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
+    from typing import Callable, Iterator, Sequence, TypeVar
+
     from bgtask_lint.index import ModuleInfo
     from bgtask_lint.project import Project
 
-T = TypeVar("T")
-R = TypeVar("R")
+    T = TypeVar("T")
+    R = TypeVar("R")
 
 # below this many modules, starting workers costs more than it saves
 MIN_PARALLEL_FILES = 32

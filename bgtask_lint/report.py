@@ -3,17 +3,18 @@ workflow commands (annotations) and SARIF 2.1.0 (GitHub code scanning)."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Callable, Iterable
 from urllib.parse import quote
 
 from bgtask_lint.findings import DOCS_URL, Finding
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
+    from typing import Callable, Iterable
+
     from bgtask_lint.rules import Rule
 
 
@@ -144,6 +145,8 @@ def render_json(findings: Iterable[Finding], display: Callable[[Path], str]) -> 
 # --- rule documentation: the `## Heading` sections of a rule's ruff-style docstring ---
 
 def rule_doc(rule: "type[Rule]") -> str:
+    import inspect  # only the docs need it: a warm check does not import it
+
     return inspect.cleandoc(rule.__doc__ or "")
 
 

@@ -4,21 +4,26 @@ checker (`project`, `engine`, the rules) just to name its result."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bgtask_lint.findings import Finding
+from bgtask_lint.plain import Value
 
 
-@dataclass
-class FileError:
-    path: Path
-    message: str
+class FileError(Value):
+    __slots__ = ("path", "message")
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        self.message = message
 
 
-@dataclass
-class CheckResult:
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
-    files_checked: int = 0
-    hidden_in_tests: int = 0  # findings the test-file default did not report
+class CheckResult(Value):
+    __slots__ = ("findings", "errors", "files_checked", "hidden_in_tests")
+
+    def __init__(self, findings: list[Finding] | None = None, errors: list[FileError] | None = None,
+                 files_checked: int = 0, hidden_in_tests: int = 0) -> None:
+        self.findings = [] if findings is None else findings
+        self.errors = [] if errors is None else errors
+        self.files_checked = files_checked
+        self.hidden_in_tests = hidden_in_tests  # findings the test-file default did not report

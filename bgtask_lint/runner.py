@@ -7,11 +7,11 @@ workers; `check` (and the benchmark) call it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bgtask_lint.config import Settings
 from bgtask_lint.parallel import paused_gc
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
     from bgtask_lint.results import CheckResult
 

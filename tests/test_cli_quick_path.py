@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -211,3 +212,26 @@ def test_a_warm_check_without_a_toml_file_loads_no_toml_parser(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "BGT101" not in done.stdout and "app.py:12:5: BGT301" in done.stdout  # the settings were read
     assert done.stderr.strip().splitlines()[-1] == "toml loaded: True"
+
+
+def test_a_warm_check_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """A warm check answers from the cache: it needs neither the classes' builder
+    (dataclasses, which pulls in inspect), typing, nor the tokenizer (plain.py)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "app.py").write_text(APP)
+    probe = ("import atexit, sys\n"
+             "before = set(sys.modules)\n"
+             "heavy = {'dataclasses', 'inspect', 'typing', 'tokenize', 'click', 'tomllib', 'libcst'}\n"
+             "atexit.register(lambda: print('loaded:', sorted(heavy & (set(sys.modules) - before)), file=sys.stderr))\n"
+             "sys.argv = ['bgtask-lint', 'check', '.']\n"
+             "from bgtask_lint.launch import run\nrun()\n")
+    runs = []
+    for _ in range(3):
+        runs.append(subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                                   timeout=120))
+        # files and directories changed within the last 2 s are read again (scan.RACY_NS): age them
+        for path in (tmp_path, tmp_path / "app.py"):
+            os.utime(path, (time.time() - 60, time.time() - 60))
+    assert all("app.py:8:31: BGT101" in run.stdout for run in runs)
+    assert runs[0].stderr.strip().splitlines()[-1] != "loaded: []"  # a cold check parses: the probe sees
+    assert runs[-1].stderr.strip().splitlines()[-1] == "loaded: []"

@@ -18,10 +18,10 @@ Split by job:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bgtask_lint.cache.store import CACHE_DIR, LAST_RUN
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
     from bgtask_lint.config import Settings
     from bgtask_lint.results import CheckResult

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
 
 from bgtask_lint.cache.scan import FileState, Scan, read_verified, scan
 from bgtask_lint.cache.store import (
@@ -37,7 +36,10 @@ from bgtask_lint.cache.store import (
 )
 from bgtask_lint.files import paths_root
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
+    from typing import Any, Callable
+
     from bgtask_lint.config import Settings
     from bgtask_lint.index import ModuleInfo
     from bgtask_lint.results import CheckResult

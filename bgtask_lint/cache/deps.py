@@ -24,10 +24,13 @@ without parsing: `Reasker`). So the cache cannot drift from the resolver.
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+
+from bgtask_lint.plain import Value
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 Lookup = tuple[str, str, "str | None", "str | None"]  # ref_module, near path, base, answer path
 
@@ -36,11 +39,13 @@ Lookup = tuple[str, str, "str | None", "str | None"]  # ref_module, near path, b
 BY_TARGETS = frozenset({"flows"})
 
 
-@dataclass(frozen=True)
-class Deps:
-    reads: frozenset[str]  # paths passed to `module()`
-    lookups: frozenset[Lookup]
-    facts: frozenset[str]  # names of the project-wide facts asked for
+class Deps(Value, frozen=True):
+    __slots__ = ("reads", "lookups", "facts")
+
+    def __init__(self, reads: frozenset[str], lookups: frozenset[Lookup], facts: frozenset[str]) -> None:
+        self.reads = reads  # paths passed to `module()`
+        self.lookups = lookups
+        self.facts = facts  # names of the project-wide facts asked for
 
     @staticmethod
     def of(items: Iterable[tuple]) -> "Deps":
@@ -216,6 +221,8 @@ class Reasker:
         return self._module(str(path))
 
     def _module(self, path: str) -> Any:
+        import ast  # a warm check that re-asks nothing does not import it
+
         from bgtask_lint.index import ModuleInfo
 
         name, is_package = self.names.get(path, ("", False))

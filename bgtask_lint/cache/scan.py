@@ -24,11 +24,14 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from bgtask_lint.plain import Value
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
+    from typing import Any
+
     from bgtask_lint.config import Settings
 
 # filesystem timestamp granularity allowed for (FAT: 2 s; ext4, APFS, NTFS: far finer)
@@ -37,29 +40,38 @@ RACY_NS = 2_000_000_000
 Meta = tuple[int, int, int]  # size, mtime_ns, inode
 
 
-@dataclass
-class FileState:
-    path: str  # resolved, absolute
-    meta: Meta | None  # None: cannot be stat'ed
-    hash: str | None = None  # sha256 of the bytes; None: cannot be read
-    name: str = ""
-    is_package: bool = False
-    trusted: bool = False  # metadata unchanged and old enough: not read in this run
-    raw: bytes | None = None  # the bytes, when read in this run and still needed
+class FileState(Value):
+    __slots__ = ("path", "meta", "hash", "name", "is_package", "trusted", "raw")
+
+    def __init__(self, path: str, meta: Meta | None, hash: str | None = None, name: str = "",
+                 is_package: bool = False, trusted: bool = False, raw: bytes | None = None) -> None:
+        self.path = path  # resolved, absolute
+        self.meta = meta  # None: cannot be stat'ed
+        self.hash = hash  # sha256 of the bytes; None: cannot be read
+        self.name = name
+        self.is_package = is_package
+        self.trusted = trusted  # metadata unchanged and old enough: not read in this run
+        self.raw = raw  # the bytes, when read in this run and still needed
 
 
-@dataclass
-class Scan:
-    stamp: int  # time.time_ns() before anything was looked at
-    targets: list[str]  # resolved, in discovery order
-    files: dict[str, FileState]  # the targets and every file of the project
-    listings: dict[str, Any] = field(default_factory=dict)  # to store: key -> listing
-    outside: dict[str, bool] = field(default_factory=dict)  # dir -> has __init__.py (dirs not walked)
-    problems: list[tuple[Path, str]] = field(default_factory=list)  # .py links under the targets that cannot be read
-    relisted: bool = False  # some listing was walked again
-    refreshed: bool = False  # some directory was listed again, and found the same
-    hashed: int = 0  # files read and hashed in this run
-    rehashed_same: int = 0  # ... whose content turned out unchanged (touched, or racily clean)
+class Scan(Value):
+    __slots__ = ("stamp", "targets", "files", "listings", "outside", "problems", "relisted", "refreshed",
+                 "hashed", "rehashed_same")
+
+    def __init__(self, stamp: int, targets: list[str], files: dict[str, FileState],
+                 listings: dict[str, Any] | None = None, outside: dict[str, bool] | None = None,
+                 problems: list[tuple[Path, str]] | None = None, relisted: bool = False,
+                 refreshed: bool = False, hashed: int = 0, rehashed_same: int = 0) -> None:
+        self.stamp = stamp  # time.time_ns() before anything was looked at
+        self.targets = targets  # resolved, in discovery order
+        self.files = files  # the targets and every file of the project
+        self.listings = {} if listings is None else listings  # to store: key -> listing
+        self.outside = {} if outside is None else outside  # dir -> has __init__.py (dirs not walked)
+        self.problems = [] if problems is None else problems  # .py links under the targets that cannot be read
+        self.relisted = relisted  # some listing was walked again
+        self.refreshed = refreshed  # some directory was listed again, and found the same
+        self.hashed = hashed  # files read and hashed in this run
+        self.rehashed_same = rehashed_same  # ... whose content turned out unchanged (touched, or racily clean)
 
 
 def scan(paths: list[Path], settings: "Settings", root: Path, stored: dict[str, Any]) -> Scan:

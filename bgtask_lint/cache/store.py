@@ -15,9 +15,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
+    from typing import Any
+
     from bgtask_lint.config import Settings
     from bgtask_lint.findings import Finding
 

@@ -1,0 +1,87 @@
+"""The plain value classes (plain.py) behave as the dataclasses they replaced: the same
+equality, hashing, order and repr, and they pickle (workers send findings back)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import pickle
+import random
+from pathlib import Path
+
+import pytest
+
+from bgtask_lint.config import Settings
+from bgtask_lint.findings import Finding
+from bgtask_lint.results import CheckResult, FileError
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class ReferenceFinding:  # the declaration Finding had
+    path: Path
+    line: int
+    col: int
+    code: str
+    message: str
+    end_line: int = 0
+    end_col: int = 0
+    fix: str | None = dataclasses.field(default=None, compare=False)
+    fix_title: str | None = dataclasses.field(default=None, compare=False)
+
+
+def _pairs(count: int) -> list[tuple[Finding, ReferenceFinding]]:
+    chosen = random.Random(7)
+    pairs = []
+    for _ in range(count):
+        args = (Path(chosen.choice(["a.py", "b.py", "pkg/a.py"])), chosen.randint(1, 3), chosen.randint(0, 2),
+                chosen.choice(["BGT101", "BGT301"]), chosen.choice(["m", "n"]))
+        extra = {"end_line": chosen.randint(0, 1), "fix": chosen.choice([None, "safe", "unsafe"]),
+                 "fix_title": chosen.choice([None, "t"])}
+        pairs.append((Finding(*args, **extra), ReferenceFinding(*args, **extra)))
+    return pairs
+
+
+def test_findings_compare_order_and_hash_as_the_dataclass_did() -> None:
+    pairs = _pairs(200)
+    for (ours_a, ref_a), (ours_b, ref_b) in itertools.product(pairs[:60], repeat=2):
+        assert (ours_a == ours_b) == (ref_a == ref_b)
+        assert (ours_a < ours_b) == (ref_a < ref_b)
+        assert (ours_a <= ours_b) == (ref_a <= ref_b)
+        assert (ours_a > ours_b) == (ref_a > ref_b)
+        if ours_a == ours_b:
+            assert hash(ours_a) == hash(ours_b)
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i][0])
+    assert order == sorted(range(len(pairs)), key=lambda i: pairs[i][1])
+    assert len({ours for ours, _ in pairs}) == len({ref for _, ref in pairs})
+
+
+def test_repr_is_the_dataclass_repr() -> None:
+    ours, ref = _pairs(1)[0]
+    assert repr(ours) == repr(ref).replace("ReferenceFinding(", "Finding(")
+    assert repr(Settings()).startswith("Settings(select=('BGT',), ignore=(), ")
+
+
+def test_values_pickle() -> None:
+    ours, _ = _pairs(1)[0]
+    assert pickle.loads(pickle.dumps(ours)) == ours
+    assert pickle.loads(pickle.dumps(ours)).fix == ours.fix
+    settings = Settings(select=("BGT3",), config_path=Path("pyproject.toml"))
+    assert pickle.loads(pickle.dumps(settings)).config_path == Path("pyproject.toml")
+
+
+def test_settings_equal_wherever_they_were_read() -> None:
+    read_here = Settings(select=("BGT1",), config_path=Path("a/pyproject.toml"))
+    assert read_here == Settings(select=("BGT1",))
+    assert hash(read_here) == hash(Settings(select=("BGT1",)))
+    assert read_here != Settings(select=("BGT2",))
+    assert read_here.with_overrides(select=("BGT2",), ignore=None) == Settings(select=("BGT2",))
+    assert read_here.replace(check_tests=True).config_path == Path("a/pyproject.toml")
+
+
+def test_mutable_values_are_unhashable_and_fresh() -> None:
+    first, second = CheckResult(), CheckResult()
+    first.findings.append(Finding(Path("a.py"), 1, 0, "BGT101", "m"))
+    assert second.findings == []  # no shared default list
+    assert FileError(Path("a.py"), "m") == FileError(Path("a.py"), "m")
+    with pytest.raises(TypeError):
+        hash(first)
