@@ -120,6 +120,26 @@ def test_racily_clean_files_are_rehashed_every_time(project: Path) -> None:
     assert stats["hashed"] == 0
 
 
+def test_a_warm_run_saves_only_what_the_next_run_can_use(project: Path) -> None:
+    """A file rewritten just now is re-hashed by every run until it is old enough; a save
+    that records only a new stamp (the file still too new) would be wasted time."""
+    _prime(project)
+    tasks = project / "app" / "tasks.py"
+    tasks.write_bytes(tasks.read_bytes())  # same content, new mtime: racily clean
+    _, stats = run(project)
+    assert stats["fast"] and stats["rehashed_same"] == 1 and stats["wrote"]  # its new metadata
+    pack = sorted((project / cache.CACHE_DIR).glob("*.json"))
+    before = [(path.read_bytes(), path.stat().st_mtime_ns) for path in pack]
+    _, stats = run(project)
+    assert stats["fast"] and stats["rehashed_same"] == 1 and not stats["wrote"]
+    assert [(path.read_bytes(), path.stat().st_mtime_ns) for path in pack] == before
+    _age(project)
+    _, stats = run(project)
+    assert stats["wrote"]  # old enough now: trusted from this run's stamp
+    _, stats = run(project)
+    assert stats["hashed"] == 0 and not stats["wrote"]
+
+
 def test_a_new_directory_entry_is_listed(project: Path) -> None:
     _prime(project)
     (project / "app" / "extra.py").write_text("import time\n\n\nasync def f():\n    time.sleep(1)\n")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bgtask_lint.cache.scan import FileState, Scan, read_verified, scan
+from bgtask_lint.cache.scan import RACY_NS, FileState, Scan, read_verified, scan
 from bgtask_lint.cache.store import (
     LAST_RUN,
     Store,
@@ -144,13 +144,34 @@ def _warm(root: Path, found: Scan, main: dict[str, Any], store: Store, missing: 
     LAST_RUN.update(fast=True, hits=result.files_checked, checked=0, misses=0, errors=len(result.errors),
                     raced=False, incremental=True, wrote=False)
     # remember what was re-hashed (touched, or racily clean before) so that it is trusted next time
-    if found.hashed or found.refreshed or main.get("listings") != found.listings or main.get("outside") != found.outside:
+    if _worth_saving(found, main, rows):
         for path, state in found.files.items():
-            rows[path][0:3] = list(state.meta) if state.meta is not None else [-1, -1, -1]
+            rows[path][0:3] = _stored_meta(state)
         updated = {**main, "files": rows, "stamp": found.stamp, "listings": found.listings,
                    "outside": found.outside}
         LAST_RUN["wrote"] = store.save_main(updated)
     return result
+
+
+def _stored_meta(state: FileState) -> list[int]:
+    return list(state.meta) if state.meta is not None else [-1, -1, -1]
+
+
+def _worth_saving(found: Scan, main: dict[str, Any], rows: dict[str, list]) -> bool:
+    """Whether a warm run's pack would tell the next run more than the stored one does. A
+    file re-hashed with its metadata unchanged and still too new to be trusted from this
+    run's stamp would be re-hashed again anyway: such a save (~8 ms over the standard
+    library) changes nothing but the stamp. Not saving can never make a run trust more."""
+    if found.refreshed or main.get("listings") != found.listings or main.get("outside") != found.outside:
+        return True
+    for path, state in found.files.items():
+        if state.trusted:
+            continue
+        if rows[path][0:3] != _stored_meta(state):
+            return True  # touched: record its new metadata
+        if state.meta is not None and state.meta[1] < found.stamp - RACY_NS:
+            return True  # old enough now: trusted next time from this stamp
+    return False
 
 
 # --- something changed -----------------------------------------------------------------------
