@@ -8,6 +8,7 @@ rule checking `tasks.py` knows it too.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
@@ -716,16 +717,21 @@ def imported_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None =
     for scope in scopes:
         if head in module.local_imports.get(id(scope), {}):
             return qualified_name(module, expr, function)
-        if _is_local_name(module, scope, head):
+        if is_local_name(module, scope, head):
             return None
     return qualified_name(module, expr, function) if head in module.imports else None
 
 
 def _suffixes(path: Path, root: Path, is_package: bool) -> list[str]:
-    try:
-        parts = list(path.relative_to(root).parts)
-    except ValueError:
-        parts = list(path.parts[-4:])
+    text, base = str(path), str(root)
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if text.startswith(prefix):  # relative_to, as strings: a project registers every file
+        parts = text[len(prefix):].split(os.sep)
+    else:
+        try:
+            parts = list(path.relative_to(root).parts)
+        except ValueError:
+            parts = list(path.parts[-4:])
     if not parts:
         return []
     if is_package:

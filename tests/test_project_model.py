@@ -424,3 +424,25 @@ def test_what_a_class_s_methods_make_is_judged_when_asked(tmp_path: Path) -> Non
         "    def sync(self, x):\n        try:\n            work(x)\n        except Exception as e:\n"
         "            self.make_log().error(str(e))\n"), ["sync"])
     assert found == [("BGT402", 18, False)]  # make_log() makes a logger: it logs, without the traceback
+
+
+@pytest.mark.parametrize("path, root, is_package", [
+    ("/p/app/main.py", "/p", False),
+    ("/p/app/__init__.py", "/p", True),
+    ("/p/app/main.py", "/p/", False),
+    ("/p/main.py", "/", False),
+    ("/elsewhere/a/b/c/d/e.py", "/p", False),  # outside the root: the last four parts
+    ("/p2/app/main.py", "/p", False),  # a sibling with the root's name as a prefix
+])
+def test_import_suffixes_as_strings_are_those_of_relative_to(path: str, root: str, is_package: bool) -> None:
+    from bgtask_lint.index import _suffixes
+
+    def by_relative_to(path: Path, root: Path) -> list[str]:
+        try:
+            parts = list(path.relative_to(root).parts)
+        except ValueError:
+            parts = list(path.parts[-4:])
+        parts = parts[:-1] if is_package else [*parts[:-1], parts[-1][:-3]]
+        return [".".join(parts[i:]) for i in range(len(parts))] if parts else []
+
+    assert _suffixes(Path(path), Path(root), is_package) == by_relative_to(Path(path), Path(root))
