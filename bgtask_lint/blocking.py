@@ -11,7 +11,16 @@ from __future__ import annotations
 import ast
 from typing import Iterable
 
-from bgtask_lint.index import FUNCTION_TYPES, FunctionSym, ModuleInfo, ProjectIndex, imported_name
+from bgtask_lint.index import (
+    FUNCTION_TYPES,
+    FunctionSym,
+    ImportRef,
+    ModuleInfo,
+    ProjectIndex,
+    imported_name,
+    is_local_name,
+    local_import,
+)
 from bgtask_lint.names import NESTED_SCOPES, dotted, last_name
 from bgtask_lint.receivers import imported_modules, made_by, origins
 from bgtask_lint.scope import function_scope
@@ -310,3 +319,64 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...]
         # results computed inside a cycle depend on the path, so only cache definite ones
         index.cache[key] = tuple(found) if found else ()
     return found
+
+
+# the memo key of `helper_chain` for a call reached through an import (cache/check.py keeps
+# these entries from run to run: the key names everything the answer depends on that its
+# recorded deps do not, so it holds while those deps do)
+HELPER_CHAIN = "helper-chain"
+
+
+def helper_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+                 owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> list[str] | None:
+    """BGT302's question about a call in `module`: the blocking chain of the plain def of the
+    project it calls, if any. A callee reached through one of the module's imports is
+    memoized by the import and the attributes after it, not by the call: resolving it
+    depends on `module` only through its path (where the import is resolved from) and,
+    when the import leads back into it, its content, which resolution then reads (and the
+    recorder notes). So the answer can outlive an edit of `module`."""
+    rooted = import_rooted(module, func, function, owner)
+    if rooted is None:
+        return _call_chain(index, module, func, function, owner, extra)
+    ref, attributes = rooted
+    key = (HELPER_CHAIN, str(module.path), ref.module, ref.attr, None if ref.base is None else str(ref.base),
+           attributes, extra)
+    if key in index.cache:
+        known = index.cache[key]
+        return list(known) if known else None  # type: ignore[arg-type]
+    chain = _call_chain(index, module, func, function, owner, extra)
+    index.cache[key] = tuple(chain) if chain else ()
+    return chain
+
+
+def _call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+                owner: ast.ClassDef | None, extra: tuple[str, ...]) -> list[str] | None:
+    target = index.resolve(module, func, function, owner)
+    if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
+        return None
+    return blocking_chain(index, target, extra)
+
+
+def import_rooted(module: ModuleInfo, expr: ast.expr, function: ast.AST | None,
+                  owner: ast.ClassDef | None) -> tuple[ImportRef, tuple[str, ...]] | None:
+    """`(import, attributes)` when `ProjectIndex.resolve` of `expr` begins by following an
+    import of `module` (`helper()` or `utils.helper()` after `from app import helper,
+    utils`), as `resolve` decides it; None for anything else."""
+    attributes: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner is not None:
+            return None
+        attributes.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    ref = local_import(module, function, expr.id)
+    if ref is None:
+        if function is not None and is_local_name(module, function, expr.id):
+            return None
+        if expr.id in module.defs or expr.id in module.assigns:
+            return None
+        ref = module.imports.get(expr.id)
+        if ref is None:
+            return None
+    return ref, tuple(reversed(attributes))

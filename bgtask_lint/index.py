@@ -300,7 +300,7 @@ class ProjectIndex:
             ref = self._local_import(module, function, expr.id)
             if ref is not None:
                 return self._follow(module, ref, depth + 1)
-            if function is not None and _is_local_name(module, function, expr.id):
+            if function is not None and is_local_name(module, function, expr.id):
                 return None
             found = self.lookup(module, expr.id, depth)
             if found is None and expr.id not in module.defs and expr.id not in module.assigns:
@@ -647,7 +647,7 @@ def qualified_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None 
     head, rest = parts[0], parts[1:]
     ref = local_import(module, function, head)
     if ref is None:
-        if function is not None and _is_local_name(module, function, head):
+        if function is not None and is_local_name(module, function, head):
             return None
         ref = module.imports.get(head)
     if ref is not None:
@@ -689,7 +689,7 @@ def api_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None
     return API_ALIASES.get(name, name)
 
 
-def _is_local_name(module: ModuleInfo, function: ast.AST, name: str) -> bool:
+def is_local_name(module: ModuleInfo, function: ast.AST, name: str) -> bool:
     """True when `name` is a parameter or assigned inside `function` (shadowing globals)."""
     from bgtask_lint.scope import function_scope
 

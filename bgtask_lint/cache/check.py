@@ -12,7 +12,11 @@ file is not read. Otherwise (`_Changed`):
    recomputed on modules parsed now;
 3. a target's entry holds when its file, the modules it read, the answers of its lookups
    and the digests of the facts it asked for are unchanged (deps.py); the others are
-   checked by `check_modules` with a project whose every check is one recorder frame;
+   checked by `check_modules` with a project whose every check is one recorder frame.
+   Memo entries kept from earlier runs (BGT302's helper chains, blocking.helper_chain)
+   answer those checks while what they recorded holds (asked for one by one, validated
+   as an entry is); a run over a few targets keeps what its checks computed, so that a
+   file edited again does not parse its helpers' modules again;
 4. the packs are written, unless a file changed while the run was reading it. Every
    entry written holds for the state written with it (entries that no longer hold are
    dropped, also those of files that were not targets this time).
@@ -196,7 +200,10 @@ class _Changed:
         self.modules: dict[str, "ModuleInfo"] = {}  # parsed in this run, not yet in the index
         self.recorder = deps_module.Recorder()
         self.deps_module = deps_module
-        self.old_entries, self.old_parts, self.tables = self._load_deps()
+        self.old_entries, self.old_parts, self.old_memo, self.tables = self._load_deps()
+        self.memo_asked: set[str] = set()  # keys of old_memo asked for in this run
+        self.new_memo: dict[tuple, tuple] = {}  # key -> (value, Deps): recorded or kept in this run's checks
+        self.memo_recorded = False  # whether this run's checks record memo entries
         self.reasker = None
         self.reasked: dict[int, bool] = {}  # lookup id -> same answer now
         # the files whose row describes their current content (so its words and error hold)
@@ -208,10 +215,11 @@ class _Changed:
         deps = self.store.load_deps(self.main.get("token")) if self.main else {}
         tables = self.deps_module.DepsTables.load(deps) if deps else None
         if tables is None:
-            return {}, {}, self.deps_module.DepsTables()
+            return {}, {}, {}, self.deps_module.DepsTables()
         entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
         parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
-        return entries, parts, tables
+        memo = deps.get("memo") if isinstance(deps.get("memo"), dict) else {}
+        return entries, parts, memo, tables
 
     def _text(self, path: str) -> str | None:
         """The decoded text of a file read in this run (None: cannot be decoded or read)."""
@@ -324,7 +332,13 @@ class _Changed:
 
     def _holds(self, path: str, encoded: Any, digests: dict[str, str | None]) -> bool:
         """Whether a result stored for `path` with these deps (as the deps file has them) still holds."""
-        if not self.deps_module.well_formed(encoded) or path in self.changed or path not in self.files:
+        if path in self.changed or path not in self.files:
+            return False
+        return self._deps_hold(encoded, digests)
+
+    def _deps_hold(self, encoded: Any, digests: dict[str, str | None]) -> bool:
+        """Whether what a result looked up (as the deps file has it) still gives the same answers."""
+        if not self.deps_module.well_formed(encoded):
             return False
         reads, lookups, used = encoded
         old = self.main.get("facts") if isinstance(self.main.get("facts"), dict) else {}
@@ -503,13 +517,61 @@ class _Changed:
             module = self._module(index, path)
             if module is not None:
                 misses.append(module)
+        # a whole-project run would keep ~10,000 entries (litellm): +3 s, +6 MB of deps
+        self._keep_memo(index, digests, record=len(misses) < MIN_PARALLEL_LOADING)
         project = _recording_project(self.root, self.settings, index, lambda: self.raced)
         # an incremental run has parsed only what it read so far: each check may load many more
         min_parallel = None if index.complete else MIN_PARALLEL_LOADING
         checked = check_modules(project, misses, self.jobs, min_parallel) if misses else {}
         # a worker that read a file changed since the scan says so (its own `raced` is lost)
-        self.raced = self.raced or any(raced for *_, raced in checked.values())
-        return hits, {str(p): (f, h, d) for p, (f, h, d, _) in checked.items()}, carried
+        self.raced = self.raced or any(raced for _, _, _, raced, _ in checked.values())
+        for *_, kept in checked.values():  # the memo entries to keep, also from workers
+            self.new_memo.update((key, (value, deps)) for key, value, deps in kept)
+        return hits, {str(p): (f, h, d) for p, (f, h, d, _, _) in checked.items()}, carried
+
+    def _keep_memo(self, index, digests: dict[str, str | None], record: bool) -> None:
+        """Let the index's memo ask for the kept entries (blocking.helper_chain's): an edited
+        target can use them without parsing the helpers' modules again. Each is validated
+        when first asked, not all up front. `record`: keep what this run's checks compute
+        (a run over a few targets: pre-commit, a save in the editor)."""
+        import json
+
+        from bgtask_lint.blocking import HELPER_CHAIN
+
+        if not isinstance(index.cache, self.deps_module.RecordingMemo):
+            return  # a memo that records nothing (a test's) cannot keep anything either
+        LAST_RUN["memo_kept"] = 0
+
+        def kept(key: object):
+            if not (isinstance(key, tuple) and key and key[0] == HELPER_CHAIN):
+                return None
+            stored_key = json.dumps(key)
+            stored = self.old_memo.get(stored_key)
+            if stored is None or stored_key in self.memo_asked:
+                return None
+            self.memo_asked.add(stored_key)
+            if not (_memo_value(stored) and self._deps_hold(stored[1], digests)):
+                return None
+            try:
+                deps = self.tables.decode(stored[1])
+            except (TypeError, ValueError, IndexError):
+                return None
+            LAST_RUN["memo_kept"] += 1
+            return tuple(stored[0]), deps
+
+        index.cache.kept = kept
+        self.memo_recorded = record
+        index.cache.keep_kinds = frozenset({HELPER_CHAIN}) if record else frozenset()
+
+    def _carried_memo(self, digests: dict[str, str | None]) -> dict[str, list]:
+        """The kept entries that still hold, as stored, but for those this run recorded
+        again (asked for, when it records). Only when no file came or went: re-asking their
+        lookups would cost more than recomputing them."""
+        if not self.layout_same:
+            return {}
+        again = self.memo_asked if self.memo_recorded else set()
+        return {key: stored for key, stored in self.old_memo.items()
+                if key not in again and _memo_value(stored) and self._deps_hold(stored[1], digests)}
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -520,6 +582,7 @@ class _Changed:
         they doubled)."""
         from bgtask_lint.cache.deps import Deps, DepsTables
 
+        carried_memo = self._carried_memo(digests)
         merged = self._other_parts(parts, digests)
         for path, found in parts.items():
             merged.setdefault(path, {}).update(found)
@@ -529,11 +592,12 @@ class _Changed:
             old, tables = tables, DepsTables()
             try:
                 carried = {p: [f, h, tables.encode(old.decode(d))] for p, (f, h, d) in carried.items()}
+                carried_memo = {key: [value, tables.encode(old.decode(d))] for key, (value, d) in carried_memo.items()}
                 parts = {p: {name: (value, d if isinstance(d, Deps) else old.decode(d))
                              for name, (value, d) in found.items()} for p, found in parts.items()}
             except (TypeError, ValueError, IndexError):  # not what this module wrote: keep only the new
-                carried, parts = {}, {p: {n: v for n, v in found.items() if isinstance(v[1], Deps)}
-                                      for p, found in parts.items()}
+                carried, carried_memo = {}, {}
+                parts = {p: {n: v for n, v in found.items() if isinstance(v[1], Deps)} for p, found in parts.items()}
         rows: dict[str, list] = {}
         entries: dict[str, list] = {}
         for path, state in self.files.items():
@@ -560,7 +624,8 @@ class _Changed:
         main = {"stamp": self.found.stamp, "listings": self.found.listings, "outside": self.found.outside,
                 "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
                 "files": rows}
-        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts})
+        memo = {**carried_memo, **_stored_memo(self.new_memo, tables)}
+        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts, "memo": memo})
 
 
     def _other_parts(self, parts: dict[str, dict[str, Any]], digests: dict[str, str | None]) -> dict:
@@ -582,16 +647,34 @@ class _Unstorable(Exception):
     pass
 
 
+def _stored_memo(memo: dict[tuple, tuple], tables) -> dict[str, list]:
+    """The memo entries to keep, as the deps file has them: JSON key -> [value, deps]."""
+    import json
+
+    return {json.dumps(key): [list(value), tables.encode(deps)] for key, (value, deps) in memo.items()}
+
+
+def _memo_value(stored: Any) -> bool:
+    """A memo entry as `_stored_memo` writes it: [chain names, deps]."""
+    return (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], list)
+            and all(isinstance(name, str) for name in stored[0]))
+
+
 def _recording_project(root: Path, settings: "Settings", index, raced: "Callable[[], bool]"):
     """A Project whose every check is one recorder frame; `check_counted` returns the
-    frame's Deps as a third item and, fourth, whether a file read so far in this process
-    changed since the scan (`raced`; check_modules passes both through, also from workers)."""
+    frame's Deps as a third item, fourth, whether a file read so far in this process
+    changed since the scan (`raced`), and fifth, the memo entries to keep that the check
+    stored or used (check_modules passes them through, also from workers)."""
+    from bgtask_lint.cache.deps import RecordingMemo
     from bgtask_lint.project import Project
 
     class RecordingProject(Project):
         def check_counted(self, module, only=None, **options):
+            memo = self.index.cache
+            start = len(memo.touched) if isinstance(memo, RecordingMemo) else 0
             (findings, hidden), deps = self.index.recorder.frame(
                 lambda: Project.check_counted(self, module, only, **options))
-            return findings, hidden, deps, raced()
+            kept = memo.touched_since(start) if isinstance(memo, RecordingMemo) else []
+            return findings, hidden, deps, raced(), kept
 
     return RecordingProject(root, settings, index)

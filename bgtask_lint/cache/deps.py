@@ -152,6 +152,21 @@ class RecordingMemo(dict):
         super().__init__()
         self.recorder = recorder
         self.deps: dict[object, tuple] = {}  # key -> a reference into the frame that computed it
+        # asked on a miss: an entry kept from an earlier run whose deps still hold, as
+        # (value, Deps), or None (cache/check.py sets it)
+        self.kept: Callable[[object], tuple[Any, Deps] | None] | None = None
+        self.keep_kinds: frozenset[str] = frozenset()  # keys `(kind, ...)` a run may keep
+        self.touched: list[object] = []  # such keys stored or kept in a frame, in order
+
+    def _present(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if self.kept is not None:
+            found = self.kept(key)
+            if found is not None:
+                self.preset(key, *found)
+                return True
+        return False
 
     def _hit(self, key: object) -> None:
         if self.recorder.chunks is not None:
@@ -165,21 +180,19 @@ class RecordingMemo(dict):
             recorder.marks[key] = recorder.mark()
 
     def __contains__(self, key: object) -> bool:
-        present = dict.__contains__(self, key)
+        present = self._present(key)
         self._hit(key) if present else self._miss(key)
         return present
 
     def __getitem__(self, key: object) -> Any:
-        try:
-            value = dict.__getitem__(self, key)
-        except KeyError:
+        if not self._present(key):
             self._miss(key)
-            raise
+            raise KeyError(key)
         self._hit(key)
-        return value
+        return dict.__getitem__(self, key)
 
     def get(self, key: object, default: Any = None) -> Any:
-        if dict.__contains__(self, key):
+        if self._present(key):
             self._hit(key)
             return dict.__getitem__(self, key)
         self._miss(key)
@@ -194,11 +207,38 @@ class RecordingMemo(dict):
         recorder = self.recorder
         if recorder.chunks is not None:  # (what is stored outside a frame is cleared before any check)
             self.deps[key] = recorder.since(recorder.marks.get(key, 0))
+            self._touch(key)
         dict.__setitem__(self, key, value)
+
+    def _touch(self, key: object) -> None:
+        if isinstance(key, tuple) and key and key[0] in self.keep_kinds:
+            self.touched.append(key)
 
     def clear(self) -> None:
         dict.clear(self)
         self.deps.clear()
+
+    def preset(self, key: object, value: Any, deps: Deps) -> None:
+        """An entry kept from an earlier run whose deps still hold: a hit adds them."""
+        items = {("r", path) for path in deps.reads} | {("l", *lookup) for lookup in deps.lookups}
+        dict.__setitem__(self, key, value)
+        self.deps[key] = ([items | {("f", name) for name in deps.facts}], 0, 1)
+        self._touch(key)
+
+    def touched_since(self, start: int) -> list[tuple[object, Any, Deps]]:
+        """The keepable entries stored or kept since `len(self.touched)` was `start`, each
+        with its value and what computing it looked up."""
+        found = []
+        for key in dict.fromkeys(self.touched[start:]):
+            deps = self.recorded(key)
+            if deps is not None and dict.__contains__(self, key):
+                found.append((key, dict.__getitem__(self, key), deps))
+        return found
+
+    def recorded(self, key: object) -> Deps | None:
+        """What computing `key`'s value looked up (None: stored outside any frame)."""
+        reference = self.deps.get(key)
+        return None if reference is None else Deps.of(_joined(*reference))
 
 
 class Reasker:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.blocking import blocking_chain
-from bgtask_lint.index import FunctionSym
+from bgtask_lint.blocking import helper_chain
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -82,9 +81,7 @@ async def task():
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def():
             return
-        target = ctx.resolve(node.func)
-        if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
-            return
-        chain = blocking_chain(ctx.index, target, self.settings.blocking_calls)
+        chain = helper_chain(ctx.index, ctx.module, node.func, ctx.function, ctx.owner_class(),
+                             self.settings.blocking_calls)
         if chain:
             self.report(ctx, node, f"async def calls a helper that blocks the event loop: {' -> '.join(chain)}")
