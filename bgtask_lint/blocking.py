@@ -288,37 +288,80 @@ def _kept_local_calls(module: ModuleInfo, function: ast.AST) -> list[ast.Call]:
     return found[1]
 
 
-def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = (), depth: int = 0,
-                   visiting: frozenset = frozenset()) -> list[str] | None:
-    """For a plain def of the project: ["helper()", ..., "smtplib.SMTP"] if it blocks, else None."""
-    if isinstance(sym.node, ast.AsyncFunctionDef) or depth >= MAX_CHAIN or sym.key in visiting:
-        return None
-    key = ("blocking-chain", sym.key, extra)
-    if key in index.cache:
-        cached = index.cache[key]
-        return list(cached) if cached else None  # type: ignore[arg-type]
-    visiting = visiting | {sym.key}
+def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...] = ()) -> list[str] | None:
+    """For a plain def of the project: ["helper()", ..., "smtplib.SMTP"] if it blocks, else None.
+
+    The first chain in call order that reaches a blocking call within MAX_CHAIN plain defs,
+    never entering a def twice on one path. The answer is the same whatever was asked
+    before it (in this run, or in a worker that checked other files first): see `_chain`."""
+    found, _ = _chain(index, sym, extra, MAX_CHAIN, frozenset())
+    return list(found[0]) if found else None
+
+
+_UNKNOWN = object()
+Chain = tuple  # (names, keys of the defs on it)
+
+
+def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget: int,
+           visiting: frozenset) -> tuple[Chain | None, frozenset]:
+    """The first chain from `sym` through at most `budget` defs, none of them in `visiting`
+    (the path so far), or None; and the defs of `visiting` where the search was cut.
+
+    An answer is memoized by (def, budget) only when no cut hit `visiting`: then it is the
+    same for any path that leads here. A memoized answer serves a later question when the
+    search it stands for would give it: no chain within `budget` defs means none within
+    fewer either, and a chain found within `budget` is the first within fewer too, if it is
+    short enough and none of its defs is on the path. (Answers memoized by def alone, as
+    before, made a chain found from one def longer than allowed when reached deeper from
+    another, and which one was asked first decide the findings.)"""
+    if isinstance(sym.node, ast.AsyncFunctionDef) or budget <= 0:
+        return None, frozenset()
+    if sym.key in visiting:
+        return None, frozenset({sym.key})
+    known = _known_chain(index, sym.key, extra, budget, visiting)
+    if known is not _UNKNOWN:
+        return known, frozenset()  # type: ignore[return-value]
+    inner = visiting | {sym.key}
     module, function = sym.module, sym.node
     owner = module.owner_class.get(id(function))
-    found: list[str] | None = None
+    name = f"{function.name}()"
+    found: Chain | None = None
+    cuts: set = set()
     calls = list(_kept_local_calls(module, function))
     for call in calls:
         reason = blocking_reason(index, module, function, call, extra)
         if reason is not None:
-            found = [f"{sym.node.name}()", reason]
+            found = ((name, reason), (sym.key,))
             break
     if found is None:
         for call in calls:
             target = index.resolve(module, call.func, function, owner)
             if isinstance(target, FunctionSym) and isinstance(target.node, ast.FunctionDef):
-                chain = blocking_chain(index, target, extra, depth + 1, visiting)
-                if chain:
-                    found = [f"{sym.node.name}()", *chain]
+                chain, cut = _chain(index, target, extra, budget - 1, inner)
+                cuts |= cut
+                if chain is not None:
+                    found = ((name, *chain[0]), (sym.key, *chain[1]))
                     break
-    if depth == 0 or found is not None:
-        # results computed inside a cycle depend on the path, so only cache definite ones
-        index.cache[key] = tuple(found) if found else ()
-    return found
+    cuts.discard(sym.key)
+    if not cuts:
+        index.cache[("blocking-chain", sym.key, extra, budget)] = found
+    return found, frozenset(cuts)
+
+
+def _known_chain(index: ProjectIndex, key: tuple, extra: tuple[str, ...], budget: int,
+                 visiting: frozenset) -> object:
+    """A memoized answer that is the search's answer here (see `_chain`), or _UNKNOWN."""
+    for stored_budget in range(budget, MAX_CHAIN + 1):
+        memo_key = ("blocking-chain", key, extra, stored_budget)
+        if memo_key not in index.cache:
+            continue
+        known = index.cache[memo_key]
+        if known is None:
+            return None
+        names, defs = known  # type: ignore[misc]
+        if len(defs) <= budget and visiting.isdisjoint(defs):
+            return known
+    return _UNKNOWN
 
 
 # the memo key of `helper_chain` for a call reached through an import (cache/check.py keeps
