@@ -9,6 +9,7 @@ binds the name. The setting `blocking-calls` adds dotted names (a project's own 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import Iterable
 
 from bgtask_lint.index import (
@@ -293,13 +294,27 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...]
 
     The first chain in call order that reaches a blocking call within MAX_CHAIN plain defs,
     never entering a def twice on one path. The answer is the same whatever was asked
-    before it (in this run, or in a worker that checked other files first): see `_chain`."""
+    before it (in this run, in a worker that checked other files first, or in an earlier
+    run whose answers the cache kept): see `_chain`."""
     found, _ = _chain(index, sym, extra, MAX_CHAIN, frozenset())
+    return list(found[0]) if found else None
+
+
+def helper_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+                 owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> list[str] | None:
+    """BGT302's question about a call in `module`: the blocking chain of the plain def of the
+    project it calls, if any (as `blocking_chain` of that def)."""
+    found, _ = _call_chain(index, module, func, function, owner, extra, MAX_CHAIN, frozenset())
     return list(found[0]) if found else None
 
 
 _UNKNOWN = object()
 Chain = tuple  # (names, keys of the defs on it)
+
+# the memo key of `_call_chain` for a call reached through an import (cache/check.py keeps
+# these entries from run to run: the key names everything the answer depends on that its
+# recorded deps do not, so it holds while those deps do)
+HELPER_CHAIN = "helper-chain"
 
 
 def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget: int,
@@ -309,16 +324,15 @@ def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget
 
     An answer is memoized by (def, budget) only when no cut hit `visiting`: then it is the
     same for any path that leads here. A memoized answer serves a later question when the
-    search it stands for would give it: no chain within `budget` defs means none within
-    fewer either, and a chain found within `budget` is the first within fewer too, if it is
-    short enough and none of its defs is on the path. (Answers memoized by def alone, as
+    search it stands for would give it (`_known`). (Answers memoized by def alone, as
     before, made a chain found from one def longer than allowed when reached deeper from
-    another, and which one was asked first decide the findings.)"""
+    another, and which one was asked first decided the findings.)"""
     if isinstance(sym.node, ast.AsyncFunctionDef) or budget <= 0:
         return None, frozenset()
     if sym.key in visiting:
         return None, frozenset({sym.key})
-    known = _known_chain(index, sym.key, extra, budget, visiting)
+    head = ("blocking-chain", sym.key, extra)
+    known = _known(index, head, budget, visiting)
     if known is not _UNKNOWN:
         return known, frozenset()  # type: ignore[return-value]
     inner = visiting | {sym.key}
@@ -333,29 +347,62 @@ def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget
         if reason is not None:
             found = ((name, reason), (sym.key,))
             break
-    if found is None:
+    if found is None and budget > 1:
         for call in calls:
-            target = index.resolve(module, call.func, function, owner)
-            if isinstance(target, FunctionSym) and isinstance(target.node, ast.FunctionDef):
-                chain, cut = _chain(index, target, extra, budget - 1, inner)
-                cuts |= cut
-                if chain is not None:
-                    found = ((name, *chain[0]), (sym.key, *chain[1]))
-                    break
+            chain, cut = _call_chain(index, module, call.func, function, owner, extra, budget - 1, inner)
+            cuts |= cut
+            if chain is not None:
+                found = ((name, *chain[0]), (sym.key, *chain[1]))
+                break
     cuts.discard(sym.key)
     if not cuts:
-        index.cache[("blocking-chain", sym.key, extra, budget)] = found
+        index.cache[(*head, budget)] = found
     return found, frozenset(cuts)
 
 
-def _known_chain(index: ProjectIndex, key: tuple, extra: tuple[str, ...], budget: int,
-                 visiting: frozenset) -> object:
-    """A memoized answer that is the search's answer here (see `_chain`), or _UNKNOWN."""
+def _call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+                owner: ast.ClassDef | None, extra: tuple[str, ...], budget: int,
+                visiting: frozenset) -> tuple[Chain | None, frozenset]:
+    """`_chain` of the plain def a call in `module` calls (none: no chain). A callee reached
+    through one of the module's imports (`helper()`, `utils.helper()`, as
+    ProjectIndex.resolve decides it) is memoized by the import, the attributes after it
+    and the module's path, not by the call: the answer depends on the module only through
+    where the import is resolved from and, when resolution leads back into it, its
+    content, which resolution then reads (and the recorder notes). So the entry outlives
+    an edit of `module`, and a kept one answers without parsing the callee's module."""
+    rooted = import_rooted(module, func, function, owner)
+    if rooted is None:
+        return _resolved_chain(index, module, func, function, owner, extra, budget, visiting)
+    ref, attributes = rooted
+    head = (HELPER_CHAIN, str(module.path), ref.module, ref.attr, None if ref.base is None else str(ref.base),
+            attributes, extra)
+    known = _known(index, head, budget, visiting)
+    if known is not _UNKNOWN:
+        return known, frozenset()  # type: ignore[return-value]
+    found, cuts = _resolved_chain(index, module, func, function, owner, extra, budget, visiting)
+    if not cuts:
+        index.cache[(*head, budget)] = found
+    return found, cuts
+
+
+def _resolved_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+                    owner: ast.ClassDef | None, extra: tuple[str, ...], budget: int,
+                    visiting: frozenset) -> tuple[Chain | None, frozenset]:
+    target = index.resolve(module, func, function, owner)
+    if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
+        return None, frozenset()
+    return _chain(index, target, extra, budget, visiting)
+
+
+def _known(index: ProjectIndex, head: tuple, budget: int, visiting: frozenset) -> object:
+    """A memoized answer (`(*head, stored budget)`) that is the search's answer here, or
+    _UNKNOWN: no chain within b defs means none within fewer either; a chain found within b
+    is the first within fewer too, if it is short enough and none of its defs is on the path."""
     for stored_budget in range(budget, MAX_CHAIN + 1):
-        memo_key = ("blocking-chain", key, extra, stored_budget)
-        if memo_key not in index.cache:
+        key = (*head, stored_budget)
+        if key not in index.cache:
             continue
-        known = index.cache[memo_key]
+        known = index.cache[key]
         if known is None:
             return None
         names, defs = known  # type: ignore[misc]
@@ -364,40 +411,23 @@ def _known_chain(index: ProjectIndex, key: tuple, extra: tuple[str, ...], budget
     return _UNKNOWN
 
 
-# the memo key of `helper_chain` for a call reached through an import (cache/check.py keeps
-# these entries from run to run: the key names everything the answer depends on that its
-# recorded deps do not, so it holds while those deps do)
-HELPER_CHAIN = "helper-chain"
-
-
-def helper_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
-                 owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> list[str] | None:
-    """BGT302's question about a call in `module`: the blocking chain of the plain def of the
-    project it calls, if any. A callee reached through one of the module's imports is
-    memoized by the import and the attributes after it, not by the call: resolving it
-    depends on `module` only through its path (where the import is resolved from) and,
-    when the import leads back into it, its content, which resolution then reads (and the
-    recorder notes). So the answer can outlive an edit of `module`."""
-    rooted = import_rooted(module, func, function, owner)
-    if rooted is None:
-        return _call_chain(index, module, func, function, owner, extra)
-    ref, attributes = rooted
-    key = (HELPER_CHAIN, str(module.path), ref.module, ref.attr, None if ref.base is None else str(ref.base),
-           attributes, extra)
-    if key in index.cache:
-        known = index.cache[key]
-        return list(known) if known else None  # type: ignore[arg-type]
-    chain = _call_chain(index, module, func, function, owner, extra)
-    index.cache[key] = tuple(chain) if chain else ()
-    return chain
-
-
-def _call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
-                owner: ast.ClassDef | None, extra: tuple[str, ...]) -> list[str] | None:
-    target = index.resolve(module, func, function, owner)
-    if not isinstance(target, FunctionSym) or not isinstance(target.node, ast.FunctionDef):
+def chain_to_json(found: Chain | None) -> list | None:
+    """A memoized answer as the cache stores it."""
+    if found is None:
         return None
-    return blocking_chain(index, target, extra)
+    names, defs = found
+    return [list(names), [[str(path), qualname] for path, qualname in defs]]
+
+
+def chain_from_json(stored: object) -> object:
+    """What `chain_to_json` wrote, back; _UNKNOWN for anything else."""
+    if stored is None:
+        return None
+    if not (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], list)
+            and isinstance(stored[1], list) and all(isinstance(name, str) for name in stored[0])
+            and all(isinstance(d, list) and len(d) == 2 and all(isinstance(x, str) for x in d) for d in stored[1])):
+        return _UNKNOWN
+    return tuple(stored[0]), tuple((Path(path), qualname) for path, qualname in stored[1])
 
 
 def import_rooted(module: ModuleInfo, expr: ast.expr, function: ast.AST | None,

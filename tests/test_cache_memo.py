@@ -87,3 +87,17 @@ def test_chains_computed_in_workers_are_kept(project: Path, monkeypatch: pytest.
     found, stats = run(project, paths=[main])
     assert ("app/main.py", "BGT302") in codes(found, project)
     assert stats["memo_kept"] == 1 and stats["parsed"] == 2
+
+
+def test_a_kept_chain_answers_inside_a_chain_of_the_edited_file(project: Path) -> None:
+    """The target's own helper calls an imported one: the search from the target's helper
+    (its file edited, so searched again) uses the kept answer for the imported call."""
+    main = project / "app" / "main.py"
+    wrapped = MAIN.replace("    slow_helper()\n", "    local_wrapper()\n") + "\n\ndef local_wrapper():\n    slow_helper()\n"
+    main.write_text(wrapped)
+    run(project, paths=[main])
+    main.write_text(wrapped + "\n# edited\n")
+    found, stats = run(project, paths=[main])
+    assert [f.message for f in found if f.code == "BGT302"] == [
+        "async def calls a helper that blocks the event loop: local_wrapper() -> slow_helper() -> sleeper() -> time.sleep"]
+    assert stats["memo_kept"] >= 1 and stats["parsed"] == 2  # neither helpers.py nor deep.py

@@ -536,7 +536,7 @@ class _Changed:
         (a run over a few targets: pre-commit, a save in the editor)."""
         import json
 
-        from bgtask_lint.blocking import HELPER_CHAIN
+        from bgtask_lint.blocking import _UNKNOWN, HELPER_CHAIN, chain_from_json
 
         if not isinstance(index.cache, self.deps_module.RecordingMemo):
             return  # a memo that records nothing (a test's) cannot keep anything either
@@ -550,14 +550,17 @@ class _Changed:
             if stored is None or stored_key in self.memo_asked:
                 return None
             self.memo_asked.add(stored_key)
-            if not (_memo_value(stored) and self._deps_hold(stored[1], digests)):
+            if not (_memo_entry(stored) and self._deps_hold(stored[1], digests)):
                 return None
+            value = chain_from_json(stored[0])
             try:
                 deps = self.tables.decode(stored[1])
             except (TypeError, ValueError, IndexError):
                 return None
+            if value is _UNKNOWN:
+                return None
             LAST_RUN["memo_kept"] += 1
-            return tuple(stored[0]), deps
+            return value, deps
 
         index.cache.kept = kept
         self.memo_recorded = record
@@ -571,7 +574,7 @@ class _Changed:
             return {}
         again = self.memo_asked if self.memo_recorded else set()
         return {key: stored for key, stored in self.old_memo.items()
-                if key not in again and _memo_value(stored) and self._deps_hold(stored[1], digests)}
+                if key not in again and _memo_entry(stored) and self._deps_hold(stored[1], digests)}
 
     # -- saving ----------------------------------------------------------------------------
 
@@ -651,13 +654,14 @@ def _stored_memo(memo: dict[tuple, tuple], tables) -> dict[str, list]:
     """The memo entries to keep, as the deps file has them: JSON key -> [value, deps]."""
     import json
 
-    return {json.dumps(key): [list(value), tables.encode(deps)] for key, (value, deps) in memo.items()}
+    from bgtask_lint.blocking import chain_to_json
+
+    return {json.dumps(key): [chain_to_json(value), tables.encode(deps)] for key, (value, deps) in memo.items()}
 
 
-def _memo_value(stored: Any) -> bool:
-    """A memo entry as `_stored_memo` writes it: [chain names, deps]."""
-    return (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], list)
-            and all(isinstance(name, str) for name in stored[0]))
+def _memo_entry(stored: Any) -> bool:
+    """A memo entry as `_stored_memo` writes it: [value, deps] (each checked where used)."""
+    return isinstance(stored, list) and len(stored) == 2
 
 
 def _recording_project(root: Path, settings: "Settings", index, raced: "Callable[[], bool]"):
