@@ -530,25 +530,32 @@ class _Changed:
         return hits, {str(p): (f, h, d) for p, (f, h, d, _, _) in checked.items()}, carried
 
     def _keep_memo(self, index, digests: dict[str, str | None], record: bool) -> None:
-        """Let the index's memo ask for the kept entries (blocking.helper_chain's): an edited
+        """Let the index's memo ask for the kept entries (blocking._call_chain's): an edited
         target can use them without parsing the helpers' modules again. Each is validated
         when first asked, not all up front. `record`: keep what this run's checks compute
         (a run over a few targets: pre-commit, a save in the editor)."""
-        import json
-
         from bgtask_lint.blocking import _UNKNOWN, HELPER_CHAIN, chain_from_json
 
         if not isinstance(index.cache, self.deps_module.RecordingMemo):
             return  # a memo that records nothing (a test's) cannot keep anything either
         LAST_RUN["memo_kept"] = 0
 
+        by_key: dict[tuple, str] | None = None  # key -> its JSON form in old_memo, once asked
+
         def kept(key: object):
+            nonlocal by_key
             if not (isinstance(key, tuple) and key and key[0] == HELPER_CHAIN):
                 return None
-            stored_key = json.dumps(key)
-            stored = self.old_memo.get(stored_key)
-            if stored is None or stored_key in self.memo_asked:
+            if by_key is None:  # each miss of the search asks: a dict lookup, not a json.dumps
+                by_key = {}
+                for stored_key in self.old_memo:
+                    found = _memo_key(stored_key)
+                    if found is not None:
+                        by_key[found] = stored_key
+            stored_key = by_key.get(key)
+            if stored_key is None or stored_key in self.memo_asked:
                 return None
+            stored = self.old_memo[stored_key]
             self.memo_asked.add(stored_key)
             if not (_memo_entry(stored) and self._deps_hold(stored[1], digests)):
                 return None
@@ -562,7 +569,7 @@ class _Changed:
             LAST_RUN["memo_kept"] += 1
             return value, deps
 
-        index.cache.kept = kept
+        index.cache.kept = kept if self.old_memo else None
         self.memo_recorded = record
         index.cache.keep_kinds = frozenset({HELPER_CHAIN}) if record else frozenset()
 
@@ -657,6 +664,25 @@ def _stored_memo(memo: dict[tuple, tuple], tables) -> dict[str, list]:
     from bgtask_lint.blocking import chain_to_json
 
     return {json.dumps(key): [chain_to_json(value), tables.encode(deps)] for key, (value, deps) in memo.items()}
+
+
+def _memo_key(stored: str) -> tuple | None:
+    """A key as `_stored_memo` wrote it (blocking._call_chain's), back; None for anything else."""
+    import json
+
+    from bgtask_lint.blocking import HELPER_CHAIN
+
+    try:
+        kind, path, module, attr, base, attributes, extra, budget = json.loads(stored)
+    except (ValueError, TypeError):
+        return None
+    if (kind != HELPER_CHAIN or not isinstance(path, str) or not isinstance(module, str)
+            or not all(isinstance(part, (str, type(None))) for part in (attr, base))
+            or not all(isinstance(names, list) and all(isinstance(n, str) for n in names)
+                       for names in (attributes, extra))
+            or not isinstance(budget, int) or isinstance(budget, bool)):
+        return None
+    return (kind, path, module, attr, base, tuple(attributes), tuple(extra), budget)
 
 
 def _memo_entry(stored: Any) -> bool:
