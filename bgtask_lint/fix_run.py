@@ -93,7 +93,9 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
     project = Project.load(paths, settings, root)
     for error in project.errors:
         console.error(error.path, error.message)
-    fixes, failed_paths = fix_project(project, options.unsafe, console, first_todo, jobs=options.jobs)
+    checked_last: dict[Path, list[Finding]] = {}
+    fixes, failed_paths = fix_project(project, options.unsafe, console, first_todo, jobs=options.jobs,
+                                      checked_last=checked_last)
     failed = len(failed_paths)
 
     write_errors = 0
@@ -107,8 +109,10 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
             write_errors += 1
 
     remaining = []
+    if write_errors or set(checked_last) != set(project.targets):  # the index changed since the last check
+        checked_last = _checked(project, project.targets, set(), options.jobs)
     for path in project.targets:
-        remaining.extend(project.check(project.index.by_path[path]))
+        remaining.extend(checked_last[path])
     remaining.sort()
     return _finish(console, options, remaining, fixes, failed + write_errors)
 
@@ -191,12 +195,15 @@ def fixable_codes(findings: list[Finding], unsafe: bool) -> dict[Path, set[str]]
 
 
 def fix_project(project: Project, unsafe: bool, console: Console, first_todo: dict[Path, set[str]] | None = None,
-                rounds: int = MAX_ROUNDS, jobs: int | None = 1) -> tuple[dict[Path, FileFix], set[Path]]:
+                rounds: int = MAX_ROUNDS, jobs: int | None = 1,
+                checked_last: dict[Path, list[Finding]] | None = None) -> tuple[dict[Path, FileFix], set[Path]]:
     """Fix every target of the project in memory, round after round; the index follows.
     `first_todo`: the files a (cached) check found fixable, with their fixable codes, so
     the first round need not check them all; `jobs`: worker processes for the files of a
-    round (None: one per CPU). Returns each changed file's fix and the files that could
-    not be fixed.
+    round and for its checks (None: one per CPU). Returns each changed file's fix and the
+    files that could not be fixed. `checked_last`, when given, is filled with every
+    target's findings on the index as the fixes left it, when the last round's check saw
+    that index (the round that found nothing more to fix): the caller need not check again.
 
     Every file of a round is fixed against the index as the round found it, so what is
     written does not depend on the order of the files or on the workers. Where one
@@ -206,12 +213,15 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
     originals: dict[Path, str] = {}
     fixes: dict[Path, FileFix] = {}
     failed: set[Path] = set()
+    checked: dict[Path, list[Finding]] = {}
     for round_number in range(rounds):
         if first_todo is not None and round_number == 0:
             targets = set(project.targets)
             todo = {path: codes for path, codes in first_todo.items() if path in targets}
+            checked = {}
         else:
-            todo = _fixable_now(project, project.targets, failed, unsafe)
+            checked = _checked(project, project.targets, failed, jobs)
+            todo = fixable_codes([f for found in checked.values() for f in found], unsafe)
         if not todo:
             break
         for path in todo:
@@ -224,7 +234,8 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         changed_this_round = False
         for stage, (paths, codes) in enumerate(stages):
             if stage > 0:  # decided again on the index the scheduling fixes left
-                paths = sorted(_fixable_now(project, paths, failed, unsafe))
+                again = _checked(project, paths, failed, jobs)
+                paths = sorted(fixable_codes([f for found in again.values() for f in found], unsafe))
             for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, codes):
                 path = result.path
                 if result.error is not None:
@@ -237,13 +248,19 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
                     fixes[path] = FileFix(path, originals[path], result.new_text, fixed=earlier + result.fixed)
         if not changed_this_round:
             break
+        checked = {}  # the fixes changed the index
+    if checked_last is not None and not failed and set(checked) == set(project.targets):
+        checked_last.update(checked)
     return fixes, failed
 
 
-def _fixable_now(project: Project, paths: list[Path], failed: set[Path], unsafe: bool) -> dict[Path, set[str]]:
-    """`fixable_codes` of what the index says now about `paths` (but those that failed)."""
-    return fixable_codes([f for path in paths if path not in failed
-                          for f in project.check(project.index.by_path[path])], unsafe)
+def _checked(project: Project, paths: list[Path], failed: set[Path], jobs: int | None) -> dict[Path, list[Finding]]:
+    """What the index says now about each of `paths` (but those that failed), checked as
+    `check` checks them: in workers when there are many."""
+    from bgtask_lint.parallel import check_modules
+
+    modules = [project.index.by_path[path] for path in paths if path not in failed]
+    return {path: findings for path, (findings, _) in check_modules(project, modules, jobs).items()}
 
 
 def _fix_one(project: Project, path: Path, unsafe: bool = False, codes: tuple[str, ...] | None = None) -> FileFix:

@@ -345,3 +345,26 @@ def test_a_fix_keeps_no_syntax_tree_once_done(tmp_path: Path) -> None:
     result = project.fix_text(path, path.read_text())
     assert "add_done_callback" in result.new_text
     assert len(names.TreeCache.made) >= 3 and not any(names.TreeCache.made)
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_the_last_rounds_check_stands_for_the_remaining_findings_only_when_current(tmp_path: Path,
+                                                                                   rounds: int) -> None:
+    """fix_project hands back the findings of its last check (so that `fix` need not check
+    every target again) only when no fix changed the index after that check."""
+    from bgtask_lint.console import Console
+    from bgtask_lint.fix_run import fix_project
+    from bgtask_lint.project import Project
+    from bgtask_lint.report import Display
+
+    write_app(tmp_path, {"tasks": TASK_MODULE, "endpoints": ENDPOINT_MODULE})
+    project = Project.load([tmp_path], Settings(), tmp_path)
+    checked_last: dict = {}
+    fixes, failed = fix_project(project, False, Console(Display()), rounds=rounds, checked_last=checked_last)
+    assert fixes and not failed
+    if rounds == 1:  # the one round fixed: its check is out of date
+        assert checked_last == {}
+    else:
+        assert set(checked_last) == set(project.targets)
+        for path in project.targets:  # what a check of the fixed texts says
+            assert checked_last[path] == project.check(project.index.by_path[path])
