@@ -226,7 +226,10 @@ def test_reasker_uses_the_real_resolver(tmp_path: Path) -> None:
     assert not asker.same_answer(("tasks", near, None, str((root / "other" / "tasks.py").resolve())))
     assert asker.same_answer(("missing", near, None, None))
     failing = deps_module.Reasker(root.resolve(), files, {app_tasks}, names)
-    assert failing.same_answer(("tasks", near, None, None))  # it would not parse
+    # it would not parse, so the index answers None; but an answer that consulted a file
+    # that does not parse is never "the same": the recorded one may not have read it (below)
+    assert not failing.same_answer(("tasks", near, None, None))
+    assert failing.same_answer(("missing", near, None, None))
 
 
 def test_an_old_file_changed_with_its_metadata_restored_is_trusted(tmp_path: Path) -> None:
@@ -338,3 +341,20 @@ def test_a_git_work_tree_appearing_applies_its_gitignore(tmp_path: Path) -> None
     (tmp_path / "outer" / ".git").mkdir()
     found, stats = run(root)  # compared with an uncached run inside
     assert stats["relisted"] and not found
+
+
+def test_an_entry_recorded_while_a_package_did_not_parse_is_checked_again_once_it_does(tmp_path: Path) -> None:
+    """The same for a file's own entry: b.py's lookup of `app` answered None while
+    app/__init__.py was a target that did not parse (left out of the index, not read)."""
+    from projects import write_app
+    from test_cache import run
+
+    app = write_app(tmp_path, {"b": "import app.c\n\n\nasync def e():\n    app.c.c1()\n",
+                               "c": "import time\n\n\ndef c1():\n    time.sleep(1)\n"})
+    (app / "__init__.py").write_text("def (:\n")
+    run(tmp_path)
+    run(tmp_path, paths=[app / "b.py"])
+    (app / "__init__.py").write_text("")
+    run(tmp_path, paths=[app / "c.py"])
+    found, _ = run(tmp_path, paths=[app / "b.py"])  # run() compares with an uncached run
+    assert any(f.code == "BGT302" for f in found)

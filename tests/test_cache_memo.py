@@ -101,3 +101,18 @@ def test_a_kept_chain_answers_inside_a_chain_of_the_edited_file(project: Path) -
     assert [f.message for f in found if f.code == "BGT302"] == [
         "async def calls a helper that blocks the event loop: local_wrapper() -> slow_helper() -> sleeper() -> time.sleep"]
     assert stats["memo_kept"] >= 1 and stats["parsed"] == 2  # neither helpers.py nor deep.py
+
+
+def test_a_chain_kept_while_a_module_did_not_parse_is_dropped_once_it_does(project: Path) -> None:
+    """deep.py, checked while it does not parse, is left out of the index: the chain's
+    lookup of it answered None without reading it. Asked again later (deep.py known, still
+    failing), the same None must not keep the entry, or fixing deep.py goes unnoticed."""
+    main, deep = project / "app" / "main.py", project / "app" / "deep.py"
+    deep.write_text(DEEP + "def (:\n")
+    run(project, paths=[main, deep])
+    main.write_text(MAIN + "# 1\n")
+    run(project, paths=[main])
+    deep.write_text(DEEP)
+    main.write_text(MAIN + "# 2\n")
+    found, _ = run(project, paths=[main])  # run() compares with an uncached run
+    assert ("app/main.py", "BGT302") in codes(found, project)

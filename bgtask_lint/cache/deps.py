@@ -253,7 +253,16 @@ class Reasker:
         self.failing = failing
         self.index = ProjectIndex(root, [])
         self.index.register([Path(p) for p in known], self._stand_in)
+        self.index.recorder = self  # told of every module() it consults (read), and of lookups (found)
         self.nears: dict[str, Any] = {}
+        self.consulted_failing = False
+
+    def read(self, path: Path, found: object) -> None:
+        if str(path) in self.failing:
+            self.consulted_failing = True
+
+    def found(self, ref_module: str, near: Any, base: Path | None, found: Any) -> None:
+        pass
 
     def _stand_in(self, path: Path) -> Any:
         if str(path) in self.failing:
@@ -270,15 +279,20 @@ class Reasker:
                           is_package=is_package)
 
     def same_answer(self, lookup: Lookup) -> bool:
+        """Whether the lookup gives the same answer now. Not when answering it consulted a
+        file that does not parse: the recorded answer may come from a run where that file
+        was a target left out of the index, and then what was recorded does not include
+        reading it, so fixing it later would not be noticed."""
         ref_module, near, base, answer = lookup
         stand_in = self.nears.get(near)
         if stand_in is None:
             stand_in = self.nears[near] = self._module(near)
+        self.consulted_failing = False
         try:
             found = self.index.find_module(ref_module, stand_in, None if base is None else Path(base))
         except Exception:  # a resolver that wants more than a stand-in: not the same answer
             return False
-        return (None if found is None else str(found.path)) == answer
+        return not self.consulted_failing and (None if found is None else str(found.path)) == answer
 
 
 # --- on disk: tables of paths and lookups, entries as indexes into them ------------------------
