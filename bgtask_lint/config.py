@@ -36,18 +36,19 @@ class Settings(Value, frozen=True, compared=_SETTINGS_FIELDS[:-1]):  # where the
                  blocking_calls: tuple[str, ...] = (), check_tests: bool = False,
                  respect_gitignore: bool = True, force_exclude: bool = False,
                  config_path: Path | None = None) -> None:
-        self.select = select
-        self.ignore = ignore
-        self.exclude = exclude
-        self.guard_decorators = guard_decorators
-        self.connect_calls = connect_calls
-        self.connect_timeout = connect_timeout
-        self.per_file_ignores = per_file_ignores
-        self.blocking_calls = blocking_calls  # extra dotted names for BGT301/BGT302
-        self.check_tests = check_tests  # report BGT3xx-5xx in test files too
-        self.respect_gitignore = respect_gitignore  # skip what .gitignore files ignore (in a git work tree)
-        self.force_exclude = force_exclude  # exclude applies to paths named on the command line too
-        self.config_path = config_path
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "select", select)
+        set_field(self, "ignore", ignore)
+        set_field(self, "exclude", exclude)
+        set_field(self, "guard_decorators", guard_decorators)
+        set_field(self, "connect_calls", connect_calls)
+        set_field(self, "connect_timeout", connect_timeout)
+        set_field(self, "per_file_ignores", per_file_ignores)
+        set_field(self, "blocking_calls", blocking_calls)  # extra dotted names for BGT301/BGT302
+        set_field(self, "check_tests", check_tests)  # report BGT3xx-5xx in test files too
+        set_field(self, "respect_gitignore", respect_gitignore)  # skip what .gitignore files ignore (in a git work tree)
+        set_field(self, "force_exclude", force_exclude)  # exclude applies to paths named on the command line too
+        set_field(self, "config_path", config_path)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with these fields changed (`dataclasses.replace`)."""

@@ -44,9 +44,10 @@ class Source(Value, frozen=True):
     __slots__ = ("path", "text", "encoding")
 
     def __init__(self, path: Path, text: str, encoding: str) -> None:
-        self.path = path
-        self.text = text
-        self.encoding = encoding
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "path", path)
+        set_field(self, "text", text)
+        set_field(self, "encoding", encoding)
 
 
 def read_source(path: Path) -> Source:

@@ -17,15 +17,16 @@ class Finding(Value, frozen=True, compared=("path", "line", "col", "code", "mess
 
     def __init__(self, path: Path, line: int, col: int, code: str, message: str, end_line: int = 0,
                  end_col: int = 0, fix: str | None = None, fix_title: str | None = None) -> None:
-        self.path = path
-        self.line = line  # 1-based
-        self.col = col  # 0-based, as ast gives it
-        self.code = code
-        self.message = message
-        self.end_line = end_line
-        self.end_col = end_col
-        self.fix = fix  # "safe" or "unsafe" when a codemod can fix this finding, else None
-        self.fix_title = fix_title
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "path", path)
+        set_field(self, "line", line)  # 1-based
+        set_field(self, "col", col)  # 0-based, as ast gives it
+        set_field(self, "code", code)
+        set_field(self, "message", message)
+        set_field(self, "end_line", end_line)
+        set_field(self, "end_col", end_col)
+        set_field(self, "fix", fix)  # "safe" or "unsafe" when a codemod can fix this finding, else None
+        set_field(self, "fix_title", fix_title)
 
     def __lt__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

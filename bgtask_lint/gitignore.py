@@ -32,9 +32,10 @@ class Rule(Value, frozen=True):
     __slots__ = ("regex", "negated", "directories_only")
 
     def __init__(self, regex: re.Pattern[str], negated: bool, directories_only: bool) -> None:
-        self.regex = regex
-        self.negated = negated
-        self.directories_only = directories_only
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "regex", regex)
+        set_field(self, "negated", negated)
+        set_field(self, "directories_only", directories_only)
 
 
 def _strip_trailing_spaces(line: str) -> str:
@@ -180,7 +181,8 @@ class IgnoreRules(Value, frozen=True):
     __slots__ = ("sources",)
 
     def __init__(self, sources: tuple[tuple[str, tuple[Rule, ...]], ...] = ()) -> None:
-        self.sources = sources
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "sources", sources)
 
     @classmethod
     def for_directory(cls, directory: Path) -> "IgnoreRules | None":

@@ -5,7 +5,10 @@ eleven classes with it took ~10 ms of a ~55 ms warm check over the standard libr
 subclass names its fields in `__slots__` and writes its own `__init__`; this base gives it
 what `@dataclass` gave: `__eq__` over the compared fields (all of them unless
 `compared=` names fewer), `__hash__` over them when `frozen=True` (else none, as a mutable
-dataclass has), and a dataclass-style `__repr__` over every field.
+dataclass has), and a dataclass-style `__repr__` over every field. A frozen class refuses
+assignment, as a frozen dataclass does (its `__init__` sets the fields with
+`object.__setattr__`), and pickles by its fields in `__slots__` order, which must be the
+order of its `__init__`'s parameters.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ class Value:
         names = cls._fields if compared is None else compared
         # attrgetter of one name gives the bare value: keep keys tuples
         cls._key = staticmethod(attrgetter(*names) if len(names) > 1 else lambda value: (getattr(value, names[0]),))
-        if not frozen:
+        if frozen:
+            cls.__setattr__ = cls.__delattr__ = _refuse  # type: ignore[assignment]
+            cls.__reduce__ = _rebuilt  # type: ignore[assignment]
+        else:
             cls.__hash__ = None  # type: ignore[assignment]
 
     def __eq__(self, other: object) -> bool:
@@ -38,3 +44,11 @@ class Value:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{self.__class__.__qualname__}({shown})"
+
+
+def _refuse(self: Value, name: str, *value: object) -> None:
+    raise AttributeError(f"cannot assign to field {name!r} of a frozen {self.__class__.__qualname__}")
+
+
+def _rebuilt(self: Value) -> tuple:
+    return (self.__class__, tuple(getattr(self, name) for name in self._fields))

@@ -85,3 +85,16 @@ def test_mutable_values_are_unhashable_and_fresh() -> None:
     assert FileError(Path("a.py"), "m") == FileError(Path("a.py"), "m")
     with pytest.raises(TypeError):
         hash(first)
+
+
+def test_frozen_values_refuse_assignment_as_the_dataclass_did() -> None:
+    ours, ref = _pairs(1)[0]
+    for value, field in ((ours, "line"), (ref, "line"), (Settings(), "select")):
+        with pytest.raises(AttributeError):
+            setattr(value, field, 3)
+        with pytest.raises(AttributeError):
+            delattr(value, field)
+    assert ours.line == ref.line
+    result = CheckResult()
+    result.files_checked = 2  # a mutable one does not
+    assert result.files_checked == 2

@@ -43,9 +43,10 @@ class Deps(Value, frozen=True):
     __slots__ = ("reads", "lookups", "facts")
 
     def __init__(self, reads: frozenset[str], lookups: frozenset[Lookup], facts: frozenset[str]) -> None:
-        self.reads = reads  # paths passed to `module()`
-        self.lookups = lookups
-        self.facts = facts  # names of the project-wide facts asked for
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "reads", reads)  # paths passed to `module()`
+        set_field(self, "lookups", lookups)
+        set_field(self, "facts", facts)  # names of the project-wide facts asked for
 
     @staticmethod
     def of(items: Iterable[tuple]) -> "Deps":
