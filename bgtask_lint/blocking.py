@@ -15,12 +15,10 @@ from typing import Iterable
 from bgtask_lint.index import (
     FUNCTION_TYPES,
     FunctionSym,
-    ImportRef,
     ModuleInfo,
     ProjectIndex,
+    import_rooted,
     imported_name,
-    is_local_name,
-    local_import,
 )
 from bgtask_lint.names import NESTED_SCOPES, dotted, last_name
 from bgtask_lint.receivers import imported_modules, made_by, origins
@@ -428,28 +426,3 @@ def chain_from_json(stored: object) -> object:
             and all(isinstance(d, list) and len(d) == 2 and all(isinstance(x, str) for x in d) for d in stored[1])):
         return _UNKNOWN
     return tuple(stored[0]), tuple((Path(path), qualname) for path, qualname in stored[1])
-
-
-def import_rooted(module: ModuleInfo, expr: ast.expr, function: ast.AST | None,
-                  owner: ast.ClassDef | None) -> tuple[ImportRef, tuple[str, ...]] | None:
-    """`(import, attributes)` when `ProjectIndex.resolve` of `expr` begins by following an
-    import of `module` (`helper()` or `utils.helper()` after `from app import helper,
-    utils`), as `resolve` decides it; None for anything else."""
-    attributes: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner is not None:
-            return None
-        attributes.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    ref = local_import(module, function, expr.id)
-    if ref is None:
-        if function is not None and is_local_name(module, function, expr.id):
-            return None
-        if expr.id in module.defs or expr.id in module.assigns:
-            return None
-        ref = module.imports.get(expr.id)
-        if ref is None:
-            return None
-    return ref, tuple(reversed(attributes))

@@ -295,7 +295,8 @@ class ProjectIndex:
         owner_class: ast.ClassDef | None = None,
         depth: int = 0,
     ) -> Symbol | None:
-        """Resolve a Name/Attribute chain to a definition of the project or an external name."""
+        """Resolve a Name/Attribute chain to a definition of the project or an external name.
+        (`import_rooted` says when this begins by following an import: keep them in step.)"""
         if isinstance(expr, ast.Name):
             ref = self._local_import(module, function, expr.id)
             if ref is not None:
@@ -632,6 +633,33 @@ def local_import(module: ModuleInfo, function: ast.AST | None, name: str) -> Imp
             return ref
         scope = module.parents.get(id(scope))
     return None
+
+
+def import_rooted(module: ModuleInfo, expr: ast.expr, function: ast.AST | None,
+                  owner: ast.ClassDef | None) -> tuple[ImportRef, tuple[str, ...]] | None:
+    """`(import, attributes)` when `ProjectIndex.resolve` of `expr` begins by following an
+    import of `module` (`helper()` or `utils.helper()` after `from app import helper,
+    utils`), as `resolve` decides it; None for anything else. It takes resolve's branches
+    in resolve's order: change both together (tests/test_blocking_chain.py compares them).
+    blocking._call_chain memoizes by it."""
+    attributes: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        if isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls") and owner is not None:
+            return None
+        attributes.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    ref = local_import(module, function, expr.id)
+    if ref is None:
+        if function is not None and is_local_name(module, function, expr.id):
+            return None
+        if expr.id in module.defs or expr.id in module.assigns:
+            return None
+        ref = module.imports.get(expr.id)
+        if ref is None:
+            return None
+    return ref, tuple(reversed(attributes))
 
 
 def qualified_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None) -> str | None:

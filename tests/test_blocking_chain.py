@@ -3,6 +3,7 @@ checked alone, after other files, in one process or in workers (blocking._chain)
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,64 @@ def test_chains_through_a_cycle_are_the_same_in_any_order(tmp_path: Path, order:
         "async def calls a helper that blocks the event loop: ping() -> pong() -> helper_sleep() -> time.sleep",
         "async def calls a helper that blocks the event loop: pong() -> helper_sleep() -> time.sleep",
         "async def calls a helper that blocks the event loop: start() -> ping() -> pong() -> helper_sleep() -> time.sleep"]
+
+
+def _fixture_roots() -> list[Path]:
+    fixtures = Path(__file__).parent / "fixtures"
+    return sorted({path.parent for path in fixtures.rglob("*.py")})
+
+
+def _calls_with_function(node: ast.AST, function: ast.AST | None = None):
+    """Every call under `node`, with its innermost enclosing def (None at module level)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Call):
+            yield child, function
+        inner = child if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
+        yield from _calls_with_function(child, inner)
+
+
+SHADOWING = {
+    "helpers": "import time\n\n\ndef nap():\n    time.sleep(1)\n\n\ndef other():\n    return 1\n",
+    "shadows": (
+        "from app.helpers import nap, other\nfrom app import helpers\n\n\n"
+        "def nap():  # the def wins over the import\n    return 0\n\n\n"
+        "other = helpers.other  # and so does the assignment\n\n\n"
+        "class Worker:\n    def helpers(self):\n        return 2\n\n"
+        "    async def run(self, helpers):  # a parameter shadows too\n"
+        "        helpers.nap()\n        self.helpers()\n        other()\n\n"
+        "    async def run_module(self):\n        helpers.nap()\n\n\n"
+        "async def nested():\n    def inner():\n        from app.helpers import nap as napping\n        napping()\n"
+        "    inner()\n    nap()\n"),
+}
+
+
+def test_import_rooted_agrees_with_resolve_on_every_fixture_call(tmp_path: Path) -> None:
+    """The chain memo is keyed by `import_rooted`'s answer: wherever it says resolution
+    starts at an import, the def resolving the call gives (what the chain search uses)
+    must be the one following that import and the attributes after it gives."""
+    from bgtask_lint.index import FunctionSym, import_rooted
+    from bgtask_lint.project import Project
+
+    def plain_def(symbol):
+        return symbol if isinstance(symbol, FunctionSym) and isinstance(symbol.node, ast.FunctionDef) else None
+
+    write_app(tmp_path, SHADOWING)
+    compared = 0
+    for root in [*_fixture_roots(), tmp_path]:
+        project = Project.load([root], Settings(), root)
+        index = project.index
+        for path in project.targets:
+            module = index.by_path[path]
+            for call, function in _calls_with_function(module.tree):
+                owner = module.owner_class.get(id(function)) if function is not None else None
+                rooted = import_rooted(module, call.func, function, owner)
+                if rooted is None:
+                    continue
+                ref, attributes = rooted
+                followed = index._follow(module, ref, 1)
+                for attribute in attributes:
+                    followed = index.member(followed, attribute) if followed is not None else None
+                assert plain_def(index.resolve(module, call.func, function, owner)) == plain_def(followed), \
+                    (path, call.lineno)
+                compared += 1
+    assert compared > 100
