@@ -14,3 +14,13 @@ def whole_and_cut_modules(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(fix, "SKELETON_MIN_CHARS", 10**9 if request.param == "whole" else 0)
     return request.param
+
+
+@pytest.fixture(params=["whole", "delta"])
+def deps_whole_and_delta(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a cache test twice: every run writes the whole deps file, then every run that
+    can writes only its delta (bgtask_lint/cache/store.py): the findings must not depend on it."""
+    from bgtask_lint.cache import store
+
+    monkeypatch.setattr(store, "DELTA_SHARE", -1.0 if request.param == "whole" else 10.0**9)
+    return request.param

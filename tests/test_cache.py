@@ -15,6 +15,8 @@ from bgtask_lint.config import Settings, load_settings
 from bgtask_lint.runner import check_paths
 from markers import FIXTURES
 
+pytestmark = pytest.mark.usefixtures("deps_whole_and_delta")
+
 MAIN = '''\
 from fastapi import BackgroundTasks, FastAPI
 

@@ -13,6 +13,8 @@ from bgtask_lint.cache import deps as deps_module
 from test_cache import codes, run
 from test_cache_metadata import _age
 
+pytestmark = pytest.mark.usefixtures("deps_whole_and_delta")
+
 BLOCKING_HELPER = "import time\n\n\ndef wait():\n    time.sleep(1)\n"
 QUIET_HELPER = "def wait():\n    return None\n"
 

@@ -11,6 +11,8 @@ import pytest
 
 from test_cache import DEEP, MAIN, codes, make_project, run
 
+pytestmark = pytest.mark.usefixtures("deps_whole_and_delta")
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

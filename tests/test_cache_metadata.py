@@ -12,6 +12,8 @@ import pytest
 from bgtask_lint import cache
 from test_cache import DEEP, codes, make_project, run
 
+pytestmark = pytest.mark.usefixtures("deps_whole_and_delta")
+
 PAST_NS = 100 * 1_000_000_000  # far older than a run (and the racy margin)
 
 

@@ -19,7 +19,8 @@ file is not read. Otherwise (`_Changed`):
    file edited again does not parse its helpers' modules again;
 4. the packs are written, unless a file changed while the run was reading it. Every
    entry written holds for the state written with it (entries that no longer hold are
-   dropped, also those of files that were not targets this time).
+   dropped, also those of files that were not targets this time). When little of the
+   deps changed, only the difference is written (store.py: the delta).
 
 Row of the main pack, per file (path -> list): see `ROW`.
 """
@@ -215,6 +216,7 @@ class _Changed:
         deps = self.store.load_deps(self.main.get("token")) if self.main else {}
         tables = self.deps_module.DepsTables.load(deps) if deps else None
         if tables is None:
+            self.store.base = None  # nothing read to write a delta against
             return {}, {}, {}, self.deps_module.DepsTables()
         entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
         parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
@@ -598,7 +600,9 @@ class _Changed:
             merged.setdefault(path, {}).update(found)
         parts = merged
         tables = self.tables
-        if tables.needs_compacting():
+        from bgtask_lint.parallel import MIN_PARALLEL_LOADING
+
+        if tables.needs_compacting(eager=len(checked) >= MIN_PARALLEL_LOADING):
             old, tables = tables, DepsTables()
             try:
                 carried = {p: [f, h, tables.encode(old.decode(d))] for p, (f, h, d) in carried.items()}
@@ -635,7 +639,8 @@ class _Changed:
                 "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
                 "files": rows}
         memo = {**carried_memo, **_stored_memo(self.new_memo, tables)}
-        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts, "memo": memo})
+        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts, "memo": memo},
+                               appended=tables is self.tables)
 
 
     def _other_parts(self, parts: dict[str, dict[str, Any]], digests: dict[str, str | None]) -> dict:

@@ -355,8 +355,10 @@ class DepsTables:
         return Deps(frozenset(self.paths[i] for i in reads), frozenset(self.lookup(i) for i in lookups),
                     frozenset(facts))
 
-    def needs_compacting(self) -> bool:
-        return len(self.lookups) > 2 * self.base_size + 1000
+    def needs_compacting(self, eager: bool = False) -> bool:
+        """Once the tables doubled; `eager` (a run that writes the whole deps file anyway)
+        from half as much again, so that the small runs after it can write a delta."""
+        return len(self.lookups) > (1.5 if eager else 2) * self.base_size + 1000
 
     def dump(self) -> dict[str, Any]:
         return {"paths": self.paths, "lookups": self.lookups, "base_size": self.base_size}

@@ -1,11 +1,17 @@
 """Packs on disk: where they live, what they are keyed on, how they are written.
 
 `.bgtask_lint_cache/` in the project root holds, per identity (tool source, Python, root,
-settings, declared dependencies and importable fix packages), two JSON files written atomically: `<id>.json`, the *main* pack (every file's
+settings, declared dependencies and importable fix packages), JSON files written atomically: `<id>.json`, the *main* pack (every file's
 metadata and content hash, the findings of each checked file, the digests a warm run
 compares), and `<id>.deps.json`, what each entry depends on (read only when something
 changed). Both carry the same random token: a pair that does not match is treated as
 if the deps were missing. The directory gets a `.gitignore` of `*` and a CACHEDIR.TAG.
+
+A run that changed little of the deps (pre-commit: a few files) writes only what differs
+from the deps file it read, as `<id>.delta.json` (carrying the main pack's token and the
+deps file's): the tables' appended rows, the entries, parts and memo entries added
+or replaced, and the keys dropped. Reading merges the two. Rewriting the whole deps file
+(2-5 MB on a large app) cost such a run more than checking one of its files.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ LAST_RUN: dict[str, Any] = {}
 SCHEMA = 4
 # identities kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
+# a delta holding more than this share of the deps' keys is folded into a new deps file
+DELTA_SHARE = 0.25
 
 
 def sha(data: bytes | str) -> str:
@@ -93,6 +101,8 @@ class Store:
         self.directory = root / CACHE_DIR
         self.main_path = self.directory / f"{identity}.json"
         self.deps_path = self.directory / f"{identity}.deps.json"
+        self.delta_path = self.directory / f"{identity}.delta.json"
+        self.base: _Base | None = None  # the deps file as read, which a delta is written against
 
     def load_main(self) -> dict[str, Any]:
         data = _load(self.main_path)
@@ -101,23 +111,45 @@ class Store:
         return data
 
     def load_deps(self, token: object) -> dict[str, Any]:
-        data = _load(self.deps_path)
-        if not token or data.get("token") != token:
+        """The deps the main pack's token names: the deps file, or it merged with the delta
+        written against it; {} when they do not match."""
+        if not token:
             return {}
-        return data
+        data = _load(self.deps_path)
+        if not _well_formed_deps(data):
+            return {}
+        base = _Base(data)
+        if data.get("token") == token:
+            self.base = base
+            return data
+        delta = _load(self.delta_path)
+        if delta.get("token") != token or delta.get("base") != data.get("token"):
+            return {}
+        merged = _merged(data, delta)
+        if merged:
+            self.base = base
+        return merged
 
-    def save(self, main: dict[str, Any], deps: dict[str, Any]) -> bool:
-        """Deps first, then the main pack that points at them (by token)."""
+    def save(self, main: dict[str, Any], deps: dict[str, Any], appended: bool = False) -> bool:
+        """Deps first, then the main pack that points at them (by token). `appended`: the
+        deps' tables are those read, with rows appended (not compacted), so a delta can say
+        what changed."""
         token = os.urandom(8).hex()
         main = {"schema": SCHEMA, "token": token, **main}
-        deps = {"token": token, **deps}
+        delta = self.base.delta(deps) if appended and self.base is not None else None
         if not _prepare_dir(self.directory):
             return False
         try:
-            _write_atomically(self.deps_path, _dumps(deps))
+            if delta is not None:
+                _write_atomically(self.delta_path, _dumps({"token": token, "base": self.base.token, **delta}))
+            else:
+                _write_atomically(self.deps_path, _dumps({"token": token, **deps}))
             _write_atomically(self.main_path, _dumps(main))
         except (OSError, ValueError):
             return False
+        LAST_RUN["delta"] = delta is not None
+        if delta is None:
+            self.delta_path.unlink(missing_ok=True)  # written against the old deps file: dead
         _prune(self.directory, keep=self.main_path)
         return True
 
@@ -129,6 +161,78 @@ class Store:
         except (OSError, ValueError):
             return False
         return True
+
+
+# the keyed sections of the deps, each written whole or as changed and dropped keys
+_SECTIONS = ("entries", "parts", "memo")
+
+
+def _well_formed_deps(data: dict[str, Any]) -> bool:
+    return (isinstance(data.get("paths"), list) and isinstance(data.get("lookups"), list)
+            and all(isinstance(data.get(name, {}), dict) for name in _SECTIONS))
+
+
+class _Base:
+    """The deps file as read: what a delta is taken against. The tables only grow while a
+    run appends to them, so their lengths here say where its rows begin."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.token = data.get("token")
+        self.paths = len(data["paths"])
+        self.lookups = len(data["lookups"])
+        self.sections = {name: dict(data.get(name, {})) for name in _SECTIONS}
+
+    def delta(self, deps: dict[str, Any]) -> dict[str, Any] | None:
+        """What `deps` adds to, replaces in and drops from this base; None when it is not
+        small. A value counts as unchanged only when it is the very object read (carried
+        over), so what the delta leaves out is exactly what the base file holds."""
+        if len(deps["paths"]) < self.paths or len(deps["lookups"]) < self.lookups:
+            return None
+        delta: dict[str, Any] = {"paths": deps["paths"][self.paths:], "lookups": deps["lookups"][self.lookups:],
+                                 "paths_from": self.paths, "lookups_from": self.lookups,
+                                 "base_size": deps.get("base_size", 0)}
+        # rows appended to the tables count too (a run appends the lookups of every entry it records)
+        changed = len(delta["paths"]) + len(delta["lookups"])
+        total = len(deps["paths"]) + len(deps["lookups"])
+        for name in _SECTIONS:
+            old, new = self.sections[name], deps[name]
+            upserted = {key: value for key, value in new.items() if not _same_objects(old.get(key), value)}
+            dropped = [key for key in old if key not in new]
+            delta[name], delta[name + "_dropped"] = upserted, dropped
+            changed += len(upserted) + len(dropped)
+            total += len(new)
+        return delta if changed <= DELTA_SHARE * total else None
+
+
+def _same_objects(old: Any, new: Any) -> bool:
+    """`new` is `old`, or a list (or dict) of the very objects `old` holds."""
+    if old is new:
+        return True
+    if isinstance(old, list) and isinstance(new, (list, tuple)) and len(old) == len(new):
+        return all(a is b for a, b in zip(old, new))
+    if isinstance(old, dict) and isinstance(new, dict) and old.keys() == new.keys():
+        return all(_same_objects(old[k], new[k]) for k in old)
+    return False
+
+
+def _merged(base: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """The deps file with the delta written against it applied; {} on anything else."""
+    if not (isinstance(delta.get("paths"), list) and isinstance(delta.get("lookups"), list)
+            and delta.get("paths_from") == len(base["paths"]) and delta.get("lookups_from") == len(base["lookups"])):
+        return {}
+    merged: dict[str, Any] = {"token": delta["token"], "paths": base["paths"] + delta["paths"],
+                              "lookups": base["lookups"] + delta["lookups"], "base_size": delta.get("base_size", 0)}
+    for name in _SECTIONS:
+        upserted, dropped = delta.get(name), delta.get(name + "_dropped")
+        if not isinstance(upserted, dict) or not isinstance(dropped, list):
+            return {}
+        section = dict(base.get(name, {}))
+        for key in dropped:
+            if isinstance(key, str):
+                section.pop(key, None)
+        section.update(upserted)
+        merged[name] = section
+    return merged
 
 
 def _dumps(data: dict[str, Any]) -> str:
@@ -182,17 +286,22 @@ def _umask() -> int:
     return mask
 
 
+_SIDE_FILES = (".deps.json", ".delta.json")  # beside each main pack
+
+
 def _prune(directory: Path, keep: Path) -> None:
     """Keep the MAX_PACKS most recently written identities (a main pack and its deps)."""
     try:
-        mains = [p for p in directory.glob("*.json") if p != keep and not p.name.endswith(".deps.json")]
+        mains = [p for p in directory.glob("*.json") if p != keep and not p.name.endswith(_SIDE_FILES)]
         mains.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for old in mains[MAX_PACKS - 1:]:
             old.unlink()
-            old.with_name(old.name[:-len(".json")] + ".deps.json").unlink(missing_ok=True)
-        for deps in directory.glob("*.deps.json"):  # orphans (their main pack was pruned or lost)
-            if not deps.with_name(deps.name[:-len(".deps.json")] + ".json").exists():
-                deps.unlink()
+            for side in _SIDE_FILES:
+                old.with_name(old.name[:-len(".json")] + side).unlink(missing_ok=True)
+        for side in _SIDE_FILES:  # orphans (their main pack was pruned or lost)
+            for orphan in directory.glob("*" + side):
+                if not orphan.with_name(orphan.name[:-len(side)] + ".json").exists():
+                    orphan.unlink()
     except OSError:
         pass
 
