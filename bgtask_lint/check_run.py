@@ -121,6 +121,8 @@ def check_project(project: "Project", unused: bool) -> "CheckResult":
 
 def read_stdin(path: Path) -> str:
     """stdin decoded as Python decodes a file (coding cookie, BOM). Raises SourceError."""
+    if sys.stdin is None:  # `<&-`
+        raise SourceError("stdin is closed: nothing to check")
     return decode_source(path, sys.stdin.buffer.read()).text
 
 

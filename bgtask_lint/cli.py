@@ -11,7 +11,7 @@ from typing import Callable
 import click
 
 from bgtask_lint.commands import EXIT_CLEAN, EXIT_ERROR, UsageProblem, check_command, fix_command
-from bgtask_lint.console import reader_gone, usage_error
+from bgtask_lint.console import reader_gone, stdout_is_terminal, usage_error
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
@@ -20,7 +20,7 @@ def _fail(message: str) -> "click.exceptions.Exit":
 
 
 def _stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
+    return stdout_is_terminal()
 
 
 class _OneLineErrors(click.Group):

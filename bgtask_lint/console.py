@@ -25,6 +25,13 @@ def echo(text: str, err: bool = False) -> None:
     path of a plain `check` (launch.py) writes plain text to a UTF-8 stream itself,
     without loading click."""
     stream = sys.stderr if err else sys.stdout
+    try:
+        _echo(text, err, stream)
+    except UnicodeEncodeError:  # a name that is not UTF-8, on a stream asked to be strict
+        _echo(_escaped(text, stream), err, stream)
+
+
+def _echo(text: str, err: bool, stream) -> None:
     if "click" in sys.modules or "\x1b" in text or not _plainly_writable(stream):
         import click
 
@@ -32,6 +39,25 @@ def echo(text: str, err: bool = False) -> None:
         return
     stream.write(text + "\n")
     stream.flush()
+
+
+def _escaped(text: str, stream) -> str:
+    """`text` with what the stream's encoding cannot say as backslash escapes (a file name
+    with bytes that are not UTF-8 holds lone surrogates)."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def stdout_is_terminal() -> bool:
+    """No stdout at all (`>&-`) is no terminal: the results go nowhere, as with click or ruff."""
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
 
 
 def usage_error(message: str) -> None:
@@ -101,7 +127,7 @@ class Console:
             return True
         text = "".join(part + "\n" for part in self._results)
         try:
-            with open(self.output_file, "w", encoding="utf-8", newline="\n") as handle:
+            with open(self.output_file, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
                 handle.write(text)
         except OSError as exc:
             self.error(None, f"cannot write --output-file {self.output_file}: {exc.strerror or exc}")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from bgtask_lint.console import stderr_is_terminal
 from bgtask_lint.files import SourceError
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix_skeleton import SKELETON_MIN_CHARS, Skeleton, build_skeleton
@@ -264,7 +265,7 @@ def _move(span: Target, line_map: Callable[[int], int | None]) -> Target | None:
 class _Progress:
     def __init__(self, path: Path, size: int):
         self.path = path
-        self.shown = size >= PROGRESS_MIN_CHARS and sys.stderr.isatty()
+        self.shown = size >= PROGRESS_MIN_CHARS and stderr_is_terminal()
 
     def step(self, code: str, step: int, steps: int) -> None:
         if self.shown:

@@ -15,7 +15,7 @@ import click
 
 from bgtask_lint import diffs
 from bgtask_lint.config import Settings, valid_timeout
-from bgtask_lint.console import Console
+from bgtask_lint.console import Console, stderr_is_terminal
 from bgtask_lint.files import (
     SourceError,
     decode_source,
@@ -402,6 +402,12 @@ def summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int 
 def run_fix_stdin(path: Path, settings: Settings, root: Path, options: FixOptions, console: Console) -> int:
     """`fix -`: the fixed text on stdout (in the input's encoding), or a diff with `--diff`;
     what remains on stderr. On any error the input goes back unchanged."""
+    for stream, problem in ((sys.stdin, "stdin is closed: nothing to fix"),
+                            (sys.stdout, "stdout is closed: nowhere to write the fixed code")):
+        if stream is None:  # `<&-`, `>&-`
+            console.error(path, problem)
+            console.close()
+            return EXIT_ERROR
     raw = click.get_binary_stream("stdin").read()
     out = click.get_binary_stream("stdout")
 
@@ -464,7 +470,7 @@ class _progress:
 
     def __init__(self, items: list[Path]):
         self.bar = None
-        if len(items) >= PROGRESS_THRESHOLD and sys.stderr.isatty():
+        if len(items) >= PROGRESS_THRESHOLD and stderr_is_terminal():
             self.bar = click.progressbar(length=len(items), label="fixing", file=sys.stderr)
 
     def __enter__(self) -> "_progress":

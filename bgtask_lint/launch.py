@@ -63,10 +63,10 @@ def quick_check_params(args: list[str]) -> dict[str, object] | None:
 def quick_check(params: dict[str, object]) -> int:
     """Run `check` as the click command does (same output, same exit code)."""
     from bgtask_lint.commands import EXIT_ERROR, UsageProblem, check_command
-    from bgtask_lint.console import usage_error
+    from bgtask_lint.console import stdout_is_terminal, usage_error
 
     try:
-        return check_command(params, sys.stdout.isatty())
+        return check_command(params, stdout_is_terminal())
     except UsageProblem as exc:
         usage_error(str(exc))
         return EXIT_ERROR
