@@ -125,8 +125,10 @@ class ProjectIndex:
     def __init__(self, root: Path, modules: Iterable[ModuleInfo]):
         self.root = root
         self.by_path: dict[Path, ModuleInfo] = {}  # the modules parsed so far
-        self._by_suffix: dict[str, list[Path]] = {}
-        self._known: set[Path] = set()
+        # the files known by path string: a project registers every file (3,000 Paths
+        # made and hashed cost a small cached run ~10 ms); a Path is made when one is found
+        self._by_suffix: dict[str, list[str]] = {}
+        self._known: set[str] = set()
         self._failed: set[Path] = set()
         # parses a project file on first use; modules nobody imports are never parsed
         self._loader: Callable[[Path], ModuleInfo] | None = None
@@ -145,22 +147,22 @@ class ProjectIndex:
         for module in modules:
             self.add(module)
 
-    def register(self, paths: Iterable[Path], loader: Callable[[Path], ModuleInfo]) -> None:
+    def register(self, paths: Iterable[Path | str], loader: Callable[[Path], ModuleInfo]) -> None:
         """Make project files resolvable by import name without parsing them yet."""
         self._loader = loader
         for path in paths:
-            self._know(path)
+            self._know(str(path))
 
-    def _know(self, path: Path) -> None:
+    def _know(self, path: str) -> None:
         if path in self._known:
             return
         self._known.add(path)
-        for suffix in _suffixes(path, self.root, path.name == "__init__.py"):
+        for suffix in _suffixes(path, self.root, path.endswith(_PACKAGE_FILE)):
             self._by_suffix.setdefault(suffix, []).append(path)
 
     def add(self, module: ModuleInfo) -> None:
         """Add or replace a module (a fixed text, an editor buffer)."""
-        self._know(module.path)
+        self._know(str(module.path))
         self._failed.discard(module.path)
         self._added[module.path] = None
         old = self.by_path.get(module.path)
@@ -189,7 +191,7 @@ class ProjectIndex:
 
     def _module(self, path: Path) -> ModuleInfo | None:
         found = self.by_path.get(path)
-        if found is not None or path not in self._known or path in self._failed or self._loader is None:
+        if found is not None or str(path) not in self._known or path in self._failed or self._loader is None:
             return found
         try:
             found = self._loader(path)
@@ -217,8 +219,8 @@ class ProjectIndex:
         if not candidates:
             return None
         if len(candidates) == 1:
-            return self.module(candidates[0])
-        return self.module(max(candidates, key=lambda p: _shared_prefix(p, near.path)))
+            return self.module(Path(candidates[0]))
+        return self.module(max(map(Path, candidates), key=lambda p: _shared_prefix(p, near.path)))
 
     # name resolution
 
@@ -750,16 +752,19 @@ def imported_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None =
     return qualified_name(module, expr, function) if head in module.imports else None
 
 
-def _suffixes(path: Path, root: Path, is_package: bool) -> list[str]:
+_PACKAGE_FILE = os.sep + "__init__.py"
+
+
+def _suffixes(path: Path | str, root: Path, is_package: bool) -> list[str]:
     text, base = str(path), str(root)
     prefix = base if base.endswith(os.sep) else base + os.sep
     if text.startswith(prefix):  # relative_to, as strings: a project registers every file
         parts = text[len(prefix):].split(os.sep)
     else:
         try:
-            parts = list(path.relative_to(root).parts)
+            parts = list(Path(path).relative_to(root).parts)
         except ValueError:
-            parts = list(path.parts[-4:])
+            parts = list(Path(path).parts[-4:])
     if not parts:
         return []
     if is_package:

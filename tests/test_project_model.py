@@ -445,4 +445,33 @@ def test_import_suffixes_as_strings_are_those_of_relative_to(path: str, root: st
         parts = parts[:-1] if is_package else [*parts[:-1], parts[-1][:-3]]
         return [".".join(parts[i:]) for i in range(len(parts))] if parts else []
 
-    assert _suffixes(Path(path), Path(root), is_package) == by_relative_to(Path(path), Path(root))
+    expected = by_relative_to(Path(path), Path(root))
+    assert _suffixes(Path(path), Path(root), is_package) == expected
+    assert _suffixes(path, Path(root), is_package) == expected  # as the index registers files: by string
+
+
+def test_modules_registered_by_string_resolve_and_load_as_paths(tmp_path: Path) -> None:
+    """A project registers its files by path string; what resolution finds is loaded by Path,
+    the nearer of two same-named modules first."""
+    from bgtask_lint.engine import parse_module
+    from bgtask_lint.index import ProjectIndex
+
+    files = {"app/__init__.py": "", "app/tasks.py": "def job():\n    pass\n", "other/tasks.py": "",
+             "app/main.py": "from tasks import job\n"}
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    loaded: list[Path] = []
+
+    def loader(path: Path):
+        loaded.append(path)
+        return parse_module(path, tmp_path)
+
+    index = ProjectIndex(tmp_path, [])
+    index.register([str(tmp_path / name) for name in files], loader)
+    main = index.module(tmp_path / "app" / "main.py")
+    found = index.find_module("tasks", main)
+    assert found is not None and found.path == tmp_path / "app" / "tasks.py"
+    assert all(isinstance(path, Path) for path in loaded)
+    assert index.module(tmp_path / "missing.py") is None  # never registered: never loaded
+    assert tmp_path / "missing.py" not in loaded

@@ -408,7 +408,7 @@ class _Changed:
             if module is not None:
                 index.add(module)
         self.modules = {p: m for p, m in self.modules.items() if p not in index.by_path}
-        index.register([Path(p) for p in self.known if p not in index.by_path], self._load)
+        index.register(self.known, self._load)  # (the modules added are known already)
         return index
 
     def _part_holds_by_content(self, path: str) -> bool:

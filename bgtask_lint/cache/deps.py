@@ -253,7 +253,7 @@ class Reasker:
         self.names = names
         self.failing = failing
         self.index = ProjectIndex(root, [])
-        self.index.register([Path(p) for p in known], self._stand_in)
+        self.index.register(known, self._stand_in)
         self.index.recorder = self  # told of every module() it consults (read), and of lookups (found)
         self.nears: dict[str, Any] = {}
         self.consulted_failing = False
