@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bgtask_lint.check_run import EXIT_CLEAN, EXIT_ERROR, CheckOptions, prepare, run_check
-from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list
+from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list, tool_table
 from bgtask_lint.console import Console
 
 
@@ -16,10 +16,18 @@ class UsageProblem(Exception):
 
 
 def resolve_settings(config: str | None, start: Path, select: str | None, ignore: str | None,
-                     **extra: object) -> Settings:
+                     cached: bool = False, **extra: object) -> Settings:
     """The settings for a run starting at `start`: `--config`, else the nearest
-    pyproject.toml above it, then the command line's options on top."""
-    settings = load_settings(Path(config) if config else None, start)
+    pyproject.toml above it, then the command line's options on top. `cached`: a run that
+    uses the cache keeps the table it read beside its pack (cache/config_memo.py)."""
+    read_table = tool_table
+    if cached:
+        from bgtask_lint.cache import config_memo
+
+        def read_table(path: Path) -> dict:
+            return config_memo.tool_table(path, tool_table)
+
+    settings = load_settings(Path(config) if config else None, start, read_table)
     return settings.with_overrides(
         select=parse_code_list(select, "--select"),
         ignore=parse_code_list(ignore, "--ignore"),
@@ -53,7 +61,7 @@ class RunSetup:
     def settings_for(self, start: Path) -> Settings:
         try:
             return resolve_settings(self.params["config"], start, self.params["select"], self.params["ignore"],
-                                    **self.settings_extra)
+                                    cached=not self.params["no_cache"], **self.settings_extra)
         except ConfigError as exc:
             raise UsageProblem(str(exc)) from None
 

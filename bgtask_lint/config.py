@@ -12,7 +12,7 @@ from bgtask_lint.plain import Value
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 CODE_PREFIX = re.compile(r"^BGT\d{0,3}$")
 
@@ -142,7 +142,9 @@ def toml_parser():
     return tomllib
 
 
-def load_pyproject(path: Path) -> Settings:
+def tool_table(path: Path) -> dict[str, Any]:
+    """The `[tool.bgtask-lint]` table of a pyproject.toml ({} when it has none). Raises
+    ConfigError."""
     tomllib = toml_parser()
     try:
         with path.open("rb") as handle:
@@ -155,7 +157,13 @@ def load_pyproject(path: Path) -> Settings:
     table = tool.get("bgtask-lint", tool.get("bgtask_lint", {})) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.bgtask-lint] must be a table")
-    return settings_from_table(table, str(path)).replace(config_path=path)
+    return table
+
+
+def load_pyproject(path: Path, read_table: Callable[[Path], dict[str, Any]] = tool_table) -> Settings:
+    """`read_table`: how the table is read (tool_table; a cached run keeps it,
+    cache/config_memo.py)."""
+    return settings_from_table(read_table(path), str(path)).replace(config_path=path)
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -169,14 +177,15 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def load_settings(config_file: Path | None, start: Path) -> Settings:
+def load_settings(config_file: Path | None, start: Path,
+                  read_table: Callable[[Path], dict[str, Any]] = tool_table) -> Settings:
     """An explicit `--config` file wins; else the nearest pyproject.toml; else defaults."""
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"{config_file}: config file not found")
-        return load_pyproject(config_file)
+        return load_pyproject(config_file, read_table)
     found = find_pyproject(start)
-    return load_pyproject(found) if found else Settings()
+    return load_pyproject(found, read_table) if found else Settings()
 
 
 def parse_code_list(text: str | None, option: str) -> tuple[str, ...] | None:

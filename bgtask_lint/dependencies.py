@@ -44,25 +44,38 @@ def requirement_name(text: str) -> str | None:
 def declared(root: Path) -> frozenset[str]:
     """Every distribution name the project at `root` declares, normalized."""
     root = root.resolve()
-    for directory in [root, *list(root.parents)[:LOOK_UP]]:
-        files = _declaration_files(directory)
-        if files:
-            break
-    else:
+    files = declaration_files(root)
+    if not files:
         return frozenset()
     signature = tuple((str(p), _mtime(p)) for p in files)
     cached = _CACHE.get(root)
     if cached is not None and cached[0] == signature:
         return cached[1]
-    names: set[str] = set()
-    for path in files:
-        try:
-            names |= _read(path)
-        except (OSError, UnicodeError, ValueError, SyntaxError):  # TOMLDecodeError is a ValueError
-            continue  # a broken file declares nothing we can trust
-    result = frozenset(names)
+    result = read_declared(files)[0]
     _CACHE[root] = (signature, result)
     return result
+
+
+def declaration_files(root: Path) -> list[Path]:
+    """The declaration files of the root, or of the nearest directory above it with any."""
+    for directory in [root, *list(root.parents)[:LOOK_UP]]:
+        files = _declaration_files(directory)
+        if files:
+            return files
+    return []
+
+
+def read_declared(files: list[Path]) -> tuple[frozenset[str], list[Path]]:
+    """The names `files` declare, and every file read for them (those and the files their
+    `-r`/`-c` lines include)."""
+    names: set[str] = set()
+    included: set[Path] = set()
+    for path in files:
+        try:
+            names |= _read(path, included)
+        except (OSError, UnicodeError, ValueError, SyntaxError):  # TOMLDecodeError is a ValueError
+            continue  # a broken file declares nothing we can trust
+    return frozenset(names), sorted({*files, *included})
 
 
 def project_declares(root: Path, distribution: str) -> bool:
@@ -170,7 +183,7 @@ def _declaration_files(directory: Path) -> list[Path]:
     return [p for p in found if p.is_file()]
 
 
-def _read(path: Path) -> set[str]:
+def _read(path: Path, included: set[Path]) -> set[str]:
     name = path.name
     if name == "pyproject.toml":
         return _from_pyproject(_toml(path))
@@ -186,7 +199,7 @@ def _read(path: Path) -> set[str]:
     if name in ("METADATA", "PKG-INFO"):
         return {n for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("Requires-Dist:")
                 if (n := requirement_name(line[len("Requires-Dist:"):])) is not None}
-    return _from_requirements(path, set())
+    return _from_requirements(path, included)
 
 
 def _toml(path: Path) -> dict:

@@ -83,9 +83,10 @@ FIX_IMPORTS = ("aiofiles",)
 def environment(root: Path) -> list:
     """What findings depend on outside the project's modules: the dependencies the project
     declares (pyproject.toml, requirements*.txt, ...) and what this interpreter can import."""
-    from bgtask_lint.dependencies import declared, importable  # reads the declaration files
+    from bgtask_lint.cache.config_memo import declared_names  # reads the declaration files, or their memo
+    from bgtask_lint.dependencies import importable
 
-    return [sorted(declared(root)), [importable(name) for name in FIX_IMPORTS]]
+    return [declared_names(root), [importable(name) for name in FIX_IMPORTS]]
 
 
 def pack_identity(root: Path, settings: "Settings") -> str:
