@@ -19,14 +19,14 @@ def resolve_settings(config: str | None, start: Path, select: str | None, ignore
                      cached: bool = False, **extra: object) -> Settings:
     """The settings for a run starting at `start`: `--config`, else the nearest
     pyproject.toml above it, then the command line's options on top. `cached`: a run that
-    uses the cache keeps the table it read beside its pack (cache/config_memo.py)."""
+    uses the cache keeps the table it read beside its pack (cache/identity.py)."""
     read_table = tool_table
     if cached:
-        from bgtask_lint.cache import config_memo
+        from functools import partial
 
-        def read_table(path: Path) -> dict:
-            return config_memo.tool_table(path, tool_table)
+        from bgtask_lint.cache import identity
 
+        read_table = partial(identity.tool_table, read=tool_table)
     settings = load_settings(Path(config) if config else None, start, read_table)
     return settings.with_overrides(
         select=parse_code_list(select, "--select"),

@@ -162,7 +162,7 @@ def tool_table(path: Path) -> dict[str, Any]:
 
 def load_pyproject(path: Path, read_table: Callable[[Path], dict[str, Any]] = tool_table) -> Settings:
     """`read_table`: how the table is read (tool_table; a cached run keeps it,
-    cache/config_memo.py)."""
+    cache/identity.py)."""
     return settings_from_table(read_table(path), str(path)).replace(config_path=path)
 
 

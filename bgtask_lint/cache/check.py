@@ -31,12 +31,12 @@ import os
 from pathlib import Path
 
 from bgtask_lint.cache.scan import RACY_NS, FileState, Scan, read_verified, scan
+from bgtask_lint.cache.identity import pack_identity
 from bgtask_lint.cache.store import (
     LAST_RUN,
     Store,
     decode_findings,
     encode_findings,
-    pack_identity,
     sha,
 )
 from bgtask_lint.files import paths_root

@@ -19,14 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
     from typing import Any
 
-    from bgtask_lint.config import Settings
     from bgtask_lint.findings import Finding
 
 CACHE_DIR = ".bgtask_lint_cache"
@@ -73,26 +71,6 @@ def _python_files(directory: str) -> list[str]:
             elif entry.name.endswith(".py"):
                 found.append(entry.path)
     return found
-
-
-# the packages a safe fix may import: whether one is declared by the project or importable
-# here decides a finding's fix (fix_safety.py asks dependencies.available about them)
-FIX_IMPORTS = ("aiofiles",)
-
-
-def environment(root: Path) -> list:
-    """What findings depend on outside the project's modules: the dependencies the project
-    declares (pyproject.toml, requirements*.txt, ...) and what this interpreter can import."""
-    from bgtask_lint.cache.config_memo import declared_names  # reads the declaration files, or their memo
-    from bgtask_lint.dependencies import importable
-
-    return [declared_names(root), [importable(name) for name in FIX_IMPORTS]]
-
-
-def pack_identity(root: Path, settings: "Settings") -> str:
-    parts = [SCHEMA, tool_digest(), sys.version, sys.implementation.name, str(root), repr(settings),
-             environment(root)]
-    return sha(json.dumps(parts))[:32]
 
 
 class Store:

@@ -1,5 +1,5 @@
 """The settings table and the declared dependencies, kept beside the pack by the metadata
-of the files they were read from (bgtask_lint/cache/config_memo.py): a warm run of a
+of the files they were read from (bgtask_lint/cache/identity.py): a warm run of a
 project with a pyproject.toml and a lock file parses neither, and any change to one of
 those files (or to a requirements file one of them includes) is seen."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bgtask_lint.cache import config_memo
+from bgtask_lint.cache import identity
 from bgtask_lint.cache.scan import RACY_NS
 from bgtask_lint.cache.store import CACHE_DIR
 from bgtask_lint.commands import resolve_settings
@@ -41,7 +41,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_the_racy_margin_is_the_scans() -> None:
-    assert config_memo.RACY_NS == RACY_NS
+    assert identity.RACY_NS == RACY_NS
 
 
 def test_a_warm_check_with_a_pyproject_and_a_lock_file_loads_no_toml_parser(project: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_warm_check_with_a_pyproject_and_a_lock_file_loads_no_toml_parser(proj
 def test_a_changed_settings_table_is_read_again(project: Path) -> None:
     run(project)
     assert resolve_settings(None, project, None, None, cached=True).ignore == ()
-    assert (project / CACHE_DIR / config_memo.MEMO).exists()
+    assert (project / CACHE_DIR / identity.MEMO).exists()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.bgtask-lint]\nignore = ["BGT301"]\n')
     _aged(pyproject, seconds=50)  # new metadata, and old enough to be kept
@@ -78,10 +78,10 @@ def test_a_table_is_not_kept_from_a_file_changed_just_now(project: Path) -> None
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.bgtask-lint]\nignore = ["BGT301"]\n')
     assert resolve_settings(None, project, None, None, cached=True).ignore == ("BGT301",)
-    assert not (project / CACHE_DIR / config_memo.MEMO).exists()
+    assert not (project / CACHE_DIR / identity.MEMO).exists()
     _aged(pyproject)
     resolve_settings(None, project, None, None, cached=True)
-    assert (project / CACHE_DIR / config_memo.MEMO).exists()
+    assert (project / CACHE_DIR / identity.MEMO).exists()
 
 
 def test_an_included_requirements_file_that_changes_is_read_again(project: Path) -> None:
@@ -91,20 +91,20 @@ def test_an_included_requirements_file_that_changes_is_read_again(project: Path)
     base = project / "deps" / "base.txt"
     base.write_text("httpx\n")
     _aged(project / "requirements.txt", base)
-    assert "httpx" in config_memo.declared_names(project)
-    assert "aiofiles" not in config_memo.declared_names(project)  # (from the memo)
+    assert "httpx" in identity.declared_names(project)
+    assert "aiofiles" not in identity.declared_names(project)  # (from the memo)
     base.write_text("httpx\naiofiles\n")
     _aged(base, seconds=50)
-    assert "aiofiles" in config_memo.declared_names(project)
+    assert "aiofiles" in identity.declared_names(project)
 
 
 def test_a_new_declaration_file_is_read(project: Path) -> None:
     (project / CACHE_DIR).mkdir()
-    assert "aiofiles" not in config_memo.declared_names(project)
-    assert (project / CACHE_DIR / config_memo.MEMO).exists()
+    assert "aiofiles" not in identity.declared_names(project)
+    assert (project / CACHE_DIR / identity.MEMO).exists()
     (project / "requirements-dev.txt").write_text("aiofiles\n")
     _aged(project / "requirements-dev.txt", project)
-    assert "aiofiles" in config_memo.declared_names(project)
+    assert "aiofiles" in identity.declared_names(project)
 
 
 def test_a_declared_dependency_changes_the_pack(project: Path) -> None:
@@ -148,4 +148,4 @@ def test_a_table_json_cannot_hold_is_not_kept(project: Path) -> None:
     for _ in range(2):
         with pytest.raises(ConfigError, match="since"):
             resolve_settings(None, project, None, None, cached=True)
-    assert not (project / CACHE_DIR / config_memo.MEMO).exists()
+    assert not (project / CACHE_DIR / identity.MEMO).exists()

@@ -1,4 +1,4 @@
-"""What a cached run reads before it can name its pack, kept beside the pack: the
+"""A pack's identity, and what a cached run reads before it can name its pack: the
 `[tool.bgtask-lint]` table of pyproject.toml and the names the project declares. Both
 need TOML: importing tomllib cost every warm run 5 ms (of ~45), and parsing a project's
 lock file 55 ms more (a 590 KB uv.lock).
@@ -17,14 +17,35 @@ import os
 import time
 from pathlib import Path
 
+import sys
+
 from bgtask_lint.cache.scan import RACY_NS
-from bgtask_lint.cache.store import CACHE_DIR, _dumps, _load, _write_atomically
+from bgtask_lint.cache.store import CACHE_DIR, SCHEMA, _dumps, _load, _write_atomically, sha, tool_digest
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
     from typing import Any, Callable
 
+    from bgtask_lint.config import Settings
+
 MEMO = "config.memo"  # not *.json: the packs are those
+# the packages a safe fix may import: whether one is declared by the project or importable
+# here decides a finding's fix (fix_safety.py asks dependencies.available about them)
+FIX_IMPORTS = ("aiofiles",)
+
+
+def pack_identity(root: Path, settings: "Settings") -> str:
+    parts = [SCHEMA, tool_digest(), sys.version, sys.implementation.name, str(root), repr(settings),
+             environment(root)]
+    return sha(json.dumps(parts))[:32]
+
+
+def environment(root: Path) -> list:
+    """What findings depend on outside the project's modules: the dependencies the project
+    declares (pyproject.toml, requirements*.txt, ...) and what this interpreter can import."""
+    from bgtask_lint.dependencies import importable
+
+    return [declared_names(root), [importable(name) for name in FIX_IMPORTS]]
 
 
 def declared_names(root: Path) -> list[str]:
