@@ -22,5 +22,8 @@ def deps_whole_and_delta(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     can writes only its delta (bgtask_lint/cache/store.py): the findings must not depend on it."""
     from bgtask_lint.cache import store
 
-    monkeypatch.setattr(store, "DELTA_SHARE", -1.0 if request.param == "whole" else 10.0**9)
+    if request.param == "whole":
+        monkeypatch.setattr(store._DepsRead, "delta", lambda self, deps: None)
+    else:
+        monkeypatch.setattr(store, "DELTA_SHARE", 10.0**9)
     return request.param

@@ -216,7 +216,7 @@ class _Changed:
         deps = self.store.load_deps(self.main.get("token")) if self.main else {}
         tables = self.deps_module.DepsTables.load(deps) if deps else None
         if tables is None:
-            self.store.base = None  # nothing read to write a delta against
+            self.store.deps_read = None  # nothing read to write a delta against
             return {}, {}, {}, self.deps_module.DepsTables()
         entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
         parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
@@ -591,8 +591,9 @@ class _Changed:
               checked: dict[str, tuple], carried: dict[str, list]) -> bool:
         """Rows for every file; entries and parts with their deps: what held keeps its ids
         in the old tables, what was recorded now is appended (the tables are rebuilt once
-        they doubled)."""
+        they grew enough: DepsTables.needs_compacting)."""
         from bgtask_lint.cache.deps import Deps, DepsTables
+        from bgtask_lint.parallel import MIN_PARALLEL_LOADING
 
         carried_memo = self._carried_memo(digests)
         merged = self._other_parts(parts, digests)
@@ -600,8 +601,7 @@ class _Changed:
             merged.setdefault(path, {}).update(found)
         parts = merged
         tables = self.tables
-        from bgtask_lint.parallel import MIN_PARALLEL_LOADING
-
+        # a run that checked many files appended many rows: its delta would be folded anyway
         if tables.needs_compacting(eager=len(checked) >= MIN_PARALLEL_LOADING):
             old, tables = tables, DepsTables()
             try:

@@ -356,9 +356,11 @@ class DepsTables:
                     frozenset(facts))
 
     def needs_compacting(self, eager: bool = False) -> bool:
-        """Once the tables doubled; `eager` (a run that writes the whole deps file anyway)
-        from half as much again, so that the small runs after it can write a delta."""
-        return len(self.lookups) > (1.5 if eager else 2) * self.base_size + 1000
+        """Once the lookups grew to twice their size after the last rebuild (plus 1,000);
+        `eager` (a run that checked many files, whose delta would be folded into a whole
+        deps file anyway) at 1.5 times, so that the small runs after it can write a delta
+        instead of paying for the rebuild. In integers: `base_size` is read from disk."""
+        return 2 * len(self.lookups) > (3 if eager else 4) * self.base_size + 2000
 
     def dump(self) -> dict[str, Any]:
         return {"paths": self.paths, "lookups": self.lookups, "base_size": self.base_size}

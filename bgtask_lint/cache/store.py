@@ -34,7 +34,8 @@ LAST_RUN: dict[str, Any] = {}
 SCHEMA = 4
 # identities kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
-# a delta holding more than this share of the deps' keys is folded into a new deps file
+# a delta holding more than this share of the deps (keys added, replaced or dropped, and
+# table rows appended) is folded into a new deps file
 DELTA_SHARE = 0.25
 
 
@@ -81,7 +82,7 @@ class Store:
         self.main_path = self.directory / f"{identity}.json"
         self.deps_path = self.directory / f"{identity}.deps.json"
         self.delta_path = self.directory / f"{identity}.delta.json"
-        self.base: _Base | None = None  # the deps file as read, which a delta is written against
+        self.deps_read: _DepsRead | None = None  # the deps file as read: a delta is written against it
 
     def load_main(self) -> dict[str, Any]:
         data = _load(self.main_path)
@@ -97,16 +98,16 @@ class Store:
         data = _load(self.deps_path)
         if not _well_formed_deps(data):
             return {}
-        base = _Base(data)
+        deps_read = _DepsRead(data)
         if data.get("token") == token:
-            self.base = base
+            self.deps_read = deps_read
             return data
         delta = _load(self.delta_path)
         if delta.get("token") != token or delta.get("base") != data.get("token"):
             return {}
         merged = _merged(data, delta)
         if merged:
-            self.base = base
+            self.deps_read = deps_read
         return merged
 
     def save(self, main: dict[str, Any], deps: dict[str, Any], appended: bool = False) -> bool:
@@ -115,20 +116,24 @@ class Store:
         what changed."""
         token = os.urandom(8).hex()
         main = {"schema": SCHEMA, "token": token, **main}
-        delta = self.base.delta(deps) if appended and self.base is not None else None
+        deps_read = self.deps_read
+        delta = deps_read.delta(deps) if appended and deps_read is not None else None
         if not _prepare_dir(self.directory):
             return False
         try:
             if delta is not None:
-                _write_atomically(self.delta_path, _dumps({"token": token, "base": self.base.token, **delta}))
-            else:
+                try:
+                    _write_atomically(self.delta_path, _dumps({"token": token, "base": deps_read.token, **delta}))
+                except OSError:  # (a directory in its place): the whole deps file, then
+                    delta = None
+            if delta is None:
                 _write_atomically(self.deps_path, _dumps({"token": token, **deps}))
             _write_atomically(self.main_path, _dumps(main))
         except (OSError, ValueError):
             return False
+        # (a delta left beside a new deps file names the old one: it is never read again, and
+        # the next delta replaces it)
         LAST_RUN["delta"] = delta is not None
-        if delta is None:
-            self.delta_path.unlink(missing_ok=True)  # written against the old deps file: dead
         _prune(self.directory, keep=self.main_path)
         return True
 
@@ -151,25 +156,26 @@ def _well_formed_deps(data: dict[str, Any]) -> bool:
             and all(isinstance(data.get(name, {}), dict) for name in _SECTIONS))
 
 
-class _Base:
+class _DepsRead:
     """The deps file as read: what a delta is taken against. The tables only grow while a
     run appends to them, so their lengths here say where its rows begin."""
 
     def __init__(self, data: dict[str, Any]):
         self.token = data.get("token")
-        self.paths = len(data["paths"])
-        self.lookups = len(data["lookups"])
+        self.paths_count = len(data["paths"])
+        self.lookups_count = len(data["lookups"])
         self.sections = {name: dict(data.get(name, {})) for name in _SECTIONS}
 
     def delta(self, deps: dict[str, Any]) -> dict[str, Any] | None:
-        """What `deps` adds to, replaces in and drops from this base; None when it is not
-        small. A value counts as unchanged only when it is the very object read (carried
-        over), so what the delta leaves out is exactly what the base file holds."""
-        if len(deps["paths"]) < self.paths or len(deps["lookups"]) < self.lookups:
+        """What `deps` adds to, replaces in and drops from the file read; None when that is
+        not small. A value counts as unchanged only when it is the very object read, or a
+        new list or dict of the very objects the one read holds (carried over): so what the
+        delta leaves out is exactly what the file holds."""
+        paths, lookups = self.paths_count, self.lookups_count
+        if len(deps["paths"]) < paths or len(deps["lookups"]) < lookups:
             return None
-        delta: dict[str, Any] = {"paths": deps["paths"][self.paths:], "lookups": deps["lookups"][self.lookups:],
-                                 "paths_from": self.paths, "lookups_from": self.lookups,
-                                 "base_size": deps.get("base_size", 0)}
+        delta: dict[str, Any] = {"paths": deps["paths"][paths:], "lookups": deps["lookups"][lookups:],
+                                 "paths_from": paths, "lookups_from": lookups, "base_size": deps.get("base_size", 0)}
         # rows appended to the tables count too (a run appends the lookups of every entry it records)
         changed = len(delta["paths"]) + len(delta["lookups"])
         total = len(deps["paths"]) + len(deps["lookups"])
@@ -269,7 +275,8 @@ _SIDE_FILES = (".deps.json", ".delta.json")  # beside each main pack
 
 
 def _prune(directory: Path, keep: Path) -> None:
-    """Keep the MAX_PACKS most recently written identities (a main pack and its deps)."""
+    """Keep the MAX_PACKS most recently written identities (a main pack, its deps and its
+    delta)."""
     try:
         mains = [p for p in directory.glob("*.json") if p != keep and not p.name.endswith(_SIDE_FILES)]
         mains.sort(key=lambda p: p.stat().st_mtime, reverse=True)
