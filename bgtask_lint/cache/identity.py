@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 from bgtask_lint.cache.scan import RACY_NS
 from bgtask_lint.cache.store import CACHE_DIR, SCHEMA, _dumps, _load, _write_atomically, sha, tool_digest
