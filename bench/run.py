@@ -10,7 +10,7 @@ Builds its corpora reproducibly in a cache directory (default
             venv holds the tools compared with: ruff, flake8 + flake8-async
 * app-N     a generated FastAPI application of N modules (routers, tasks, services, models,
             schemas; a fixed seed, so the same bytes every time; nearly every file relevant,
-            some with bugs)
+            some with bugs), with a pyproject.toml and, as most apps have, a uv.lock (~0.5 MB)
 
 and measures, interleaved (A B A B ...), the median wall time and the peak RSS of each
 command (GNU time's %M, else os.wait4's rusage: the largest single process of the run's
@@ -335,6 +335,25 @@ CORE = {
 }
 
 
+def _lock_file(rng: random.Random, packages: int = 250) -> str:
+    """A uv.lock of `packages` packages (~0.5 MB), shaped like uv's: names, versions,
+    dependencies, an sdist and eight wheels each, with hashes and sizes."""
+    def digest() -> str:
+        return "%064x" % rng.getrandbits(256)
+
+    lines = ["version = 1", 'requires-python = ">=3.10"', ""]
+    for i in range(packages):
+        lines += ["[[package]]", f'name = "pkg-{i}"', f'version = "1.{i}.0"',
+                  'source = { registry = "https://pypi.org/simple" }', "dependencies = [",
+                  *[f'    {{ name = "pkg-{j}" }},' for j in rng.sample(range(packages), 4)], "]",
+                  f'sdist = {{ url = "https://files.pythonhosted.org/packages/pkg_{i}-1.{i}.0.tar.gz", '
+                  f'hash = "sha256:{digest()}", size = {rng.randint(1000, 999999)} }}', "wheels = [",
+                  *[f'    {{ url = "https://files.pythonhosted.org/packages/pkg_{i}-1.{i}.0-cp3{k}-none-any.whl", '
+                    f'hash = "sha256:{digest()}", size = {rng.randint(1000, 999999)} }},' for k in range(8)],
+                  "]", ""]
+    return "\n".join(lines)
+
+
 def generate_app_corpus(dest: Path, modules: int, seed: int = SEED) -> Path:
     """A FastAPI app of about `modules` modules (five per domain), the same bytes for the same
     arguments. Returns `dest`."""
@@ -342,6 +361,7 @@ def generate_app_corpus(dest: Path, modules: int, seed: int = SEED) -> Path:
     domains = max(1, (modules - len(CORE) - 7) // 5)
     files: dict[str, str] = dict(CORE)
     files["pyproject.toml"] = '[project]\nname = "bench-app"\nversion = "0"\n'
+    files["uv.lock"] = _lock_file(rng)  # as most apps have: a warm run must not parse it
     for package in ("routers", "tasks", "services", "models", "schemas"):
         files[f"app/{package}/__init__.py"] = ""
     for d in range(domains):
