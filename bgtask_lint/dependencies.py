@@ -24,7 +24,7 @@ from bgtask_lint.names import TreeCache
 AIOFILES_MISSING = "aiofiles is not a dependency of this project: add it, or use --unsafe-fixes"
 LOOK_UP = 3  # directories above the root searched when the root declares nothing
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_CACHE: dict[Path, tuple[tuple, frozenset[str]]] = {}
+_CACHE: dict[Path, tuple[tuple, tuple, list[Path], frozenset[str]]] = {}
 
 
 def normalized(name: str) -> str:
@@ -42,18 +42,26 @@ def requirement_name(text: str) -> str | None:
 
 
 def declared(root: Path) -> frozenset[str]:
-    """Every distribution name the project at `root` declares, normalized."""
+    """Every distribution name the project at `root` declares, normalized; read once per
+    process while every file read for it keeps its modification time."""
     root = root.resolve()
     files = declaration_files(root)
     if not files:
         return frozenset()
-    signature = tuple((str(p), _mtime(p)) for p in files)
     cached = _CACHE.get(root)
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    result = read_declared(files)[0]
-    _CACHE[root] = (signature, result)
-    return result
+    if cached is not None and cached[0] == _mtimes(files) and cached[1] == _mtimes(cached[2]):
+        return cached[3]
+    before = _mtimes(files)
+    names, read = read_declared(files)
+    remember_declared(root, before, read, _mtimes(read), names)
+    return names
+
+
+def remember_declared(root: Path, files: tuple, read: list[Path], read_mtimes: tuple, names: frozenset[str]) -> None:
+    """What `declared(root)` answers while the declaration files and every file read keep
+    these modification times (`files`, `read_mtimes`: `_mtimes` of them). The cache
+    (cache/identity.py) hands what it kept, having found every file as it was then."""
+    _CACHE[root.resolve()] = (files, read_mtimes, read, names)
 
 
 def declaration_files(root: Path) -> list[Path]:
@@ -156,6 +164,10 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
 
 
 # --- reading the files -------------------------------------------------------------------
+
+
+def _mtimes(paths: list[Path]) -> tuple:
+    return tuple((str(p), _mtime(p)) for p in paths)
 
 
 def _mtime(path: Path) -> int:

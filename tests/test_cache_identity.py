@@ -149,3 +149,36 @@ def test_a_table_json_cannot_hold_is_not_kept(project: Path) -> None:
         with pytest.raises(ConfigError, match="since"):
             resolve_settings(None, project, None, None, cached=True)
     assert not (project / CACHE_DIR / identity.MEMO).exists()
+
+
+def test_a_cached_run_reads_the_lock_file_once_and_then_not_at_all(project: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The identity and the fix-safety check (is aiofiles declared? BGT301's open())
+    share one reading; once the memo holds, the checks use the names it kept."""
+    from bgtask_lint import dependencies
+    from bgtask_lint.config import load_settings
+    from bgtask_lint.runner import check_paths
+
+    (project / "app" / "main.py").write_text("async def f(path):\n    with open(path) as h:\n        return h.read()\n")
+    read: list[str] = []
+    real = dependencies._toml
+    monkeypatch.setattr(dependencies, "_toml", lambda path: (read.append(path.name), real(path))[1])
+    for expected in (["pyproject.toml", "uv.lock"], ["pyproject.toml", "uv.lock"], []):
+        dependencies._CACHE.clear()  # a new process
+        read.clear()
+        (project / "app" / "main.py").write_text((project / "app" / "main.py").read_text() + "# edited\n")
+        found = check_paths([project], load_settings(None, project), root=project, cache=True).findings
+        assert [f.code for f in found] == ["BGT301"]
+        assert read == expected
+
+
+def test_declared_follows_an_included_requirements_file_in_one_process(tmp_path: Path) -> None:
+    """A long-lived process (the language server) asks again after an included file changed."""
+    from bgtask_lint.dependencies import declared
+
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n")
+    (tmp_path / "base.txt").write_text("httpx\n")
+    _aged(tmp_path / "requirements.txt", tmp_path / "base.txt")
+    assert declared(tmp_path) == {"httpx"}
+    (tmp_path / "base.txt").write_text("httpx\naiofiles\n")
+    assert declared(tmp_path) == {"httpx", "aiofiles"}

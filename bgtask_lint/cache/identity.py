@@ -48,8 +48,9 @@ def environment(root: Path) -> list:
 
 
 def declared_names(root: Path) -> list[str]:
-    """`dependencies.declared(root)`, sorted, kept while every file read for it holds."""
-    from bgtask_lint.dependencies import declaration_files, read_declared
+    """`dependencies.declared(root)`, sorted, kept while every file read for it holds (and
+    handed to `dependencies`, so that the checks of this run do not read them either)."""
+    from bgtask_lint.dependencies import declaration_files, read_declared, remember_declared
 
     files = declaration_files(root)
     memo_path = root / CACHE_DIR / MEMO
@@ -57,12 +58,20 @@ def declared_names(root: Path) -> list[str]:
     kept = memo.get("declared")
     if (isinstance(kept, dict) and kept.get("files") == [_meta(p) for p in files]
             and isinstance(kept.get("read"), list) and isinstance(kept.get("names"), list)
-            and all(isinstance(m, list) and m and _meta(Path(m[0])) == m for m in kept["read"])):
+            and all(isinstance(m, list) and m and _meta(Path(m[0])) == m for m in kept["read"])
+            and all(isinstance(name, str) for name in kept["names"])):
+        read = [Path(m[0]) for m in kept["read"]]
+        remember_declared(root, tuple((m[0], m[2]) for m in kept["files"]), read,
+                          tuple((m[0], m[2]) for m in kept["read"]), frozenset(kept["names"]))
         return kept["names"]
     started = time.time_ns()
+    before = [_meta(p) for p in files]
     names, read = read_declared(files)
     found = sorted(names)
     metas = [_meta(p) for p in read]
+    if all(m is not None for m in before):
+        remember_declared(root, tuple((m[0], m[2]) for m in before), read,
+                          tuple((m[0], m[2]) if m else (str(p), 0) for p, m in zip(read, metas)), names)
     if _settled(metas, started):
         memo["declared"] = {"files": [_meta(p) for p in files], "read": metas, "names": found}
         _save(memo_path, memo)
