@@ -232,10 +232,9 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         if first and decided and len(decided | set(first)) > 1:  # (one module orders its own fixes)
             stages = [(first, tuple(SCHEDULING_FIRST)), (sorted(todo), None)]
         changed_this_round = False
-        for stage, (paths, codes) in enumerate(stages):
-            if stage > 0:  # decided again on the index the scheduling fixes left
-                again = _checked(project, paths, failed, jobs)
-                paths = sorted(fixable_codes([f for found in again.values() for f in found], unsafe))
+        for paths, codes in stages:
+            # a later stage's files are decided again on the index the scheduling fixes
+            # left: each fix checks its file first, and what has nothing to fix is unchanged
             for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, codes):
                 path = result.path
                 if result.error is not None:
@@ -274,12 +273,14 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
     """`_fix_one`, and the module of the fixed text that the index held at the end (taking
     it in later costs no parse)."""
     module = project.index.by_path[path]
+    analyses = project.index.analyses()
     try:
         result = project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
         fixed = project.module(path)
         return result, fixed if fixed is not None and fixed.source == result.new_text else None
     finally:
         project.index.add(module)
+        project.index.bring_back(analyses)  # the project-wide analyses hold again
 
 
 def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None,

@@ -175,6 +175,18 @@ class ProjectIndex:
             self._origins = None  # the same tasks, scheduled from other lines
         self.cache.clear()
 
+    def analyses(self) -> tuple:
+        """The analyses memoized on this state of the index, for `bring_back` once the index
+        is in this very state again: `fix` tries each module's new text, then puts the old
+        module back, and the next module's fix need not analyse the project again."""
+        return self.cache.copy(), self._tasks, self._task_paths, self._origins
+
+    def bring_back(self, analyses: tuple) -> None:
+        """Restore what `analyses` returned, when every module is again the one it was then."""
+        memo, self._tasks, self._task_paths, self._origins = analyses
+        if type(self.cache) is dict:  # a recording memo also knows who asked: start afresh
+            self.cache.update(memo)
+
     def remove(self, path: Path) -> None:
         """Drop a module (deleted, or no longer parses on disk)."""
         self._added.pop(path, None)
