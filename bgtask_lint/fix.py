@@ -101,13 +101,11 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
     import libcst as cst
 
     result = FileFix(path=path, old_text=text, new_text=text)
-    selected = {rule.code for rule in project.rules_for(path)}
-    if codes is not None:
-        selected &= set(codes)
+    fixable = fixable_selected(project, path, codes)
+    selected = set(fixable)
     current = text
     progress = _Progress(path, len(text))
     try:
-        fixable = tuple(code for code in FIX_COMMANDS if code in selected)
         findings = [only] if only is not None else _check(project, path, text, fixable)
         for round_number in range(MAX_ROUNDS):
             targets = {
@@ -152,6 +150,15 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
     if module is None or module.source != result.new_text:
         project.replace(path, result.new_text)
     return result
+
+
+def fixable_selected(project: "Project", path: Path, codes: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The codes `fix_text` fixes in `path` (of `codes` only, when given), in fixing order:
+    the first check of a fix is of these."""
+    selected = {rule.code for rule in project.rules_for(path)}
+    if codes is not None:
+        selected &= set(codes)
+    return tuple(code for code in FIX_COMMANDS if code in selected)
 
 
 def _failure(exc: BaseException) -> str:

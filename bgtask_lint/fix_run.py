@@ -272,7 +272,15 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
               ) -> tuple[FileFix, ModuleInfo | None]:
     """`_fix_one`, and the module of the fixed text that the index held at the end (taking
     it in later costs no parse)."""
+    from bgtask_lint.fix import fixable_selected
+
     module = project.index.by_path[path]
+    try:
+        # the fix's first check, made here on the state the index returns to: what it
+        # analysed of the project is kept for the next file (the fix finds its findings)
+        project.check(module, only=fixable_selected(project, path, codes))
+    except Exception:  # noqa: BLE001 - the fix checks again, and reports what fails
+        pass
     analyses = project.index.analyses()
     try:
         result = project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
