@@ -102,7 +102,6 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
 
     result = FileFix(path=path, old_text=text, new_text=text)
     fixable = fixable_selected(project, path, codes)
-    selected = set(fixable)
     current = text
     progress = _Progress(path, len(text))
     try:
@@ -110,7 +109,7 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
         for round_number in range(MAX_ROUNDS):
             targets = {
                 code: found for code in FIX_COMMANDS
-                if (only is not None or code in selected)
+                if (only is not None or code in fixable)
                 and (found := targets_from_findings(findings, code, unsafe))
             }
             if not targets:
