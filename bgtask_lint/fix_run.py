@@ -278,9 +278,13 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
     try:
         # the fix's first check, made here on the state the index returns to: what it
         # analysed of the project is kept for the next file (the fix finds its findings)
-        project.check(module, only=fixable_selected(project, path, codes))
+        found = project.check(module, only=fixable_selected(project, path, codes))
     except Exception:  # noqa: BLE001 - the fix checks again, and reports what fails
-        pass
+        found = None
+    if found is not None and not any(is_fixable(finding, unsafe) for finding in found):
+        # nothing left to fix (a scheduling fix elsewhere decided it): the file is left
+        # alone, not even compiled (`def f(a, a)` parses, and is not this run's business)
+        return FileFix(path, module.source, module.source), None
     analyses = project.index.analyses()
     try:
         result = project.fix_text(path, module.source, unsafe=unsafe, codes=codes)

@@ -260,7 +260,7 @@ class GuardModel:
             received = [params[i] for i in positions if i < len(params)] + [k for k in keywords if k in params]
             helper = guard_model(self.index, sym.module)
             helper_owner = sym.module.owner_class.get(id(sym.node))
-            key = ("hands-on", sym.key, tuple(received))
+            key = ("hands-on", sym.key, tuple(received), depth + 1)  # (as "body-ok")
             if key not in self.index.cache:
                 self.index.cache[key] = False  # recursion guard
                 self.index.cache[key] = any(
@@ -397,7 +397,9 @@ class GuardModel:
             module, helper = target
             # a helper that swallows is BGT402's finding only where BGT402 looks: same module
             helper_mode = mode if module is self.module else "guards"
-            key = ("body-ok", module.path, id(helper), helper_mode)
+            # the depth is part of the question: how far down the helpers are followed
+            # decides the answer, which must not depend on who asked first
+            key = ("body-ok", module.path, id(helper), helper_mode, depth + 1)
             if key not in self.index.cache:
                 self.index.cache[key] = False  # recursion guard
                 self.index.cache[key] = guard_model(self.index, module)._body_ok(helper, helper_mode, depth + 1)
@@ -570,9 +572,9 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             and all(external(*question) == answer for question, answer in kept.asked):
         # what the module's own tree gave, with the same answers from the other modules:
         # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
-        kept.bindings.forget_classes()
-        index.cache[key] = kept.bindings
-        return kept.bindings
+        bindings = kept.bindings.reused()
+        index.cache[key] = bindings
+        return bindings
     shape = module.derived.get("logger-shape")
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)

@@ -98,11 +98,16 @@ class LoggerBindings(dict):
         self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
 
-    def forget_classes(self) -> None:
-        """Judge the classes again when asked: what they asked of other modules may be
-        answered otherwise now (kept bindings reused after an edit elsewhere)."""
-        self.class_facts.clear()
-        self.method_factories.clear()
+    def reused(self) -> "LoggerBindings":
+        """These bindings for the index as it is now (kept bindings reused after an edit
+        elsewhere): the same module-level facts, the classes judged again when asked (what
+        they asked of other modules may be answered otherwise now). This object is left as
+        it is: the memo of an earlier state of the index, which `fix` brings back, holds it."""
+        fresh = LoggerBindings()
+        fresh.update(self)
+        fresh.__dict__.update((name, value) for name, value in self.__dict__.items()
+                              if name not in ("class_facts", "method_factories"))
+        return fresh
 
     def factory_methods(self, cls: ast.ClassDef) -> dict[str, str]:
         """A class's methods that return a logger (method -> kind), found when first asked,

@@ -406,3 +406,63 @@ def test_files_fixed_one_after_another_share_the_projects_analyses(tmp_path: Pat
     assert all("try:" in (app / f"{name}.py").read_text() for name in names)
     # for the first check, the fixes and the check of the fixed texts: not once per file
     assert 1 <= len(computed) <= 3, computed
+
+
+HELPER_CHAIN = {
+    "helpers": ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                "def h_a(x):\n    h_b(x)\n\n\ndef h_b(x):\n    h_c(x)\n\n\ndef h_c(x):\n    h_d(x)\n\n\n"
+                "def h_d(x):\n    try:\n        work(x)\n    except Exception:\n"
+                "        logger.exception(\"failed\")\n        raise\n"),
+    "a_first": "import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef t0(x):\n    work(x)\n",
+    "a_tasks": ("import logging\n\nfrom app.helpers import h_b\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                "def t1(x):\n    h_b(x)\n"),
+    "b_tasks": ("import logging\n\nfrom app.helpers import h_a\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                "def t2(x):\n    h_a(x)\n\n\ndef t3(x):\n    work(x)\n"),
+    "main": ("from fastapi import BackgroundTasks\n\nfrom app.a_first import t0\nfrom app.a_tasks import t1\n"
+             "from app.b_tasks import t2, t3\n\n\ndef endpoint(background_tasks: BackgroundTasks):\n"
+             + "".join(f"    background_tasks.add_task(t{i}, {i})\n" for i in range(4))),
+}
+
+
+def test_a_helper_chains_verdict_does_not_depend_on_who_asked_first(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guarded helpers are followed HELPER_DEPTH calls down. t1 reaches the guarded h_d in
+    three calls, t2 in four: t2 is unguarded, whether t1 was judged first (the whole app)
+    or not (b_tasks.py alone), and `fix` wraps it whichever files it fixed before. The
+    memo kept a helper's verdict without the depth it was reached at (found by review)."""
+    app = write_app(tmp_path, HELPER_CHAIN)
+    alone = check_paths([app / "b_tasks.py"], Settings(), root=tmp_path).findings
+    whole = [f for f in check_paths([app], Settings(), root=tmp_path).findings if f.path.name == "b_tasks.py"]
+    assert [(f.line, f.code) for f in alone] == [(f.line, f.code) for f in whole]
+    assert {f.line for f in whole if f.code == "BGT401"} == {8, 12}  # t2 and t3
+    monkeypatch.chdir(tmp_path)
+    for jobs in ("1", "2"):
+        result = run("fix", "--diff", "--no-cache", "--jobs", jobs, "app")
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("Would fix 3 findings (BGT401: 3)"), result.stderr
+        assert "+        h_a(x)\n" in result.stdout  # t2's body, wrapped
+
+
+@pytest.mark.parametrize("cache", [["--no-cache"], []])
+def test_a_file_a_scheduling_fix_left_nothing_to_fix_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   cache: list[str]) -> None:
+    """The done-callback that BGT103's fix adds guards `flush`, so its module has nothing
+    left to fix: it is not fixed, nor compiled (`def pick(a, a)` parses but does not
+    compile, and is no finding of ours). Found by review."""
+    from bgtask_lint import fix_run
+
+    monkeypatch.setattr(fix_run, "MIN_PARALLEL_FIXES", 1)
+    app = write_app(tmp_path, {
+        "a_tasks": ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                    "async def flush(items):\n    for item in items:\n        await item.save()\n\n\n"
+                    "def pick(a, a):\n    return a\n"),
+        "main": ("import asyncio\n\nfrom app.a_tasks import flush\n\n\n"
+                 "async def endpoint(items):\n    asyncio.create_task(flush(items))\n"),
+    })
+    before = (app / "a_tasks.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", *cache, "app")
+    assert result.exit_code == 0, result.output
+    assert "error" not in result.stderr, result.stderr
+    assert result.stderr.startswith("Fixed 1 finding (BGT103: 1)"), result.stderr
+    assert (app / "a_tasks.py").read_text() == before
