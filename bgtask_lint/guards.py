@@ -540,29 +540,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
 
     # one frame per module followed (an import chain of loggers recurses through here)
     def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
-        asker = module_ref()
-        sym = index.resolve(asker, expr, function) if asker is not None else None
-        answer: ExternalFact = None
-        if asker is None:  # (nothing checks a module that is gone)
-            answer = (UNKNOWN, UNKNOWN)
-        elif isinstance(sym, ValueSym):
-            if wanted in (None, "logger"):
-                kind = module_loggers(index, sym.module).get(sym.name)
-                answer = ("logger", kind) if kind else None
-        elif isinstance(sym, FunctionSym):
-            if wanted in (None, "factory"):
-                kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
-                answer = ("factory", kind) if kind else None
-        elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
-            if wanted in (None, "type", "factory"):
-                kind = module_loggers(index, sym.module).logger_classes.get(sym.node.name)
-                answer = ("type", kind) if kind else None
-        elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_LOGGERS:  # re-exported: `from loguru import logger`
-            answer = ("logger", LIBRARY_LOGGERS[sym.name])
-        elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_FACTORIES:
-            answer = ("factory", LIBRARY_FACTORIES[sym.name])
-        elif sym is None or isinstance(sym, ExternalSym):
-            answer = (UNKNOWN, UNKNOWN)  # outside the project, or not found: nobody can read it
+        answer = _external_answer(index, module_ref(), expr, function, wanted)
         if recording:
             asked.append(((expr, function, wanted), answer))
         return answer
@@ -586,6 +564,62 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
     index.cache[key] = bindings
     return bindings
+
+
+def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.expr, function: ast.AST | None,
+                     wanted: str | None) -> ExternalFact:
+    """What another module says `expr` (a name `asker` imports) is: a logger, a logger
+    factory or a logger type (`wanted` narrows the question); None for nothing of these."""
+    sym = index.resolve(asker, expr, function) if asker is not None else None
+    if asker is None:  # (nothing checks a module that is gone)
+        return (UNKNOWN, UNKNOWN)
+    if isinstance(sym, ValueSym):
+        if wanted in (None, "logger"):
+            kind = module_loggers(index, sym.module).get(sym.name)
+            return ("logger", kind) if kind else None
+    elif isinstance(sym, FunctionSym):
+        if wanted in (None, "factory"):
+            kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
+            return ("factory", kind) if kind else None
+    elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
+        if wanted in (None, "type", "factory"):
+            kind = module_logger_classes(index, sym.module).get(sym.node.name)
+            return ("type", kind) if kind else None
+    elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_LOGGERS:  # re-exported: `from loguru import logger`
+        return ("logger", LIBRARY_LOGGERS[sym.name])
+    elif isinstance(sym, ExternalSym) and sym.name in LIBRARY_FACTORIES:
+        return ("factory", LIBRARY_FACTORIES[sym.name])
+    elif sym is None or isinstance(sym, ExternalSym):
+        return (UNKNOWN, UNKNOWN)  # outside the project, or not found: nobody can read it
+    return None
+
+
+def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, str]:
+    """`module_loggers(index, module).logger_classes`, the module's logger types, without
+    the rest of its bindings when those are not known yet. A class used elsewhere as an
+    annotation, a base or a call asks only this; the rest (every def's returns, every
+    module-level value) asks of the modules it imports in turn, which loaded most of a big
+    project to re-check three files (litellm: 270 of 289 modules parsed for it). The
+    types come first in the bindings and ask only about types, so they are the same."""
+    whole = index.cache.get(("loggers", module.path))
+    if isinstance(whole, LoggerBindings):  # (while they are computed, an import cycle sees none)
+        return whole.logger_classes
+    key = ("logger-classes", module.path)
+    cached = index.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    index.cache[key] = {}  # while computing: an import cycle sees none, as above
+    shape = module.derived.get("logger-shape")
+    if shape is None:
+        shape = module.derived["logger-shape"] = tree_shape(module.tree)
+    module_ref = weakref.ref(module)
+
+    def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
+        return _external_answer(index, module_ref(), expr, function, wanted)
+
+    classes = logger_bindings(module.tree, external, shape, types_only=True).logger_classes  # type: ignore[arg-type]
+    index.cache[key] = classes
+    return classes
 
 
 @dataclass

@@ -165,7 +165,9 @@ def tree_shape(tree: ast.AST) -> TreeShape:
 
 
 def logger_bindings(tree: ast.Module, external: External | None = None,
-                    shape: TreeShape | None = None) -> LoggerBindings:
+                    shape: TreeShape | None = None, *, types_only: bool = False) -> LoggerBindings:
+    """A module's logger bindings; `types_only`: only as far as its logger types
+    (`logger_classes`), which nothing after them changes."""
     bindings = LoggerBindings()
     bindings.external = external
     enclosing, classes = shape if shape is not None else tree_shape(tree)
@@ -185,6 +187,8 @@ def logger_bindings(tree: ast.Module, external: External | None = None,
             kind = next((k for k in (annotation_kind(base, bindings) for base in stmt.bases) if k), None)
             if kind:
                 bindings.logger_classes[stmt.name] = kind
+    if types_only:
+        return bindings
     for stmt in statements:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kind = _factory_kind(stmt, bindings)
