@@ -507,7 +507,7 @@ class GuardModel:
         """Every site schedules it with create_task, and the task object gets
         `add_done_callback(cb)` where `cb` retrieves the exception and logs it."""
         key = (self.module.path, self.module.qualnames.get(id(function), ""))
-        sites = task_sites(self.index).get(key, [])
+        sites = sites_of_task(self.index, key)
         return bool(sites) and all(
             site.form == "create_task" and _site_has_logging_callback(self.index, module, site)
             for module, site in sites)
@@ -707,6 +707,22 @@ def task_sites(index: ProjectIndex) -> dict[tuple, list]:
                     table.setdefault(sym.key, []).append((module, site))
     index.cache[key] = table
     return table
+
+
+def sites_of_task(index: ProjectIndex, key: tuple) -> list:
+    """[(module, site)] of every background site of the task `key`, as `task_sites` has
+    them; only the modules that schedule it are read when the index knows which they are."""
+    schedulers = index.task_schedulers(key)
+    if schedulers is None:
+        return task_sites(index).get(key, [])
+    found = []
+    for module in schedulers:
+        for site in module.sites:
+            if site.is_background:
+                sym = index.resolve_task(module, site)
+                if sym is not None and sym.key == key:
+                    found.append((module, site))
+    return found
 
 
 def _site_has_logging_callback(index: ProjectIndex, module: ModuleInfo, site) -> bool:

@@ -485,6 +485,11 @@ class ProjectIndex:
             self._origins = origins
         return self._origins
 
+    def task_schedulers(self, key: tuple[Path, str]) -> list[ModuleInfo] | None:
+        """The modules that schedule the task `key`, when this index knows them without a
+        scan (a cached run's assembled facts); None: scan the sites."""
+        return None
+
     def resolve_task(self, module: ModuleInfo, site: ScheduleSite) -> FunctionSym | None:
         sym = self.resolve_callable(module, site.task, site.function, site.owner_class)
         return sym if isinstance(sym, FunctionSym) else None

@@ -354,3 +354,59 @@ def test_a_logger_factory_edited_two_modules_away(tmp_path: Path) -> None:
     (app / "c.py").write_text("import logging\n\n\ndef get_logger():\n    return 42\n")
     findings, _ = run(root, settings)  # run() compares with an uncached check
     assert sorted(Path(f.path).name for f in findings) == ["a.py", "d.py"]
+
+
+def test_a_task_guarded_by_its_done_callback_asks_only_its_schedulers(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether every site of a task adds a done-callback that logs (then its body needs no
+    guard) is read from the modules that schedule it, as the assembled tasks parts say,
+    not from every scheduling module of the project (on litellm a pre-commit run parsed
+    177 of them for one task). A module that starts scheduling the task without such a
+    callback changes the answer: the schedulers are a fact of their own."""
+    from bgtask_lint import engine
+
+    root = tmp_path / "proj"
+    app = root / "app"
+    app.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (app / "__init__.py").write_text("")
+    tasks = ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+             "async def flush(items):\n    for item in items:\n        await item.save()\n")
+    (app / "tasks.py").write_text(tasks)
+    (app / "callbacks.py").write_text(
+        "import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+        "def log_done(task):\n    if not task.cancelled() and task.exception() is not None:\n"
+        "        logger.error('failed', exc_info=task.exception())\n")
+    (app / "sched_a.py").write_text(
+        "import asyncio\n\nfrom app.callbacks import log_done\nfrom app.tasks import flush\n\n_keep = set()\n\n\n"
+        "async def endpoint(items):\n    task = asyncio.create_task(flush(items))\n    _keep.add(task)\n"
+        "    task.add_done_callback(log_done)\n")
+    (app / "other_tasks.py").write_text("async def tick():\n    return 1\n")
+    (app / "unrelated.py").write_text(
+        "import asyncio\n\nfrom app.other_tasks import tick\n\n_keep = set()\n\n\n"
+        "async def start():\n    task = asyncio.create_task(tick())\n    _keep.add(task)\n"
+        "    task.add_done_callback(_keep.discard)\n")
+    settings = Settings(select=("BGT401",))
+    found, _ = run(root, settings)
+    assert not found  # the callback logs: flush's body needs no guard
+
+    (app / "tasks.py").write_text(tasks + "# edited\n")
+    parsed: list[str] = []
+    original = engine._parse_module
+
+    def counting(path, project_root, text):
+        parsed.append(Path(path).name)
+        return original(path, project_root, text)
+
+    monkeypatch.setattr(engine, "_parse_module", counting)
+    cached = check_paths([app / "tasks.py"], settings, root=root, cache=True)
+    monkeypatch.setattr(engine, "_parse_module", original)
+    assert not cached.findings
+    assert "sched_a.py" in parsed and "unrelated.py" not in parsed, parsed
+
+    (app / "sched_b.py").write_text(
+        "import asyncio\n\nfrom app.tasks import flush\n\n_keep = set()\n\n\n"
+        "async def later(items):\n    task = asyncio.create_task(flush(items))\n    _keep.add(task)\n"
+        "    task.add_done_callback(_keep.discard)\n")
+    found, _ = run(root, settings, paths=[app / "tasks.py"])  # compared with an uncached check
+    assert codes(found, root) == {("app/tasks.py", "BGT401")}  # sched_b's callback does not log

@@ -455,6 +455,9 @@ class _Changed:
             index.preset["origins"] = facts.assemble_origins(
                 [(p, t) for p, t in zip(word_modules, task_parts) if t is not None])
             digests["origins"] = facts.origins_digest(index.preset["origins"])
+            index.preset["schedulers"] = facts.assemble_schedulers(
+                [(p, t) for p, t in zip(word_modules, task_parts) if t is not None])
+            digests["schedulers"] = facts.schedulers_digest(index.preset["schedulers"])
             index.scheduling = [p for p in word_modules if self._error(p) is None]
             digests["sites"] = facts.sites_digest(index.scheduling)
             helper_parts = [part(p, "helpers", lambda m: facts.helpers_part(index, m), digests)
@@ -475,7 +478,8 @@ class _Changed:
         if index.complete:
             own = index.own_facts()
             if own["tasks"] != index.preset.get("tasks") or own["origins"] != index.preset.get("origins") \
-                    or not facts.same_flows(own["flows"], index.preset.get("flows", {})):
+                    or not facts.same_flows(own["flows"], index.preset.get("flows", {})) \
+                    or facts.schedulers_digest(own["schedulers"]) != digests.get("schedulers"):
                 LAST_RUN["facts_mismatch"] = True
                 parts = None
             index.preset.update(own)  # the index's own answers are the ones used
@@ -483,6 +487,7 @@ class _Changed:
             index.cache.clear()
             digests["tasks"] = facts.tasks_digest(own["tasks"])
             digests["origins"] = facts.origins_digest(own["origins"])
+            digests["schedulers"] = facts.schedulers_digest(own["schedulers"])
             digests["flows"] = facts.flows_digest(index)
         elif parts is None:
             from bgtask_lint.cache.facts import IncompleteIndex

@@ -117,8 +117,23 @@ class RunIndex(ProjectIndex):
 
     def own_facts(self) -> dict[str, Any]:
         """Each fact as the index computes it (complete runs, outside any frame)."""
+        schedulers: dict[tuple[Path, str], list[str]] = {}
+        for module in list(self.by_path.values()):
+            for key, _ in scheduled_tasks(self, module):
+                schedulers.setdefault(key, []).append(str(module.path))
         return {"tasks": ProjectIndex._task_table(self), "origins": ProjectIndex._task_origins(self),
-                "flows": ProjectIndex.session_flows(self)}
+                "flows": ProjectIndex.session_flows(self), "schedulers": schedulers}
+
+    def task_schedulers(self, key: tuple[Path, str]) -> list[ModuleInfo] | None:
+        """The modules that schedule the task `key`, from the assembled tasks parts: a
+        question about one task's sites need not read every scheduling module (a
+        pre-commit run on litellm parsed 177 of them to ask about one task)."""
+        found = self.preset.get("schedulers")
+        if found is None:
+            return None
+        self.recorder.fact("schedulers")
+        modules = (self.module(Path(path)) for path in found.get(key, ()))
+        return [module for module in modules if module is not None]
 
 
 class _ScannedModules(dict):
@@ -201,6 +216,19 @@ def _decode_flow(values: list) -> Any:
 
 def assemble_tasks(parts: list[list]) -> set[tuple[Path, str]]:
     return {(Path(p), q) for part in parts for p, q, _ in part}
+
+
+def assemble_schedulers(parts: list[tuple[str, list]]) -> dict[tuple[Path, str], list[str]]:
+    """(scheduling module, its tasks part) pairs -> the modules that schedule each task."""
+    found: dict[tuple[Path, str], list[str]] = {}
+    for scheduler, part in parts:
+        for p, q, _ in part:
+            found.setdefault((Path(p), q), []).append(scheduler)
+    return found
+
+
+def schedulers_digest(schedulers: dict[tuple[Path, str], list[str]]) -> str:
+    return sha(json.dumps(sorted([str(p), q, sorted(s)] for (p, q), s in schedulers.items())))
 
 
 def assemble_origins(parts: list[tuple[str, list]]) -> dict[tuple[Path, str], tuple[Path, int]]:
