@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import TreeCache, dotted, dotted_name, last_name, walk_local
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -566,27 +567,48 @@ def _task_head_shape(site: ScheduleSite) -> tuple:
 def attribute_annotations(owner: ast.ClassDef, attr: str) -> list[ast.expr]:
     """What annotates `self.<attr>`: `attr: T` in the class body, `self.attr: T = ...` in a
     method, or an `__init__` parameter annotated `T` that is assigned to `self.attr`."""
-    found: list[ast.expr] = []
+    found = _CLASS_ANNOTATIONS.get(owner)
+    if found is None:  # every attribute of the class in one pass, not one pass per question
+        found = _CLASS_ANNOTATIONS.put(owner, _annotations_by_attribute(owner))
+    return list(found.get(attr, ()))
+
+
+# a class's attribute -> annotations (a big class was walked whole for every attribute asked)
+_CLASS_ANNOTATIONS = TreeCache(1024)
+_STATEMENT_LEVEL = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _annotations_by_attribute(owner: ast.ClassDef) -> dict[str, list[ast.expr]]:
+    found: dict[str, list[ast.expr]] = {}
     for stmt in owner.body:
-        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == attr:
-            found.append(stmt.annotation)
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            found.setdefault(stmt.target.id, []).append(stmt.annotation)
         if not isinstance(stmt, FUNCTION_TYPES):
             continue
         params = {a.arg: a.annotation for a in [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]}
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.AnnAssign) and _is_self_attribute(node.target, attr):
-                found.append(node.annotation)
-            elif (stmt.name == "__init__" and isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
-                  and any(_is_self_attribute(t, attr) for t in node.targets)):
+        for node in _statements_breadth_first(stmt):
+            if isinstance(node, ast.AnnAssign) and _self_attribute(node.target):
+                found.setdefault(node.target.attr, []).append(node.annotation)  # type: ignore[attr-defined]
+            elif stmt.name == "__init__" and isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
                 annotation = params.get(node.value.id)
                 if annotation is not None:
-                    found.append(annotation)
+                    for attr in dict.fromkeys(t.attr for t in node.targets if _self_attribute(t)):  # type: ignore[attr-defined]
+                        found.setdefault(attr, []).append(annotation)
     return found
 
 
-def _is_self_attribute(target: ast.AST, attr: str) -> bool:
-    return (isinstance(target, ast.Attribute) and target.attr == attr
-            and isinstance(target.value, ast.Name) and target.value.id == "self")
+def _statements_breadth_first(root: ast.AST):
+    """`ast.walk(root)`'s nodes in its order, but only statements (and the handlers and
+    cases that hold them): no statement is inside an expression, so nothing is missed."""
+    queue = deque([root])
+    while queue:
+        node = queue.popleft()
+        queue.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _STATEMENT_LEVEL))
+        yield node
+
+
+def _self_attribute(target: ast.AST) -> bool:
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
 
 
 def _annotation_target(annotation: ast.expr | None) -> ast.expr | None:
