@@ -24,7 +24,7 @@ from bgtask_lint.files import (
     source_lines,
 )
 from bgtask_lint.findings import Finding
-from bgtask_lint.fix import FileFix, is_fixable
+from bgtask_lint.fix import FileFix, fixable_selected, is_fixable
 from bgtask_lint.index import ModuleInfo
 from bgtask_lint.project import Project
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
@@ -272,8 +272,6 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
               ) -> tuple[FileFix, ModuleInfo | None]:
     """`_fix_one`, and the module of the fixed text that the index held at the end (taking
     it in later costs no parse)."""
-    from bgtask_lint.fix import fixable_selected
-
     module = project.index.by_path[path]
     try:
         # the fix's first check, made here on the state the index returns to: what it

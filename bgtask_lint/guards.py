@@ -553,9 +553,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         bindings = kept.bindings.reused()
         index.cache[key] = bindings
         return bindings
-    shape = module.derived.get("logger-shape")
-    if shape is None:
-        shape = module.derived["logger-shape"] = tree_shape(module.tree)
+    shape = _logger_shape(module)
     recording = True
     try:
         bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
@@ -609,17 +607,21 @@ def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, 
     if isinstance(cached, dict):
         return cached
     index.cache[key] = {}  # while computing: an import cycle sees none, as above
+
+    def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
+        return _external_answer(index, module, expr, function, wanted)  # (not kept: no weak reference)
+
+    types = logger_bindings(module.tree, external, _logger_shape(module), types_only=True)  # type: ignore[arg-type]
+    index.cache[key] = types.logger_classes
+    return types.logger_classes
+
+
+def _logger_shape(module: ModuleInfo):
+    """The module's tree shape for its logger bindings, computed once per module."""
     shape = module.derived.get("logger-shape")
     if shape is None:
         shape = module.derived["logger-shape"] = tree_shape(module.tree)
-    module_ref = weakref.ref(module)
-
-    def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
-        return _external_answer(index, module_ref(), expr, function, wanted)
-
-    classes = logger_bindings(module.tree, external, shape, types_only=True).logger_classes  # type: ignore[arg-type]
-    index.cache[key] = classes
-    return classes
+    return shape
 
 
 @dataclass
