@@ -39,6 +39,8 @@ LOOP_BUILTINS = {"range", "enumerate", "zip", "sorted", "reversed", "list", "set
 LOOP_METHODS = {"items", "keys", "values"}
 SUPPRESS = {"contextlib.suppress"}
 RETRIEVE_METHODS = {"exception", "result"}
+# how a task object is put in a collection (whose loop may add its done-callbacks)
+TASK_COLLECTING = {"add", "append", "appendleft"}
 # calls that cannot fail with an Exception, next to a guarded helper (one level down):
 # the loop-header builtins above, these, and logging calls (by binding)
 HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id"}
@@ -737,13 +739,38 @@ def _site_has_logging_callback(index: ProjectIndex, module: ModuleInfo, site) ->
     if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         holders.update(d for d in (dotted(t) for t in targets) if d)
+    collection = _collection_of(site.call, parent)
     for node in ast.walk(scope):
+        if collection is not None and isinstance(node, (ast.For, ast.AsyncFor)) and dotted(node.iter) == collection \
+                and isinstance(node.target, ast.Name) and _loop_adds_logging_callback(index, module, site, node):
+            return True
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "add_done_callback" and node.args):
             continue
         receiver = node.func.value
         if (receiver is site.call and "<chained>" in holders) or dotted(receiver) in holders:
             if _callback_logs(index, module, node.args[0], site.function, site.owner_class):
+                return True
+    return False
+
+
+def _collection_of(call: ast.Call, parent: ast.AST | None) -> str | None:
+    """The collection a task object is kept in (`tasks.add(<call>)`), by its dotted name."""
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) \
+            and parent.func.attr in TASK_COLLECTING and parent.args == [call]:
+        return dotted(parent.func.value)
+    return None
+
+
+def _loop_adds_logging_callback(index: ProjectIndex, module: ModuleInfo, site, loop: ast.For | ast.AsyncFor) -> bool:
+    """`for task in tasks: task.add_done_callback(cb)`, where `cb` logs what it retrieves."""
+    name = loop.target.id  # type: ignore[union-attr]
+    for stmt in loop.body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "add_done_callback" and node.args \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == name \
+                    and _callback_logs(index, module, node.args[0], site.function, site.owner_class):
                 return True
     return False
 
