@@ -31,6 +31,8 @@ from bgtask_lint.scope import function_scope
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
 NEVER_RETURNS = {"NoReturn", "Never"}
+# library calls that never return: the failure ends the task (SystemExit) or the process
+PROCESS_EXITS = {"sys.exit", "os._exit", "os.abort"}
 TRIVIAL_METHODS = {"release", "set", "cancel", "close"}
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
@@ -219,7 +221,8 @@ class GuardModel:
             bindings = module_loggers(self.index, sym.module)
             returns = [n for n in walk_local(list(sym.node.body)) if isinstance(n, ast.Return)]
             self.index.cache[key] = bool(returns) and all(
-                isinstance(r.value, ast.Call) and is_traceback_text(r.value, bindings, sym.node) for r in returns)
+                isinstance(r.value, ast.Call) and is_traceback_text(_joined(r.value), bindings, sym.node)
+                for r in returns)
         return bool(self.index.cache[key])
 
     def _hands_on(self, body: list[ast.stmt], name: str, function: ast.AST | None,
@@ -274,9 +277,12 @@ class GuardModel:
     def _helper_raises(self, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None) -> bool:
         """A project function that never returns (`-> NoReturn`, or no `return` and every
         path ends in a `raise`: `if auth: raise A(...) from e` then `raise B(...) from e`):
-        `raise_classified_failure(e)` in a handler re-raises."""
+        `raise_classified_failure(e)` in a handler re-raises; so does `sys.exit(1)` (it
+        raises SystemExit) and a call that ends the process (`os._exit`, `os.abort`)."""
         if not isinstance(call.func, (ast.Name, ast.Attribute)):
             return False
+        if self.index.qualified_name(self.module, call.func, function) in PROCESS_EXITS:
+            return True
         sym = self.index.resolve(self.module, call.func, function, owner)
         if not isinstance(sym, FunctionSym):
             return False
@@ -789,6 +795,15 @@ def _callback_logs(index: ProjectIndex, module: ModuleInfo, callback: ast.expr,
         return False
     sym = index.resolve(module, callback, function, owner)
     return isinstance(sym, FunctionSym) and _retrieves_and_logs(index, sym.module, sym.node, depth=0)
+
+
+def _joined(call: ast.Call) -> ast.Call:
+    """The call inside `"".join(<call>)`, else the call itself: a helper returning the
+    joined lines of `traceback.format_exception(...)` returns the traceback text."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "join" and isinstance(call.func.value, ast.Constant) \
+            and len(call.args) == 1 and isinstance(call.args[0], ast.Call):
+        return call.args[0]
+    return call
 
 
 def local_def(expr: ast.expr, function: ast.AST | None) -> ast.AST | None:

@@ -236,11 +236,13 @@ class ExceptionSwallowed(Rule):
     `dialog.error(..., exc_info=True)` on an object that is not a logger logs nothing,
     and loguru ignores `exc_info` (its traceback comes with `logger.opt(exception=True)`
     or `logger.exception`). Logging `traceback.format_exc()` (also imported in the
-    handler, or returned by a project function, or kept in a variable first) logs the
-    traceback. A call to a project function that logs the traceback itself counts as
-    logging it, and a call to one that never returns (`-> NoReturn`, or every path
-    ends in `raise`: `if auth: raise AuthError(...) from exc` then
-    `raise ListError(...) from exc`) as re-raising.
+    handler, or returned by a project function, also joined:
+    `"".join(traceback.format_exception(*sys.exc_info()))`, or kept in a variable first)
+    logs the traceback. A call to a project function that logs the traceback itself
+    counts as logging it, and a call to one that never returns (`-> NoReturn`, or every
+    path ends in `raise`: `if auth: raise AuthError(...) from exc` then
+    `raise ListError(...) from exc`) as re-raising, as do `sys.exit(...)` (SystemExit
+    ends the task), `os._exit(...)` and `os.abort()`.
 
     Not flagged (the error is dropped on purpose, or not dropped):
 
