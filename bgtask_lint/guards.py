@@ -45,7 +45,8 @@ RETRIEVE_METHODS = {"exception", "result"}
 TASK_COLLECTING = {"add", "append", "appendleft"}
 # calls that cannot fail with an Exception, next to a guarded helper (one level down):
 # the loop-header builtins above, these, and logging calls (by binding)
-HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id"}
+HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id", "max", "min", "abs", "round",
+                                    "str", "repr", "bool", "any", "all"}
 HARMLESS_CALLS = {"asyncio.sleep", "anyio.sleep", "trio.sleep", "time.time", "time.monotonic",
                   "time.perf_counter", "time.monotonic_ns", "time.time_ns"}
 # what a handler may hand the caught exception to without handing it on: text and inspection
