@@ -341,11 +341,15 @@ class GuardModel:
         such a call; the rest cannot fail (`len`, `isinstance`, `asyncio.sleep`,
         `time.monotonic()`, logging). Without such a call (`helper_needed=False`), calls that
         cannot fail may still stand outside a guarding `try`, as call-free statements do,
-        but a log call may not (V2.6: only a body whose one call is a log call is trivial)."""
+        but a log call may not, unless it is the one log call of a task's own body where
+        nothing else can fail (V2.6: a task body whose one call is a log call is trivial,
+        and calls that cannot fail are as good as none; a helper's log call still counts
+        as a call that may fail, as a stand-in for its work)."""
         used: dict[str, int] = {}
         if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
             return False
-        return bool(used.get("helper")) or (not helper_needed and not used.get("log"))
+        trivial = depth == 0 and used.get("log", 0) == 1 and not used.get("try")
+        return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or trivial))
 
     def _covered(self, statements: list[ast.stmt], function: ast.AST,
                  accept: Callable[[HandlerFacts], bool], suppress_counts: bool,
