@@ -341,15 +341,18 @@ class GuardModel:
         such a call; the rest cannot fail (`len`, `isinstance`, `asyncio.sleep`,
         `time.monotonic()`, logging). Without such a call (`helper_needed=False`), calls that
         cannot fail may still stand outside a guarding `try`, as call-free statements do,
-        but a log call may not, unless it is the one log call of a task's own body where
-        nothing else can fail (V2.6: a task body whose one call is a log call is trivial,
-        and calls that cannot fail are as good as none; a helper's log call still counts
-        as a call that may fail, as a stand-in for its work)."""
+        and so may a task's own log calls: beside tries whose handlers log the traceback,
+        or one alone (V2.6: a task body whose one call is a log call is trivial, and calls
+        that cannot fail are as good as none). Beside a handler that swallows or hands the
+        error on, and in a helper (where a log call stands for its work), they count."""
         used: dict[str, int] = {}
         if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
             return False
-        trivial = depth == 0 and used.get("log", 0) == 1 and not used.get("try")
-        return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or trivial))
+        # a task's own log calls cannot fail: harmless beside tries that log the traceback,
+        # and one alone is a trivial body
+        logs_harmless = depth == 0 and not used.get("not-guarding") \
+            and (bool(used.get("try")) or used.get("log", 0) == 1)
+        return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or logs_harmless))
 
     def _covered(self, statements: list[ast.stmt], function: ast.AST,
                  accept: Callable[[HandlerFacts], bool], suppress_counts: bool,
@@ -364,8 +367,12 @@ class GuardModel:
                 if self._accepted_try(stmt, function, accept):
                     if below is not None:
                         below[2]["try"] = below[2].get("try", 0) + 1
+                        if not self._accepted_try(stmt, function, _ACCEPT["guards"]):
+                            below[2]["not-guarding"] = below[2].get("not-guarding", 0) + 1
                     continue
                 if suppress_counts and self._suppresses_broadly(stmt, function):
+                    if below is not None:
+                        below[2]["not-guarding"] = below[2].get("not-guarding", 0) + 1
                     continue
                 if isinstance(stmt, (ast.For, ast.While)) and (
                         self._plain_loop_header(stmt, function)

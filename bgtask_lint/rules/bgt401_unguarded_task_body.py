@@ -52,10 +52,12 @@ class UnguardedTaskBody(Rule):
       `time.monotonic()`, logging): `if not await self._insert(batch): break` where
       `_insert` catches and logs every exception. A helper that swallows counts as
       covering only in the same module, where BGT402 reports its handler;
-    - calls that cannot fail (those above, logging aside) standing outside the guarding
-      `try`, as call-free statements may: `while True: try: ... except Exception:
+    - calls that cannot fail (those above) standing outside the guarding `try`, as
+      call-free statements may: `while True: try: ... except Exception:
       logger.exception(...)` followed by `await asyncio.sleep(60)`; a body whose only
-      calls cannot fail is as good as call-free.
+      calls cannot fail is as good as call-free. The task's own log calls count as such
+      calls beside tries whose handlers log the traceback (`logger.info("starting")`
+      before a guarded loop), not beside a handler that swallows or hands the error on.
 
     Still flagged: a task started with `start_soon` in an anyio task group (the
     contract's scheduling form): the group re-raises the child's exception in its
