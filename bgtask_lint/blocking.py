@@ -45,7 +45,8 @@ BLOCKING_FUNCTIONS = {
     *(f"requests.{verb}" for verb in HTTP_VERBS),
     *(f"requests.api.{verb}" for verb in HTTP_VERBS),
 }
-BLOCKING_MODULE_PREFIXES = ("os.wait",)
+# the os functions that wait for a child (not `os.waitstatus_to_exitcode`, a conversion)
+OS_WAITS = frozenset({"os.wait", "os.waitpid", "os.wait3", "os.wait4", "os.waitid"})
 # readers that do no file I/O when handed an in-memory buffer (what is left is CPU work)
 BUFFER_READERS = {
     "zipfile.ZipFile": "file", "tarfile.open": "fileobj", "pandas.read_csv": "filepath_or_buffer",
@@ -219,7 +220,7 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
             if qualified in FILE_OPENERS and call.args and _virtual_file(call.args[0]):
                 return None
             return qualified
-        if qualified.startswith(BLOCKING_MODULE_PREFIXES) and not _no_hang(call):
+        if qualified in OS_WAITS and not _no_hang(call):
             return qualified
     if extra and last_name(call.func) in {name.rsplit(".", 1)[-1] for name in extra}:
         configured = _configured(index, module, function, call, extra)

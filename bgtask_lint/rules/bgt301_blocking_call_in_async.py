@@ -75,7 +75,8 @@ class BlockingCallInAsync(Rule):
     (`generate_presigned_url`, `get_paginator`, `get_waiter`, `can_paginate`, `close`,
     and sub-resource constructors such as `dynamodb.Table(name)`), nor do the archive and
     pandas readers when handed an in-memory `io.BytesIO`/`io.StringIO` (no file I/O is
-    left, only CPU work), nor `os.waitpid(..., os.WNOHANG)` (it returns at once), nor
+    left, only CPU work), nor `os.waitpid(..., os.WNOHANG)` (it returns at once) or
+    `os.waitstatus_to_exitcode` (a conversion; `os.wait`, `wait3`, `wait4`, `waitid` wait), nor
     `open()`/`Path` reads of kernel-backed files whose path is written out: `/proc/...`,
     `/sys/...`, `/dev/null`, `os.devnull` (no disk is involved). The same exemptions hold
     for the chains of BGT302.
