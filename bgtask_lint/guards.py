@@ -33,7 +33,7 @@ RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel:
 NEVER_RETURNS = {"NoReturn", "Never"}
 # library calls that never return: the failure ends the task (SystemExit) or the process
 PROCESS_EXITS = {"sys.exit", "os._exit", "os.abort"}
-TRIVIAL_METHODS = {"release", "set", "cancel", "close"}
+TRIVIAL_METHODS = {"release", "set", "cancel", "close", "aclose"}  # aclose: close's async twin
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 # V2.6: a loop header may call these (by binding: a shadowed `range` is not the builtin)
@@ -488,7 +488,7 @@ class GuardModel:
 
     def trivial_body(self, function: ast.AST) -> bool:
         """The only call statement is one logging call, or one `.release()/.set()/.cancel()/
-        .close()` on a name, or `raise NotImplementedError` (an abstract stub)."""
+        .close()/.aclose()` on a name, or `raise NotImplementedError` (an abstract stub)."""
         with_calls = [s for s in strip_docstring(function.body) if contains_call(s)]  # type: ignore[attr-defined]
         if len(with_calls) != 1:
             return False
