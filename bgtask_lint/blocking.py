@@ -254,7 +254,9 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
 def _local_calls(function: ast.AST):
     """Calls made by the function itself (not by nested defs or lambdas), in source order.
 
-    The branches of an `if` whose test reads a parameter are left out: whether they run
+    The branches of an `if` whose test reads a parameter are left out, and so are the
+    operands of `and` after one that reads a parameter (`hub is None and probe()`):
+    whether they run
     depends on what the caller passes, which a helper's chain cannot know (a reviewer found
     348 of 492 BGT302 findings in one app behind `if name.startswith("oidc/"):` in a
     secrets helper that every caller called with a plain environment variable name).
@@ -265,13 +267,25 @@ def _local_calls(function: ast.AST):
     # a nested def in the body is not entered either: it runs when called (often in a thread)
     stack = [stmt for stmt in function.body if not isinstance(stmt, NESTED_SCOPES)]  # type: ignore[attr-defined]
     calls = []
+    def reads_parameter(node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Call):
             calls.append(node)
-        if isinstance(node, ast.If) and names and any(
-                isinstance(n, ast.Name) and n.id in names for n in ast.walk(node.test)):
-            children: Iterable[ast.AST] = (node.test,)
+        children: Iterable[ast.AST]
+        if isinstance(node, ast.If) and names and reads_parameter(node.test):
+            children = (node.test,)
+        elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) and names:
+            # `param is None and probe()`: what follows an operand that reads a parameter
+            # runs only for some callers, as an `if` on it does (not after `or`:
+            # `not isinstance(model, str) or model in catalog()` is the common path)
+            children = []
+            for value in node.values:
+                children.append(value)
+                if reads_parameter(value):
+                    break
         else:
             children = ast.iter_child_nodes(node)
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))

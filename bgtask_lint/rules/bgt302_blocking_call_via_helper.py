@@ -42,9 +42,11 @@ class BlockingCallViaHelper(Rule):
     with the names the `blocking-calls` setting adds). Calls inside a helper's nested
     `def`s and lambdas do not count: they run only when called, often in a thread.
     Nor do calls in a branch of an `if` that tests one of the helper's own parameters
-    (`if name.startswith("file/"): open(...)`): whether it runs depends on what each
-    caller passes, which the chain does not know (on the real-world corpus such branches
-    made 348 of one app's 492 BGT302 findings wrong).
+    (`if name.startswith("file/"): open(...)`), nor the operands of an `and` after one
+    that tests such a parameter (`if hub is None and probe():`): whether they run
+    depends on what each caller passes, which the chain does not know (on the real-world
+    corpus such branches made 348 of one app's 492 BGT302 findings wrong). After `or`
+    they count (`if region is None or probe():` probes whenever a region is given).
 
     ## Fix safety
     No automatic fix. The search follows at most five plain `def`s and stops at
