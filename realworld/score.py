@@ -15,6 +15,8 @@ read before it can raise precision).
     python realworld/score.py                 # table for every app
     python realworld/score.py --unreviewed    # list the findings no label or review covers
     python realworld/score.py --record        # write realworld/baseline.json (the test's floor)
+    python realworld/score.py --set generalization   # the apps of realworld/generalization/,
+                                                     # reviewed once and never tuned on before
 
 Stdlib only; loads scripts/fetch_corpus.py by path.
 """
@@ -33,8 +35,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-LABELS = HERE / "labels"
-REVIEWS = HERE / "reviews"
 BASELINE = HERE / "baseline.json"
 
 Key = tuple[str, int, str]  # (path relative to the app's directory, line, code)
@@ -56,14 +56,18 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def labels_of(app: str) -> dict[Key, bool]:
+# a set of apps: a directory holding apps.json, labels/ and reviews/
+SETS = {"development": HERE, "generalization": HERE / "generalization"}
+
+
+def labels_of(app: str, base: Path = HERE) -> dict[Key, bool]:
     return {(r["path"], int(r["line"]), r["code"]): r["expected"].strip() == "yes"
-            for r in read_rows(LABELS / f"{app}.csv")}
+            for r in read_rows(base / "labels" / f"{app}.csv")}
 
 
-def reviews_of(app: str) -> dict[Key, bool]:
+def reviews_of(app: str, base: Path = HERE) -> dict[Key, bool]:
     return {(r["path"], int(r["line"]), r["code"]): r["verdict"].strip() == "real"
-            for r in read_rows(REVIEWS / f"{app}.csv")}
+            for r in read_rows(base / "reviews" / f"{app}.csv")}
 
 
 @dataclass
@@ -118,20 +122,21 @@ class CodeScore:
         return self.true / self.findings if self.findings else None
 
 
-def score(runs: list[AppRun]) -> tuple[dict[str, CodeScore], dict[str, list[Key]], dict[str, list[Key]]]:
+def score(runs: list[AppRun], base: Path = HERE
+          ) -> tuple[dict[str, CodeScore], dict[str, list[Key]], dict[str, list[Key]]]:
     """Per-code scores; per app, the findings nobody has judged and the labelled bugs missed."""
-    scores, unreviewed, missed, _ = score_all(runs)
+    scores, unreviewed, missed, _ = score_all(runs, base)
     return scores, unreviewed, missed
 
 
-def score_all(runs: list[AppRun]):
+def score_all(runs: list[AppRun], base: Path = HERE):
     """`score`, and per app the findings judged false (a no label or reviewed noise)."""
     scores: dict[str, CodeScore] = defaultdict(CodeScore)
     unreviewed: dict[str, list[Key]] = {}
     missed: dict[str, list[Key]] = {}
     false: dict[str, list[Key]] = {}
     for run in runs:
-        labels, reviews = labels_of(run.name), reviews_of(run.name)
+        labels, reviews = labels_of(run.name, base), reviews_of(run.name, base)
         found = set(run.findings)
         for key, expected in labels.items():
             if expected:
@@ -153,9 +158,9 @@ def score_all(runs: list[AppRun]):
     return dict(scores), unreviewed, missed, false
 
 
-def run_corpus(only: list[str] | None = None) -> list[AppRun]:
+def run_corpus(only: list[str] | None = None, base: Path = HERE) -> list[AppRun]:
     fetcher = _fetcher()
-    apps = fetcher.select_apps(fetcher.load_apps(), only)
+    apps = fetcher.select_apps(fetcher.load_apps(base / "apps.json"), only)
     directories = fetcher.fetch_all(apps, fetcher.corpus_dir())
     return [run_app(app["name"], directories[app["name"]], app["roots"]) for app in apps]
 
@@ -195,14 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--missed", action="store_true", help="list labelled bugs not found")
     parser.add_argument("--false", action="store_true", help="list findings judged false")
     parser.add_argument("--record", action="store_true", help="write realworld/baseline.json")
+    parser.add_argument("--set", choices=sorted(SETS), default="development",
+                        help="which apps: the development corpus (default) or the generalization set")
     args = parser.parse_args(argv)
-    runs = run_corpus(args.only.split(",") if args.only else None)
+    if args.record and args.set != "development":
+        parser.error("--record writes the development corpus' floor only")
+    base = SETS[args.set]
+    runs = run_corpus(args.only.split(",") if args.only else None, base)
     for run in runs:
         if run.crashed:
             print(f"{run.name}: CRASHED {run.crashed}", file=sys.stderr)
         print(f"{run.name}: {len(run.findings)} findings, {len(run.errors)} unreadable files "
               f"({Counter(code for *_, code in run.findings).most_common()})")
-    scores, unreviewed, missed, false = score_all(runs)
+    scores, unreviewed, missed, false = score_all(runs, base)
     print(table(scores))
     by_name = {run.name: run for run in runs}
     lists = {"unreviewed": unreviewed, "missed": missed, "false": false}

@@ -128,7 +128,7 @@ def _pip_download(app: dict, dest: Path, binary: bool) -> subprocess.CompletedPr
         cmd.append("--only-binary=:all:")
         if app.get("platform"):
             cmd += ["--platform", app["platform"], "--implementation", "cp",
-                    "--python-version", "3.10"]
+                    "--python-version", app.get("python", "3.10")]  # a cp311-only wheel: "python": "3.11"
     else:
         cmd.append("--no-binary=:all:")
     cmd.append(spec)
@@ -304,11 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help=f"cache directory (default ${ENV_VAR} or {DEFAULT_DIR})")
     parser.add_argument("--only", help="comma-separated app names from realworld/apps.json")
     parser.add_argument("--jobs", type=int, default=4, help="parallel downloads (default 4)")
+    parser.add_argument("--apps", type=Path, default=APPS_JSON,
+                        help="the apps' list (default realworld/apps.json; also realworld/generalization/apps.json)")
     args = parser.parse_args(argv)
 
     start = time.monotonic()
     try:
-        apps = select_apps(load_apps(), args.only.split(",") if args.only else None)
+        apps = select_apps(load_apps(args.apps), args.only.split(",") if args.only else None)
         base = corpus_dir(args.dir)
         paths = fetch_all(apps, base, args.jobs)
     except FetchError as exc:
