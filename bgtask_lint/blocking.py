@@ -17,11 +17,12 @@ from bgtask_lint.index import (
     FunctionSym,
     ModuleInfo,
     ProjectIndex,
+    attribute_annotations,
     import_rooted,
     imported_name,
 )
 from bgtask_lint.names import NESTED_SCOPES, dotted, last_name
-from bgtask_lint.receivers import imported_modules, made_by, origins
+from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
 
@@ -102,6 +103,13 @@ def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | No
         return is_path_expr(index, module, function, expr.left, depth + 1)
     if isinstance(expr, ast.Attribute) and expr.attr in ("parent",):
         return is_path_expr(index, module, function, expr.value, depth + 1)
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        # `self.inventory = Path(...)` in `__init__`, or `self.inventory: Path`
+        owner = module.owner_class.get(id(function)) if function is not None else None
+        annotated = attribute_annotations(owner, expr.attr) if owner is not None else []
+        return any(last_name(annotation) in ("Path", "PurePath") for annotation in annotated) \
+            or any(is_path_expr(index, module, where, value, depth + 1)
+                   for value, where in self_attribute_values(module, function, expr.attr))
     if isinstance(expr, ast.Name):
         for annotation in _annotations_of(function, expr.id):
             if last_name(annotation) in ("Path", "PurePath"):

@@ -48,6 +48,16 @@ def _self_attributes(owner: ast.ClassDef) -> dict[str, list[tuple[ast.AST, ast.A
     return found
 
 
+def self_attribute_values(module: ModuleInfo, function: ast.AST | None, attr: str) -> list[Origin]:
+    """What `self.<attr>` is assigned in the methods of `function`'s class (and at class
+    level), each with the method that assigns it."""
+    owner = _owner(module, function)
+    if owner is None:
+        return []
+    return [(stmt.value, method) for stmt, method in _self_attributes(owner).get(attr, ())
+            if getattr(stmt, "value", None) is not None]  # type: ignore[attr-defined]
+
+
 def _owner(module: ModuleInfo, function: ast.AST | None) -> ast.ClassDef | None:
     return module.owner_class.get(id(function)) if function is not None else None
 
