@@ -20,7 +20,10 @@ from bgtask_lint.loggers import (
     LOG_LEVELS,
     UNKNOWN,
     ExternalFact,
+    LogCall,
     LoggerBindings,
+    forwarded_level,
+    forwarded_log_call,
     is_traceback_text,
     log_call,
     logger_bindings,
@@ -202,6 +205,10 @@ class GuardModel:
                     off = off or found.exc_info_off
                 elif self._helper_logs_traceback(node, function, owner):
                     logs = traceback = True
+                elif (forwarded := self.wrapper_log_call(node, function, owner)) is not None:
+                    logs = True
+                    traceback = traceback or forwarded.traceback
+                    off = off or forwarded.exc_info_off
                 elif self._helper_raises(node, function, owner):
                     reraises = True
         hands_on = handler.name is not None and self._hands_on(list(handler.body), handler.name, function, owner, 0)
@@ -315,6 +322,26 @@ class GuardModel:
                 and found.traceback
                 for n in walk_local(list(sym.node.body)))
         return bool(self.index.cache[key])
+
+    def wrapper_log_call(self, call: ast.Call, function: ast.AST | None,
+                          owner: ast.ClassDef | None) -> LogCall | None:
+        """A call of a project logging wrapper that passes its `**kwargs` on to a log call
+        (`log_error("failed", exc_info=True)`): a log call of the wrapper's level, with the
+        caller's `exc_info`; one level."""
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return None
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        if not isinstance(sym, FunctionSym) or isinstance(sym.node, ast.Lambda):
+            return None
+        key = ("log-wrapper", sym.key)
+        if key not in self.index.cache:
+            helper_owner = sym.module.owner_class.get(id(sym.node))
+            self.index.cache[key] = forwarded_level(sym.node, module_loggers(self.index, sym.module), helper_owner)
+        found = self.index.cache[key]
+        if found is None:
+            return None
+        kind, level = found  # type: ignore[misc]
+        return forwarded_log_call(call, kind, level, self.loggers, function)
 
     # --- bodies ------------------------------------------------------------------------
 

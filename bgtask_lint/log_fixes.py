@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Union
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, is_logger_expr, log_call
-from bgtask_lint.names import child_statements, last_name
+from bgtask_lint.names import child_statements, dotted, last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -367,6 +367,10 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
         source = model.loggers.imports[unknown].rsplit(".", 1)[0]
         return NoFix(f"`{unknown}` is imported from {source}, which bgtask-lint cannot see or which does not "
                      "provably bind a logger; give the log call exc_info=True (or use .exception) yourself")
+    wrapper = next((call for call in calls if model.wrapper_log_call(call, function, owner) is not None), None)
+    if wrapper is not None:
+        return NoFix(f"`{dotted(wrapper.func) or 'the call'}` hands its keyword arguments to a log call: "
+                     "give it exc_info=True yourself")
     return NoFix("the handler neither logs nor prints; log the exception with logger.exception, or re-raise")
 
 

@@ -267,6 +267,29 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
     return _level_call(call, kind, func.attr, bindings, function)
 
 
+def forwarded_level(function: ast.AST, bindings: LoggerBindings, owner_class: ast.ClassDef | None = None
+                    ) -> tuple[str, str] | None:
+    """(logger kind, level) when `function` is a logging wrapper that passes its own
+    `**kwargs` on to a log call (`def log_error(msg, *args, **kwargs): logger.error(msg,
+    *args, **kwargs)`): what its caller passes (`exc_info=True`) reaches the record."""
+    kwarg = getattr(getattr(function, "args", None), "kwarg", None)
+    if kwarg is None:
+        return None
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Call) and any(
+                kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == kwarg.arg for kw in node.keywords):
+            found = log_call(node, bindings, function, owner_class, unresolved=True)
+            if found is not None and found.kind not in ("print", "traceback", "capture"):
+                return found.kind, found.level
+    return None
+
+
+def forwarded_log_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings,
+                       function: ast.AST | None = None) -> LogCall:
+    """What a call of such a wrapper logs: the wrapper's level, and the caller's `exc_info`."""
+    return _level_call(call, kind, level, bindings, function)
+
+
 def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
                    owner_class: ast.ClassDef | None = None, *, unresolved: bool = False) -> bool:
     found = log_call(call, bindings, function, owner_class, unresolved=unresolved)

@@ -137,6 +137,28 @@ def test_exc_info_false_is_honoured(tmp_path: Path) -> None:
     assert not findings and fixed == text
 
 
+WRAPPER = "import logging\nLOG = logging.getLogger(__name__)\n\n\ndef log_error(msg, *args, **kwargs):\n    LOG.error(msg, *args, **kwargs)\n"
+
+
+def test_a_logging_wrapper_given_exc_info_logs_the_traceback(tmp_path: Path) -> None:
+    body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception:\n"
+            "        log_error('fetch failed', exc_info=True)\n")
+    findings, fixed = fix(tmp_path, task_module(WRAPPER, body))
+    assert not findings and fixed == task_module(WRAPPER, body)
+
+
+def test_a_logging_wrapper_without_exc_info_is_named_not_rewritten(tmp_path: Path) -> None:
+    """The handler logs (through the wrapper) without the traceback: BGT402, and the reason
+    there is no fix names the wrapper instead of saying nothing is logged."""
+    body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception:\n"
+            "        log_error('fetch failed')\n")
+    text = task_module(WRAPPER, body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "`log_error` hands its keyword arguments to a log call" in finding.message
+    assert fixed == text
+
+
 def test_comment_about_the_traceback_blocks_the_fix(tmp_path: Path) -> None:
     body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception as e:\n"
             "        # no traceback: the exception text carries a signed URL\n"

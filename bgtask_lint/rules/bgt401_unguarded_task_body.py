@@ -20,7 +20,8 @@ class UnguardedTaskBody(Rule):
     `BaseException`, or bare `except`) handler logs the traceback
     (`logger.exception(...)`, `log.error(..., exc_info=True)`,
     `logger.opt(exception=True)` with loguru, `traceback.print_exc()`,
-    `sentry_sdk.capture_exception(...)`, or a project function that logs it), or logs
+    `sentry_sdk.capture_exception(...)`, or a project function that logs it, or a project
+    logging wrapper handing its `**kwargs` to a log call, given `exc_info=True`), or logs
     and re-raises (a call to a project function that never returns, annotated
     `-> NoReturn` or raising on every path, re-raises). What is a logger is decided by binding, not by its name: a name
     imported from `logging`/`loguru`/`structlog`, assigned from `logging.getLogger(...)`,

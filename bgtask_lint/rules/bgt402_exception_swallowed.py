@@ -239,7 +239,10 @@ class ExceptionSwallowed(Rule):
     handler, or returned by a project function, also joined:
     `"".join(traceback.format_exception(*sys.exc_info()))`, or kept in a variable first)
     logs the traceback. A call to a project function that logs the traceback itself
-    counts as logging it, and a call to one that never returns (`-> NoReturn`, or every
+    counts as logging it; one that hands its `**kwargs` on to a log call (`def
+    log_error(msg, *args, **kwargs): logger.error(msg, *args, **kwargs)`) logs at that
+    level, with the traceback when the caller passes `exc_info=True`; and a call to one
+    that never returns (`-> NoReturn`, or every
     path ends in `raise`: `if auth: raise AuthError(...) from exc` then
     `raise ListError(...) from exc`) as re-raising, as do `sys.exit(...)` (SystemExit
     ends the task), `os._exit(...)` and `os.abort()`.
