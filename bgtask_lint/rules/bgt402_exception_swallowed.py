@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # V2.7 best-effort teardown: what a try body may call and still be exempt
 TEARDOWN_FUNCTIONS = {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"}
 TEARDOWN_METHODS = {"close", "aclose", "wait_closed", "detach", "cancel", "unlink",
-                    "remove_reader", "remove_writer"}  # loop.remove_reader(fd): stop watching a closed fd
+                    "remove_reader", "remove_writer",  # loop.remove_reader(fd): stop watching a closed fd
+                    "__exit__", "__aexit__"}  # leaving a context entered by hand
 TEARDOWN_DEPTH = 2  # project functions followed to see that they only tear down
 # type checks an `if` around a teardown call may make (`if isinstance(s, SupportsAclose):`)
 TYPE_CHECKS = {"isinstance", "hasattr", "callable"}
@@ -216,6 +217,10 @@ def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
     return all(fallback(s) for s in handler.body)
 
 
+# what `contextlib.suppress` does with an exception, as a handler: nothing
+_SUPPRESSED = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+
+
 def _enclosing_function(ctx: RuleContext) -> ast.AST | None:
     for node in reversed(ctx.stack):
         if isinstance(node, FUNCTION_TYPES):
@@ -271,10 +276,11 @@ class ExceptionSwallowed(Rule):
       imports, branches with `if` and ends in `return` (no `await`, no call made for
       its effect), or only imports (an optional import); and the handler only assigns
       a value that needs no call, returns a constant (`None`, `0`, `[]`, `{}`),
-      `continue`s or passes;
+      `continue`s or passes (so also `with contextlib.suppress(Exception): x = parse(s)`);
     - best-effort teardown: the `try` body only calls `close()`, `aclose()`,
       `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `loop.remove_reader/
-      remove_writer(fd)`, `os.remove/unlink/rmdir`, `shutil.rmtree`, a project
+      remove_writer(fd)`, `__exit__`/`__aexit__` of a context entered by hand,
+      `os.remove/unlink/rmdir`, `shutil.rmtree`, a project
       function whose own body is such teardown (`await aclose_if_supported(stream)`),
       or awaits a task the function has cancelled (`task.cancel()` then
       `try: await task`); also under an `if` whose test only checks a path
@@ -480,6 +486,8 @@ def endpoint(tasks: BackgroundTasks):
     def _visit_with(self, node: ast.AST, ctx: RuleContext) -> None:
         if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):  # type: ignore[attr-defined]
             return
+        if _is_fallback(node.body, _SUPPRESSED):  # type: ignore[attr-defined]
+            return  # `with suppress(Exception): status = await fetch()`: the fallback `try`/`pass` is
         for item in node.items:  # type: ignore[attr-defined]
             expr = item.context_expr
             if (
