@@ -89,7 +89,9 @@ def _annotations_of(function: ast.AST | None, name: str) -> list[ast.expr]:
 
 
 def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr,
-                 depth: int = 0) -> bool:
+                 depth: int = 0, self_paths: frozenset[str] | None = None) -> bool:
+    """Whether `expr` is a `pathlib` path. `self_paths`: the attributes of the class known to
+    hold one, while they are being found (`_path_attributes`)."""
     if depth > 6:
         return False
     if isinstance(expr, ast.Call):
@@ -97,28 +99,54 @@ def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | No
         if qualified in PATH_TYPES and (qualified != "Path" or "Path" not in module.defs):
             return True
         if isinstance(expr.func, ast.Attribute) and expr.func.attr in PATH_RETURNING:
-            return is_path_expr(index, module, function, expr.func.value, depth + 1)
+            return is_path_expr(index, module, function, expr.func.value, depth + 1, self_paths)
         return False
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
-        return is_path_expr(index, module, function, expr.left, depth + 1)
+        return is_path_expr(index, module, function, expr.left, depth + 1, self_paths)
     if isinstance(expr, ast.Attribute) and expr.attr in ("parent",):
-        return is_path_expr(index, module, function, expr.value, depth + 1)
+        return is_path_expr(index, module, function, expr.value, depth + 1, self_paths)
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
         # `self.inventory = Path(...)` in `__init__`, or `self.inventory: Path`
-        owner = module.owner_class.get(id(function)) if function is not None else None
-        annotated = attribute_annotations(owner, expr.attr) if owner is not None else []
-        return any(last_name(annotation) in ("Path", "PurePath") for annotation in annotated) \
-            or any(is_path_expr(index, module, where, value, depth + 1)
-                   for value, where in self_attribute_values(module, function, expr.attr))
+        if self_paths is None:
+            owner = module.owner_class.get(id(function)) if function is not None else None
+            if owner is None:
+                return False
+            self_paths = _path_attributes(index, module, owner)
+        return expr.attr in self_paths
     if isinstance(expr, ast.Name):
         for annotation in _annotations_of(function, expr.id):
             if last_name(annotation) in ("Path", "PurePath"):
                 return True
         return any(
-            is_path_expr(index, module, function if v is not module.assigns.get(expr.id) else None, v, depth + 1)
+            is_path_expr(index, module, function if v is not module.assigns.get(expr.id) else None, v, depth + 1,
+                         self_paths)
             for v in _values_of(index, module, function, expr.id)
         )
     return False
+
+
+def _path_attributes(index: ProjectIndex, module: ModuleInfo, owner: ast.ClassDef) -> frozenset[str]:
+    """The attributes of a class that hold a path: annotated `Path`, or assigned one, also
+    from another such attribute (`self.spool = self.root / "spool"`). Found together, to a
+    fixed point, so that attributes assigned from each other cost one pass per attribute
+    found (following each assignment down would branch at every one), and the answer does
+    not depend on which attribute is asked about first. Kept with the module."""
+    kept: dict = module.derived.setdefault("path-attributes", {})  # type: ignore[assignment]
+    found = kept.get(id(owner))
+    if found is None:
+        assigned = self_attribute_values(owner)
+        paths = {attr for attr in assigned
+                 if any(last_name(annotation) in ("Path", "PurePath") for annotation in attribute_annotations(owner, attr))}
+        grew = True
+        while grew:
+            grew = False
+            for attr, values in assigned.items():
+                if attr not in paths and any(is_path_expr(index, module, where, value, 0, frozenset(paths))
+                                             for value, where in values):
+                    paths.add(attr)
+                    grew = True
+        found = kept[id(owner)] = (owner, frozenset(paths))  # (kept with the class: its id names no other node)
+    return found[1]
 
 
 def is_upload_file(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr) -> bool:

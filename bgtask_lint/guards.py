@@ -209,6 +209,7 @@ class GuardModel:
                     logs = True
                     traceback = traceback or forwarded.traceback
                     off = off or forwarded.exc_info_off
+                    reraises = reraises or self._helper_raises(node, function, owner)  # `fail(msg)`: logs, raises
                 elif self._helper_raises(node, function, owner):
                     reraises = True
         hands_on = handler.name is not None and self._hands_on(list(handler.body), handler.name, function, owner, 0)

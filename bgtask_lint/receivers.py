@@ -48,14 +48,12 @@ def _self_attributes(owner: ast.ClassDef) -> dict[str, list[tuple[ast.AST, ast.A
     return found
 
 
-def self_attribute_values(module: ModuleInfo, function: ast.AST | None, attr: str) -> list[Origin]:
-    """What `self.<attr>` is assigned in the methods of `function`'s class (and at class
-    level), each with the method that assigns it."""
-    owner = _owner(module, function)
-    if owner is None:
-        return []
-    return [(stmt.value, method) for stmt, method in _self_attributes(owner).get(attr, ())
-            if getattr(stmt, "value", None) is not None]  # type: ignore[attr-defined]
+def self_attribute_values(owner: ast.ClassDef) -> dict[str, list[Origin]]:
+    """attr -> what `self.<attr>` is assigned in the methods of the class (and at class
+    level), each with the method that assigns it; attributes only annotated have none."""
+    return {attr: [(stmt.value, method) for stmt, method in pairs  # type: ignore[attr-defined]
+                   if getattr(stmt, "value", None) is not None]
+            for attr, pairs in _self_attributes(owner).items()}
 
 
 def _owner(module: ModuleInfo, function: ast.AST | None) -> ast.ClassDef | None:

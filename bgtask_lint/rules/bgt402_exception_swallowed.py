@@ -487,7 +487,7 @@ def endpoint(tasks: BackgroundTasks):
         if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):  # type: ignore[attr-defined]
             return
         if _is_fallback(node.body, _SUPPRESSED):  # type: ignore[attr-defined]
-            return  # `with suppress(Exception): status = await fetch()`: the fallback `try`/`pass` is
+            return  # `with suppress(Exception): status = await fetch()`: a fallback, as with `try`/`pass`
         for item in node.items:  # type: ignore[attr-defined]
             expr = item.context_expr
             if (
