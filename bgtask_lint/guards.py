@@ -787,7 +787,7 @@ def _site_has_logging_callback(index: ProjectIndex, module: ModuleInfo, site) ->
         holders.update(d for d in (dotted(t) for t in targets) if d)
     collection = _collection_of(site.call, parent)
     for node in ast.walk(scope):
-        if collection is not None and isinstance(node, (ast.For, ast.AsyncFor)) and dotted(node.iter) == collection \
+        if collection is not None and isinstance(node, (ast.For, ast.AsyncFor)) and _iterated(node.iter) == collection \
                 and isinstance(node.target, ast.Name) and _loop_adds_logging_callback(index, module, site, node):
             return True
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -806,6 +806,14 @@ def _collection_of(call: ast.Call, parent: ast.AST | None) -> str | None:
             and parent.func.attr in TASK_COLLECTING and parent.args == [call]:
         return dotted(parent.func.value)
     return None
+
+
+def _iterated(expr: ast.expr) -> str | None:
+    """The dotted name a loop goes over: `tasks`, also through `list(tasks)` or `tuple(tasks)`."""
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("list", "tuple", "set") \
+            and len(expr.args) == 1 and not expr.keywords:
+        expr = expr.args[0]
+    return dotted(expr)
 
 
 def _loop_adds_logging_callback(index: ProjectIndex, module: ModuleInfo, site, loop: ast.For | ast.AsyncFor) -> bool:

@@ -43,8 +43,8 @@ class UnguardedTaskBody(Rule):
       `add_done_callback(cb)`, where `cb` calls `.exception()`/`.result()` on the task
       and logs (directly, or one project call down); also when the task object is
       added to a collection (`tasks.add(create_task(F()))`) and a loop over that
-      collection in the same function adds the callback (`for t in tasks:
-      t.add_done_callback(cb)`);
+      collection (or over `list(tasks)`) in the same function adds the callback
+      (`for t in tasks: t.add_done_callback(cb)`);
     - guarded one level down: a statement whose fallible calls are all calls of project
       functions (or nested defs) whose own bodies are guarded (resolved through the
       project, cycle-safe, at most three levels) is covered, when the rest of its calls
