@@ -246,9 +246,17 @@ def is_request_session(index: ProjectIndex, module: ModuleInfo, function: ast.AS
     return False
 
 
+# the sync session classes themselves (a `sessionmaker()` may make async sessions too)
+SYNC_SESSION_CLASSES = frozenset({"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session",
+                                  "sqlmodel.orm.session.Session"})
+
+
 def is_sync_session_name(index: ProjectIndex, module: ModuleInfo, function: ast.AST, name: str) -> bool:
     """A name typed as a sync SQLAlchemy/SQLModel Session, or a sync `Depends(get_db)` session."""
     for binding in function_scope(function).values(name):
+        if binding.kind in ("assign", "with") and isinstance(binding.value, ast.Call) \
+                and index.qualified_name(module, binding.value.func, function) in SYNC_SESSION_CLASSES:
+            return True  # `with Session(engine) as session:` / `session = Session(engine)`
         annotation = binding.annotation
         base, metadata, where = annotated_parts(index, module, annotation)
         type_name = _main_type_name(base)

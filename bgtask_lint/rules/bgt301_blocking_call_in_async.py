@@ -63,7 +63,8 @@ class BlockingCallInAsync(Rule):
     verbs and the request methods of a `requests.Session`, `urllib.request.urlopen`,
     `httpx.get`, `httpx.Client`), processes (`subprocess`, `os.system`), sync database
     and mail clients (`psycopg2.connect`, `sqlite3.connect`, `smtplib.SMTP`, ...),
-    queries on a sync SQLAlchemy `Session`, `upload.file.read()/.write()/.seek()` on an
+    queries on a sync SQLAlchemy `Session` (a name typed so, or bound from
+    `Session(engine)`, also by `with Session(engine) as session`), `upload.file.read()/.write()/.seek()` on an
     `UploadFile`, method calls on boto3 clients and resources (`boto3.client(...)`,
     `boto3.resource(...)`, `<boto3 session>.client(...)`, also when kept in
     `self.<attr>`), `pandas.read_csv/read_excel/read_json/read_parquet`,
