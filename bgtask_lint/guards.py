@@ -48,8 +48,8 @@ RETRIEVE_METHODS = {"exception", "result"}
 TASK_COLLECTING = {"add", "append", "appendleft"}
 # calls that cannot fail with an Exception, next to a guarded helper (one level down):
 # the loop-header builtins above, these, and logging calls (by binding)
-HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id", "max", "min", "abs", "round",
-                                    "str", "repr", "bool", "any", "all"}
+HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id",
+                                    "max", "min", "abs", "round", "str", "repr", "bool", "any", "all"}
 HARMLESS_CALLS = {"asyncio.sleep", "anyio.sleep", "trio.sleep", "time.time", "time.monotonic",
                   "time.perf_counter", "time.monotonic_ns", "time.time_ns"}
 # what a handler may hand the caught exception to without handing it on: text and inspection
@@ -376,8 +376,6 @@ class GuardModel:
         used: dict[str, int] = {}
         if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
             return False
-        # a task's own log calls cannot fail: harmless beside tries that log the traceback,
-        # and one alone is a trivial body
         logs_harmless = depth == 0 and not used.get("not-guarding") \
             and (bool(used.get("try")) or used.get("log", 0) == 1)
         return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or logs_harmless))
