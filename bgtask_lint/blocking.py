@@ -100,7 +100,7 @@ def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | No
             return True
         if isinstance(expr.func, ast.Attribute) and expr.func.attr in PATH_RETURNING:
             return is_path_expr(index, module, function, expr.func.value, depth + 1, self_paths)
-        return False
+        return _returns_path(index, module, function, expr.func)
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
         return is_path_expr(index, module, function, expr.left, depth + 1, self_paths)
     if isinstance(expr, ast.Attribute) and expr.attr in ("parent",):
@@ -123,6 +123,16 @@ def is_path_expr(index: ProjectIndex, module: ModuleInfo, function: ast.AST | No
             for v in _values_of(index, module, function, expr.id)
         )
     return False
+
+
+def _returns_path(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, func: ast.expr) -> bool:
+    """A project function annotated `-> Path` (`node_path = _safe_path(...)`)."""
+    if not isinstance(func, (ast.Name, ast.Attribute)):
+        return False
+    owner = module.owner_class.get(id(function)) if function is not None else None
+    sym = index.resolve(module, func, function, owner)
+    returns = getattr(sym.node, "returns", None) if isinstance(sym, FunctionSym) else None
+    return returns is not None and last_name(returns) in ("Path", "PurePath")
 
 
 def _path_attributes(index: ProjectIndex, module: ModuleInfo, owner: ast.ClassDef) -> frozenset[str]:

@@ -59,7 +59,8 @@ class BlockingCallInAsync(Rule):
     Checks for blocking calls made directly inside an `async def` (an endpoint, a task
     or a helper; not inside a nested plain `def` or `lambda`): file I/O (`open`,
     `pathlib.Path` reads and writes, also of a `Path` kept on `self`, assigned or
-    annotated in the class, `shutil`), `time.sleep`, sync HTTP (`requests`
+    annotated in the class, or returned by a project function annotated `-> Path`,
+    `shutil`), `time.sleep`, sync HTTP (`requests`
     verbs and the request methods of a `requests.Session`, `urllib.request.urlopen`,
     `httpx.get`, `httpx.Client`), processes (`subprocess`, `os.system`), sync database
     and mail clients (`psycopg2.connect`, `sqlite3.connect`, `smtplib.SMTP`, ...),
