@@ -140,9 +140,11 @@ def _path_attributes(index: ProjectIndex, module: ModuleInfo, owner: ast.ClassDe
     from another such attribute (`self.spool = self.root / "spool"`). Found together, to a
     fixed point, so that attributes assigned from each other cost one pass per attribute
     found (following each assignment down would branch at every one), and the answer does
-    not depend on which attribute is asked about first. Kept with the module."""
-    kept: dict = module.derived.setdefault("path-attributes", {})  # type: ignore[assignment]
-    found = kept.get(id(owner))
+    not depend on which attribute is asked about first. Kept in the index's memo, not with
+    the module: an assignment from another module's `-> Path` function depends on that
+    module (and the memo records, for the cache, what computing it read)."""
+    key = ("path-attributes", module.path, id(owner))
+    found = index.cache.get(key)
     if found is None:
         assigned = self_attribute_values(owner)
         paths = {attr for attr in assigned
@@ -155,8 +157,8 @@ def _path_attributes(index: ProjectIndex, module: ModuleInfo, owner: ast.ClassDe
                                              for value, where in values):
                     paths.add(attr)
                     grew = True
-        found = kept[id(owner)] = (owner, frozenset(paths))  # (kept with the class: its id names no other node)
-    return found[1]
+        found = index.cache[key] = frozenset(paths)  # (the memo empties on any change: the id names this class)
+    return found  # type: ignore[return-value]
 
 
 def is_upload_file(index: ProjectIndex, module: ModuleInfo, function: ast.AST | None, expr: ast.expr) -> bool:

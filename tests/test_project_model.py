@@ -360,6 +360,21 @@ def test_kept_bindings_do_not_hold_their_module(tmp_path: Path) -> None:
     assert not any(cell.cell_contents is module for cell in questions.__closure__ or ())
 
 
+def test_a_class_path_attribute_follows_an_edit_of_the_module_it_comes_from(tmp_path: Path) -> None:
+    """`self.p = make()`, with `make` in another module annotated `-> Path`: what the class's
+    attributes hold depends on that module, so an edit there (in a long-lived project: the
+    language server, `fix`'s rounds) changes the finding, as a fresh project has it."""
+    app = write_app(tmp_path, {
+        "paths": "from pathlib import Path\n\n\ndef make() -> Path:\n    return Path('/tmp/x')\n",
+        "store": ("from app.paths import make\n\n\nclass Store:\n    def __init__(self):\n        self.p = make()\n\n"
+                  "    async def load(self):\n        return self.p.read_text()\n")})
+    project = Project.load([], Settings(), root=tmp_path.resolve())
+    store, paths = app.resolve() / "store.py", app.resolve() / "paths.py"
+    assert [f.code for f in project.check(project.module(store))] == ["BGT301"]
+    project.replace(paths, paths.read_text().replace("-> Path:", "-> str:"))
+    assert [f.code for f in project.check(project.module(store))] == []
+
+
 HELPERS = "def read_config(path):\n    with open(path) as f:\n        return f.read()\n"
 CALLER = "from app.helpers import read_config\n\n\nasync def handler(path):\n    return read_config(path)\n"
 
