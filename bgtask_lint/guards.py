@@ -23,8 +23,8 @@ from bgtask_lint.loggers import (
     LogCall,
     LoggerBindings,
     forwarded_level,
-    forwarded_log_call,
     is_traceback_text,
+    level_call,
     log_call,
     logger_bindings,
     tree_shape,
@@ -220,19 +220,16 @@ class GuardModel:
         call (`_get_traceback_str_for_error(...)` returning `traceback.format_exc()`)."""
         if is_traceback_text(call, self.loggers, function):
             return True
-        if not isinstance(call.func, (ast.Name, ast.Attribute)):
-            return False
-        sym = self.index.resolve(self.module, call.func, function, owner)
-        if not isinstance(sym, FunctionSym) or isinstance(sym.node, ast.Lambda):
-            return False
-        key = ("traceback-text", sym.key)
-        if key not in self.index.cache:
+        sym = self._called(call, function, owner)
+
+        def returns_traceback(sym: FunctionSym) -> bool:
             bindings = module_loggers(self.index, sym.module)
             returns = [n for n in walk_local(list(sym.node.body)) if isinstance(n, ast.Return)]
-            self.index.cache[key] = bool(returns) and all(
+            return bool(returns) and all(
                 isinstance(r.value, ast.Call) and is_traceback_text(_joined(r.value), bindings, sym.node)
                 for r in returns)
-        return bool(self.index.cache[key])
+
+        return sym is not None and bool(self._helper_fact("traceback-text", sym, returns_traceback))
 
     def _hands_on(self, body: list[ast.stmt], name: str, function: ast.AST | None,
                   owner: ast.ClassDef | None, depth: int) -> bool:
@@ -292,8 +289,8 @@ class GuardModel:
             return False
         if self.index.qualified_name(self.module, call.func, function) in PROCESS_EXITS:
             return True
-        sym = self.index.resolve(self.module, call.func, function, owner)
-        if not isinstance(sym, FunctionSym):
+        sym = self._called(call, function, owner)
+        if sym is None:
             return False
         node = sym.node
         returns = node.returns
@@ -308,41 +305,45 @@ class GuardModel:
                                owner: ast.ClassDef | None) -> bool:
         """A project function called in the handler that logs the traceback itself
         (`log_exception(request)` doing `logger.error(..., exc_info=True)`); one level."""
-        if not isinstance(call.func, (ast.Name, ast.Attribute)):
-            return False
-        sym = self.index.resolve(self.module, call.func, function, owner)
-        if not isinstance(sym, FunctionSym):
-            return False
-        key = ("logs-traceback", sym.key)
-        if key not in self.index.cache:
+        sym = self._called(call, function, owner)
+
+        def logs_traceback(sym: FunctionSym) -> bool:
             bindings = module_loggers(self.index, sym.module)
             helper_owner = sym.module.owner_class.get(id(sym.node))
-            self.index.cache[key] = any(
+            return any(
                 isinstance(n, ast.Call)
                 and (found := log_call(n, bindings, sym.node, helper_owner, unresolved=True)) is not None
                 and found.traceback
                 for n in walk_local(list(sym.node.body)))
-        return bool(self.index.cache[key])
+
+        return sym is not None and bool(self._helper_fact("logs-traceback", sym, logs_traceback))
 
     def wrapper_log_call(self, call: ast.Call, function: ast.AST | None,
                           owner: ast.ClassDef | None) -> LogCall | None:
         """A call of a project logging wrapper that passes its `**kwargs` on to a log call
         (`log_error("failed", exc_info=True)`): a log call of the wrapper's level, with the
         caller's `exc_info`; one level."""
-        if not isinstance(call.func, (ast.Name, ast.Attribute)):
-            return None
-        sym = self.index.resolve(self.module, call.func, function, owner)
-        if not isinstance(sym, FunctionSym) or isinstance(sym.node, ast.Lambda):
-            return None
-        key = ("log-wrapper", sym.key)
-        if key not in self.index.cache:
-            helper_owner = sym.module.owner_class.get(id(sym.node))
-            self.index.cache[key] = forwarded_level(sym.node, module_loggers(self.index, sym.module), helper_owner)
-        found = self.index.cache[key]
+        sym = self._called(call, function, owner)
+        found = None if sym is None else self._helper_fact("log-wrapper", sym, lambda sym: forwarded_level(
+            sym.node, module_loggers(self.index, sym.module), sym.module.owner_class.get(id(sym.node))))
         if found is None:
             return None
         kind, level = found  # type: ignore[misc]
-        return forwarded_log_call(call, kind, level, self.loggers, function)
+        return level_call(call, kind, level, self.loggers, function)
+
+    def _called(self, call: ast.Call, function: ast.AST | None, owner: ast.ClassDef | None) -> FunctionSym | None:
+        """The project function (not a lambda) a call in this module runs."""
+        if not isinstance(call.func, (ast.Name, ast.Attribute)):
+            return None
+        sym = self.index.resolve(self.module, call.func, function, owner)
+        return sym if isinstance(sym, FunctionSym) and not isinstance(sym.node, ast.Lambda) else None
+
+    def _helper_fact(self, name: str, sym: FunctionSym, compute: Callable[[FunctionSym], object]) -> object:
+        """What `compute` says of a project function, once per state of the index."""
+        key = (name, sym.key)
+        if key not in self.index.cache:
+            self.index.cache[key] = compute(sym)
+        return self.index.cache[key]
 
     # --- bodies ------------------------------------------------------------------------
 

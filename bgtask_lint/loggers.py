@@ -256,7 +256,7 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
     if name in PRINTS and _local_kind(name.split(".")[0], bindings, function, 0) is False:
         return LogCall("print", "print", _formats_traceback(call, bindings, function), False)
     if qualified.startswith("logging.") and qualified[len("logging."):] in LOG_LEVELS["logging"]:
-        return _level_call(call, "logging", qualified[len("logging."):], bindings, function)
+        return level_call(call, "logging", qualified[len("logging."):], bindings, function)
     if not isinstance(func, ast.Attribute):
         return None
     kind = is_logger_expr(func.value, bindings, function, owner_class, unresolved=unresolved)
@@ -264,7 +264,7 @@ def log_call(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None 
         return None
     if kind == UNKNOWN and not (call.args or any(kw.arg in ("msg", "message", "event") for kw in call.keywords)):
         return None  # a log call has a message: `task.exception()` is no log call
-    return _level_call(call, kind, func.attr, bindings, function)
+    return level_call(call, kind, func.attr, bindings, function)
 
 
 def forwarded_level(function: ast.AST, bindings: LoggerBindings, owner_class: ast.ClassDef | None = None
@@ -282,12 +282,6 @@ def forwarded_level(function: ast.AST, bindings: LoggerBindings, owner_class: as
             if found is not None and found.kind not in ("print", "traceback", "capture"):
                 return found.kind, found.level
     return None
-
-
-def forwarded_log_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings,
-                       function: ast.AST | None = None) -> LogCall:
-    """What a call of such a wrapper logs: the wrapper's level, and the caller's `exc_info`."""
-    return _level_call(call, kind, level, bindings, function)
 
 
 def logs_traceback(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None = None,
@@ -412,8 +406,10 @@ def _external(expr: ast.expr, bindings: LoggerBindings, wanted: str) -> str | No
     return fact[1] if fact is not None and fact[0] == wanted else None
 
 
-def _level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings,
-                function: ast.AST | None = None) -> LogCall:
+def level_call(call: ast.Call, kind: str, level: str, bindings: LoggerBindings,
+               function: ast.AST | None = None) -> LogCall:
+    """What `call`, logging at `level` on a logger of `kind`, puts in the record (also a
+    call of a logging wrapper: the wrapper's level, the caller's `exc_info`)."""
     traceback = level in TRACEBACK_LEVELS
     off = False
     if kind == "loguru":

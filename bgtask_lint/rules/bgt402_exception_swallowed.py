@@ -198,10 +198,11 @@ def _pure_value(try_body: list[ast.stmt]) -> bool:
         and not any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)) for s in try_body for n in ast.walk(s))
 
 
-def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
+def _is_fallback(try_body: list[ast.stmt], handler_body: list[ast.stmt]) -> bool:
     """A value computed in the `try` (V2.7: one assignment or `return` of a call's result;
     also a pure computation that returns its value) with a handler that only assigns a
-    fallback value, returns a constant, `continue`s or passes."""
+    fallback value, returns a constant, `continue`s or passes (`contextlib.suppress`: a
+    handler that does nothing, `[]`)."""
     if not (_one_call_value(try_body) or _pure_value(try_body)):
         return False
 
@@ -214,11 +215,7 @@ def _is_fallback(try_body: list[ast.stmt], handler: ast.ExceptHandler) -> bool:
             return s.value is not None and not any(isinstance(n, (ast.Call, ast.Await)) for n in ast.walk(s.value))
         return False
 
-    return all(fallback(s) for s in handler.body)
-
-
-# what `contextlib.suppress` does with an exception, as a handler: nothing
-_SUPPRESSED = ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])
+    return all(fallback(s) for s in handler_body)
 
 
 def _enclosing_function(ctx: RuleContext) -> ast.AST | None:
@@ -470,7 +467,7 @@ def endpoint(tasks: BackgroundTasks):
             if not is_broad_handler(handler):
                 continue
             facts = model.handler(handler, function)
-            if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler) \
+            if not facts.swallows or facts.exc_info_off or _is_fallback(node.body, handler.body) \
                     or (function is not None and _predicate_answer(handler, function, ctx)):
                 continue
             message = (f"broad except in {_where(ctx, function)} swallows the error: "
@@ -486,7 +483,7 @@ def endpoint(tasks: BackgroundTasks):
     def _visit_with(self, node: ast.AST, ctx: RuleContext) -> None:
         if not self._in_task_scope(ctx) or _teardown_only(node.body, ctx):  # type: ignore[attr-defined]
             return
-        if _is_fallback(node.body, _SUPPRESSED):  # type: ignore[attr-defined]
+        if _is_fallback(node.body, []):  # type: ignore[attr-defined]
             return  # `with suppress(Exception): status = await fetch()`: a fallback, as with `try`/`pass`
         for item in node.items:  # type: ignore[attr-defined]
             expr = item.context_expr
