@@ -23,6 +23,7 @@ from bgtask_lint.files import (
 from bgtask_lint.findings import Finding
 from bgtask_lint.gitignore import find_work_tree
 from bgtask_lint.plain import Value
+from bgtask_lint.results import without_crashes
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
@@ -182,6 +183,7 @@ def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path
 
     for error in result.errors:
         console.error(error.path, error.message)
+    result.findings = without_crashes(result.findings, console.error)
     console.verbose(f"{result.files_checked} file{'s' if result.files_checked != 1 else ''} checked")
     report_findings(result.findings, options, console, [(p, m) for p, m in console.errors if p is not None])
     if not result.files_checked and not console.errors:

@@ -65,6 +65,21 @@ def usage_error(message: str) -> None:
     echo(f"bgtask-lint: error: {message}", err=True)
 
 
+TRACEBACK_VARIABLE = "BGTASK_LINT_TRACEBACK"
+
+
+def internal_error(exc: Exception) -> None:
+    """Our bug, outside any one file (a file's is reported with that file): one line, and
+    the traceback only when asked for (to report it)."""
+    if os.environ.get(TRACEBACK_VARIABLE):
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    text = " ".join(str(exc).split())[:200]
+    usage_error(f"internal error ({type(exc).__name__}{': ' + text if text else ''}); please report it, "
+                f"with the traceback {TRACEBACK_VARIABLE}=1 prints")
+
+
 def reader_gone() -> None:
     """The reader of the output has gone (`bgtask-lint check | head`): what is left in
     either stream's buffer goes to /dev/null, so that the exit's flush cannot fail again."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from bgtask_lint.collect import build_module
 from bgtask_lint.context import RuleContext
 from bgtask_lint.files import SourceError, read_source, source_lines
-from bgtask_lint.findings import Finding
+from bgtask_lint.findings import INTERNAL_ERROR, Finding
 from bgtask_lint.flows import compute_session_flows
 from bgtask_lint.index import ModuleInfo, ProjectIndex, module_name
 from bgtask_lint.names import LEAF_TYPES, NESTED_SCOPES, child_nodes
@@ -81,6 +81,14 @@ def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
         return build_module(path, text, tree, name, is_package)
     except RecursionError:  # e.g. a generated 2,000-branch elif chain: ast nests each elif
         raise SourceError("cannot analyse: nested too deeply (RecursionError)") from None
+    except Exception as exc:  # our bug: it costs this file, not the run
+        raise SourceError(f"cannot analyse: internal error ({describe_crash(exc)}); please report it") from None
+
+
+def describe_crash(exc: BaseException) -> str:
+    """`TypeError: 'NoneType' object is not iterable`, on one line and not too long."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def build_dispatch(rules: Iterable["Rule"]) -> dict[type, list[Handler]]:
@@ -115,7 +123,10 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
         handlers = dispatch.get(kind)
         if handlers:
             for handler in handlers:
-                handler(node, ctx)
+                try:
+                    handler(node, ctx)
+                except Exception as exc:  # a rule's bug costs its findings in this module, not the run
+                    _rule_crashed(handler, node, exc, ctx, dispatch)
         ancestors.append(node)
         if kind in scope_types:
             scopes.append(node)
@@ -125,6 +136,19 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
             children.reverse()  # entered in field order
             stack.extend(children)
     return ctx.findings
+
+
+def _rule_crashed(handler: Handler, node: ast.AST, exc: Exception, ctx: RuleContext,
+                  dispatch: dict[type, list[Handler]]) -> None:
+    """Report the crash where it happened (BGT900), and stop calling that rule in this module."""
+    rule = getattr(handler, "__self__", None)
+    for kind, handlers in dispatch.items():  # new lists: the one being walked is left as it is
+        dispatch[kind] = [h for h in handlers if getattr(h, "__self__", None) is not rule]
+    code = getattr(rule, "code", "?")
+    ctx.findings.append(Finding(
+        ctx.module.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0), INTERNAL_ERROR,
+        f"internal error in {code} ({describe_crash(exc)}): {code} did not check the rest of this file; "
+        "please report it"))
 
 
 # the ancestors RuleContext.function looks for
@@ -156,4 +180,6 @@ def check_module(module: ModuleInfo, index: ProjectIndex, settings: "Settings",
     defines_task = module.path in index.task_paths()
     rules = [cls(settings) for cls in rule_classes if cls.applies_to(module.source, defines_task, settings)]
     findings = run_rules(module, index, settings, rules)
-    return sorted(set(noqa_filter(findings, module.source) if noqa else findings))
+    if noqa:  # a crash is reported whatever the line's noqa says
+        findings = noqa_filter(findings, module.source) + [f for f in findings if f.code == INTERNAL_ERROR]
+    return sorted(set(findings))

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from bgtask_lint.plain import Value
 
+# not a rule: a rule that crashed on a file says so with this code, where it crashed
+INTERNAL_ERROR = "BGT900"
+
 DOCS_URL = "https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules.md"
 
 

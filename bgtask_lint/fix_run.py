@@ -27,6 +27,7 @@ from bgtask_lint.findings import Finding
 from bgtask_lint.fix import FileFix, fixable_selected, is_fixable
 from bgtask_lint.index import ModuleInfo
 from bgtask_lint.project import Project
+from bgtask_lint.results import without_crashes
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
 
 # a fix in one module can make a function of another a task (BGT101): go round again
@@ -342,6 +343,7 @@ def _finish(console: Console, options: FixOptions, remaining: list[Finding], fix
     for fix in fixes.values():
         fixed.update(fix.fixed)
     changed_files = sum(1 for f in fixes.values() if f.new_text != f.old_text)
+    remaining = without_crashes(remaining, console.error)
     if not options.diff:
         report_findings(remaining, CheckOptions(output_format=options.output_format, show_fixes=options.show_fixes,
                                                 unsafe_fixes=options.unsafe), console,

@@ -113,3 +113,9 @@ def _as_click_ends(params: dict[str, object]) -> int:
 
         reader_gone()  # (click's program exits 1 the same way)
         return 1
+    except Exception as exc:  # noqa: BLE001 - our bug: one line, as the click command line says it
+        from bgtask_lint.commands import EXIT_ERROR
+        from bgtask_lint.console import internal_error
+
+        internal_error(exc)
+        return EXIT_ERROR
