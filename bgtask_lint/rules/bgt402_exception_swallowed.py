@@ -26,6 +26,9 @@ TYPE_CHECKS = {"isinstance", "hasattr", "callable"}
 # path checks an `if` around a teardown call may make (`if os.path.exists(p): os.remove(p)`)
 PATH_CHECKS = {"exists", "isfile", "isdir", "islink", "lexists", "is_file", "is_dir", "is_symlink"}
 BROAD = {"Exception", "BaseException"}
+# awaiting these with a teardown call as their first argument is that teardown, bounded or
+# shielded: `await asyncio.wait_for(session.close(), timeout=5)`
+TEARDOWN_WRAPPERS = {"asyncio.wait_for", "asyncio.shield"}
 
 
 def task_scope_functions(ctx: RuleContext) -> set[int]:
@@ -64,8 +67,11 @@ def _is_teardown_call(expr: ast.expr, index: ProjectIndex, module: ModuleInfo, f
         expr = expr.value
     if not isinstance(expr, ast.Call):
         return False
-    if index.qualified_name(module, expr.func, function) in TEARDOWN_FUNCTIONS:
+    qualified = index.qualified_name(module, expr.func, function)
+    if qualified in TEARDOWN_FUNCTIONS:
         return True
+    if qualified in TEARDOWN_WRAPPERS and expr.args:
+        return _is_teardown_call(expr.args[0], index, module, function, depth)
     if isinstance(expr.func, ast.Attribute) and expr.func.attr in TEARDOWN_METHODS:
         return True
     # a project function that only tears down (`await aclose_if_supported(stream)`, whose
@@ -280,7 +286,8 @@ class ExceptionSwallowed(Rule):
       `os.remove/unlink/rmdir`, `shutil.rmtree`, a project
       function whose own body is such teardown (`await aclose_if_supported(stream)`),
       or awaits a task the function has cancelled (`task.cancel()` then
-      `try: await task`); also under an `if` whose test only checks a path
+      `try: await task`); also bounded or shielded (`await asyncio.wait_for(
+      session.close(), 5)`, `asyncio.shield(...)`); also under an `if` whose test only checks a path
       (`if os.path.exists(p):`) or a type (`isinstance`, `hasattr`, `callable`) or
       makes no call, and with log lines about it;
     - a handler nothing reaches: the `try` body's only fallible calls are project
