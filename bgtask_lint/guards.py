@@ -42,6 +42,9 @@ TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is no
 # V2.6: a loop header may call these (by binding: a shadowed `range` is not the builtin)
 LOOP_BUILTINS = {"range", "enumerate", "zip", "sorted", "reversed", "list", "set", "tuple", "dict", "len"}
 LOOP_METHODS = {"items", "keys", "values"}
+# state queries of events, futures, queues and locks, with no arguments: they cannot fail
+# either, and `while not stop_event.is_set():` is the usual header of a task's loop
+STATE_METHODS = {"is_set", "done", "cancelled", "empty", "full", "qsize", "locked"}
 SUPPRESS = {"contextlib.suppress"}
 RETRIEVE_METHODS = {"exception", "result"}
 # how a task object is put in a collection (whose loop may add its done-callbacks)
@@ -461,7 +464,8 @@ class GuardModel:
         func = call.func
         if isinstance(func, ast.Name) and func.id in HARMLESS_BUILTINS and self._qualified(func, function) == func.id:
             return True
-        if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not call.args:
+        if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS | STATE_METHODS \
+                and not call.args and not call.keywords:
             return True
         return self._qualified(func, function) in HARMLESS_CALLS
 
@@ -493,14 +497,16 @@ class GuardModel:
             and any(last_name(a) in BROAD_EXCEPTIONS for a in first.args)
 
     def _plain_loop_header(self, loop: ast.For | ast.While, function: ast.AST) -> bool:
-        """No await, and calls only the listed builtins or `.items()/.keys()/.values()`."""
+        """No await, and calls only the listed builtins, `.items()/.keys()/.values()`, or a
+        state query (`while not stop.is_set():`, `while not queue.empty():`)."""
         header = [loop.target, loop.iter] if isinstance(loop, ast.For) else [loop.test]
         for node in (n for part in header for n in walk_local(part)):
             if isinstance(node, ast.Await):
                 return False
             if isinstance(node, ast.Call):
                 func = node.func
-                if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not node.args:
+                if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS | STATE_METHODS \
+                        and not node.args and not node.keywords:
                     continue
                 if isinstance(func, ast.Name) and func.id in LOOP_BUILTINS \
                         and self._qualified(func, function) == func.id:

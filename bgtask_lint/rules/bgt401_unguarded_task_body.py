@@ -31,7 +31,9 @@ class UnguardedTaskBody(Rule):
 
     - a `for`/`while` loop whose body is guarded this way, when its header has no
       `await` and calls only `range`, `enumerate`, `zip`, `sorted`, `reversed`, `list`,
-      `set`, `tuple`, `dict`, `len` or `.items()/.keys()/.values()` (and, likewise, an
+      `set`, `tuple`, `dict`, `len`, `.items()/.keys()/.values()` or, with no
+      arguments, a state query (`.is_set()`, `.done()`, `.cancelled()`, `.empty()`,
+      `.full()`, `.qsize()`, `.locked()`: `while not stop.is_set():`) (and, likewise, an
       `if` or a `with` whose header makes no call);
     - the acquire/try/finally idiom (`db = SessionLocal()` right before a guarding
       `try` whose `finally` calls `db.close()`, `.release()`, `.dispose()`, `.aclose()`,
