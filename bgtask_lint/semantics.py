@@ -126,6 +126,40 @@ def _type_names(expr: ast.expr | None) -> list[str]:
     return [n for n in names if n]
 
 
+# where the request types come from: one of another library (`jina.types.request.Request`,
+# a protobuf message) is no request of this server
+REQUEST_LIBRARIES = {"fastapi", "starlette"}
+
+
+def _request_type_names(index: ProjectIndex, module: ModuleInfo, expr: ast.expr | None) -> list[str]:
+    """`_type_names`, less the names bound to a class of another library, or to a class of
+    the project that does not derive from a request type (string annotations included)."""
+    if expr is None:
+        return []
+    names = []
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                parsed = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                names.extend(re.findall(r"\w+", node.value))
+                continue
+            names.extend(_request_type_names(index, module, parsed))
+        elif isinstance(node, (ast.Name, ast.Attribute)) and _may_be_request_type(index, module, node):
+            names.append(last_name(node))
+    return [n for n in names if n]
+
+
+def _may_be_request_type(index: ProjectIndex, module: ModuleInfo, node: ast.Name | ast.Attribute) -> bool:
+    sym = index.resolve(module, node)
+    if isinstance(sym, ExternalSym):
+        root = sym.name.split(".", 1)[0]
+        return "." not in sym.name or root in REQUEST_LIBRARIES  # a bare name: by its name
+    if isinstance(sym, ClassSym):
+        return any(last_name(base) in REQUEST_TYPES for base in sym.node.bases)
+    return True
+
+
 def _main_type_name(expr: ast.expr | None) -> str | None:
     """The type an annotation is about, looking through Optional/Union/list/`| None`."""
     if expr is None:
@@ -449,8 +483,8 @@ def request_object_type(index: ProjectIndex, module: ModuleInfo, function: ast.A
     for binding in function_scope(function).values(expr.id):
         if binding.kind != "param":
             continue
-        base, metadata, _ = annotated_parts(index, module, binding.annotation)
-        type_names = set(_type_names(base))
+        base, metadata, where = annotated_parts(index, module, binding.annotation)
+        type_names = set(_request_type_names(index, where, base))
         for name in ("UploadFile", "WebSocket", "HTTPConnection", "Request"):
             if name in type_names:
                 return name

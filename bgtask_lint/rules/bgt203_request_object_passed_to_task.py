@@ -52,7 +52,9 @@ class RequestObjectPassedToTask(Rule):
     request of its own (`Request(request.scope, receive)`) has detached from the
     connection on purpose (itself or through project functions that do the same).
     Any other use (`.body()`, `.url`, `.headers`, handing the object on) is still
-    flagged.
+    flagged. The types are known by their imports (string annotations included): a
+    `Request` of another library (`import grpc_models.request as r`, `message:
+    "r.Request"`), or a project class that does not derive from one, is plain data.
     """
 
     code = "BGT203"
