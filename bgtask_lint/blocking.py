@@ -21,7 +21,7 @@ from bgtask_lint.index import (
     import_rooted,
     imported_name,
 )
-from bgtask_lint.names import NESTED_SCOPES, dotted, last_name
+from bgtask_lint.names import NESTED_SCOPES, dotted, last_name, walk_local
 from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
@@ -308,16 +308,23 @@ def _local_calls(function: ast.AST):
     depends on what the caller passes, which a helper's chain cannot know (a reviewer found
     348 of 492 BGT302 findings in one app behind `if name.startswith("oidc/"):` in a
     secrets helper that every caller called with a plain environment variable name).
-    One walk, which does not enter those branches."""
+    But a function that both branches call runs whatever the caller passes (`if name:
+    scan(name) else: scan(DEFAULT)`): that call is kept. One walk, which does not enter
+    those branches."""
     from bgtask_lint.scope import parameters
 
     names = {arg.arg for arg, _ in parameters(function)} - {"self", "cls"}
     # a nested def in the body is not entered either: it runs when called (often in a thread)
-    stack = [stmt for stmt in function.body if not isinstance(stmt, NESTED_SCOPES)]  # type: ignore[attr-defined]
-    calls = []
+    calls = _calls_in(function.body, names)  # type: ignore[attr-defined]
+    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
+
+
+def _calls_in(nodes: list, names: set[str]) -> list[ast.Call]:
     def reads_parameter(node: ast.AST) -> bool:
         return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
 
+    stack = [node for node in nodes if not isinstance(node, NESTED_SCOPES)]
+    calls = []
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Call):
@@ -325,6 +332,8 @@ def _local_calls(function: ast.AST):
         children: Iterable[ast.AST]
         if isinstance(node, ast.If) and names and reads_parameter(node.test):
             children = (node.test,)
+            if node.orelse:
+                calls.extend(_called_by_both(_unconditional_calls(node.body), _unconditional_calls(node.orelse)))
         elif isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) and names:
             # `param is None and probe()`: what follows an operand that reads a parameter
             # runs only for some callers, as an `if` on it does (not after `or`:
@@ -337,7 +346,44 @@ def _local_calls(function: ast.AST):
         else:
             children = ast.iter_child_nodes(node)
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
-    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))
+    return calls
+
+
+def _unconditional_calls(stmts: list[ast.stmt]) -> list[ast.Call]:
+    """The calls of a branch that no further `if` decides (`if blocking: time.sleep(t)`
+    in both branches still depends on the caller), but for those every branch of that
+    `if` makes: loops, `with` and `try` are entered."""
+    stack: list[ast.AST] = [stmt for stmt in stmts if not isinstance(stmt, NESTED_SCOPES)]
+    calls = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        if isinstance(node, ast.If):
+            children: Iterable[ast.AST] = (node.test,)
+            if node.orelse:  # made by every branch (`elif` chains too): made whatever the test says
+                calls.extend(_called_by_both(_unconditional_calls(node.body), _unconditional_calls(node.orelse)))
+        elif isinstance(node, ast.IfExp):
+            children = (node.test,)
+        elif isinstance(node, ast.BoolOp):
+            children = node.values[:1]
+        else:
+            children = ast.iter_child_nodes(node)
+        stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
+    return calls
+
+
+def _called_by_both(body: list[ast.Call], orelse: list[ast.Call]) -> list[ast.Call]:
+    """The calls of `body` to a function (by its dotted name) that `orelse` calls too."""
+    other = {dotted(call.func) for call in orelse} - {None}
+    seen: set[str] = set()
+    both = []
+    for call in sorted(body, key=lambda c: (c.lineno, c.col_offset)):
+        name = dotted(call.func)
+        if name in other and name not in seen:
+            seen.add(name)
+            both.append(call)
+    return both
 
 
 def _kept_local_calls(module: ModuleInfo, function: ast.AST) -> list[ast.Call]:
@@ -365,12 +411,20 @@ def helper_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, functi
                  owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> list[str] | None:
     """BGT302's question about a call in `module`: the blocking chain of the plain def of the
     project it calls, if any (as `blocking_chain` of that def)."""
+    found = call_chain(index, module, func, function, owner, extra)
+    return found[0] if found else None
+
+
+def call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
+               owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> tuple[list[str], bool] | None:
+    """`helper_chain`, and whether the def called is a generator function (undecorated):
+    calling one runs none of its body, only iterating it does."""
     found, _ = _call_chain(index, module, func, function, owner, extra, MAX_CHAIN, frozenset())
-    return list(found[0]) if found else None
+    return (list(found[0]), found[2]) if found else None
 
 
 _UNKNOWN = object()
-Chain = tuple  # (names, keys of the defs on it)
+Chain = tuple  # (names, keys of the defs on it, whether the first def is a generator function)
 
 # the memo key of `_call_chain` for a call reached through an import (cache/check.py keeps
 # these entries from run to run: the key names everything the answer depends on that its
@@ -403,17 +457,18 @@ def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget
     found: Chain | None = None
     cuts: set = set()
     calls = list(_kept_local_calls(module, function))
+    generator = is_generator(function)
     for call in calls:
         reason = blocking_reason(index, module, function, call, extra)
         if reason is not None:
-            found = ((name, reason), (sym.key,))
+            found = ((name, reason), (sym.key,), generator)
             break
     if found is None and budget > 1:
         for call in calls:
             chain, cut = _call_chain(index, module, call.func, function, owner, extra, budget - 1, inner)
             cuts |= cut
             if chain is not None:
-                found = ((name, *chain[0]), (sym.key, *chain[1]))
+                found = ((name, *chain[0]), (sym.key, *chain[1]), generator)
                 break
     cuts.discard(sym.key)
     if not cuts:
@@ -466,26 +521,34 @@ def _known(index: ProjectIndex, head: tuple, budget: int, visiting: frozenset) -
         known = index.cache[key]
         if known is None:
             return None
-        names, defs = known  # type: ignore[misc]
+        names, defs, _ = known  # type: ignore[misc]
         if len(defs) <= budget and visiting.isdisjoint(defs):
             return known
     return _UNKNOWN
+
+
+def is_generator(function: ast.AST) -> bool:
+    """A plain generator function; a decorated one may be driven by its decorator on the
+    call (`@contextmanager`: `with lock():` runs it up to its `yield`)."""
+    return isinstance(function, ast.FunctionDef) and not function.decorator_list and any(
+        isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_local(list(function.body)))
 
 
 def chain_to_json(found: Chain | None) -> list | None:
     """A memoized answer as the cache stores it."""
     if found is None:
         return None
-    names, defs = found
-    return [list(names), [[str(path), qualname] for path, qualname in defs]]
+    names, defs, generator = found
+    return [list(names), [[str(path), qualname] for path, qualname in defs], generator]
 
 
 def chain_from_json(stored: object) -> object:
     """What `chain_to_json` wrote, back; _UNKNOWN for anything else."""
     if stored is None:
         return None
-    if not (isinstance(stored, list) and len(stored) == 2 and isinstance(stored[0], list)
+    if not (isinstance(stored, list) and len(stored) == 3 and isinstance(stored[0], list)
             and isinstance(stored[1], list) and all(isinstance(name, str) for name in stored[0])
-            and all(isinstance(d, list) and len(d) == 2 and all(isinstance(x, str) for x in d) for d in stored[1])):
+            and all(isinstance(d, list) and len(d) == 2 and all(isinstance(x, str) for x in d) for d in stored[1])
+            and isinstance(stored[2], bool)):
         return _UNKNOWN
-    return tuple(stored[0]), tuple((Path(path), qualname) for path, qualname in stored[1])
+    return tuple(stored[0]), tuple((Path(path), qualname) for path, qualname in stored[1]), stored[2]

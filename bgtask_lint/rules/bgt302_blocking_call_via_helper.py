@@ -5,11 +5,59 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.blocking import helper_chain
+from bgtask_lint.blocking import call_chain
+from bgtask_lint.names import walk_local
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
     from bgtask_lint.context import RuleContext
+
+# what runs a generator to its end (or, `next`, to its first `yield`) where it is called
+CONSUMERS = {"list", "tuple", "set", "frozenset", "sorted", "sum", "any", "all", "min", "max", "dict", "next"}
+# what hands a generator on lazily: iterated only when its own result is
+LAZY_WRAPPERS = {"enumerate", "zip", "map", "filter", "iter", "reversed"}
+CONSUMING_METHODS = {"join", "extend", "update", "writelines"}
+
+
+def _iterated(expr: ast.expr, ancestors: list[ast.AST], function: ast.AST | None) -> bool:
+    """Whether the value of `expr` (whose parent is ancestors[-1]) is iterated where it
+    stands: `for x in gen()`, `[x for x in gen()]`, `list(gen())`, `"".join(gen())`,
+    `f(*gen())`; through `enumerate`/`zip`/... when their result is; `rows = gen()` then
+    one of those on `rows` in the same function."""
+    parent = ancestors[-1] if ancestors else None
+    if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is expr:
+        return True
+    if isinstance(parent, (ast.Starred, ast.YieldFrom)):
+        return True
+    if isinstance(parent, ast.Call) and expr in parent.args:
+        func = parent.func
+        if isinstance(func, ast.Name) and func.id in CONSUMERS:
+            return True
+        if isinstance(func, ast.Attribute) and func.attr in CONSUMING_METHODS:
+            return True
+        if isinstance(func, ast.Name) and func.id in LAZY_WRAPPERS:
+            return _iterated(parent, ancestors[:-1], function)
+    if isinstance(parent, (ast.Assign, ast.AnnAssign)) and function is not None:
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        if len(targets) == 1 and isinstance(targets[0], ast.Name):
+            return _name_iterated(targets[0].id, function)
+    return False
+
+
+def _name_iterated(name: str, function: ast.AST) -> bool:
+    parents: dict[int, ast.AST] = {}
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Name) and node.id == name and id(node) in parents:
+            chain = [parents[id(node)]]
+            while id(chain[0]) in parents and isinstance(chain[0], ast.Call) \
+                    and isinstance(chain[0].func, ast.Name) and chain[0].func.id in LAZY_WRAPPERS:
+                chain.insert(0, parents[id(chain[0])])
+            if _iterated(node, chain, None):
+                return True
+    return False
 
 
 class BlockingCallViaHelper(Rule):
@@ -46,7 +94,13 @@ class BlockingCallViaHelper(Rule):
     that tests such a parameter (`if hub is None and probe():`): whether they run
     depends on what each caller passes, which the chain does not know (on the real-world
     corpus such branches made 348 of one app's 492 BGT302 findings wrong). After `or`
-    they count (`if region is None or probe():` probes whenever a region is given).
+    they count (`if region is None or probe():` probes whenever a region is given), and
+    so does a function that every branch of such an `if` calls (`if name:
+    scan(name) else: scan(DEFAULT)` scans whatever the caller passes).
+    A generator function called from the `async def` counts only where it is iterated
+    there (`for line in read_lines(p)`, `list(...)`, `"".join(...)`, or the variable it
+    was assigned to, iterated later in the function): calling it runs none of its body,
+    so `chunks = read_lines(p)` handed to `asyncio.to_thread(next, chunks)` blocks nothing.
 
     ## Fix safety
     No automatic fix. The search follows at most five plain `def`s and stops at
@@ -83,7 +137,12 @@ async def task():
     def visit_Call(self, node: ast.Call, ctx: RuleContext) -> None:
         if not ctx.in_async_def():
             return
-        chain = helper_chain(ctx.index, ctx.module, node.func, ctx.function, ctx.owner_class(),
-                             self.settings.blocking_calls)
-        if chain:
+        found = call_chain(ctx.index, ctx.module, node.func, ctx.function, ctx.owner_class(),
+                           self.settings.blocking_calls)
+        if found is None:
+            return
+        chain, generator = found
+        # calling a generator function runs none of its body: only iterating it does
+        # (`chunks = read_lines(p)` handed to `asyncio.to_thread(next, chunks)` blocks nothing)
+        if not generator or _iterated(node, ctx.stack, ctx.function):
             self.report(ctx, node, f"async def calls a helper that blocks the event loop: {' -> '.join(chain)}")
