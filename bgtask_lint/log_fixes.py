@@ -241,7 +241,7 @@ def _log_text(model: GuardModel, logger: LoggerChoice, message: str, subject: st
     """`<logger>.exception(...)` naming `subject` in each kind's idiom, quoted as the module
     quotes: `message` has one `{}` where the subject goes; structlog gets `event` and the
     subject as `key=`."""
-    q = _quote(model)
+    q = module_quote(model)
     if logger.kind == "structlog":
         return f"{logger.name}.exception({q}{event}{q}, {key}={q}{subject}{q})"
     if logger.kind == "logging":
@@ -400,13 +400,13 @@ def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerF
         return choice
     writer = None
     if not call.args:
-        writer = lambda: (None, f"{_quote(model)}unexpected error{_quote(model)}")  # noqa: E731
+        writer = lambda: (None, f"{module_quote(model)}unexpected error{module_quote(model)}")  # noqa: E731
     elif len(call.args) > 1:
         if choice.kind == "structlog":
             return NoFix("a print of several values has no one-message structlog form; "
                          "log the exception with logger.exception")
         placeholder = "{}" if choice.kind == "loguru" else "%s"
-        writer = lambda: (None, _quote(model) + " ".join([placeholder] * len(call.args)) + _quote(model))  # noqa: E731
+        writer = lambda: (None, module_quote(model) + " ".join([placeholder] * len(call.args)) + module_quote(model))  # noqa: E731
     return HandlerFix("print", call=call, logger=choice, writer=writer)
 
 
@@ -440,8 +440,8 @@ def _comments(model: GuardModel) -> dict[int, str]:
     return _tokens(model)[0]
 
 
-def _quote(model: GuardModel) -> str:
-    """The quote most of the module's strings use: the new log call is written in it."""
+def module_quote(model: GuardModel) -> str:
+    """The quote most of the module's strings use: new log calls are written in it."""
     return _tokens(model)[1]
 
 

@@ -56,11 +56,35 @@ def lay_out(args: Sequence[cst.Arg], layout: tuple[cst.SimpleWhitespace, cst.Sim
     return result
 
 
-def append_keyword(call: cst.Call, new_arg: cst.Arg) -> cst.Call:
+HUGGED_LINE_LIMIT = 88  # black's and ruff's default line length
+
+
+def _hugged(args: Sequence[cst.Arg]) -> bool:
+    """`f(\n    a, b, c\n)`: the arguments share one line of their own (black's layout when
+    they fit on it), rather than one per line."""
+    return all(isinstance(arg.comma, cst.Comma) and not isinstance(arg.comma.whitespace_after,
+                                                                   cst.ParenthesizedWhitespace)
+               and not isinstance(arg.whitespace_after_arg, cst.ParenthesizedWhitespace) for arg in args[:-1])
+
+
+def append_keyword(call: cst.Call, new_arg: cst.Arg, args_column: int | None = None) -> cst.Call:
+    """`call` with `new_arg` last, in its layout. `args_column`: where the first argument
+    starts in the file (from the original call's position), to tell whether hugged
+    arguments still fit on their line; unknown, they are laid out one per line."""
     args = list(call.args)
     layout = multiline_layout(call)
     if layout is None:
         return call.with_changes(args=lay_out([*args, new_arg], None, bool(args) and isinstance(args[-1].comma, cst.Comma)))
     last = args[-1] if args else None
     trailing = last is not None and isinstance(last.comma, cst.Comma)
+    if last is not None and not trailing and _hugged(args):
+        # still one line if it fits, as black would keep it; else one per line with the
+        # trailing comma black adds when it explodes a call
+        indent, closing = layout
+        hugged = lay_out([*args, new_arg], None, False)
+        line = "".join(cst.Module([]).code_for_node(arg) for arg in hugged)
+        if args_column is not None and "\n" not in line and args_column + len(line) <= HUGGED_LINE_LIMIT:
+            hugged[-1] = hugged[-1].with_changes(whitespace_after_arg=_break(_comment_line(last), closing))
+            return call.with_changes(args=hugged)
+        trailing = True
     return call.with_changes(args=lay_out([*args, new_arg], layout, trailing))

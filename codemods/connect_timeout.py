@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from bgtask_lint.codemods._base import FindingCommand, char_span, node_span, parse_expression
+from bgtask_lint.codemods._base import FindingCommand, args_column, char_span, node_span, parse_expression
 from bgtask_lint.codemods._layout import append_keyword
 from bgtask_lint.codemods._loggers import ModelLookup, module_lines
 from bgtask_lint.connect import (
@@ -176,4 +176,4 @@ class ConnectTimeoutCommand(ModelLookup, FindingCommand):
             return updated.with_changes(args=args)
         new_arg = cst.Arg(value, keyword=cst.Name(api.fix_keyword or "timeout"),
                           equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-        return append_keyword(updated, new_arg)
+        return append_keyword(updated, new_arg, args_column(self, original))

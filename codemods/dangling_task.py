@@ -33,7 +33,7 @@ import libcst as cst
 
 from bgtask_lint.codemods._base import FindingCommand, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
-from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds
+from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds, module_quote
 from bgtask_lint.names import walked
 
 REGISTRY = "_background_tasks"
@@ -47,13 +47,15 @@ CALLBACK_TEMPLATE = '''def {name}(task) -> None:
 '''
 
 
-def log_statement(logger: str, kind: str) -> str:
-    """The task's exception with its traceback, in the logger's own idiom."""
+def log_statement(logger: str, kind: str, quote: str = '"') -> str:
+    """The task's exception with its traceback, in the logger's own idiom (and the quotes
+    the module writes its strings in)."""
+    q = quote
     if kind == "loguru":
-        return f'{logger}.opt(exception=task.exception()).error("background task {{!r}} failed", task)'
+        return f'{logger}.opt(exception=task.exception()).error({q}background task {{!r}} failed{q}, task)'
     if kind == "structlog":
-        return f'{logger}.error("background task failed", task=repr(task), exc_info=task.exception())'
-    return f'{logger}.error("background task %r failed", task, exc_info=task.exception())'
+        return f'{logger}.error({q}background task failed{q}, task=repr(task), exc_info=task.exception())'
+    return f'{logger}.error({q}background task %r failed{q}, task, exc_info=task.exception())'
 
 
 class _Names(cst.CSTVisitor):
@@ -163,7 +165,8 @@ class DanglingTaskCommand(FindingCommand):
         choice = None
         if self.callback not in _defined_functions(updated):
             choice = _choose_logger(self.given_model)
-            new.append(_callback(self.callback, choice, updated))
+            quote = module_quote(self.given_model) if self.given_model is not None else '"'
+            new.append(_callback(self.callback, choice, updated, quote))
         updated = _insert(updated, new)
         if isinstance(choice, LoggerChoice):
             if choice.add:
@@ -226,13 +229,13 @@ def _choose_logger(model) -> LoggerChoice | None:
     return choice
 
 
-def _callback(name: str, choice: LoggerChoice | None, module: cst.Module) -> cst.BaseStatement:
+def _callback(name: str, choice: LoggerChoice | None, module: cst.Module, quote: str) -> cst.BaseStatement:
     if choice is None:
-        prelude, log = "    import logging\n\n", log_statement("logging.getLogger(__name__)", "logging")
+        prelude, log = "    import logging\n\n", log_statement("logging.getLogger(__name__)", "logging", quote)
     elif choice.name == "logging" and not choice.add:
-        prelude, log = "", log_statement("logging.getLogger(__name__)", "logging")
+        prelude, log = "", log_statement("logging.getLogger(__name__)", "logging", quote)
     else:
-        prelude, log = "", log_statement(choice.name, choice.kind)
+        prelude, log = "", log_statement(choice.name, choice.kind, quote)
     code = CALLBACK_TEMPLATE.format(name=name, prelude=prelude, registry=REGISTRY, log=log)
     return cst.parse_statement(code, config=module.config_for_parsing)
 

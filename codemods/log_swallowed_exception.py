@@ -17,7 +17,7 @@ import ast
 
 import libcst as cst
 
-from bgtask_lint.codemods._base import FindingCommand, node_span, parse_expression, parse_statement
+from bgtask_lint.codemods._base import FindingCommand, args_column, node_span, parse_expression, parse_statement
 from bgtask_lint.codemods._layout import append_keyword
 from bgtask_lint.codemods._loggers import ModelLookup, enclosing_function
 from bgtask_lint.log_fixes import HandlerFix, swallow_fix
@@ -82,7 +82,7 @@ class LogSwallowedExceptionCommand(ModelLookup, FindingCommand):
         if plan.action == "exception" and isinstance(func, cst.Attribute):
             return updated.with_changes(func=func.with_changes(attr=cst.Name(plan.new_level or "exception")))
         if plan.action == "exc_info":
-            return append_keyword(updated, _true_keyword("exc_info"))
+            return append_keyword(updated, _true_keyword("exc_info"), args_column(self, original))
         if plan.action == "opt" and isinstance(func, cst.Attribute):
             return updated.with_changes(func=func.with_changes(value=self._with_exception_option(func.value)))
         if plan.action == "print" and plan.logger is not None:
