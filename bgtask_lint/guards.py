@@ -54,7 +54,12 @@ TASK_COLLECTING = {"add", "append", "appendleft"}
 HARMLESS_BUILTINS = LOOP_BUILTINS | {"isinstance", "issubclass", "callable", "hasattr", "id",
                                     "max", "min", "abs", "round", "str", "repr", "bool", "any", "all"}
 HARMLESS_CALLS = {"asyncio.sleep", "anyio.sleep", "trio.sleep", "time.time", "time.monotonic",
-                  "time.perf_counter", "time.monotonic_ns", "time.time_ns"}
+                  "time.perf_counter", "time.monotonic_ns", "time.time_ns",
+                  # the running loop and the current task, asked from inside a task; new
+                  # synchronisation objects; ids and clocks
+                  "asyncio.get_running_loop", "asyncio.current_task", "asyncio.Event", "asyncio.Queue",
+                  "asyncio.Lock", "asyncio.Semaphore", "asyncio.Condition", "uuid.uuid4", "uuid.uuid1",
+                  "datetime.datetime.now", "datetime.datetime.utcnow", "os.getpid", "threading.get_ident"}
 # what a handler may hand the caught exception to without handing it on: text and inspection
 INSPECTING_BUILTINS = {"str", "repr", "type", "format", "isinstance", "issubclass", "getattr", "hasattr",
                        "id", "vars", "dir", "len", "bool", "print"}

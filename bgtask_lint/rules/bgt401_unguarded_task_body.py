@@ -51,8 +51,8 @@ class UnguardedTaskBody(Rule):
       functions (or nested defs) whose own bodies are guarded (resolved through the
       project, cycle-safe, at most three levels) is covered, when the rest of its calls
       cannot fail (`len`, `isinstance`, `max`, `min`, `round`, `str`, `.items()`,
-      `await asyncio.sleep(...)`,
-      `time.monotonic()`, logging): `if not await self._insert(batch): break` where
+      `await asyncio.sleep(...)`, `time.monotonic()`, `asyncio.Event()`,
+      `asyncio.get_running_loop()`, `uuid.uuid4()`, `datetime.now()`, logging): `if not await self._insert(batch): break` where
       `_insert` catches and logs every exception. A helper that swallows counts as
       covering only in the same module, where BGT402 reports its handler;
     - calls that cannot fail (those above) standing outside the guarding `try`, as
