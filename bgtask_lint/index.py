@@ -415,8 +415,9 @@ class ProjectIndex:
         self, module: ModuleInfo, expr: ast.expr, function: ast.AST | None, owner_class: ast.ClassDef | None
     ) -> ClassSym | None:
         """The project class of `obj` in `obj.method`, from a `Class(...)` binding in the
-        function, an annotation (parameter, `x: Class = ...`, or a `self` attribute), or
-        `Class(...)` itself (`Service(db).method`)."""
+        function, an annotation (parameter, `x: Class = ...`, or a `self` attribute),
+        `Class(...)` itself (`Service(db).method`), or a module-level instance the function
+        does not rebind (`Users = UsersTable()`, here or imported)."""
         from bgtask_lint.scope import function_scope
 
         found: list[ClassSym] = []
@@ -431,6 +432,8 @@ class ProjectIndex:
                     found.append(sym if isinstance(sym, ClassSym) else None)  # type: ignore[arg-type]
                 else:
                     found.append(None)  # type: ignore[arg-type]
+            if not found and not is_local_name(module, function, expr.id):
+                found = [self._instance_class(module, expr, function)]  # type: ignore[list-item]
         elif (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self"
               and owner_class is not None):
             found = [self._annotated_class(module, a) for a in attribute_annotations(owner_class, expr.attr)]
@@ -441,6 +444,16 @@ class ProjectIndex:
         if len(classes) != 1 or None in found:
             return None  # unbound, bound to something else, or to two different classes
         return next(iter(classes.values()))
+
+    def _instance_class(self, module: ModuleInfo, name: ast.Name, function: ast.AST | None) -> ClassSym | None:
+        """The project class of a module-level instance (`event_bus = EventBus()`, here or
+        imported from another module of the project)."""
+        sym = self.resolve(module, name, function)
+        if not isinstance(sym, ValueSym) or not isinstance(sym.value, ast.Call) \
+                or not isinstance(sym.value.func, (ast.Name, ast.Attribute)):
+            return None
+        cls = self.resolve(sym.module, sym.value.func)
+        return cls if isinstance(cls, ClassSym) else None
 
     def _annotated_class(self, module: ModuleInfo, annotation: ast.expr) -> ClassSym | None:
         """The project class an annotation names: `Service`, `Optional[Service]`, `Service | None`, "Service"."""

@@ -27,7 +27,8 @@ class DependsInTaskSignature(Rule):
     awaited). F resolves to a `def` of the project, also to a `def` nested in the
     scheduling function (or one around it), to F for `lambda: F(...)`, and to
     `Class.method` for `obj.method` where `obj` is `Class(...)` bound in the function
-    or a parameter or `self` attribute annotated with a project class.
+    or a parameter or `self` attribute annotated with a project class, or a module-level
+    instance (`Users = UsersTable()`, here or imported) the function does not rebind.
 
     ## Why is this bad?
     Dependency injection happens only for endpoints. A task receives the `Depends`
