@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
 from bgtask_lint.files import source_lines
-from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, walk_local
+from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, sites_of_task, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, is_logger_expr, log_call
 from bgtask_lint.names import child_statements, dotted, last_name
 from bgtask_lint.scope import function_scope
@@ -252,11 +252,23 @@ def _log_text(model: GuardModel, logger: LoggerChoice, message: str, subject: st
 # --- BGT401 ---------------------------------------------------------------------------
 
 
+def _task_group_child(model: GuardModel, function: ast.AST) -> bool:
+    """Every site starts it with `tg.start_soon(F)`: its failure is not unseen but raised
+    again where the group is awaited."""
+    key = (model.module.path, model.module.qualnames.get(id(function), ""))
+    sites = sites_of_task(model.index, key)
+    return bool(sites) and all(site.form == "start_soon" for _, site in sites)
+
+
 def guard_fix(model: GuardModel, function: ast.AST) -> GuardFix | NoFix:
     """How to guard `function`'s body, or why wrapping it would not be safe."""
     if model.has_guard_decorator(function, ()):
         return NoFix("a decorator of this task already logs its failures; wrapping the body would log "
                      "them twice")
+    if _task_group_child(model, function):
+        return NoFix("it is started only in task groups (`start_soon`), whose `async with` receives its "
+                     "exception and may already log it; wrapping the body could log it twice: guard where "
+                     "the group is awaited, or wrap the body by hand")
     inner = _inner_logging_reraise(model, function)
     if inner is not None:
         return NoFix(f"the handler on line {inner} already logs the traceback and then raises; wrapping "

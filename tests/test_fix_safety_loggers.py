@@ -234,6 +234,43 @@ def test_guarded_one_level_down_is_not_wrapped_again(tmp_path: Path, block: str)
     assert fixed == text
 
 
+TASK_GROUP = """import anyio
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+async def pump(stream):
+    async for item in stream:
+        await forward(item)
+
+
+async def serve(stream):
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump, stream)
+    except Exception:
+        logger.exception("serving failed")
+"""
+
+
+def test_a_task_group_child_is_reported_but_not_wrapped(tmp_path: Path) -> None:
+    """`tg.start_soon(pump)`: the group's `async with` receives pump's exception, and here
+    logs it; wrapping pump would log every failure twice. Still reported (the contract
+    names start_soon's function a task), with what to do instead."""
+    findings, fixed = fix(tmp_path, TASK_GROUP, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "started only in task groups" in finding.message
+    assert fixed == TASK_GROUP
+
+
+def test_a_task_also_started_outside_a_group_is_wrapped(tmp_path: Path) -> None:
+    text = TASK_GROUP + "\n\ndef later(background_tasks, stream):\n    background_tasks.add_task(pump, stream)\n"
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    assert "logger.exception(\"background task %s failed\", \"pump\")" in fixed
+
+
 def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
     """The inner handler logs on one path and raises (unlogged) on another: no failure is
     logged twice, so the body is wrapped."""
