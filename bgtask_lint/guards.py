@@ -422,6 +422,11 @@ class GuardModel:
                     items = [item.context_expr for item in stmt.items]
                     if not _has_call(items) or calls_ok(items):  # type: ignore[arg-type]
                         continue
+                # a try that does not guard (`except CancelledError: return`) around what is
+                # covered anyway, handlers included, is covered too
+                if isinstance(stmt, TRY_TYPES) and covered(stmt.body) and covered(stmt.orelse) \
+                        and covered(stmt.finalbody) and all(covered(h.body) for h in stmt.handlers):
+                    continue
                 if position + 1 < len(stmts) and self._acquire_idiom(stmt, stmts[position + 1], function, accept):
                     continue
                 if not isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.AsyncWith, *TRY_TYPES)) \

@@ -350,7 +350,7 @@ def _kind(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None,
             if expr.attr in possible:
                 return UNKNOWN
             return known.get(expr.attr)
-        qualified = bindings.qualified(expr)
+        qualified = _qualified_in(expr, bindings, function)
         if qualified in LIBRARY_LOGGERS:
             return LIBRARY_LOGGERS[qualified]
         return _external(expr, bindings, "logger")
@@ -368,7 +368,7 @@ def _kind(expr: ast.expr, bindings: LoggerBindings, function: ast.AST | None,
 def _call_kind(call: ast.Call, bindings: LoggerBindings, function: ast.AST | None,
                owner_class: ast.ClassDef | None, depth: int, again) -> str | None:
     func = call.func
-    qualified = bindings.qualified(func)
+    qualified = _qualified_in(func, bindings, function)  # `import logging` in the handler counts
     if qualified in LIBRARY_FACTORIES:
         return LIBRARY_FACTORIES[qualified]
     if isinstance(func, ast.Attribute) and func.attr in DERIVING_METHODS:

@@ -55,6 +55,8 @@ class UnguardedTaskBody(Rule):
       `asyncio.get_running_loop()`, `uuid.uuid4()`, `datetime.now()`, logging): `if not await self._insert(batch): break` where
       `_insert` catches and logs every exception. A helper that swallows counts as
       covering only in the same module, where BGT402 reports its handler;
+    - a `try` that does not guard (`except asyncio.CancelledError: return`) around
+      statements that are covered anyway, its handlers included;
     - calls that cannot fail (those above) standing outside the guarding `try`, as
       call-free statements may: `while True: try: ... except Exception:
       logger.exception(...)` followed by `await asyncio.sleep(60)`; a body whose only

@@ -240,7 +240,8 @@ class ExceptionSwallowed(Rule):
     `except BaseException`, bare `except`, `contextlib.suppress(Exception)`) that
     neither re-raises nor logs the traceback: `pass`, `print(e)`,
     `logger.error(f"...{e}")`, `return {...}`. Loggers are known by binding, as for
-    BGT401 (also one imported inside the function: `from app.log import logger`):
+    BGT401 (also one imported inside the function: `from app.log import logger`, or
+    `import logging` in the handler, then `logging.getLogger("app").error(...)`):
     `dialog.error(..., exc_info=True)` on an object that is not a logger logs nothing,
     and loguru ignores `exc_info` (its traceback comes with `logger.opt(exception=True)`
     or `logger.exception`). Logging `traceback.format_exc()` (also imported in the
