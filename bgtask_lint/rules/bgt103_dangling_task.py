@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 class DanglingTask(Rule):
     """## What it does
     Checks for `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and
-    `<loop>.create_task(...)` used as a statement, the result thrown away. Names come
+    `<loop>.create_task(...)` used as a statement, the result thrown away, also when
+    only a done-callback is added to it (`create_task(f()).add_done_callback(cb)`: the
+    callback keeps no reference to the task; no automatic fix for this form). Names come
     from imports: `from asyncio import create_task as spawn` and
     `from asyncio.tasks import create_task` are asyncio's, while a parameter, a local
     variable, an unbound name or a project module called `asyncio` is not.
@@ -85,3 +87,11 @@ async def handler():
             return  # module level is BGT104's
         if is_create_task_call(ctx.module, call, ctx.function):
             self.report(ctx, call)
+        elif isinstance(call.func, ast.Attribute) and call.func.attr == "add_done_callback" \
+                and isinstance(call.func.value, ast.Call) and call.func.value.args \
+                and isinstance(call.func.value.args[0], (ast.Call, ast.Await)) \
+                and is_create_task_call(ctx.module, call.func.value, ctx.function):
+            # `create_task(f()).add_done_callback(cb)`: the callback holds no reference to the
+            # task (`ensure_future(task)` of a task kept elsewhere is that same task: not new)
+            self.report(ctx, call.func.value, f"{self.message}: a done-callback does not keep it; no safe fix: "
+                        "keep the task in a module-level set first (and discard it in the callback)", fix=None)
