@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # V2.7 best-effort teardown: what a try body may call and still be exempt
 TEARDOWN_FUNCTIONS = {"os.remove", "os.unlink", "os.rmdir", "shutil.rmtree"}
 TEARDOWN_METHODS = {"close", "aclose", "wait_closed", "detach", "cancel", "unlink",
+                    "kill", "terminate", "shutdown",  # ending a process, a server, an executor
                     "remove_reader", "remove_writer",  # loop.remove_reader(fd): stop watching a closed fd
                     "__exit__", "__aexit__"}  # leaving a context entered by hand
 TEARDOWN_DEPTH = 2  # project functions followed to see that they only tear down
@@ -282,7 +283,8 @@ class ExceptionSwallowed(Rule):
       a value that needs no call, returns a constant (`None`, `0`, `[]`, `{}`),
       `continue`s or passes (so also `with contextlib.suppress(Exception): x = parse(s)`);
     - best-effort teardown: the `try` body only calls `close()`, `aclose()`,
-      `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `loop.remove_reader/
+      `wait_closed()`, `detach()`, `cancel()`, `unlink()`, `kill()`, `terminate()`,
+      `shutdown()`, `loop.remove_reader/
       remove_writer(fd)`, `__exit__`/`__aexit__` of a context entered by hand,
       `os.remove/unlink/rmdir`, `shutil.rmtree`, a project
       function whose own body is such teardown (`await aclose_if_supported(stream)`),
