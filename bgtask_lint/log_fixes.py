@@ -383,6 +383,14 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
     if wrapper is not None:
         return NoFix(f"`{dotted(wrapper.func) or 'the call'}` hands its keyword arguments to a log call: "
                      "give it exc_info=True yourself")
+    # `self._logger.error(f"...{e}")`: a log call, by its looks, on something not provably a
+    # logger (injected, passed in): say so rather than that nothing is logged
+    looks = next((call for call in calls if isinstance(call.func, ast.Attribute) and call.func.attr in ANY_LEVEL
+                  and (call.args or call.keywords) and dotted(call.func.value)), None)
+    if looks is not None:
+        return NoFix(f"`{dotted(looks.func.value)}` is not provably a logger (bgtask-lint cannot tell what is "
+                     f"bound to it); if it is one, give its .{looks.func.attr}() exc_info=True (or use "
+                     ".exception) yourself")
     return NoFix("the handler neither logs nor prints; log the exception with logger.exception, or re-raise")
 
 

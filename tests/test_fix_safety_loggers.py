@@ -271,6 +271,17 @@ def test_a_task_also_started_outside_a_group_is_wrapped(tmp_path: Path) -> None:
     assert "logger.exception(\"background task %s failed\", \"pump\")" in fixed
 
 
+def test_a_log_call_on_what_is_not_provably_a_logger_is_named(tmp_path: Path) -> None:
+    """`sink.error(f"...{e}")` on a parameter: maybe a logger, maybe not. No fix, and the
+    finding names the call instead of saying that nothing is logged."""
+    body = "def job(x, sink):\n    try:\n        work(x)\n    except Exception as e:\n        sink.error(f'failed: {e}')\n"
+    text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and "`sink` is not provably a logger" in finding.message
+    assert "give its .error() exc_info=True" in finding.message and fixed == text
+
+
 def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
     """The inner handler logs on one path and raises (unlogged) on another: no failure is
     logged twice, so the body is wrapped."""
