@@ -45,17 +45,19 @@ def _iterated(expr: ast.expr, ancestors: list[ast.AST], function: ast.AST | None
 
 
 def _name_iterated(name: str, function: ast.AST) -> bool:
+    """Whether the function iterates `name` somewhere, as `_iterated` sees a use."""
     parents: dict[int, ast.AST] = {}
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
         if isinstance(node, ast.Name) and node.id == name and id(node) in parents:
-            chain = [parents[id(node)]]
-            while id(chain[0]) in parents and isinstance(chain[0], ast.Call) \
-                    and isinstance(chain[0].func, ast.Name) and chain[0].func.id in LAZY_WRAPPERS:
-                chain.insert(0, parents[id(chain[0])])
-            if _iterated(node, chain, None):
+            # the ancestors `_iterated` may look at: the parent, and what lazy wrappers lead to
+            ancestors = [parents[id(node)]]
+            while id(ancestors[0]) in parents and isinstance(ancestors[0], ast.Call) \
+                    and isinstance(ancestors[0].func, ast.Name) and ancestors[0].func.id in LAZY_WRAPPERS:
+                ancestors.insert(0, parents[id(ancestors[0])])
+            if _iterated(node, ancestors, None):
                 return True
     return False
 
