@@ -407,18 +407,12 @@ def blocking_chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...]
     return list(found[0]) if found else None
 
 
-def helper_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
-                 owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> list[str] | None:
-    """BGT302's question about a call in `module`: the blocking chain of the plain def of the
-    project it calls, if any (as `blocking_chain` of that def)."""
-    found = call_chain(index, module, func, function, owner, extra)
-    return found[0] if found else None
-
-
 def call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
                owner: ast.ClassDef | None, extra: tuple[str, ...] = ()) -> tuple[list[str], bool] | None:
-    """`helper_chain`, and whether the def called is a generator function (undecorated):
-    calling one runs none of its body, only iterating it does."""
+    """BGT302's question about a call in `module`: the blocking chain of the plain def of the
+    project it calls, if any (as `blocking_chain` of that def), and whether that def is a
+    generator function (undecorated): calling one runs none of its body, only iterating
+    it does."""
     found, _ = _call_chain(index, module, func, function, owner, extra, MAX_CHAIN, frozenset())
     return (list(found[0]), found[2]) if found else None
 

@@ -1,4 +1,4 @@
-"""The helper chains BGT302 computes (blocking.helper_chain) are kept in the cache with what
+"""The helper chains BGT302 computes (blocking.call_chain) are kept in the cache with what
 they looked up, so that an edited target does not parse its helpers' modules again; a kept
 answer is used only while everything it read and every import it resolved stay the same.
 Each run here is compared with an uncached run (test_cache.run)."""

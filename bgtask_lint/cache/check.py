@@ -13,7 +13,7 @@ file is not read. Otherwise (`_Changed`):
 3. a target's entry holds when its file, the modules it read, the answers of its lookups
    and the digests of the facts it asked for are unchanged (deps.py); the others are
    checked by `check_modules` with a project whose every check is one recorder frame.
-   Memo entries kept from earlier runs (BGT302's helper chains, blocking.helper_chain)
+   Memo entries kept from earlier runs (BGT302's helper chains, blocking.call_chain)
    answer those checks while what they recorded holds (asked for one by one, validated
    as an entry is); a run over a few targets keeps what its checks computed, so that a
    file edited again does not parse its helpers' modules again;
