@@ -297,6 +297,19 @@ class ProjectIndex:
                     return FunctionSym(sym.module, stmt)
                 if isinstance(stmt, ast.ClassDef) and stmt.name == attr:
                     return ClassSym(sym.module, stmt)
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and any(
+                        isinstance(t, ast.Name) and t.id == attr
+                        for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])):
+                    return None  # bound here to a value: not a def of a base class
+            if depth > 6:
+                return None
+            for base in sym.node.bases:  # the first base (of the project) that defines it, as Python looks
+                found_base = self.resolve(sym.module, base, depth=depth + 1) \
+                    if isinstance(base, (ast.Name, ast.Attribute)) else None
+                if isinstance(found_base, ClassSym) and found_base.node is not sym.node:
+                    found = self.member(found_base, attr, depth + 1)
+                    if found is not None:
+                        return found
             return None
         if isinstance(sym, ExternalSym):
             return ExternalSym(f"{sym.name}.{attr}")

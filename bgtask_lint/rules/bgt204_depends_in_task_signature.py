@@ -28,7 +28,8 @@ class DependsInTaskSignature(Rule):
     scheduling function (or one around it), to F for `lambda: F(...)`, and to
     `Class.method` for `obj.method` where `obj` is `Class(...)` bound in the function
     or a parameter or `self` attribute annotated with a project class, or a module-level
-    instance (`Users = UsersTable()`, here or imported) the function does not rebind.
+    instance (`Users = UsersTable()`, here or imported) the function does not rebind; a
+    method a class does not define is looked up in its project base classes, in order.
 
     ## Why is this bad?
     Dependency injection happens only for endpoints. A task receives the `Depends`
