@@ -301,19 +301,31 @@ class ProjectIndex:
                         isinstance(t, ast.Name) and t.id == attr
                         for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])):
                     return None  # bound here to a value: not a def of a base class
-            if depth > 6:
+            if depth > 6 or not sym.node.bases:
                 return None
-            for base in sym.node.bases:  # the first base (of the project) that defines it, as Python looks
-                found_base = self.resolve(sym.module, base, depth=depth + 1) \
-                    if isinstance(base, (ast.Name, ast.Attribute)) else None
-                if isinstance(found_base, ClassSym) and found_base.node is not sym.node:
-                    found = self.member(found_base, attr, depth + 1)
-                    if found is not None:
-                        return found
+            for base in self._project_bases(sym):  # the first that defines it, as Python looks
+                found = self.member(base, attr, depth + 1)
+                if found is not None:
+                    return found
             return None
         if isinstance(sym, ExternalSym):
             return ExternalSym(f"{sym.name}.{attr}")
         return None
+
+    def _project_bases(self, sym: ClassSym) -> list[ClassSym]:
+        """The base classes of `sym` that are classes of the project, in order (memoized:
+        member lookups ask it for every attribute a class does not define)."""
+        key = ("project-bases", sym.module.path, id(sym.node))
+        known = self.cache.get(key)
+        if isinstance(known, tuple) and known[0] is sym.node:
+            return known[1]
+        bases = []
+        for base in sym.node.bases:
+            found = self.resolve(sym.module, base, depth=1) if isinstance(base, (ast.Name, ast.Attribute)) else None
+            if isinstance(found, ClassSym) and found.node is not sym.node:
+                bases.append(found)
+        self.cache[key] = (sym.node, bases)
+        return bases
 
     def resolve(
         self,
