@@ -102,6 +102,9 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
     module = model.module
     bindings = model.loggers
     owner = module.owner_class.get(id(function))
+    attribute = _self_logger(model, function)
+    if attribute is not None and _uses(function, attribute.name):
+        return attribute  # the logger the method already logs with (`self._logger`), not the module's
     # names bound to a logger here, and imported names (a project module's logger is known
     # through the index); never the logging module itself (its functions log to the root logger)
     names = {name for name in (*bindings, *bindings.imports) if bindings.imports.get(name) != "logging"}
@@ -138,6 +141,12 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
         return NoFix("`logging` is bound in this module to something else than the logging module; "
                      "wrap the body in try/except that logs the exception yourself")
     return LoggerChoice(NEW_LOGGER, "logging", add=True)
+
+
+def _uses(function: ast.AST, name: str) -> bool:
+    """Does the function's own body mention `name` (`self._logger`)?"""
+    return any(dotted(node) == name for node in walk_local(list(function.body))  # type: ignore[attr-defined]
+               if isinstance(node, ast.Attribute))
 
 
 def _self_logger(model: GuardModel, function: ast.AST) -> LoggerChoice | None:

@@ -282,6 +282,35 @@ def test_a_log_call_on_what_is_not_provably_a_logger_is_named(tmp_path: Path) ->
     assert "give its .error() exc_info=True" in finding.message and fixed == text
 
 
+SELF_LOGGER = """import logging
+
+from fastapi import BackgroundTasks
+
+logger = logging.getLogger(__name__)
+
+
+class Syncer:
+    def __init__(self):
+        self._log = logging.getLogger("syncer")
+
+    def run(self, x):
+        self._log.info("syncing %s", x)
+        work(x)
+
+    def endpoint(self, background_tasks: BackgroundTasks):
+        background_tasks.add_task(self.run, 1)
+"""
+
+
+def test_a_method_that_logs_with_its_own_logger_is_guarded_with_it(tmp_path: Path) -> None:
+    """The method already logs through `self._log`: the wrap logs there too, not through the
+    module's `logger` (a reviewer: a second logger beside the class's own setup)."""
+    findings, fixed = fix(tmp_path, SELF_LOGGER, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    assert "self._log.exception(\"background task %s failed\", \"run\")" in fixed
+    assert "logger.exception" not in fixed.replace("self._log.exception", "")
+
+
 def test_log_and_raise_on_different_paths_is_wrapped(tmp_path: Path) -> None:
     """The inner handler logs on one path and raises (unlogged) on another: no failure is
     logged twice, so the body is wrapped."""
