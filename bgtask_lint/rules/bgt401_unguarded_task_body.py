@@ -107,7 +107,8 @@ class UnguardedTaskBody(Rule):
     `structlog`, assigned from `logging.getLogger(...)`/`structlog.get_logger(...)`,
     or imported from a project module that does so) and that the task does not
     shadow (a parameter called `logger` is not the module's logger), or in a method
-    `self.<logger>` when the class binds one unconditionally. Only when no
+    `self.<logger>` when the class binds one unconditionally (first, when the method
+    already logs through it). Only when no
     logger is bound and the name `logger` is free does it add `import logging` and
     `logger = logging.getLogger(__name__)`; a module that binds `logger` to something
     else (`logger = None`, set at start-up) gets no fix. Loguru gets `{}` placeholders,
