@@ -433,7 +433,11 @@ def _result_left_in_background(call: ast.Call, parents: tuple[ast.AST, ...], fun
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         names = [t.id for t in targets if isinstance(t, ast.Name)]
         if not names:
-            return any(isinstance(t, ast.Subscript) for t in targets)  # a dict or list slot
+            slots = [t for t in targets if isinstance(t, ast.Subscript)]  # a dict or list slot
+            # ... unless the function awaits that collection: `self._tasks["w"] = create_task(w())`
+            # then `await asyncio.gather(*self._tasks.values())`
+            return bool(slots) and not (function is not None and all(
+                dotted(slot.value) and _awaited_in(function, dotted(slot.value)) for slot in slots))
         if function is None:
             return True
         if any(name in function_scope(function).globals_ for name in names):
@@ -457,10 +461,10 @@ def _stored_only(call: ast.Call, function: ast.AST | None, depth: int = 0) -> bo
 
 
 def _awaited_in(function: ast.AST, name: str) -> bool:
-    """Does an `await` in the function mention the collection `name` (`self._tasks`)?"""
+    """Does an `await` in the function mention the collection `name` (`self._tasks`, `tasks`)?"""
     return any(
         isinstance(node, ast.Await) and any(dotted(part) == name for part in ast.walk(node.value)
-                                            if isinstance(part, ast.Attribute))
+                                            if isinstance(part, (ast.Attribute, ast.Name)))
         for node in ast.walk(function)
     )
 
