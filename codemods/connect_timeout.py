@@ -19,6 +19,7 @@ T comes from `--connect-timeout` (default 10.0).
 from __future__ import annotations
 
 import ast
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -101,6 +102,25 @@ def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) 
                       runner=target is not call)
 
 
+NOQA_S113 = re.compile(r"#\s*noqa:[\s]*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
+
+
+def without_s113(comment: str) -> str | None:
+    """`# noqa: S113` -> None (no comment left); `# noqa: S113, E501` -> `# noqa: E501`;
+    anything after the codes is kept."""
+    match = NOQA_S113.search(comment)
+    if match is None:
+        return comment
+    codes = [c for c in re.split(r"[,\s]+", match.group("codes")) if c]
+    if "S113" not in (c.upper() for c in codes):
+        return comment
+    kept_codes = [c for c in codes if c.upper() != "S113"]
+    rest = (comment[:match.start()] + comment[match.end():]).strip()
+    if kept_codes:
+        return f"{comment[:match.start()]}# noqa: {', '.join(kept_codes)}{comment[match.end():]}"
+    return rest if rest.startswith("#") else (f"# {rest}" if rest else None)
+
+
 class ConnectTimeoutCommand(ModelLookup, FindingCommand):
     DESCRIPTION = "BGT501: bound network connects with a connect timeout."
     CODE = "BGT501"
@@ -153,6 +173,22 @@ class ConnectTimeoutCommand(ModelLookup, FindingCommand):
             ],
         )
         return updated.with_changes(expression=wait_for)
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        """A statement that now passes a timeout no longer needs the `# noqa: S113` (ruff's
+        and flake8-bandit's "request without timeout") it carried: left, it is an unused
+        noqa that the project's own check reports right after the fix."""
+        comment = updated.trailing_whitespace.comment
+        if comment is None or not NOQA_S113.search(comment.value) or updated.deep_equals(original):
+            return updated
+        kept = without_s113(comment.value)
+        whitespace = updated.trailing_whitespace
+        if kept is None:
+            whitespace = whitespace.with_changes(whitespace=cst.SimpleWhitespace(""), comment=None)
+        else:
+            whitespace = whitespace.with_changes(comment=cst.Comment(kept))
+        return updated.with_changes(trailing_whitespace=whitespace)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         plan = self.plans.get(id(original))

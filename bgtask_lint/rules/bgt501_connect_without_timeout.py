@@ -96,7 +96,9 @@ class ConnectWithoutTimeout(Rule):
     `run_sync` (they pass no keywords on), an `asyncio.open_connection` that is not
     awaited, or where httpx/aiohttp is imported only lazily or under `try` (the fix
     would have to import it at the top, making an optional dependency mandatory; the
-    finding says so). `T` is `connect-timeout` (default 10.0).
+    finding says so). `T` is `connect-timeout` (default 10.0). A `# noqa: S113` (ruff's
+    "request without timeout") on a statement the fix gave a timeout is dropped, as it
+    would be an unused noqa right after the fix; other codes on it stay.
     """
 
     code = "BGT501"
