@@ -193,6 +193,37 @@ def _dsn_sets_timeout(call: ast.Call, api: ConnectApi) -> bool:
     return any(f"{keyword}=" in text for keyword in api.keywords)
 
 
+def spread_keywords(function: ast.AST | None, call: ast.Call) -> ast.Call | None:
+    """`connect(**kwargs)` where `kwargs` is a dict the function builds from fixed keys (a
+    literal, then `kwargs["port"] = ...`; nothing else done to it): the same call with those
+    keywords written out, so that what they leave out can be seen. None when unknown."""
+    spread = [kw for kw in call.keywords if kw.arg is None]
+    if function is None or len(spread) != 1 or not isinstance(spread[0].value, ast.Name):
+        return None
+    from bgtask_lint.scope import function_scope
+
+    name = spread[0].value.id
+    scope = function_scope(function)
+    bindings = scope.values(name)
+    if len(bindings) != 1 or bindings[0].kind != "assign" or not isinstance(bindings[0].value, ast.Dict):
+        return None
+    literal = bindings[0].value
+    if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in literal.keys):
+        return None  # `**other` inside the literal, or a key computed at run time
+    keywords = {k.value: v for k, v in zip(literal.keys, literal.values)}  # type: ignore[union-attr]
+    for use, parent in scope.uses.get(name, ()):
+        if parent is spread[0]:
+            continue
+        if isinstance(parent, ast.Subscript) and parent.value is use and isinstance(parent.ctx, ast.Store) \
+                and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str):
+            keywords.setdefault(parent.slice.value, parent)  # (a value that is not None)
+            continue
+        return None  # handed on, updated, read: what it holds is not known here
+    explicit = [kw for kw in call.keywords if kw.arg is not None]
+    written = [ast.keyword(arg=key, value=value) for key, value in keywords.items()]
+    return ast.Call(func=call.func, args=call.args, keywords=explicit + written)
+
+
 def lacks_timeout(call: ast.Call, api: ConnectApi) -> bool:
     """Does this call wait without a time limit: no timeout where the library has no
     default, or the timeout turned off where it has one?"""

@@ -16,6 +16,7 @@ from bgtask_lint.connect import (
     connect_api,
     disabled_timeout,
     lacks_timeout,
+    spread_keywords,
     library_reference,
 )
 from bgtask_lint.index import imported_name
@@ -60,7 +61,9 @@ class ConnectWithoutTimeout(Rule):
     awaited asyncpg/aiopg/aiomysql connect or `asyncio.open_connection` inside
     `asyncio.wait_for(...)`, `asyncio.timeout(...)` or `anyio.fail_after(...)`/
     `move_on_after(...)` (these cannot interrupt a blocking call such as
-    `requests.get`, so they do not exempt it); `**kwargs` that may carry the timeout.
+    `requests.get`, so they do not exempt it); `**kwargs` that may carry the timeout
+    (but a dict the function builds from fixed keys, `kw = {"host": h}` then
+    `kw["port"] = p`, is read: `psycopg2.connect(**kw)` is flagged, without an automatic fix).
     Library names match only through imports.
 
     ## Why is this bad?
@@ -169,6 +172,10 @@ async def connect(dsn):
             fix = None  # V2.9: the fix would make an optional import mandatory
             why += (f"; no safe fix: {api.fix_module} is imported only lazily or conditionally here, "
                     f"so the fix cannot name {api.fix_module}.Timeout; set the connect timeout yourself")
+        spread = next((kw.value for kw in node.keywords if kw.arg is None and isinstance(kw.value, ast.Name)), None)
+        if spread is not None and not in_thread and spread_keywords(ctx.function, node) is not None:
+            why += (f"; no safe fix: its keywords come from `{spread.id}`, built in this function: "
+                    "add the connect timeout to it")
         self.report(ctx, node, f"{shown}: {why}", fix=fix)
 
     # --- what the call is -------------------------------------------------------------
@@ -178,6 +185,11 @@ async def connect(dsn):
         qualified = imported_name(ctx.module, call.func, ctx.function)
         api = connect_api(qualified, self.settings.connect_calls)
         if api is not None:
+            written = spread_keywords(ctx.function, call)
+            if written is not None:  # `connect(**kwargs)`, kwargs built here from fixed keys
+                if not lacks_timeout(written, api):
+                    return None
+                return f"{qualified}()", api, None
             if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
                 return None
             return f"{qualified}()", api, self._fix_for(call, api)
