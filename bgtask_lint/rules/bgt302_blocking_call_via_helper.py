@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.blocking import call_chain
+from bgtask_lint.blocking import blocking_chain, call_chain, is_generator
+from bgtask_lint.guards import local_def
+from bgtask_lint.index import FunctionSym
 from bgtask_lint.names import walk_local
 from bgtask_lint.rules import Rule
 
@@ -90,7 +92,9 @@ class BlockingCallViaHelper(Rule):
 
     The blocking calls are those of BGT301, matched the same way (through imports, and
     with the names the `blocking-calls` setting adds). Calls inside a helper's nested
-    `def`s and lambdas do not count: they run only when called, often in a thread.
+    `def`s and lambdas do not count: they run only when called, often in a thread. A
+    plain `def` nested in the `async def` itself and called there in place is followed
+    as any helper is (`def copy(): shutil.copyfile(a, b)` then `copy()`).
     Nor do calls in a branch of an `if` that tests one of the helper's own parameters
     (`if name.startswith("file/"): open(...)`), nor the operands of an `and` after one
     that tests such a parameter (`if hub is None and probe():`): whether they run
@@ -140,7 +144,7 @@ async def task():
         if not ctx.in_async_def():
             return
         found = call_chain(ctx.index, ctx.module, node.func, ctx.function, ctx.owner_class(),
-                           self.settings.blocking_calls)
+                           self.settings.blocking_calls) or self._nested_chain(node, ctx)
         if found is None:
             return
         chain, generator = found
@@ -148,3 +152,12 @@ async def task():
         # (`chunks = read_lines(p)` handed to `asyncio.to_thread(next, chunks)` blocks nothing)
         if not generator or _iterated(node, ctx.stack, ctx.function):
             self.report(ctx, node, f"async def calls a helper that blocks the event loop: {' -> '.join(chain)}")
+
+    def _nested_chain(self, node: ast.Call, ctx: RuleContext) -> tuple[list[str], bool] | None:
+        """A plain def nested in the async def, called there in place (`def copy(): shutil.
+        copyfile(a, b)` then `copy()`): it runs on the loop as any helper does."""
+        nested = local_def(node.func, ctx.function)
+        if not isinstance(nested, ast.FunctionDef):
+            return None
+        chain = blocking_chain(ctx.index, FunctionSym(ctx.module, nested), self.settings.blocking_calls)
+        return (chain, is_generator(nested)) if chain else None
