@@ -11,7 +11,7 @@ from typing import Callable
 import click
 
 from bgtask_lint.commands import EXIT_CLEAN, EXIT_ERROR, UsageProblem, check_command, fix_command
-from bgtask_lint.console import internal_error, reader_gone, stdout_is_terminal, usage_error
+from bgtask_lint.console import internal_error, io_error, reader_gone, stdout_is_terminal, usage_error
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
@@ -44,6 +44,9 @@ class _OneLineErrors(click.Group):
         except BrokenPipeError:  # `bgtask-lint check | head`: the reader has gone
             reader_gone()
             sys.exit(1)
+        except OSError as exc:  # the output cannot be written (`> /dev/full`): not our bug
+            io_error(exc)
+            sys.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001 - our bug: one line, not a traceback
             internal_error(exc)
             sys.exit(EXIT_ERROR)

@@ -437,7 +437,7 @@ def _result_left_in_background(call: ast.Call, parents: tuple[ast.AST, ...], fun
             # ... unless the function awaits that collection: `self._tasks["w"] = create_task(w())`
             # then `await asyncio.gather(*self._tasks.values())`
             return bool(slots) and not (function is not None and all(
-                dotted(slot.value) and _awaited_in(function, dotted(slot.value)) for slot in slots))
+                dotted(slot.value) and _gathered_after(function, dotted(slot.value), call.lineno) for slot in slots))
         if function is None:
             return True
         if any(name in function_scope(function).globals_ for name in names):
@@ -458,6 +458,27 @@ def _stored_only(call: ast.Call, function: ast.AST | None, depth: int = 0) -> bo
         return True
     bindings = function_scope(function).values(container.id)
     return not (bindings and _task_name_is_awaited(function, container.id, depth + 1))
+
+
+GATHERING = {"gather", "wait", "wait_for", "as_completed"}
+
+
+def _gathered_after(function: ast.AST, name: str, line: int) -> bool:
+    """Does the function, after `line`, await the collection `name` itself: `await name[k]`,
+    or `await asyncio.gather(*name.values())` / `wait(name)` (not just mention it)?"""
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Await) or node.lineno <= line:
+            continue
+        value = node.value
+        if isinstance(value, ast.Subscript) and dotted(value.value) == name:
+            return True
+        if isinstance(value, ast.Call) and last_name(value.func) in GATHERING:
+            for arg in value.args:
+                inner = arg.value if isinstance(arg, ast.Starred) else arg
+                if dotted(inner) == name or (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                                             and dotted(inner.func.value) == name):
+                    return True
+    return False
 
 
 def _awaited_in(function: ast.AST, name: str) -> bool:

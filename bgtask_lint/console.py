@@ -65,6 +65,14 @@ def usage_error(message: str) -> None:
     echo(f"bgtask-lint: error: {message}", err=True)
 
 
+def io_error(exc: OSError) -> None:
+    """An I/O error outside any one file (stdout on a full disk): one line."""
+    try:
+        usage_error(f"{exc.strerror or exc}")
+    except OSError:  # stderr cannot be written either
+        pass
+
+
 TRACEBACK_VARIABLE = "BGTASK_LINT_TRACEBACK"
 
 

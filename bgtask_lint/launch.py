@@ -107,8 +107,12 @@ def _as_click_ends(params: dict[str, object]) -> int:
         click.echo("Aborted!", err=True)
         return 1
     except OSError as exc:
-        if exc.errno != errno.EPIPE:
-            raise
+        if exc.errno != errno.EPIPE:  # the output cannot be written (`> /dev/full`): not our bug
+            from bgtask_lint.commands import EXIT_ERROR
+            from bgtask_lint.console import io_error
+
+            io_error(exc)
+            return EXIT_ERROR
         from bgtask_lint.console import reader_gone
 
         reader_gone()  # (click's program exits 1 the same way)

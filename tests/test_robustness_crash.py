@@ -146,3 +146,22 @@ def test_flake8_reports_a_rule_crash_as_bgt000(project: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "app.py:7:5: BGT900 internal error in BGT301 (TypeError: planted bug)" in proc.stdout
     assert "app.py:6:5: BGT103" in proc.stdout
+
+
+def test_a_rule_crash_is_no_noqa_to_add(project: Path) -> None:
+    """`--add-noqa` must not write `# noqa: BGT900` over our own bug."""
+    proc = program(PLANT_RULE_CRASH, "check", "--no-cache", "--add-noqa", ".", cwd=project)
+    assert proc.returncode == 2 and CRASH_LINE in proc.stderr.splitlines()
+    assert "BGT900" not in (project / "app.py").read_text()
+    assert "# noqa: BGT103" in (project / "app.py").read_text()  # the real finding still gets one
+
+
+def test_output_that_cannot_be_written_is_one_line(project: Path) -> None:
+    """`check > /dev/full`: the disk is full, not our bug; one line, exit 2."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "."], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=project, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["bgtask-lint: error: No space left on device"]
