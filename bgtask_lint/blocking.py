@@ -365,6 +365,8 @@ def _unconditional_calls(stmts: list[ast.stmt]) -> list[ast.Call]:
                 calls.extend(_called_by_both(_unconditional_calls(node.body), _unconditional_calls(node.orelse)))
         elif isinstance(node, ast.IfExp):
             children = (node.test,)
+        elif type(node).__name__ == "Match":  # only the subject runs whatever the case
+            children = (node.subject,)  # type: ignore[attr-defined]
         elif isinstance(node, ast.BoolOp):
             children = node.values[:1]
         else:
@@ -521,11 +523,15 @@ def _known(index: ProjectIndex, head: tuple, budget: int, visiting: frozenset) -
     return _UNKNOWN
 
 
+PLAIN_DECORATORS = {"staticmethod", "classmethod"}  # they do not drive a generator
+
+
 def is_generator(function: ast.AST) -> bool:
     """A plain generator function; a decorated one may be driven by its decorator on the
     call (`@contextmanager`: `with lock():` runs it up to its `yield`)."""
-    return isinstance(function, ast.FunctionDef) and not function.decorator_list and any(
-        isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_local(list(function.body)))
+    return isinstance(function, ast.FunctionDef) \
+        and all(last_name(d) in PLAIN_DECORATORS for d in function.decorator_list) \
+        and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_local(list(function.body)))
 
 
 def chain_to_json(found: Chain | None) -> list | None:

@@ -211,12 +211,17 @@ def spread_keywords(function: ast.AST | None, call: ast.Call) -> ast.Call | None
     if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in literal.keys):
         return None  # `**other` inside the literal, or a key computed at run time
     keywords = {k.value: v for k, v in zip(literal.keys, literal.values)}  # type: ignore[union-attr]
+    stores = {id(target.value): (target.slice.value, stmt.value)  # `kw["port"] = p`, by the Name stored into
+              for stmt in ast.walk(function) if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+              for target in stmt.targets if isinstance(target, ast.Subscript)
+              and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)}
     for use, parent in scope.uses.get(name, ()):
         if parent is spread[0]:
             continue
         if isinstance(parent, ast.Subscript) and parent.value is use and isinstance(parent.ctx, ast.Store) \
-                and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str):
-            keywords.setdefault(parent.slice.value, parent)  # (a value that is not None)
+                and id(use) in stores:
+            key, value = stores[id(use)]
+            keywords[key] = value  # (the last one written, in source order: good enough for fixed keys)
             continue
         return None  # handed on, updated, read: what it holds is not known here
     explicit = [kw for kw in call.keywords if kw.arg is not None]

@@ -474,8 +474,7 @@ class GuardModel:
         func = call.func
         if isinstance(func, ast.Name) and func.id in HARMLESS_BUILTINS and self._qualified(func, function) == func.id:
             return True
-        if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS | STATE_METHODS \
-                and not call.args and not call.keywords:
+        if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not call.args:
             return True
         return self._qualified(func, function) in HARMLESS_CALLS
 

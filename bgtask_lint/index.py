@@ -303,7 +303,7 @@ class ProjectIndex:
                     return None  # bound here to a value: not a def of a base class
             if depth > 6 or not sym.node.bases:
                 return None
-            for base in self._project_bases(sym):  # the first that defines it, as Python looks
+            for base in self._project_bases(sym):  # depth first (Python's C3 order differs in diamonds)
                 found = self.member(base, attr, depth + 1)
                 if found is not None:
                     return found

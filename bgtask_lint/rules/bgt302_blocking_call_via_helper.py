@@ -9,6 +9,7 @@ from bgtask_lint.blocking import blocking_chain, call_chain, is_generator
 from bgtask_lint.guards import local_def
 from bgtask_lint.index import FunctionSym
 from bgtask_lint.names import walk_local
+from bgtask_lint.scope import function_scope
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ def _iterated(expr: ast.expr, ancestors: list[ast.AST], function: ast.AST | None
         return True
     if isinstance(parent, (ast.Starred, ast.YieldFrom)):
         return True
+    if isinstance(parent, ast.Compare) and expr in parent.comparators \
+            and any(isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops):
+        return True  # `x in gen()`
+    if isinstance(parent, (ast.Assign, ast.NamedExpr)) and isinstance(
+            parent.targets[0] if isinstance(parent, ast.Assign) else parent.target, (ast.Tuple, ast.List)):
+        return True  # `a, b = gen()`
     if isinstance(parent, ast.Call) and expr in parent.args:
         func = parent.func
         if isinstance(func, ast.Name) and func.id in CONSUMERS:
@@ -42,7 +49,9 @@ def _iterated(expr: ast.expr, ancestors: list[ast.AST], function: ast.AST | None
     if isinstance(parent, (ast.Assign, ast.AnnAssign)) and function is not None:
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         if len(targets) == 1 and isinstance(targets[0], ast.Name):
-            return _name_iterated(targets[0].id, function)
+            # bound once: a name bound again (`rows = await to_thread(list, rows)`) is not followed
+            return len(function_scope(function).values(targets[0].id)) == 1 \
+                and _name_iterated(targets[0].id, function)
     return False
 
 
@@ -157,7 +166,7 @@ async def task():
         """A plain def nested in the async def, called there in place (`def copy(): shutil.
         copyfile(a, b)` then `copy()`): it runs on the loop as any helper does."""
         nested = local_def(node.func, ctx.function)
-        if not isinstance(nested, ast.FunctionDef):
-            return None
+        if not isinstance(nested, ast.FunctionDef) or len(function_scope(ctx.function).values(nested.name)) != 1:
+            return None  # (one def of that name: with two, which one runs depends on the path)
         chain = blocking_chain(ctx.index, FunctionSym(ctx.module, nested), self.settings.blocking_calls)
         return (chain, is_generator(nested)) if chain else None

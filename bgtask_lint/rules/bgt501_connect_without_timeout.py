@@ -187,7 +187,7 @@ async def connect(dsn):
         if api is not None:
             written = spread_keywords(ctx.function, call)
             if written is not None:  # `connect(**kwargs)`, kwargs built here from fixed keys
-                if not lacks_timeout(written, api):
+                if not lacks_timeout(written, api) or (api.client and self._client_calls_all_bounded(ctx)):
                     return None
                 return f"{qualified}()", api, None
             if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
