@@ -115,9 +115,10 @@ def without_s113(comment: str) -> str | None:
     if "S113" not in (c.upper() for c in codes):
         return comment
     kept_codes = [c for c in codes if c.upper() != "S113"]
-    rest = (comment[:match.start()] + comment[match.end():]).strip()
+    tail = comment[match.end():].lstrip(",")  # (a separator left after the last code: `S113,`)
     if kept_codes:
-        return f"{comment[:match.start()]}# noqa: {', '.join(kept_codes)}{comment[match.end():]}"
+        return f"{comment[:match.start()]}# noqa: {', '.join(kept_codes)}{tail}"
+    rest = (comment[:match.start()] + tail).strip()
     return rest if rest.startswith("#") else (f"# {rest}" if rest else None)
 
 
