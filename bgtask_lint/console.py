@@ -83,9 +83,14 @@ def internal_error(exc: Exception) -> None:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__)
-    text = " ".join(str(exc).split())[:200]
-    usage_error(f"internal error ({type(exc).__name__}{': ' + text if text else ''}); please report it, "
+    usage_error(f"internal error ({describe_crash(exc)}); please report it, "
                 f"with the traceback {TRACEBACK_VARIABLE}=1 prints")
+
+
+def describe_crash(exc: BaseException) -> str:
+    """`TypeError: 'NoneType' object is not iterable`, on one line and not too long."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def reader_gone() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from bgtask_lint.collect import build_module
+from bgtask_lint.console import describe_crash
 from bgtask_lint.context import RuleContext
 from bgtask_lint.files import SourceError, read_source, source_lines
 from bgtask_lint.findings import INTERNAL_ERROR, Finding
@@ -84,11 +85,6 @@ def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
     except Exception as exc:  # our bug: it costs this file, not the run
         raise SourceError(f"cannot analyse: internal error ({describe_crash(exc)}); please report it") from None
 
-
-def describe_crash(exc: BaseException) -> str:
-    """`TypeError: 'NoneType' object is not iterable`, on one line and not too long."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def build_dispatch(rules: Iterable["Rule"]) -> dict[type, list[Handler]]:
