@@ -496,6 +496,21 @@ def assert_guard_logs_the_failure(tmp_path: Path, text: str, call: str, records_
     assert after[1] == [("ERROR", "background task job failed", True)]
 
 
+def test_guard_fix_through_the_method_s_own_logger_behaves(tmp_path: Path) -> None:
+    """Run before and after: the same ValueError propagates, and afterwards one ERROR record
+    with the traceback comes through `self._log` (the module's logger is switched off here,
+    so a wrap through it would log nothing)."""
+    text = FAILING_WORK + SELF_LOGGER.replace(
+        "logger = logging.getLogger(__name__)\n", "logger = logging.getLogger('module_level')\nlogger.disabled = True\n")
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert fixed != text
+    before = run_module(text, "Syncer().run(1)")
+    after = run_module(fixed, "Syncer().run(1)")
+    assert before[0] is after[0] is ValueError
+    assert before[1] == []  # (its INFO line is below the default WARNING level)
+    assert after[1] == [("ERROR", "background task run failed", True)]
+
+
 def test_guard_fix_changes_nothing_on_success(tmp_path: Path) -> None:
     text = task_module("", "def work(x):\n    return int(x)\n\n\ndef job(x):\n    total = work(x)\n    print('done', total)\n")
     fixed = fix(tmp_path, text, codes=("BGT401",))[1]
