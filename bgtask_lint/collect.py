@@ -453,7 +453,8 @@ def _stored_only(call: ast.Call, function: ast.AST | None, depth: int = 0) -> bo
         return False
     container = func.value
     if function is not None and isinstance(container, ast.Attribute) and dotted(container):
-        return not _awaited_in(function, dotted(container))  # `await self._tasks[-1]` in the same function
+        # `await self._tasks[-1]` or `gather(*self._tasks)` later in the same function
+        return not _gathered_after(function, dotted(container), call.lineno)
     if function is None or not isinstance(container, ast.Name) or depth > 3:
         return True
     bindings = function_scope(function).values(container.id)
@@ -479,15 +480,6 @@ def _gathered_after(function: ast.AST, name: str, line: int) -> bool:
                                              and dotted(inner.func.value) == name):
                     return True
     return False
-
-
-def _awaited_in(function: ast.AST, name: str) -> bool:
-    """Does an `await` in the function mention the collection `name` (`self._tasks`, `tasks`)?"""
-    return any(
-        isinstance(node, ast.Await) and any(dotted(part) == name for part in ast.walk(node.value)
-                                            if isinstance(part, (ast.Attribute, ast.Name)))
-        for node in ast.walk(function)
-    )
 
 
 def _task_name_is_awaited(function: ast.AST, name: str, depth: int = 0) -> bool:
