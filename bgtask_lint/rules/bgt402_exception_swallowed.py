@@ -150,12 +150,25 @@ def _is_predicate(function: ast.AST) -> bool:
     return bool(values) and all(_is_bool_answer(v) for v in values)
 
 
+def _debug_line(stmt: ast.stmt, ctx: RuleContext, function: ast.AST) -> bool:
+    """`logger.debug("probe failed: %s", e)`: a line kept out of the production log on
+    purpose (a failure that is an answer, not news)."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    model = guard_model(ctx.index, ctx.module)
+    found = log_call(stmt.value, model.loggers, function, ctx.module.owner_class.get(id(function)), unresolved=True)
+    return found is not None and found.level in ("debug", "trace")
+
+
 def _predicate_answer(handler: ast.ExceptHandler, function: ast.AST, ctx: RuleContext) -> bool:
     """In a predicate the task calls (not a task, whose return value nobody reads): the
-    handler only answers True or False, a constant, as a V2.7 fallback does. One that also
-    logs the message chose to report the failure, and lost its traceback: still flagged."""
+    handler only answers True or False, a constant, as a V2.7 fallback does (after a
+    DEBUG line, if any: the failure is the answer, not news). One that also logs the
+    message at a higher level chose to report the failure, and lost its traceback: still
+    flagged."""
     answer = handler.body[-1]
-    return all(isinstance(s, ast.Pass) for s in handler.body[:-1]) and isinstance(answer, ast.Return) \
+    return all(isinstance(s, ast.Pass) or _debug_line(s, ctx, function) for s in handler.body[:-1]) \
+        and isinstance(answer, ast.Return) \
         and isinstance(answer.value, ast.Constant) and isinstance(answer.value.value, bool) \
         and _is_predicate(function) and not ctx.index.is_task(ctx.module, function)
 
@@ -274,8 +287,10 @@ class ExceptionSwallowed(Rule):
     - in a predicate the task calls (not in the task itself, whose return value nobody
       reads), annotated `-> bool` or returning only `True`/`False`/comparisons, a
       handler that only answers `True` or `False`: a fallback constant, whatever the
-      `try` holds (`_is_text_file(path)` is False when unreadable). One that also logs
-      the message chose to report the failure, and lost its traceback;
+      `try` holds (`_is_text_file(path)` is False when unreadable), also after a DEBUG
+      line (`logger.debug("probe failed: %s", e)`: the failure is the answer, kept out
+      of the production log on purpose). One that logs the message at a higher level
+      chose to report the failure, and lost its traceback;
     - a fallback: the `try` body is one assignment or `return` of a call's result
       (`x = parse(s)`, `return await fetch()`), or a computation that only assigns,
       imports, branches with `if` and ends in `return` (no `await`, no call made for
@@ -379,12 +394,15 @@ def endpoint(tasks: BackgroundTasks):
     tasks.add_task(task, "x", None)
 """,
         """
+import logging
 from fastapi import BackgroundTasks
+log = logging.getLogger(__name__)
 def is_text(path) -> bool:
     try:
         with open(path, "rb") as f:
             f.read(1024).decode()
-    except Exception:
+    except Exception as e:
+        log.debug("not text: %s", e)
         return False
     return True
 class Job:
