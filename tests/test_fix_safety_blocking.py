@@ -75,6 +75,28 @@ def test_aiofiles_not_declared_means_no_safe_fix(tmp_path: Path, no_aiofiles_her
     assert "import aiofiles" in unsafe_after and "async with aiofiles.open(PATH / name" in unsafe_after
 
 
+def test_aiofiles_importable_but_not_declared_means_no_safe_fix(tmp_path: Path) -> None:
+    """aiofiles installed where the linter runs (a transitive dependency, or the linter's
+    own environment) is no promise for a project that declares its dependencies without
+    it: the fix would import what the deployed app may lack."""
+    assert dependencies.importable("aiofiles")  # this test's point: importable here
+    (tmp_path / "requirements.txt").write_text("fastapi\n")
+    findings, after = fixed(tmp_path, SAVE)
+    opens = [f for f in findings if f.code == "BGT301" and "open()" in f.message]
+    assert len(opens) == 2 and all(f.fix == "unsafe" and AIOFILES_MISSING in f.message for f in opens)
+    assert "aiofiles" not in after
+
+
+def test_a_project_declaring_nothing_may_use_an_importable_aiofiles(tmp_path: Path) -> None:
+    """A loose script (no dependency declared anywhere near: here a pyproject.toml with
+    settings only) runs where it is: what this interpreter imports is all it has."""
+    (tmp_path / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
+    assert not declared(tmp_path) and dependencies.importable("aiofiles")
+    findings, after = fixed(tmp_path, SAVE)
+    assert [f.fix for f in findings if f.code == "BGT301" and "open()" in f.message] == ["safe", "safe"]
+    assert "import aiofiles" in after
+
+
 @pytest.mark.parametrize("name,content", [
     ("pyproject.toml", '[project]\nname = "x"\n[project.optional-dependencies]\nfiles = ["aiofiles>=23"]\n'),
     ("pyproject.toml", '[tool.poetry.dependencies]\npython = "^3.10"\naiofiles = "*"\n'),

@@ -114,9 +114,12 @@ class BlockingCallInAsync(Rule):
     goes). `with open(...) as f` -> `async with aiofiles.open(...)` is safe when `f` is
     only used for its I/O methods and iteration inside the block (otherwise there is no
     fix) and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
-    setup.py, Pipfile, a lock file) or it is importable where the fix runs; otherwise
-    the finding says "aiofiles is not a dependency of this project: add it, or use
-    --unsafe-fixes" and the fix is unsafe. A module that imports aiofiles only inside
+    setup.py, Pipfile, a lock file), or declares no dependency at all and aiofiles is
+    importable where the fix runs (a project that declares its dependencies and leaves
+    aiofiles out would have it only by luck: a transitive dependency, or the linter's own
+    environment); otherwise the finding says "aiofiles is not a dependency of this
+    project: add it, or use --unsafe-fixes" and the fix is unsafe. A module that
+    imports aiofiles only inside
     functions gets the import inside the fixed function; one that imports it under
     `try: ... except ImportError` gets no fix. Any other call `g(a)` ->
     `await asyncio.to_thread(g, a)` is unsafe (it changes which thread runs the call)
