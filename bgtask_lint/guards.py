@@ -646,7 +646,10 @@ def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.ex
             return ("logger", kind) if kind else None
     elif isinstance(sym, FunctionSym):
         if wanted in (None, "factory"):
-            kind = module_loggers(index, sym.module).factories.get(getattr(sym.node, "name", ""))
+            bindings = module_loggers(index, sym.module)
+            name = getattr(sym.node, "name", "")
+            owner = sym.module.owner_class.get(id(sym.node))  # `AppLogger.get_logger()`: a class's factory method
+            kind = bindings.factory_methods(owner).get(name) if owner is not None else bindings.factories.get(name)
             return ("factory", kind) if kind else None
     elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
         if wanted in (None, "type", "factory"):

@@ -25,8 +25,9 @@ class UnguardedTaskBody(Rule):
     and re-raises (a call to a project function that never returns, annotated
     `-> NoReturn` or raising on every path, re-raises). What is a logger is decided by binding, not by its name: a name
     imported from `logging`/`loguru`/`structlog`, assigned from `logging.getLogger(...)`,
-    `structlog.get_logger(...)` or a project function returning a logger, or a
-    `self.<attr>` assigned one; a parameter called `logger`, `from math import log`,
+    `structlog.get_logger(...)` or a project function returning a logger (also a
+    class's factory method: `AppLogger.get_logger()` annotated `-> logging.Logger`),
+    or a `self.<attr>` assigned one; a parameter called `logger`, `from math import log`,
     or `dialog.error(...)` are no loggers. Also guarded:
 
     - a `for`/`while` loop whose body is guarded this way, when its header has no
