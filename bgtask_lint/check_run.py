@@ -19,6 +19,7 @@ from bgtask_lint.files import (
     path_problem,
     paths_root,
     read_source,
+    root_markers,
 )
 from bgtask_lint.findings import Finding
 from bgtask_lint.gitignore import find_work_tree
@@ -81,7 +82,7 @@ def describe_root(root: Path, console: Console) -> None:
     if not console.verbose_on:
         return
     if find_marked_root(root) == root:
-        markers = [m for m in ROOT_MARKERS if (root / m).exists()]
+        markers = root_markers(root)
         console.verbose(f"project root: {root} (it has {', '.join(markers)})")
     else:
         console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: "

@@ -275,18 +275,52 @@ def find_marked_root(start: Path) -> Path | None:
     if start.is_file() or not start.exists():
         start = start.parent
     for candidate in (start, *start.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+        if root_markers(candidate):
             return candidate
     return None
 
 
+def root_markers(directory: Path) -> list[str]:
+    """The markers that make `directory` a project root. A `setup.py` inside a package
+    (beside an `__init__.py`: `langflow/initial_setup/setup.py`) is one of its modules, not
+    a root."""
+    found = [marker for marker in ROOT_MARKERS if (directory / marker).exists()]
+    if "setup.py" in found and (directory / "__init__.py").exists():
+        found.remove("setup.py")
+    return found
+
+
 def find_project_root(start: Path) -> Path:
-    """The nearest ancestor holding a project marker, else `start` itself."""
+    """The nearest ancestor holding a project marker, else the directory that holds the
+    package around `start` (`start` itself, or its directory, when it is in no package):
+    the root a whole-tree `check` run from there would use, so that one file checked on
+    its own (flake8, an editor) resolves its imports as the tree's run does."""
     found = find_marked_root(start)
     if found is not None:
         return found
     start = start.resolve()
-    return start.parent if start.is_file() or not start.exists() else start
+    return package_home(start.parent if start.is_file() or not start.exists() else start)
+
+
+NAMESPACE_DEPTH = 2  # directories without __init__.py inside a package (`open_webui/utils/`)
+
+
+def package_home(directory: Path) -> Path:
+    """The directory holding the outermost package around `directory`: `check app/` where
+    `app/` is a package is rooted where `from app.tasks import f` resolves. A directory
+    without `__init__.py` right inside a package (a namespace part, as `open_webui/utils/`
+    beside `open_webui/__init__.py`) is inside that package too. Not in a package:
+    `directory` itself."""
+    package = directory
+    for _ in range(NAMESPACE_DEPTH):
+        if (package / "__init__.py").exists() or package.parent == package:
+            break
+        package = package.parent
+    if not (package / "__init__.py").exists():
+        return directory
+    while (package / "__init__.py").exists() and package.parent != package:
+        package = package.parent
+    return package
 
 
 def paths_root(paths: list[Path]) -> Path:
@@ -298,9 +332,4 @@ def paths_root(paths: list[Path]) -> Path:
     if found is not None:
         return found
     directories = [str(p if p.is_dir() else p.parent) for p in (q.resolve() for q in paths)]
-    common = Path(os.path.commonpath(directories))
-    # `check app/` where app/ is a package: the root is the directory that holds the
-    # package, so that `from app.tasks import f` resolves inside it
-    while (common / "__init__.py").exists() and common.parent != common:
-        common = common.parent
-    return common
+    return package_home(Path(os.path.commonpath(directories)))

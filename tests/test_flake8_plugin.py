@@ -94,3 +94,34 @@ def test_flake8_noqa_and_options(tmp_path: Path) -> None:
     )
     assert flake8(["guards.py"], tmp_path) == {("guards.py", 4, 1, "BGT401")}
     assert flake8(["--bgtask-guard-decorators", "app.deco.guarded", "guards.py"], tmp_path) == set()
+
+
+def test_a_tree_without_markers_is_one_project_for_flake8_too(tmp_path: Path) -> None:
+    """An unpacked wheel has no pyproject.toml, setup.cfg or .git: `check .` roots it at
+    the directory it is run in. flake8 (one file at a time) and `check <one file>` root
+    it above the package holding the file, also from a directory without `__init__.py`
+    inside that package (`app/utils/` beside `app/__init__.py`): the task that
+    `app/jobs.py` schedules from `app/utils/timers.py` is seen from every front end."""
+    tree = tmp_path / "wheel"
+    (tree / "app" / "utils").mkdir(parents=True)
+    (tree / "app" / "__init__.py").write_text("")
+    (tree / "app" / "utils" / "timers.py").write_text(
+        "async def fire_timer(timer_id):\n    await store.fire(timer_id)\n")
+    (tree / "app" / "jobs.py").write_text(
+        "import asyncio\n\n\nasync def tick(timer_id):\n"
+        "    from app.utils.timers import fire_timer\n\n"
+        "    asyncio.create_task(fire_timer(timer_id))\n")
+    # a module called setup.py inside a package is no project marker
+    (tree / "app" / "initial").mkdir()
+    (tree / "app" / "initial" / "__init__.py").write_text("")
+    (tree / "app" / "initial" / "setup.py").write_text(
+        "from app.utils.timers import settle\n\n\nasync def sync_flows():\n    settle()\n")
+    (tree / "app" / "utils" / "timers.py").write_text(
+        "import time\n\n\nasync def fire_timer(timer_id):\n    await store.fire(timer_id)\n\n\n"
+        "def settle():\n    time.sleep(1)\n")
+    whole = cli([tree], tree)
+    assert {("app/utils/timers.py", 4, 1, "BGT401"), ("app/initial/setup.py", 5, 5, "BGT302")} <= whole
+    assert flake8(["."], tree) == whole
+    for module, expected in (("app/utils/timers.py", [(4, "BGT401")]), ("app/initial/setup.py", [(5, "BGT302")])):
+        alone = check_paths([tree / module], Settings())
+        assert [(f.line, f.code) for f in alone.findings] == expected, module

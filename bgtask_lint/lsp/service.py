@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from bgtask_lint.config import ConfigError, Settings, load_settings
-from bgtask_lint.files import ROOT_MARKERS, SourceError, find_project_root, read_source
+from bgtask_lint.files import SourceError, find_project_root, read_source, root_markers
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix import is_fixable
 from bgtask_lint.index import ModuleInfo
@@ -80,7 +80,7 @@ class Service:
 
     def _find_root(self, path: Path) -> Path:
         found = find_project_root(path)
-        marked = any((found / marker).exists() for marker in ROOT_MARKERS)
+        marked = bool(root_markers(found))
         for folder in sorted(self.folders, key=lambda f: len(f.parts), reverse=True):
             if folder == path or folder in path.parents:
                 # no marker up to the workspace folder, or only above it: the folder
