@@ -165,6 +165,10 @@ class HandlerFacts:
 class GuardModel:
     """Guard facts for one module of the project (get it with `guard_model`)."""
 
+    # a task's own log calls outside its tries are work that can fail only beside a try
+    # whose handler hands the exception on (to a future, a queue): see `guarded_below`
+    _LOGS_COUNT_BESIDE = "hands-on"
+
     def __init__(self, index: ProjectIndex, module: ModuleInfo):
         self.index = index
         self.module = module
@@ -383,12 +387,13 @@ class GuardModel:
         cannot fail may still stand outside a guarding `try`, as call-free statements do,
         and so may a task's own log calls: beside tries whose handlers log the traceback,
         or one alone (V2.6: a task body whose one call is a log call is trivial, and calls
-        that cannot fail are as good as none). Beside a handler that swallows or hands the
-        error on, and in a helper (where a log call stands for its work), they count."""
+        that cannot fail are as good as none); also beside a handler that swallows (BGT402
+        reports it: one problem, one finding). Beside a handler that hands the error on, and
+        in a helper (where a log call stands for its work), they count."""
         used: dict[str, int] = {}
         if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
             return False
-        logs_harmless = depth == 0 and not used.get("not-guarding") \
+        logs_harmless = depth == 0 and not used.get(self._LOGS_COUNT_BESIDE) \
             and (bool(used.get("try")) or used.get("log", 0) == 1)
         return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or logs_harmless))
 
@@ -407,6 +412,8 @@ class GuardModel:
                         below[2]["try"] = below[2].get("try", 0) + 1
                         if not self._accepted_try(stmt, function, _ACCEPT["guards"]):
                             below[2]["not-guarding"] = below[2].get("not-guarding", 0) + 1
+                            if self._hands_on_try(stmt, function):
+                                below[2]["hands-on"] = below[2].get("hands-on", 0) + 1
                     continue
                 if suppress_counts and self._suppresses_broadly(stmt, function):
                     if below is not None:
@@ -495,6 +502,10 @@ class GuardModel:
             return None
         sym = self.index.resolve(self.module, call.func, function, owner)
         return (sym.module, sym.node) if isinstance(sym, FunctionSym) else None
+
+    def _hands_on_try(self, stmt: ast.stmt, function: ast.AST) -> bool:
+        """A `try` with a broad handler that hands the exception object on (to a future, a queue)."""
+        return any(self.handler(h, function).hands_on for h in stmt.handlers)  # type: ignore[attr-defined]
 
     def _accepted_try(self, stmt: ast.stmt, function: ast.AST, accept: Callable[[HandlerFacts], bool]) -> bool:
         return isinstance(stmt, TRY_TYPES) and any(accept(self.handler(h, function)) for h in stmt.handlers)  # type: ignore[attr-defined]

@@ -63,7 +63,9 @@ class UnguardedTaskBody(Rule):
       logger.exception(...)` followed by `await asyncio.sleep(60)`; a body whose only
       calls cannot fail is as good as call-free. The task's own log calls count as such
       calls beside tries whose handlers log the traceback (`logger.info("starting")`
-      before a guarded loop), not beside a handler that swallows or hands the error on.
+      before a guarded loop) or swallow it (then BGT402 reports the handler: one
+      problem, one finding), not beside a handler that hands the exception on (to a
+      future, a queue), where nothing logs it.
 
     Still flagged: a task started with `start_soon` in an anyio task group (the
     contract's scheduling form): the group re-raises the child's exception in its
