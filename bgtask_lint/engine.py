@@ -74,7 +74,9 @@ def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
             warnings.simplefilter("ignore")  # invalid escape sequences etc. are not our business
             tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
-        raise SourceError(f"syntax error at line {exc.lineno}: {exc.msg}") from None
+        from bgtask_lint.newer_syntax import syntax_error_text
+
+        raise SourceError(syntax_error_text(text, exc)) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise SourceError(f"cannot parse: {type(exc).__name__}") from None
     name, is_package = module_name(path, root)
