@@ -22,8 +22,8 @@ PEP758 = "def f():\n    try:\n        pass\n    except ValueError, TypeError:\n 
     ("def first[T = int](items: list[T]) -> T:", "invalid syntax", (3, 12), (3, 13)),
     ("    except* ValueError:", "invalid syntax", (3, 10), (3, 11)),
     ("    except ValueError, TypeError:", "multiple exception types must be parenthesized", (3, 13), (3, 14)),
-    ("    print(t'{name}')", "invalid syntax", (3, 13), (3, 14)),
     ('    print(f"{x["k"]}")', "f-string: unmatched '['", (3, 11), (3, 12)),
+    ("""    print(f"{'\\n'.join(rows)}")""", "f-string expression part cannot include a backslash", (3, 11), (3, 12)),
 ])
 def test_the_construct_and_its_python(line: str, message: str, running: tuple[int, int],
                                       expected: tuple[int, int]) -> None:
@@ -36,9 +36,21 @@ def test_the_construct_and_its_python(line: str, message: str, running: tuple[in
     ("type Vector = list[float]", "invalid syntax", (3, 12)),  # that Python parses it: not the cause
     ("    return it's", "unterminated string literal", (3, 11)),  # a quote after a word is no t-string
     ("    print(f'{x!z}')", "f-string: invalid conversion character", (3, 12)),
+    # typos that a newer grammar rejects too
+    ('    line = "\\t".join(rows', "'(' was never closed", (3, 11)),
+    ('    print(f"{}")', "f-string: empty expression not allowed", (3, 11)),
+    ('    print(f"{a")', "f-string: expecting '}'", (3, 11)),
+    ("    except ValueError, TypeError as exc:", "multiple exception types must be parenthesized", (3, 13)),
+    ("    except *:", "invalid syntax", (3, 10)),
 ])
 def test_no_claim_where_a_newer_python_would_not_help(line: str, message: str, running: tuple[int, int]) -> None:
     assert newer_python(f"x = 1\n{line}\n", 2, message, running) is None
+
+
+def test_lines_are_counted_as_the_tokenizer_counts_them() -> None:
+    """A form feed in a comment is no line break for the tokenizer (`splitlines` splits there)."""
+    assert newer_python("x = 1  # \x0c page\ntype X = int\n", 2, "invalid syntax", (3, 11)) == (
+        (3, 12), "a type alias statement (PEP 695)")
 
 
 def test_the_message_names_both_pythons() -> None:
