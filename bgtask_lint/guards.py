@@ -60,9 +60,15 @@ HARMLESS_CALLS = {"asyncio.sleep", "anyio.sleep", "trio.sleep", "time.time", "ti
                   "asyncio.get_running_loop", "asyncio.current_task", "asyncio.Event", "asyncio.Queue",
                   "asyncio.Lock", "asyncio.Semaphore", "asyncio.Condition", "uuid.uuid4", "uuid.uuid1",
                   "datetime.datetime.now", "datetime.datetime.utcnow", "os.getpid", "threading.get_ident"}
-# `event.set()`, `task.cancel()` with no arguments on a name (not a project method): an
-# Event's or a Task's, which cannot fail (V2.6 counts one of them alone as a trivial body)
+# `event.set()`, `task.cancel()` with no arguments, not awaited, on a name bound to an Event,
+# a Task or a Future (by its annotation or by what made it): they cannot fail (V2.6 counts
+# one of them alone as a trivial body). Another object's `.cancel()` may be a network call.
 SIGNAL_METHODS = {"set", "cancel"}
+SIGNAL_TYPES = {"asyncio.Event", "asyncio.Task", "asyncio.Future", "asyncio.TimerHandle", "asyncio.Handle",
+                "threading.Event", "anyio.Event", "asyncio.tasks.Task", "asyncio.futures.Future",
+                "asyncio.locks.Event"}
+SIGNAL_MAKERS = {"asyncio.Event", "threading.Event", "anyio.Event", "asyncio.create_task", "asyncio.ensure_future"}
+SIGNAL_MAKER_METHODS = {"create_task", "create_future", "call_later", "call_at", "call_soon"}  # of a loop
 # what a handler may hand the caught exception to without handing it on: text and inspection
 INSPECTING_BUILTINS = {"str", "repr", "type", "format", "isinstance", "issubclass", "getattr", "hasattr",
                        "id", "vars", "dir", "len", "bool", "print"}
@@ -487,10 +493,28 @@ class GuardModel:
         if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS and not call.args:
             return True
         if isinstance(func, ast.Attribute) and func.attr in SIGNAL_METHODS and not call.args and not call.keywords \
-                and dotted(func.value) is not None \
-                and self._helper_of(call, function, self.module.owner_class.get(id(function))) is None:
-            return True  # `done_event.set()`, `task.cancel()`: V2.6's trivial calls (a project method is read)
+                and isinstance(func.value, ast.Name) and self._is_signal(func.value.id, function):
+            return True  # `done_event.set()`, `task.cancel()`: V2.6's trivial calls
         return self._qualified(func, function) in HARMLESS_CALLS
+
+    def _is_signal(self, name: str, function: ast.AST) -> bool:
+        """`name` is bound, in `function`, only to Events, Tasks or Futures: a parameter
+        annotated so, or a name assigned from `asyncio.Event()`, `create_task(...)`, ..."""
+        bindings = function_scope(function).values(name)
+        if not bindings:
+            return False
+        for binding in bindings:
+            if binding.annotation is not None:
+                if self._qualified(binding.annotation, function) not in SIGNAL_TYPES:
+                    return False
+            elif binding.kind == "assign" and isinstance(binding.value, ast.Call):
+                maker = binding.value.func
+                if self._qualified(maker, function) not in SIGNAL_MAKERS and not (
+                        isinstance(maker, ast.Attribute) and maker.attr in SIGNAL_MAKER_METHODS):
+                    return False
+            else:
+                return False
+        return True
 
     def _helper_of(self, call: ast.Call, function: ast.AST,
                    owner: ast.ClassDef | None) -> tuple[ModuleInfo, ast.AST] | None:
