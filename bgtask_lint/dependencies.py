@@ -1,8 +1,8 @@
 """What a project declares it depends on, and what a module imports only optionally.
 
-A safe fix never imports a package the project does not declare (where a project declares
-no dependency at all, one that is importable where the fix runs will do: V2.9), and never
-makes an optional import mandatory.
+A safe fix never imports a package the project does not declare (where a project has no
+declaration file at all, one that is importable where the fix runs will do: V2.9), and
+never makes an optional import mandatory.
 The declarations are read from the project root (or, when the root has none, the
 nearest directory above it that has some, so an unpacked wheel's `*.dist-info` counts):
 `pyproject.toml` (PEP 621 dependencies and every optional group, PEP 735 dependency
@@ -100,12 +100,14 @@ def importable(module: str) -> bool:
 
 
 def available(root: Path, module: str, distribution: str | None = None) -> bool:
-    """A fix may import `module`: the project declares it; or it declares no dependency at
-    all that we can read (a loose script) and `module` is importable here. A project whose
-    declarations leave `module` out would have it only by luck (a transitive dependency, or
-    the tool's own environment): V2.9 forbids less, and a stricter "safe" is still safe."""
-    names = declared(root)
-    return normalized(distribution or module) in names or (not names and importable(module))
+    """A fix may import `module`: the project declares it; or it has no declaration file
+    at all (a loose script) and `module` is importable here. A project whose declarations
+    leave `module` out, or that declares its dependencies where we cannot read them
+    (`dynamic = ["dependencies"]`), would have it only by luck (a transitive dependency,
+    or the tool's own environment): V2.9 forbids less, and a stricter "safe" is still safe."""
+    if normalized(distribution or module) in declared(root):
+        return True
+    return not declaration_files(root) and importable(module)
 
 
 def optional_import(tree: ast.Module, module: str) -> str | None:

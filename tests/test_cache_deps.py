@@ -318,6 +318,19 @@ def test_declaring_a_dependency_changes_the_fix(tmp_path: Path, monkeypatch) -> 
     assert [f.fix for f in before] == ["unsafe"] and [f.fix for f in after] == ["safe"]
 
 
+def test_a_declaration_file_appearing_changes_the_fix(tmp_path: Path) -> None:
+    """With no declaration file, an importable aiofiles makes the fix safe; an empty
+    requirements.txt (no name in it: the declared names stay the same) makes the project
+    one that declares its dependencies, and the fix unsafe. The cache must see it."""
+    root = tmp_path / "script"
+    root.mkdir()
+    (root / "app.py").write_text("async def f(path):\n    with open(path) as handle:\n        return handle.read()\n")
+    before, _ = run(root)  # compared with an uncached run inside
+    (root / "requirements.txt").write_text("# pinned by the deploy image\n")
+    after, _ = run(root)
+    assert [f.fix for f in before] == ["safe"] and [f.fix for f in after] == ["unsafe"]
+
+
 def test_a_run_over_a_few_targets_keeps_the_others_parts(flows_project: Path) -> None:
     """pre-commit names the changed files; the next full run still has every module's part
     of the session flows (nothing to parse again)."""

@@ -88,13 +88,18 @@ def test_aiofiles_importable_but_not_declared_means_no_safe_fix(tmp_path: Path) 
 
 
 def test_a_project_declaring_nothing_may_use_an_importable_aiofiles(tmp_path: Path) -> None:
-    """A loose script (no dependency declared anywhere near: here a pyproject.toml with
-    settings only) runs where it is: what this interpreter imports is all it has."""
-    (tmp_path / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
-    assert not declared(tmp_path) and dependencies.importable("aiofiles")
+    """A loose script (no declaration file anywhere near) runs where it is: what this
+    interpreter imports is all it has. A project with a declaration file we cannot read
+    the dependencies of (`dynamic = ["dependencies"]`) is no loose script."""
+    assert not dependencies.declaration_files(tmp_path) and dependencies.importable("aiofiles")
     findings, after = fixed(tmp_path, SAVE)
     assert [f.fix for f in findings if f.code == "BGT301" and "open()" in f.message] == ["safe", "safe"]
     assert "import aiofiles" in after
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndynamic = ["dependencies"]\n')
+    assert not declared(tmp_path)
+    findings, after = fixed(tmp_path, SAVE)
+    assert [f.fix for f in findings if f.code == "BGT301" and "open()" in f.message] == ["unsafe", "unsafe"]
+    assert "aiofiles" not in after
 
 
 @pytest.mark.parametrize("name,content", [

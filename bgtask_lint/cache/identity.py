@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from bgtask_lint.config import Settings
 
 MEMO = "config.memo"  # not *.json: the packs are those
-# the packages a safe fix may import: whether one is declared by the project or importable
-# here decides a finding's fix (fix_safety.py asks dependencies.available about them)
+# the packages a safe fix may import: whether one is declared by the project (or, where it
+# has no declaration file, importable here) decides a finding's fix (fix_safety.py asks dependencies.available about them)
 FIX_IMPORTS = ("aiofiles",)
 
 
@@ -42,9 +42,10 @@ def pack_identity(root: Path, settings: "Settings") -> str:
 def environment(root: Path) -> list:
     """What findings depend on outside the project's modules: the dependencies the project
     declares (pyproject.toml, requirements*.txt, ...) and what this interpreter can import."""
-    from bgtask_lint.dependencies import importable
+    from bgtask_lint.dependencies import available
 
-    return [declared_names(root), [importable(name) for name in FIX_IMPORTS]]
+    names = declared_names(root)  # first: it hands `dependencies` what its memo kept
+    return [names, [available(root, name) for name in FIX_IMPORTS]]
 
 
 def declared_names(root: Path) -> list[str]:

@@ -114,7 +114,7 @@ class BlockingCallInAsync(Rule):
     goes). `with open(...) as f` -> `async with aiofiles.open(...)` is safe when `f` is
     only used for its I/O methods and iteration inside the block (otherwise there is no
     fix) and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
-    setup.py, Pipfile, a lock file), or declares no dependency at all and aiofiles is
+    setup.py, Pipfile, a lock file), or has no declaration file at all and aiofiles is
     importable where the fix runs (a project that declares its dependencies and leaves
     aiofiles out would have it only by luck: a transitive dependency, or the linter's own
     environment); otherwise the finding says "aiofiles is not a dependency of this
