@@ -302,15 +302,16 @@ def find_project_root(start: Path) -> Path:
     return package_home(start.parent if start.is_file() or not start.exists() else start)
 
 
-NAMESPACE_DEPTH = 2  # directories without __init__.py inside a package (`open_webui/utils/`)
+NAMESPACE_DEPTH = 4  # directories without __init__.py inside a package (`open_webui/utils/`)
 
 
 def package_home(directory: Path) -> Path:
     """The directory holding the outermost package around `directory`: `check app/` where
     `app/` is a package is rooted where `from app.tasks import f` resolves. A directory
     without `__init__.py` right inside a package (a namespace part, as `open_webui/utils/`
-    beside `open_webui/__init__.py`) is inside that package too. Not in a package:
-    `directory` itself."""
+    beside `open_webui/__init__.py`) is inside that package too. Not in a package, or in
+    one whose parent is the filesystem's root or the home directory (which would be walked
+    whole): `directory` itself."""
     package = directory
     for _ in range(NAMESPACE_DEPTH):
         if (package / "__init__.py").exists() or package.parent == package:
@@ -320,6 +321,8 @@ def package_home(directory: Path) -> Path:
         return directory
     while (package / "__init__.py").exists() and package.parent != package:
         package = package.parent
+    if package.parent == package or package == Path.home():
+        return directory  # `/app/__init__.py` in a container: never index the whole disk or home
     return package
 
 

@@ -125,3 +125,23 @@ def test_a_tree_without_markers_is_one_project_for_flake8_too(tmp_path: Path) ->
     for module, expected in (("app/utils/timers.py", [(4, "BGT401")]), ("app/initial/setup.py", [(5, "BGT302")])):
         alone = check_paths([tree / module], Settings())
         assert [(f.line, f.code) for f in alone.findings] == expected, module
+
+
+def test_no_root_above_a_package_in_home_and_three_namespace_levels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package right in the home directory (or at /, as `/app` in a container) is not
+    rooted above it: that would index the whole home directory. Namespace parts are
+    followed three levels down, too."""
+    from bgtask_lint.files import package_home
+
+    home = tmp_path / "home"
+    (home / "tools" / "jobs" / "nightly" / "batch").mkdir(parents=True)
+    (home / "tools" / "__init__.py").write_text("")
+    monkeypatch.setenv("HOME", str(home))
+    assert Path.home() == home
+    assert package_home(home / "tools") == home / "tools"
+    assert package_home(home / "tools" / "jobs" / "nightly" / "batch") == home / "tools" / "jobs" / "nightly" / "batch"
+    work = tmp_path / "work"
+    (work / "pkg" / "a" / "b" / "c").mkdir(parents=True)
+    (work / "pkg" / "__init__.py").write_text("")
+    assert package_home(work / "pkg" / "a" / "b" / "c") == work
