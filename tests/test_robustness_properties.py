@@ -108,6 +108,13 @@ def _run_codemod(code: str, source: str, filename: str) -> str:
 @given(source=any_source, code=st.sampled_from(sorted(FIX_COMMANDS)))
 def test_codemods_standalone_never_crash(where: Path, source: str, code: str) -> None:
     try:
+        if cst.parse_module(source).code != source:
+            # LibCST's own round trip loses part of this (invalid) source: a line holding
+            # only a backslash before `\r\n` vanishes. What a command does to it is LibCST's
+            # text, not the file's; `bgtask-lint fix` never gets here (it parses with `ast`
+            # first, and compiles what it writes)
+            event("LibCST does not round-trip it")
+            return
         output = _run_codemod(code, source, str(where))
     except (cst.ParserSyntaxError, SourceError) as exc:
         event(f"not parsed: {type(exc).__name__}")
