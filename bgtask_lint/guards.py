@@ -171,10 +171,6 @@ class HandlerFacts:
 class GuardModel:
     """Guard facts for one module of the project (get it with `guard_model`)."""
 
-    # a task's own log calls outside its tries are work that can fail only beside a try
-    # whose handler hands the exception on (to a future, a queue): see `guarded_below`
-    _LOGS_COUNT_BESIDE = "hands-on"
-
     def __init__(self, index: ProjectIndex, module: ModuleInfo):
         self.index = index
         self.module = module
@@ -399,7 +395,7 @@ class GuardModel:
         used: dict[str, int] = {}
         if not self._covered(statements, function, _ACCEPT[mode], mode == "covers", (mode, depth, used)):
             return False
-        logs_harmless = depth == 0 and not used.get(self._LOGS_COUNT_BESIDE) \
+        logs_harmless = depth == 0 and not used.get("hands-on") \
             and (bool(used.get("try")) or used.get("log", 0) == 1)
         return bool(used.get("helper")) or (not helper_needed and (not used.get("log") or logs_harmless))
 
@@ -416,14 +412,13 @@ class GuardModel:
                 if self._accepted_try(stmt, function, accept):
                     if below is not None:
                         below[2]["try"] = below[2].get("try", 0) + 1
-                        if not self._accepted_try(stmt, function, _ACCEPT["guards"]):
-                            below[2]["not-guarding"] = below[2].get("not-guarding", 0) + 1
-                            if self._hands_on_try(stmt, function):
-                                below[2]["hands-on"] = below[2].get("hands-on", 0) + 1
+                        # beside a handler that hands the exception on, nothing logs it: a
+                        # log call there stands for work (`guarded_below`)
+                        if not self._accepted_try(stmt, function, _ACCEPT["guards"]) \
+                                and self._hands_on_try(stmt, function):
+                            below[2]["hands-on"] = below[2].get("hands-on", 0) + 1
                     continue
                 if suppress_counts and self._suppresses_broadly(stmt, function):
-                    if below is not None:
-                        below[2]["not-guarding"] = below[2].get("not-guarding", 0) + 1
                     continue
                 if isinstance(stmt, (ast.For, ast.While)) and (
                         self._plain_loop_header(stmt, function)
