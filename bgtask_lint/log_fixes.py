@@ -120,7 +120,6 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
             return LoggerChoice(name, kind)
         if is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, None, owner):
             shadowed.append(name)
-    attribute = _self_logger(model, function)
     if attribute is not None:
         return attribute
     if not may_add:
