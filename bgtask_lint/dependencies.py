@@ -105,9 +105,9 @@ def available(root: Path, module: str, distribution: str | None = None) -> bool:
     leave `module` out, or that declares its dependencies where we cannot read them
     (`dynamic = ["dependencies"]`), would have it only by luck (a transitive dependency,
     or the tool's own environment): V2.9 forbids less, and a stricter "safe" is still safe."""
-    if normalized(distribution or module) in declared(root):
-        return True
-    return not declaration_files(root) and importable(module)
+    if not declaration_files(root):
+        return importable(module)
+    return normalized(distribution or module) in declared(root)
 
 
 def optional_import(tree: ast.Module, module: str) -> str | None:

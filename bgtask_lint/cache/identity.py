@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 MEMO = "config.memo"  # not *.json: the packs are those
 # the packages a safe fix may import: whether one is declared by the project (or, where it
-# has no declaration file, importable here) decides a finding's fix (fix_safety.py asks dependencies.available about them)
+# has no declaration file, importable here) decides a finding's fix (fix_safety.py asks
+# dependencies.available about them)
 FIX_IMPORTS = ("aiofiles",)
 
 
