@@ -156,7 +156,7 @@ async def connect(dsn):
                 found, in_thread = self._unbounded(inner, ctx), True
         if found is None:
             return
-        shown, api, fix = found
+        shown, api, fix, spread = found
         if in_thread or api.awaited_connect:
             if self._inside_timeout(ctx):
                 return
@@ -172,16 +172,17 @@ async def connect(dsn):
             fix = None  # V2.9: the fix would make an optional import mandatory
             why += (f"; no safe fix: {api.fix_module} is imported only lazily or conditionally here, "
                     f"so the fix cannot name {api.fix_module}.Timeout; set the connect timeout yourself")
-        spread = next((kw.value for kw in node.keywords if kw.arg is None and isinstance(kw.value, ast.Name)), None)
-        if spread is not None and not in_thread and spread_keywords(ctx.function, node) is not None:
-            why += (f"; no safe fix: its keywords come from `{spread.id}`, built in this function: "
+        if spread is not None and not in_thread:
+            why += (f"; no safe fix: its keywords come from `{spread}`, built in this function: "
                     "add the connect timeout to it")
         self.report(ctx, node, f"{shown}: {why}", fix=fix)
 
     # --- what the call is -------------------------------------------------------------
 
-    def _unbounded(self, call: ast.Call, ctx: RuleContext) -> tuple[str, ConnectApi, str | None] | None:
-        """(the call as shown, its API, the fix) when `call` waits without a time limit."""
+    def _unbounded(self, call: ast.Call, ctx: RuleContext
+                   ) -> tuple[str, ConnectApi, str | None, str | None] | None:
+        """(the call as shown, its API, the fix, the dict its keywords are spread from when
+        the function builds it) when `call` waits without a time limit."""
         qualified = imported_name(ctx.module, call.func, ctx.function)
         api = connect_api(qualified, self.settings.connect_calls)
         if api is not None:
@@ -189,14 +190,15 @@ async def connect(dsn):
             if written is not None:  # `connect(**kwargs)`, kwargs built here from fixed keys
                 if not lacks_timeout(written, api) or (api.client and self._client_calls_all_bounded(ctx)):
                     return None
-                return f"{qualified}()", api, None
+                spread = next(kw.value.id for kw in call.keywords if kw.arg is None)  # type: ignore[attr-defined]
+                return f"{qualified}()", api, None, spread
             if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
                 return None
-            return f"{qualified}()", api, self._fix_for(call, api)
+            return f"{qualified}()", api, self._fix_for(call, api), None
         request = client_request_api(ctx.module, ctx.function, call)  # `session.get(url)`
         if request is None or not lacks_timeout(call, request[1]):
             return None
-        return request[0], request[1], self._fix_for(call, request[1])
+        return request[0], request[1], self._fix_for(call, request[1]), None
 
     @staticmethod
     def _fix_for(call: ast.Call, api: ConnectApi) -> str | None:
