@@ -24,8 +24,9 @@ class DependsInTaskSignature(Rule):
     `loop.run_in_executor(executor, F, ...)`, or an `asyncio.create_task(F(...))`
     whose task is dropped or only kept in a set, list or dict slot schedules (not one
     kept on an attribute, cancelled through its name, or put in a local list, or in a
-    slot of a collection, that the function awaits: `self._tasks["w"] = create_task(w())`
-    then `await asyncio.gather(*self._tasks.values())`). F resolves to a `def` of the project, also to a `def` nested in the
+    slot of a collection, that the function awaits: `self._tasks["w"] =
+    create_task(w())` then `await asyncio.gather(*self._tasks.values())`). F resolves
+    to a `def` of the project, also to a `def` nested in the
     scheduling function (or one around it), to F for `lambda: F(...)`, and to
     `Class.method` for `obj.method` where `obj` is `Class(...)` bound in the function
     or a parameter or `self` attribute annotated with a project class, or a module-level

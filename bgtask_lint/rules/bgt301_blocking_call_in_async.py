@@ -119,8 +119,8 @@ class BlockingCallInAsync(Rule):
     aiofiles out would have it only by luck: a transitive dependency, or the linter's own
     environment); otherwise the finding says "aiofiles is not a dependency of this
     project: add it, or use --unsafe-fixes" and the fix is unsafe. A module that
-    imports aiofiles only inside
-    functions gets the import inside the fixed function; one that imports it under
+    imports aiofiles only inside functions gets the import inside the fixed
+    function; one that imports it under
     `try: ... except ImportError` gets no fix. Any other call `g(a)` ->
     `await asyncio.to_thread(g, a)` is unsafe (it changes which thread runs the call)
     and applied only with `--unsafe-fixes`, after the BGT501 fix of the call, so

@@ -53,8 +53,9 @@ class UnguardedTaskBody(Rule):
       project, cycle-safe, at most three levels) is covered, when the rest of its calls
       cannot fail (`len`, `isinstance`, `max`, `min`, `round`, `str`, `.items()`,
       `await asyncio.sleep(...)`, `time.monotonic()`, `asyncio.Event()`,
-      `asyncio.get_running_loop()`, `uuid.uuid4()`, `datetime.now()`, logging): `if not await self._insert(batch): break` where
-      `_insert` catches and logs every exception. A helper that swallows counts as
+      `asyncio.get_running_loop()`, `uuid.uuid4()`, `datetime.now()`, logging, and
+      `.set()`/`.cancel()` of a name bound to an Event, Task or Future): `if not await
+      self._insert(batch): break` where `_insert` catches and logs every exception. A helper that swallows counts as
       covering only in the same module, where BGT402 reports its handler;
     - a `try` that does not guard (`except asyncio.CancelledError: return`) around
       statements that are covered anyway, its handlers included;
