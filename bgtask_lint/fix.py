@@ -222,6 +222,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
                                       unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
         if skeleton.regions:  # what the command asks of the module, it asks of the whole one
             command.used_elsewhere = skeleton.used_outside
+            command.names_cut_within = skeleton.names_cut_within
             command.module_tree = module.tree
         if hasattr(command, "given_model"):  # the whole module's model, whatever the skeleton shows
             command.given_model = guard_model(project.index, module)

@@ -30,7 +30,8 @@ from bgtask_lint.files import line_within, source_lines
 SKELETON_MIN_CHARS = 0  # every module: LibCST costs per character shown, and skipping a def is cheap
 MARKER = "__bgtask_lint_gap_{}__"
 _MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
-_GLOBAL = re.compile(r"\b(global|nonlocal)\b")
+_GLOBAL = re.compile(r"\bglobal\b")
+_NONLOCAL = re.compile(r"\b(global|nonlocal)\b")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 KEEP_PREFIXES = ("_background_task_done",)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -46,6 +47,7 @@ class Region:
     start: int  # 1-based, first line (its first decorator's)
     end: int  # 1-based, inclusive
     placeholder: str
+    statements: list[ast.stmt] = field(default_factory=list)  # what it stands for
 
 
 @dataclass
@@ -107,6 +109,16 @@ class Skeleton:
                 moved.add((a, column, b, end_column))
         return moved
 
+    def names_cut_within(self, first: int, last: int) -> set[str]:
+        """The names (as LibCST's `Name` nodes hold them) of the code cut from skeleton lines
+        `first`..`last`: a def's span, which holds the defs nested in it that were cut."""
+        names: set[str] = set()
+        for region, line in zip(self.regions, self._placeholder_lines):
+            if first <= line <= last:
+                for stmt in region.statements:
+                    names |= _names_in(stmt)
+        return names
+
     def used_outside(self, name: str) -> bool:
         """Whether `name` appears (as a word) in the code the command did not see."""
         if self._outside is None:
@@ -126,6 +138,8 @@ class Skeleton:
             match = _MARKER.search(line) if self.regions else None
             if match is not None and int(match.group(1)) < len(self.regions):
                 region = self.regions[int(match.group(1))]
+                if _indent(line) != _indent(region.placeholder):  # its lines would be put back where they no longer fit
+                    raise ValueError("a fix moved a part of the module it was not given")
                 region_start[int(match.group(1))] = len(output) + 1
                 output.extend(self.lines[region.start - 1:region.end])
                 continue
@@ -233,13 +247,16 @@ def _runs(body: list[ast.stmt], omit: Callable[[int, ast.stmt, int, int], bool])
     return [run for run in runs if run]
 
 
-def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool]) -> list[list[Item]]:
-    """Runs of defs and classes without targets in `body`, and in the classes that hold targets."""
+def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool],
+                          nested: bool = False) -> list[list[Item]]:
+    """Runs of defs and classes without targets in `body`, and in the defs and classes that
+    hold targets (a task nested in a 1,000-line factory of route handlers: gradio's
+    `create_app`). `nested`: `body` is inside a function."""
     runs = _runs(body, lambda number, stmt, start, end: (
-        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines)))
+        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines, nested)))
     for stmt in body:
-        if isinstance(stmt, ast.ClassDef) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
-            runs.extend(_defs_without_targets(stmt.body, lines, free))
+        if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
+            runs.extend(_defs_without_targets(stmt.body, lines, free, nested or not isinstance(stmt, ast.ClassDef)))
     return runs
 
 
@@ -275,14 +292,20 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
     return names
 
 
-def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
+def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str], nested: bool = False) -> bool:
     rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
     if rest and not rest.startswith("#"):
         return False  # something else shares its last line
     if getattr(stmt, "name", "").startswith(KEEP_PREFIXES):
         return False  # what a fix added before (the BGT103 callback) is looked at again
-    # a `global` may bind module names the commands ask about
-    return not any(_GLOBAL.search(line) for line in lines[start - 1:end])
+    # a `global` may bind module names the commands ask about, and a `nonlocal` in a def
+    # nested in a function the function's names; the word in a docstring binds nothing
+    # (lightrag: a 1,400-line decorator factory was shown whole for its docstring's "global")
+    words = _NONLOCAL if nested else _GLOBAL
+    if not any(words.search(line) for line in lines[start - 1:end]):
+        return True
+    declares = (ast.Global, ast.Nonlocal) if nested else ast.Global
+    return not any(isinstance(node, declares) for node in ast.walk(stmt))
 
 
 def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) -> None:
@@ -292,7 +315,39 @@ def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) 
         return
     _, start, _ = run[0]
     _, _, end = run[-1]
-    first_line, last_line = lines[start - 1], lines[end - 1]
-    indent = first_line[:len(first_line) - len(first_line.lstrip())]
+    last_line = lines[end - 1]
     ending = last_line[len(last_line.rstrip("\r\n")):]
-    regions.append(Region(start, end, f"{indent}{head}  # {{marker}}{ending}"))
+    regions.append(Region(start, end, f"{_indent(lines[start - 1])}{head}  # {{marker}}{ending}",
+                          [stmt for stmt, _, _ in run]))
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def _names_in(stmt: ast.stmt) -> set[str]:
+    """The identifiers LibCST would hold in `Name` nodes: names, attributes, parameters,
+    keywords, defs and the parts of imported names."""
+    names: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.keyword) and node.arg:
+            names.add(node.arg)
+        elif isinstance(node, (*_DEFS, ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.alias):
+            names.update(node.name.split("."))
+            if node.asname:
+                names.add(node.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update(node.module.split("."))
+    return names

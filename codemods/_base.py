@@ -40,6 +40,8 @@ class FindingCommand(VisitorBasedCodemodCommand, ABC):
         # in the parts left out; what a command asks of the module, it asks of these
         self.module_tree: ast.Module | None = None
         self.used_elsewhere: Callable[[str], bool] = lambda name: False
+        # ... and the names of the defs cut from lines first..last of what the command sees
+        self.names_cut_within: Callable[[int, int], set[str]] = lambda first, last: set()
 
     # LibCST's codemod base does matcher bookkeeping at every node, even for a command that
     # declares no matcher decorator: visiting costs 3-4x a plain transformer's (1 MB module:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingCommand, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
@@ -78,7 +79,8 @@ class DanglingTaskCommand(FindingCommand):
         # uses: a local would shadow a global or a closure's variable
         names = _Names()
         node.visit(names)
-        self.function_names.append(names.names)
+        span = self.get_metadata(PositionProvider, node)
+        self.function_names.append(names.names | self.names_cut_within(span.start.line, span.end.line))
         self.function_task_names.append([])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:

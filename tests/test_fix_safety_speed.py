@@ -107,3 +107,91 @@ def test_module_level_statements_are_cut_and_written_the_same(tmp_path: Path, mo
     (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
     assert whole_counts and cut == whole and cut_counts == whole_counts
     assert ".add_done_callback(" in cut and "time.sleep(SETTING_7)" not in cut
+
+
+# a factory of route handlers (gradio's `create_app`): the task and its scheduling site are
+# nested in it, beside handlers that hold no target; one of those uses the name `task` of
+# the module, which a new local `task` in the factory would shadow
+FACTORY = '''import asyncio
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+task = "a module-level name"
+
+
+def create_app(app):
+    """Builds the app; its config is global to the process."""
+
+    def unrelated_helper(x):
+        """Never mentioned by the kept code."""
+        return [x * 2 for _ in range(3)]
+{handlers}
+    async def refresh():
+        return await asyncio.sleep(0)
+
+    @app.post("/refresh")
+    async def start_refresh():
+        asyncio.create_task(refresh())
+        return {{"ok": True}}
+
+    asyncio.create_task(refresh())  # warm up, in the factory itself
+    return app
+'''
+HANDLER = '''
+    @app.get("/h{n}")
+    async def handler_{n}():
+        time.sleep(0)
+        return {{"n": {n}, "who": task}}
+'''
+
+
+def _factory(handlers: int = 40) -> str:
+    return FACTORY.format(handlers="".join(HANDLER.format(n=n) for n in range(handlers)))
+
+
+def test_defs_nested_in_a_function_with_targets_are_cut() -> None:
+    text = _factory()
+    targets = {n + 1 for n, line in enumerate(text.splitlines()) if "asyncio.create_task(" in line}
+    skeleton = build_skeleton(text, ast.parse(text), targets)
+    # the handlers and the helper are placeholders; the factory and the task's site stay
+    assert "handler_39" not in skeleton.text and "unrelated_helper" not in skeleton.text
+    assert "    asyncio.create_task(refresh())  # warm" in skeleton.text and "def create_app(app):" in skeleton.text
+    assert len(skeleton.text) < len(text) / 4
+    assert skeleton.expand(skeleton.text)[0] == text
+    # what was cut inside the factory is still asked about: the handlers use `task`
+    first, last = (skeleton.to_skeleton_line(n) for n in (9, len(text.splitlines())))
+    assert "task" in skeleton.names_cut_within(first, last)
+    assert "task" not in skeleton.names_cut_within(1, 8)
+
+
+def test_a_docstring_that_says_global_does_not_keep_a_def_whole() -> None:
+    text = _factory().replace("async def refresh():", 'async def refresh():\n        """nonlocal, global."""', 1)
+    text = text.replace("def create_app(app):\n", "def create_app(app):\n    # a global cache\n", 1)
+    targets = {n + 1 for n, line in enumerate(text.splitlines()) if "time.sleep(0)" in line}
+    skeleton = build_skeleton(text, ast.parse(text), {min(targets)})
+    assert "handler_39" not in skeleton.text
+    declares = text.replace("    def unrelated_helper(x):\n", "    def unrelated_helper(x):\n        nonlocal app\n", 1)
+    skeleton = build_skeleton(declares, ast.parse(declares), {min(targets) + 1})
+    assert "nonlocal app" in skeleton.text  # a nested def that binds the factory's names stays
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_a_task_nested_in_a_factory_is_fixed_the_same_through_the_skeleton(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unsafe: bool) -> None:
+    text = _factory()
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
+    assert whole_counts.get("BGT103") == 2 and cut == whole and cut_counts == whole_counts
+    # the factory's new local does not shadow the module's `task` its handlers read; in a
+    # handler, `task` is free
+    assert "    task_1 = asyncio.create_task(refresh())  # warm" in cut
+    assert "        task = asyncio.create_task(refresh())\n" in cut
+
+
+def test_a_fix_that_moves_a_placeholder_is_refused() -> None:
+    text = _factory(3)
+    targets = {n + 1 for n, line in enumerate(text.splitlines()) if "asyncio.create_task(" in line}
+    skeleton = build_skeleton(text, ast.parse(text), targets)
+    placeholder = next(line for line in skeleton.text.splitlines() if "__bgtask_lint_gap_" in line)
+    with pytest.raises(ValueError, match="moved a part"):
+        skeleton.expand(skeleton.text.replace(placeholder, "    " + placeholder, 1))
