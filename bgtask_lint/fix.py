@@ -37,14 +37,16 @@ if TYPE_CHECKING:
 
 # the order fixes are applied in: scheduling first; BGT501 before BGT301, so a call that
 # --unsafe-fixes moves into asyncio.to_thread keeps the connect timeout of a safe run;
-# the body-wrapping guard last
+# the body-wrapping guard last. Each rule's fix is `<Name>Fix` in
+# bgtask_lint/codemods/_fixes/<module>.py, its LibCST command `<Name>Command` in
+# bgtask_lint/codemods/<module>.py
 FIX_COMMANDS: dict[str, tuple[str, str]] = {
-    "BGT101": ("bgtask_lint.codemods.add_task_call_result", "AddTaskCallResultCommand"),
-    "BGT103": ("bgtask_lint.codemods.dangling_task", "DanglingTaskCommand"),
-    "BGT501": ("bgtask_lint.codemods.connect_timeout", "ConnectTimeoutCommand"),
-    "BGT301": ("bgtask_lint.codemods.blocking_calls", "BlockingCallsCommand"),
-    "BGT402": ("bgtask_lint.codemods.log_swallowed_exception", "LogSwallowedExceptionCommand"),
-    "BGT401": ("bgtask_lint.codemods.guard_task_body", "GuardTaskBodyCommand"),
+    "BGT101": ("add_task_call_result", "AddTaskCallResult"),
+    "BGT103": ("dangling_task", "DanglingTask"),
+    "BGT501": ("connect_timeout", "ConnectTimeout"),
+    "BGT301": ("blocking_calls", "BlockingCalls"),
+    "BGT402": ("log_swallowed_exception", "LogSwallowedException"),
+    "BGT401": ("guard_task_body", "GuardTaskBody"),
 }
 MAX_ROUNDS = 3  # a target an earlier command moved is fixed in the next round
 # fixes after which the module may have new findings: `add_task(job(1))` -> `add_task(job, 1)`
@@ -85,10 +87,16 @@ def targets_from_findings(findings: Iterable[Finding], code: str, unsafe: bool) 
     return {(f.line, f.col, f.end_line, f.end_col) for f in findings if f.code == code and f.fix in wanted}
 
 
+def fix_class(code: str):
+    """The fix of a fixable rule (a LibCST transformer), imported only when a fix needs it."""
+    module, name = FIX_COMMANDS[code]
+    return getattr(importlib.import_module(f"bgtask_lint.codemods._fixes.{module}"), f"{name}Fix")
+
+
 def command_class(code: str):
-    """The LibCST command of a fixable rule, imported by name only when a fix needs it."""
-    module_name, class_name = FIX_COMMANDS[code]
-    return getattr(importlib.import_module(module_name), class_name)
+    """The LibCST codemod command of a fixable rule (`python -m libcst.tool codemod`)."""
+    module, name = FIX_COMMANDS[code]
+    return getattr(importlib.import_module(f"bgtask_lint.codemods.{module}"), f"{name}Command")
 
 
 def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
@@ -196,8 +204,6 @@ class _Edit:
 
 def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Target]], unsafe: bool,
            progress: "_Progress") -> _Edit:
-    from libcst.codemod import CodemodContext
-
     from bgtask_lint.guards import guard_model
 
     module = project.module(path)
@@ -218,19 +224,19 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             skeleton = Skeleton.whole(text)
         else:
             skeleton = build_skeleton(text, module.tree, {line for t in mine for line in range(t[0], t[2] + 1)})
-        command = command_class(code)(CodemodContext(filename=str(path)), targets=skeleton.to_skeleton(mine),
-                                      unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
+        fixer = fix_class(code)(str(path), targets=skeleton.to_skeleton(mine),
+                                  unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
         if skeleton.regions:  # what the command asks of the module, it asks of the whole one
-            command.used_elsewhere = skeleton.used_outside
-            command.names_cut_within = skeleton.names_cut_within
-            command.module_tree = module.tree
-        if hasattr(command, "given_model"):  # the whole module's model, whatever the skeleton shows
-            command.given_model = guard_model(project.index, module)
-            command.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None
-        new_skeleton = _transform(command, skeleton.text)
+            fixer.used_elsewhere = skeleton.used_outside
+            fixer.names_cut_within = skeleton.names_cut_within
+            fixer.module_tree = module.tree
+        if hasattr(fixer, "given_model"):  # the whole module's model, whatever the skeleton shows
+            fixer.given_model = guard_model(project.index, module)
+            fixer.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None
+        new_skeleton = _transform(fixer, skeleton.text)
         if new_skeleton == skeleton.text:
             continue
-        fixed[code] += command.fixed or len(mine)
+        fixed[code] += fixer.fixed or len(mine)
         new_text, line_map = skeleton.expand(new_skeleton)
         for other in INVALIDATES.get(code, ()):
             if pending.get(other):
@@ -243,17 +249,12 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
     return _Edit(text, fixed, waiting)
 
 
-def _transform(command, code: str) -> str:
-    """Run one command on `code` without LibCST's defensive deep copy of the tree."""
-    from dataclasses import replace
-
+def _transform(fixer, code: str) -> str:
+    """Run one fix on `code` without LibCST's defensive deep copy of the tree."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
-    wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
-    with command.resolve(wrapper):
-        command.context = replace(command.context, wrapper=wrapper)
-        return command.transform_module_impl(wrapper.module).code
+    return fixer.run(MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)).code
 
 
 def _move(span: Target, line_map: Callable[[int], int | None]) -> Target | None:

@@ -1,34 +1,35 @@
-"""What every bgtask-lint codemod shares: targets, stand-alone detection, module edits."""
+"""What every bgtask-lint fix shares: targets, stand-alone detection, module edits."""
 
 from __future__ import annotations
 
-import argparse
 import ast
-from abc import ABC
 from typing import Callable, ClassVar, Iterable, Sequence
 
 import libcst as cst
 from bgtask_lint.codemods._imports import add_import
-from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.metadata import PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 # (line, column, end line, end column) of the node a finding points at; columns count characters
 Target = tuple[int, int, int, int]
 DEFAULT_TIMEOUT = 10.0
 
 
-class FindingCommand(VisitorBasedCodemodCommand, ABC):
-    """A codemod that fixes the findings of one rule, at the positions it is given.
+class FindingFix(cst.CSTTransformer):
+    """The fix of one rule's findings, at the positions it is given (`targets`), or, with
+    none given, at those a check of the file finds (a stand-alone run).
 
-    Abstract (ABC), so that `python -m libcst.tool list` does not offer it as a command.
+    A plain LibCST transformer: `bgtask-lint fix` runs it without importing
+    `libcst.codemod`, whose import (LibCST's matchers with it) costs more than most fixes.
+    `codemods/_command.py` wraps it as a codemod command for `python -m libcst.tool`.
     """
 
     CODE: ClassVar[str]
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, context: CodemodContext, targets: Iterable[Target] | None = None,
+    def __init__(self, filename: str | None = None, targets: Iterable[Target] | None = None,
                  unsafe_fixes: bool = False, connect_timeout: float | None = None) -> None:
-        super().__init__(context)
+        super().__init__()
+        self.filename = filename
         self.given_targets = None if targets is None else set(targets)
         self.unsafe_fixes = unsafe_fixes
         self.connect_timeout = connect_timeout or DEFAULT_TIMEOUT
@@ -43,33 +44,22 @@ class FindingCommand(VisitorBasedCodemodCommand, ABC):
         # ... and the names of the defs cut from lines first..last of what the command sees
         self.names_cut_within: Callable[[int, int], set[str]] = lambda first, last: set()
 
-    # LibCST's codemod base does matcher bookkeeping at every node, even for a command that
-    # declares no matcher decorator: visiting costs 3-4x a plain transformer's (1 MB module:
-    # most of `fix`'s time). No command here declares one (a test holds them to it), so
-    # they visit as a plain transformer does.
-    on_visit = cst.CSTTransformer.on_visit
-    on_leave = cst.CSTTransformer.on_leave
-    on_visit_attribute = cst.CSTTransformer.on_visit_attribute
-    on_leave_attribute = cst.CSTTransformer.on_leave_attribute
-
     def needs_import(self, name: str) -> None:
         if name not in self.imports:
             self.imports.append(name)
 
-    @staticmethod
-    def add_args(arg_parser: argparse.ArgumentParser) -> None:
-        arg_parser.add_argument("--unsafe-fixes", action="store_true", default=False,
-                                help="Also apply fixes that may change behaviour.")
-        arg_parser.add_argument("--connect-timeout", type=float, default=None,
-                                help="Timeout in seconds that BGT501 fixes insert (default 10.0).")
+    def run(self, wrapper: MetadataWrapper) -> cst.Module:
+        """The fixed module (`wrapper` holds the module to fix)."""
+        with self.resolve(wrapper):
+            return self.transform_module(wrapper.module)
 
-    def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+    def transform_module(self, tree: cst.Module) -> cst.Module:
         if self.given_targets is None:
             # run stand-alone (python -m libcst.tool codemod): find the targets the way
             # `bgtask-lint check` would, with the file's whole project
             from bgtask_lint.codemods._standalone import standalone_targets
 
-            self.targets, model = standalone_targets(tree.code, self.CODE, self.context.filename,
+            self.targets, model = standalone_targets(tree.code, self.CODE, self.filename,
                                                      self.unsafe_fixes, self.connect_timeout)
             if hasattr(self, "given_model"):
                 self.given_model = model
@@ -77,7 +67,7 @@ class FindingCommand(VisitorBasedCodemodCommand, ABC):
             self.targets = self.given_targets
         if not self.targets:
             return tree
-        new_tree = super().transform_module_impl(tree)
+        new_tree = tree.visit(self)
         for name in self.imports:
             new_tree = add_import(new_tree, name)
         return new_tree
@@ -199,11 +189,11 @@ def char_span(source_lines: Sequence[str], node) -> Target:
             node.end_lineno, char(node.end_lineno, node.end_col_offset))
 
 
-def args_column(command: VisitorBasedCodemodCommand, call: cst.Call) -> int | None:
+def args_column(command: FindingFix, call: cst.Call) -> int | None:
     """Where the (original) call's first argument starts on its line, or None."""
     return command.get_metadata(PositionProvider, call.args[0]).start.column if call.args else None
 
 
-def node_span(command: VisitorBasedCodemodCommand, node: cst.CSTNode) -> Target:
+def node_span(command: FindingFix, node: cst.CSTNode) -> Target:
     position = command.get_metadata(PositionProvider, node)
     return position.start.line, position.start.column, position.end.line, position.end.column

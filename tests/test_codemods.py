@@ -4,6 +4,8 @@ and fixing it again changes nothing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import libcst as cst
@@ -90,27 +92,25 @@ class TestSleepInline(CodemodTest):
         self.assertCodemod(before, after, unsafe_fixes=True)
 
 
-@pytest.mark.parametrize("code", sorted(FIX_COMMANDS))
-def test_commands_declare_no_matcher_the_fast_visit_would_skip(code: str) -> None:
-    """The commands visit as a plain transformer does (codemods/_base.py), which runs no
-    matcher decorator: a command that declared one would silently lose it."""
-    command = command_class(code)(CodemodContext())
-    assert not command._matchers
-    assert not command._extra_visit_funcs and not command._extra_leave_funcs
-
-
-def test_the_matcher_check_sees_a_declared_matcher() -> None:
-    """The test above can fail: a command with a matcher-decorated method is caught."""
-    import libcst.matchers as m
-
-    class Decorated(command_class("BGT101")):
-        @m.call_if_inside(m.FunctionDef())
-        def visit_Call(self, node: cst.Call) -> None:
-            pass
-
-        @m.leave(m.Name("x"))
-        def _renamed(self, original: cst.Name, updated: cst.Name) -> cst.Name:
-            return updated
-
-    command = Decorated(CodemodContext())
-    assert command._matchers and command._extra_leave_funcs
+def test_fixing_imports_no_libcst_codemod(tmp_path: Path) -> None:
+    """`bgtask-lint fix` runs the fixes as plain transformers: `libcst.codemod` (and LibCST's
+    matchers, which it imports) would cost more than most fixes; the commands around
+    them are for `python -m libcst.tool` only."""
+    path = tmp_path / "app.py"
+    path.write_text("import asyncio\n\n\nasync def work():\n    pass\n\n\nasync def start():\n"
+                    "    asyncio.create_task(work())\n")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from bgtask_lint.config import Settings\n"
+        "from bgtask_lint.project import Project\n"
+        "path = Path(sys.argv[1]).resolve()\n"
+        "project = Project.load([path], Settings(), root=path.parent)\n"
+        "result = project.fix_text(path, path.read_text())\n"
+        "print(dict(result.fixed))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('libcst.codemod', 'libcst.matchers'))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    fixed, imported = proc.stdout.splitlines()
+    assert fixed == "{'BGT103': 1}" and imported == "[]"

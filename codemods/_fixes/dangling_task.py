@@ -1,0 +1,273 @@
+"""BGT103: keep a strong reference to a task created as a statement, and log its exception.
+
+`asyncio.create_task(work())` becomes::
+
+    task = asyncio.create_task(work())
+    _background_tasks.add(task)
+    task.add_done_callback(_background_task_done)
+
+with, at module level, the asyncio documentation's registry and a done-callback that
+also retrieves the exception (the rule says it is lost; the fix must not lose it)::
+
+    _background_tasks: set = set()  # strong references: the event loop keeps only weak ones
+
+
+    def _background_task_done(task) -> None:
+        _background_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %r failed", task, exc_info=task.exception())
+
+The logger is one provably bound in the module (bgtask_lint/log_fixes.py chooses it, as
+for BGT401; loguru and structlog get their own idiom). When none is bound and the name
+`logger` is free, `logger = logging.getLogger(__name__)` is added; when `logger` is taken
+by something that is not provably a logger, the callback logs through
+`logging.getLogger(__name__)`, importing logging inside itself if the module's
+`logging` is something else.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from bgtask_lint.codemods._base import FindingFix, header_end, module_defines
+from bgtask_lint.codemods._loggers import add_module_logger
+from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds, module_quote
+from bgtask_lint.names import walked
+
+REGISTRY = "_background_tasks"
+CALLBACK = "_background_task_done"
+REGISTRY_LINE = f"{REGISTRY}: set = set()  # strong references: the event loop keeps only weak ones"
+CALLBACK_TEMPLATE = '''def {name}(task) -> None:
+    """Drop the strong reference; log the exception, which nothing else retrieves."""
+{prelude}    {registry}.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        {log}
+'''
+
+
+def log_statement(logger: str, kind: str, quote: str = '"') -> str:
+    """The task's exception with its traceback, in the logger's own idiom (and the quotes
+    the module writes its strings in)."""
+    q = quote
+    if kind == "loguru":
+        return f'{logger}.opt(exception=task.exception()).error({q}background task {{!r}} failed{q}, task)'
+    if kind == "structlog":
+        return f'{logger}.error({q}background task failed{q}, task=repr(task), exc_info=task.exception())'
+    return f'{logger}.error({q}background task %r failed{q}, task, exc_info=task.exception())'
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+class DanglingTaskFix(FindingFix):
+    CODE = "BGT103"
+    # bgtask_lint.guards.GuardModel of the whole module in its project (from fix.py, or
+    # from the check of a stand-alone run)
+    given_model = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # a new `task` variable must not take a name the function (or a def nested in it)
+        # uses: a local would shadow a global or a closure's variable
+        names = _Names()
+        node.visit(names)
+        span = self.get_metadata(PositionProvider, node)
+        self.function_names.append(names.names | self.names_cut_within(span.start.line, span.end.line))
+        self.function_task_names.append([])
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.function_names.pop()
+        self.function_task_names.pop()
+        return updated
+
+    def _task_name(self) -> str:
+        """`task`, or `task_1`... when the function already uses that name. One name per
+        function: each rewrite uses its variable only on the next two lines, so the next
+        rewrite may bind it again."""
+        used = self.function_names[-1] if self.function_names else self.used_names
+        ours = self.function_task_names[-1] if self.function_task_names else None
+        if ours:
+            return ours[0]
+        name, counter = "task", 1
+        while name in used:
+            name = f"task_{counter}"
+            counter += 1
+        used.add(name)
+        if ours is not None:
+            ours.append(name)
+        return name
+
+    def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
+        name = self._task_name()
+        assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=expr.value)
+        add = cst.parse_statement(f"{REGISTRY}.add({name})").body[0]  # type: ignore[attr-defined]
+        callback = cst.parse_statement(f"{name}.add_done_callback({self.callback})").body[0]  # type: ignore[attr-defined]
+        self.fixed += 1
+        return [assign, add, callback]
+
+    def _targeted(self, original: cst.BaseSmallStatement) -> bool:
+        return isinstance(original, cst.Expr) and isinstance(original.value, cst.Call) \
+            and self.is_target(original.value)
+
+    def _rewrite_smalls(self, original, updated):
+        body: list[cst.BaseSmallStatement] = []
+        for old, new in zip(original.body, updated.body):
+            if self._targeted(old):
+                replacement = self._replacement(new)
+                body.extend(s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for s in replacement)
+            else:
+                body.append(new.with_changes(semicolon=cst.MaybeSentinel.DEFAULT))
+        return body
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine):
+        if not any(self._targeted(s) for s in original.body):
+            return updated
+        if len(original.body) == 1:
+            assign, add, callback = self._replacement(updated.body[0])  # type: ignore[arg-type]
+            return cst.FlattenSentinel([
+                updated.with_changes(body=[assign]),
+                cst.SimpleStatementLine(body=[add]),
+                cst.SimpleStatementLine(body=[callback]),
+            ])
+        return updated.with_changes(body=self._rewrite_smalls(original, updated))
+
+    def leave_SimpleStatementSuite(self, original: cst.SimpleStatementSuite,
+                                   updated: cst.SimpleStatementSuite):
+        if not any(self._targeted(s) for s in original.body):
+            return updated
+        return updated.with_changes(body=self._rewrite_smalls(original, updated))
+
+    # --- the module-level registry, callback and logger --------------------------------
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        # the callback's name is known before the statements that refer to it are written
+        module_tree = self.module_tree if self.module_tree is not None else ast.parse(tree.code)
+        self.callback = _callback_name(tree, module_tree)
+        # the names a new `task` variable must not take: every identifier of the module
+        self.used_names = _identifiers(module_tree)
+        self.function_names: list[set[str]] = []
+        self.function_task_names: list[list[str]] = []
+        return super().transform_module(tree)
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if not self.fixed:
+            return updated
+        new: list[cst.BaseStatement] = []
+        if not module_defines(updated, REGISTRY):
+            new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
+        choice = None
+        if self.callback not in _defined_functions(updated):
+            choice = _choose_logger(self.given_model)
+            quote = module_quote(self.given_model) if self.given_model is not None else '"'
+            new.append(_callback(self.callback, choice, updated, quote))
+        updated = _insert(updated, new)
+        if isinstance(choice, LoggerChoice):
+            if choice.add:
+                updated = add_module_logger(updated, choice)
+            if choice.add or choice.name == "logging":
+                self.needs_import("logging")
+        return updated
+
+
+def _defined_functions(module: cst.Module) -> set[str]:
+    return {stmt.name.value for stmt in module.body if isinstance(stmt, cst.FunctionDef)}
+
+
+def _identifiers(tree: ast.Module) -> set[str]:
+    found: set[str] = set()
+    for node in walked(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.alias):
+            found.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+    return found
+
+
+def _callback_name(module: cst.Module, tree: ast.Module) -> str:
+    """`_background_task_done`, unless the module binds that name to something else."""
+    name, counter = CALLBACK, 1
+    while module_binds(tree, name) and not _is_our_callback(module, name):
+        name = f"{CALLBACK}_{counter}"
+        counter += 1
+    return name
+
+
+def _is_our_callback(module: cst.Module, name: str) -> bool:
+    """A def of that name written by this fix earlier (its body discards from the registry)."""
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            code = module.code_for_node(stmt)
+            return f"{REGISTRY}.discard(task)" in code and "task.exception()" in code
+    return False
+
+
+def _choose_logger(model) -> LoggerChoice | None:
+    """A logger bound in the module (or one to add); None: log through logging.getLogger.
+    `model`: the guard model of the whole module in its project (so a logger imported from
+    another module of the project is known)."""
+    if model is None:
+        return None
+    callback = ast.parse(f"def {CALLBACK}(task): pass").body[0]
+    choice = choose_logger(model, callback, may_add=True)
+    if isinstance(choice, NoFix):
+        if model.loggers.imports.get("logging") == "logging" or not module_binds(model.module.tree, "logging"):
+            return LoggerChoice("logging", "logging")  # `logging` is the module (or free: imported)
+        return None
+    return choice
+
+
+def _callback(name: str, choice: LoggerChoice | None, module: cst.Module, quote: str) -> cst.BaseStatement:
+    if choice is None:
+        prelude, log = "    import logging\n\n", log_statement("logging.getLogger(__name__)", "logging", quote)
+    elif choice.name == "logging" and not choice.add:
+        prelude, log = "", log_statement("logging.getLogger(__name__)", "logging", quote)
+    else:
+        prelude, log = "", log_statement(choice.name, choice.kind, quote)
+    code = CALLBACK_TEMPLATE.format(name=name, prelude=prelude, registry=REGISTRY, log=log)
+    return cst.parse_statement(code, config=module.config_for_parsing)
+
+
+def _insert(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """After the docstring and imports: one blank line before a plain statement, two
+    around a def (PEP 8)."""
+    if not statements:
+        return module
+    body = list(module.body)
+    # before the first def or class (after the module's imports and settings), or right
+    # after an existing registry
+    at = next((i for i, stmt in enumerate(body) if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))), len(body))
+    at = max(at, header_end(body))
+    for index, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and module_defines(module.with_changes(body=[stmt]), REGISTRY):
+            at = max(at, index + 1)
+    placed = []
+    for stmt in statements:
+        blank = 2 if isinstance(stmt, cst.FunctionDef) else 1
+        if not placed and at == 0:
+            blank = 0
+        placed.append(stmt.with_changes(leading_lines=[cst.EmptyLine()] * blank))  # type: ignore[attr-defined]
+    if at < len(body):
+        following = body[at]
+        wanted = 2 if isinstance(statements[-1], cst.FunctionDef) else 1
+        lines = list(following.leading_lines)  # type: ignore[attr-defined]
+        blanks = 0
+        while blanks < len(lines) and lines[blanks].comment is None and blanks < wanted:
+            blanks += 1
+        if blanks < wanted:
+            body[at] = following.with_changes(  # type: ignore[attr-defined]
+                leading_lines=[cst.EmptyLine()] * (wanted - blanks) + lines)
+    return module.with_changes(body=body[:at] + placed + body[at:])
