@@ -230,7 +230,7 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         first = sorted(path for path, codes in todo.items() if codes & SCHEDULING_FIRST)
         decided = {path for path, codes in todo.items() if codes & DECIDED_BY_SCHEDULING}
         stages: list[tuple[list[Path], tuple[str, ...] | None]] = [(sorted(todo), None)]
-        if first and decided and len(decided | set(first)) > 1:  # (one module orders its own fixes)
+        if first and decided and _decides_elsewhere(project, first, todo, decided):
             stages = [(first, tuple(SCHEDULING_FIRST)), (sorted(todo), None)]
         changed_this_round = False
         for paths, codes in stages:
@@ -252,6 +252,23 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
     if checked_last is not None and not failed and set(checked) == set(project.targets):
         checked_last.update(checked)
     return fixes, failed
+
+
+def _decides_elsewhere(project: Project, first: list[Path], todo: dict[Path, set[str]], decided: set[Path]) -> bool:
+    """Whether a scheduling fix in one of `first` can decide a task-body fix (BGT401,
+    BGT402) of another module of `decided`: a BGT101 fix (its task is known only once
+    fixed), or a `create_task` site there whose task is defined in such a module. When
+    none can, the files are fixed in one stage (one module orders its own fixes)."""
+    index = project.index
+    for path in first:
+        if "BGT101" in todo[path]:
+            return True
+        module = index.by_path[path]
+        for site in module.sites:
+            task = index.resolve_task(module, site) if site.form == "create_task" else None
+            if task is not None and task.module.path != path and task.module.path in decided:
+                return True
+    return False
 
 
 def _checked(project: Project, paths: list[Path], failed: set[Path], jobs: int | None) -> dict[Path, list[Finding]]:
@@ -309,10 +326,10 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
     parsed: dict[Path, ModuleInfo] = {}  # the fixed texts' modules, when fixed here
     with _progress(todo) as bar:
         if len(todo) >= MIN_PARALLEL_FIXES:
-            from bgtask_lint.fix import FIX_COMMANDS, command_class
+            from bgtask_lint.fix import FIX_COMMANDS, fix_class
 
-            for code in FIX_COMMANDS:  # LibCST and the commands, imported once here, not in every worker
-                command_class(code)
+            for code in FIX_COMMANDS:  # LibCST and the fixes, imported once here, not in every worker
+                fix_class(code)
             project.index.task_paths()  # the task table, once, before the workers inherit the index
 
             order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))

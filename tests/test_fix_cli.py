@@ -263,6 +263,32 @@ def test_a_scheduling_fix_in_one_module_decides_the_guard_in_another(
     assert written["1"] == written["2"]
 
 
+def test_files_whose_fixes_cannot_decide_each_other_are_fixed_in_one_stage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduling fixes go first only when one can decide another module's task-body
+    fix: here main.py drops a task defined in main.py, and the unguarded task of jobs.py
+    is scheduled from elsewhere; one stage, and what is written is the same."""
+    from bgtask_lint import fix_run
+
+    app = write_app(tmp_path, {
+        "main": "import asyncio\n\n\nasync def job(x):\n    await asyncio.sleep(0)\n\n\n"
+                "async def go():\n    asyncio.create_task(job(1))\n",
+        "jobs": "import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                "async def flush(items):\n    for item in items:\n        await item.save()\n",
+        "routes": "from fastapi import BackgroundTasks\nfrom app.jobs import flush\n\n\n"
+                  "async def endpoint(background_tasks: BackgroundTasks, items: list):\n"
+                  "    background_tasks.add_task(flush, items)\n",
+    })
+    stages = []
+    original = fix_run._fix_files
+    monkeypatch.setattr(fix_run, "_fix_files", lambda *a, **k: stages.append(a[1]) or original(*a, **k))
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", "--jobs", "1", "--no-cache", "app")
+    assert result.exit_code == 0, result.output
+    assert "add_done_callback" in (app / "main.py").read_text() and "try:" in (app / "jobs.py").read_text()
+    assert [sorted(p.name for p in paths) for paths in stages] == [["jobs.py", "main.py"]]
+
+
 def test_fix_parses_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first check, the fix and the last check share the modules parsed from one text:
     a file the fix leaves alone is parsed once in the whole run, a fixed one once more."""
