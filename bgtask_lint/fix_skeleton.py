@@ -201,6 +201,7 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
         free(start, end) and stmt.col_offset == 0 and not _is_docstring(number, stmt)
         and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
         and _omissible(stmt, start, end, lines)))
+    statements += _statements_in_functions(tree.body, lines, free)
     omitted = sorted((start, end) for run in [*defs, *statements] for _, start, end in run)
     kept, position = [], 1
     for start, end in omitted:
@@ -257,6 +258,26 @@ def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable
     for stmt in body:
         if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
             runs.extend(_defs_without_targets(stmt.body, lines, free, nested or not isinstance(stmt, ast.ClassDef)))
+    return runs
+
+
+def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool],
+                             in_function: bool = False) -> list[list[Item]]:
+    """Runs of statements without targets in the body of each def that holds targets (and
+    of the defs and classes in it that do): a 600-line endpoint with one task to fix. Only
+    the def's own statements, as a whole: never one inside a statement that holds a target
+    (a `with open(...) as f:` to convert owns its body's `f.read()`). Not a statement that
+    imports, defines, declares `global`/`nonlocal`, yields, or binds a name the fixes add."""
+    runs: list[list[Item]] = []
+    if in_function:
+        runs = _runs(body, lambda number, stmt, start, end: (
+            free(start, end) and not _is_docstring(number, stmt)
+            and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
+            and not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(stmt))
+            and _omissible(stmt, start, end, lines, nested=True)))
+    for stmt in body:
+        if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
+            runs.extend(_statements_in_functions(stmt.body, lines, free, not isinstance(stmt, ast.ClassDef)))
     return runs
 
 

@@ -160,7 +160,7 @@ def test_defs_nested_in_a_function_with_targets_are_cut() -> None:
     assert len(skeleton.text) < len(text) / 4
     assert skeleton.expand(skeleton.text)[0] == text
     # what was cut inside the factory is still asked about: the handlers use `task`
-    first, last = (skeleton.to_skeleton_line(n) for n in (9, len(text.splitlines())))
+    first, last = skeleton.to_skeleton_line(9), len(skeleton.text.splitlines())
     assert "task" in skeleton.names_cut_within(first, last)
     assert "task" not in skeleton.names_cut_within(1, 8)
 
@@ -195,3 +195,59 @@ def test_a_fix_that_moves_a_placeholder_is_refused() -> None:
     placeholder = next(line for line in skeleton.text.splitlines() if "__bgtask_lint_gap_" in line)
     with pytest.raises(ValueError, match="moved a part"):
         skeleton.expand(skeleton.text.replace(placeholder, "    " + placeholder, 1))
+
+
+ENDPOINT = '''import asyncio
+import json
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+
+async def work(x):
+    await asyncio.sleep(0)
+
+
+async def chat_completion(payload):
+    """One long endpoint (open-webui's is 600 lines) with three things to fix."""
+    task = payload.get("task")
+{steps}
+    if payload.get("background"):
+        asyncio.create_task(work(task))
+    with open(payload["path"]) as f:
+        data = json.loads(f.read())
+    time.sleep(0)
+    return {{"task": task, "data": data}}
+'''
+STEP = '''    value_{n} = payload.get("v{n}", {n}) * 2
+    if value_{n} > 100:
+        logger.info("big %s", value_{n})
+'''
+
+
+def _endpoint(steps: int = 60) -> str:
+    return ENDPOINT.format(steps="".join(STEP.format(n=n) for n in range(steps)))
+
+
+def test_statements_of_a_function_with_targets_are_cut_around_them() -> None:
+    text = _endpoint()
+    lines = text.splitlines()
+    targets = {n + 1 for n, line in enumerate(lines) if "create_task(" in line or "open(" in line}
+    skeleton = build_skeleton(text, ast.parse(text), targets)
+    assert "value_30" not in skeleton.text and "    pass  # __bgtask_lint_gap_" in skeleton.text
+    # the statements that hold a target stay whole, with what is inside them
+    assert "        data = json.loads(f.read())" in skeleton.text and "asyncio.create_task(work(task))" in skeleton.text
+    assert '    task = payload.get("task")' in skeleton.text  # binds a name the code left mentions
+    assert len(skeleton.text) < len(text) / 4
+    assert skeleton.expand(skeleton.text)[0] == text
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_a_long_endpoint_is_fixed_the_same_through_the_skeleton(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unsafe: bool) -> None:
+    text = _endpoint()
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
+    assert cut == whole and cut_counts == whole_counts
+    assert "task_1 = asyncio.create_task(work(task))" in cut and "await asyncio.sleep(0)\n    return" in cut
+    assert "async with aiofiles.open(" in cut and "await f.read()" in cut  # aiofiles is declared: safe
