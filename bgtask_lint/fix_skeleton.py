@@ -201,8 +201,10 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
         free(start, end) and stmt.col_offset == 0 and not _is_docstring(number, stmt)
         and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
         and _omissible(stmt, start, end, lines)))
-    statements += _statements_in_functions(tree.body, lines, free)
-    omitted = sorted((start, end) for run in [*defs, *statements] for _, start, end in run)
+    # in a function, what the fixes ask about names they ask of the whole module's tree,
+    # but BGT103's new variable, which also takes the names cut (Skeleton.names_cut_within)
+    in_functions = _statements_in_functions(tree.body, lines, free)
+    omitted = sorted((start, end) for run in [*defs, *statements, *in_functions] for _, start, end in run)
     kept, position = [], 1
     for start, end in omitted:
         kept.extend(lines[position - 1:start - 1])
@@ -217,6 +219,8 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
     for run in statements:
         for group in _split(run, lambda item: bool(_bound_names(item[0]) & mentioned)):
             _close(group, lines, regions, "pass")
+    for run in in_functions:
+        _close(run, lines, regions, "pass")
     for run in defs:
         pending: list[Item] = []
         for item in run:
@@ -264,10 +268,11 @@ def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable
 def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool],
                              in_function: bool = False) -> list[list[Item]]:
     """Runs of statements without targets in the body of each def that holds targets (and
-    of the defs and classes in it that do): a 600-line endpoint with one task to fix. Only
-    the def's own statements, as a whole: never one inside a statement that holds a target
-    (a `with open(...) as f:` to convert owns its body's `f.read()`). Not a statement that
-    imports, defines, declares `global`/`nonlocal`, yields, or binds a name the fixes add."""
+    of the defs and classes in it that do, and of the branches, loops and `try`s in it that
+    do): a 600-line endpoint with one task to fix. Never inside a `with` that holds a
+    target (a `with open(...) as f:` to convert owns its body's `f.read()`). Not a
+    statement that imports, defines, declares `global`/`nonlocal`, yields, or binds a
+    name the fixes add."""
     runs: list[list[Item]] = []
     if in_function:
         runs = _runs(body, lambda number, stmt, start, end: (
@@ -276,9 +281,24 @@ def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Calla
             and not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(stmt))
             and _omissible(stmt, start, end, lines, nested=True)))
     for stmt in body:
-        if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
+        if free(stmt.lineno, stmt.end_lineno or stmt.lineno):
+            continue
+        if isinstance(stmt, _DEFS):
             runs.extend(_statements_in_functions(stmt.body, lines, free, not isinstance(stmt, ast.ClassDef)))
+        elif in_function:
+            for block in _blocks(stmt):
+                runs.extend(_statements_in_functions(block, lines, free, True))
     return runs
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The blocks of a branch, loop or `try` whose statements can be cut around a target
+    in one of them (a `with` is not entered: what it binds, its body uses)."""
+    if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+        return [stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse, stmt.finalbody]
+    return []
 
 
 def _split(run: list[Item], stays: Callable[[Item], bool]) -> list[list[Item]]:

@@ -203,6 +203,7 @@ import logging
 import time
 
 logger = logging.getLogger(__name__)
+task_1 = "a module-level name"
 
 
 async def work(x):
@@ -212,6 +213,7 @@ async def work(x):
 async def chat_completion(payload):
     """One long endpoint (open-webui's is 600 lines) with three things to fix."""
     task = payload.get("task")
+    logger.debug("previous: %s", task_1)
 {steps}
     if payload.get("background"):
         asyncio.create_task(work(task))
@@ -238,7 +240,7 @@ def test_statements_of_a_function_with_targets_are_cut_around_them() -> None:
     assert "value_30" not in skeleton.text and "    pass  # __bgtask_lint_gap_" in skeleton.text
     # the statements that hold a target stay whole, with what is inside them
     assert "        data = json.loads(f.read())" in skeleton.text and "asyncio.create_task(work(task))" in skeleton.text
-    assert '    task = payload.get("task")' in skeleton.text  # binds a name the code left mentions
+    assert '    task = payload.get("task")' in skeleton.text  # binds a name a fix adds (BGT103's variable)
     assert len(skeleton.text) < len(text) / 4
     assert skeleton.expand(skeleton.text)[0] == text
 
@@ -249,5 +251,7 @@ def test_a_long_endpoint_is_fixed_the_same_through_the_skeleton(
     text = _endpoint()
     (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, unsafe)
     assert cut == whole and cut_counts == whole_counts
-    assert "task_1 = asyncio.create_task(work(task))" in cut and "await asyncio.sleep(0)\n    return" in cut
+    # the new variable takes neither the function's `task` nor the global `task_1` it reads
+    # in a statement the skeleton cut
+    assert "task_2 = asyncio.create_task(work(task))" in cut and "await asyncio.sleep(0)\n    return" in cut
     assert "async with aiofiles.open(" in cut and "await f.read()" in cut  # aiofiles is declared: safe

@@ -324,9 +324,9 @@ LIBCST_REJECTS = [
 
 
 @pytest.mark.parametrize("name, statement", LIBCST_REJECTS, ids=[name for name, _ in LIBCST_REJECTS])
-def test_code_libcst_cannot_take_in_the_def_it_fixes(project: Path, name: str, statement: str) -> None:
+def test_code_libcst_cannot_take_in_the_statement_it_fixes(project: Path, name: str, statement: str) -> None:
     path = project / name
-    path.write_text(SNIPPET.replace("    asyncio.create_task", "    " + statement + "    asyncio.create_task"))
+    path.write_text(SNIPPET.replace("    asyncio.create_task", "    " + statement.rstrip("\n") + "; asyncio.create_task"))
     (project / "good.py").write_text(DANGLING)
     result = run("check", ".")
     assert "good.py:5:5: BGT103" in result.stdout and "Traceback" not in result.output
@@ -342,14 +342,19 @@ def test_code_libcst_cannot_take_in_the_def_it_fixes(project: Path, name: str, s
 
 
 @pytest.mark.parametrize("name, statement", LIBCST_REJECTS, ids=[name for name, _ in LIBCST_REJECTS])
-def test_code_libcst_cannot_take_elsewhere_is_put_back_as_it_was(project: Path, name: str, statement: str) -> None:
-    # LibCST sees only the defs that hold targets (fix_skeleton.py): the rest is cut and put back
+@pytest.mark.parametrize("where", ["module", "def"])
+def test_code_libcst_cannot_take_elsewhere_is_put_back_as_it_was(project: Path, name: str, statement: str,
+                                                                  where: str) -> None:
+    # LibCST sees only the statements that hold targets (fix_skeleton.py): the rest, in the
+    # module or in the def it fixes, is cut and put back
     path = project / name
-    path.write_text(statement + SNIPPET)
+    text = statement + SNIPPET if where == "module" else \
+        SNIPPET.replace("    asyncio.create_task", "    " + statement + "    asyncio.create_task")
+    path.write_text(text)
     result = run("fix", ".")
     assert result.exit_code == 0, result.output
     fixed = path.read_text()
-    assert fixed.startswith(statement) and "task = asyncio.create_task(work())" in fixed
+    assert statement in fixed and "task = asyncio.create_task(work())" in fixed
     compile(fixed, name, "exec")
 
 
