@@ -11,9 +11,11 @@ command's job (fix_run.py).
 
 Speed: LibCST costs about 40 µs per byte of the code it parses, annotates with
 positions and transforms, 200 times `ast`. So a command never sees more than it needs:
-it gets a skeleton of the module, where every def or class that holds none of its
-targets is one placeholder line, put back verbatim afterwards (fix_skeleton.py); what it
-decides with the module (loggers, imports) it asks of the whole module's model.
+it gets a skeleton of the module, where every def, class or run of statements that
+holds none of its targets is one placeholder line, put back verbatim afterwards
+(fix_skeleton.py); what it decides with the module (loggers, imports) it asks of the
+whole module's model. And the fixes are plain LibCST transformers (codemods/_fixes/):
+`libcst.codemod` is imported only by the commands around them, for `libcst.tool`.
 """
 
 from __future__ import annotations

@@ -1,19 +1,26 @@
 """What a fix command sees of a module: its skeleton.
 
 LibCST's cost grows with the code it parses, annotates and rewrites, so a command that
-fixes three calls in a module (of 1 MB, or of 30 KB) gets the module with every def and class that holds
-none of its targets replaced by a placeholder line (`def name(): ...  # marker` for a
-def whose name the commands may ask about, one such line with a name of its own for a
-run of the others; a class with targets has its other methods cut the same way), and
-every run of other module-level statements (assignments, `if`s, calls) that bind no name
-the code left mentions or a fix adds, and hold no import or def, by one `pass  # marker`
-line. Other module-level statements (imports, loggers) and
-any def that declares `global` stay whole, so what the commands ask of the module
-(is this name bound, which imports are there) has the same answer; what depends on the
-code cut (loggers, lazy imports) the commands ask of the whole module's model and tree,
-which fix.py hands them. Afterwards each
-placeholder is put back verbatim, and the lines of the edit are mapped so the targets
-of the next command can be moved.
+fixes three calls in a module (of 1 MB, or of 30 KB) gets the module with what holds
+none of its targets replaced by placeholder lines:
+
+- every def and class, at module level, in a class that holds targets, or nested in a
+  def that holds targets: `def name(): ...  # marker` for a def whose name the commands
+  may ask about, one such line with a name of its own for a run of the others;
+- every run of other module-level statements (assignments, `if`s, calls) that bind no
+  name the code left mentions or a fix adds, and hold no import or def: one
+  `pass  # marker` line;
+- in a def that holds targets, every run of its statements around them (also within the
+  branches, loops and `try`s that hold them, not within a `with`) that import, define,
+  yield and bind nothing a fix adds: one `pass  # marker` line.
+
+Imports, loggers and any def that declares `global` (or, nested, `nonlocal`) stay whole,
+so what the commands ask of the module (is this name bound, which imports are there)
+has the same answer; what depends on the code cut (loggers, lazy imports, the names a
+new variable must not take) the commands ask of the whole module's model and tree, and
+of `Skeleton.names_cut_within`, which fix.py hands them. Afterwards each placeholder is
+put back verbatim (an edit that moved one is refused), and the lines of the edit are
+mapped so the targets of the next command can be moved.
 """
 
 from __future__ import annotations
