@@ -14,11 +14,11 @@ none of its targets replaced by placeholder lines:
   branches, loops and `try`s that hold them, not within a `with`) that import, define,
   yield and bind nothing a fix adds: one `pass  # marker` line.
 
-Imports, loggers and any def that declares `global` (or, nested, `nonlocal`) stay whole,
-so what the commands ask of the module (is this name bound, which imports are there)
-has the same answer; what depends on the code cut (loggers, lazy imports, the names a
-new variable must not take) the commands ask of the whole module's model and tree, and
-of `Skeleton.names_cut_within`, which fix.py hands them. Afterwards each placeholder is
+Imports and loggers stay whole, so what the commands ask of the module (which imports
+are there, is the registry bound) has the same answer; what depends on the code cut
+(loggers, lazy imports, names bound by a `global` in a def, the names a new variable
+must not take) the commands ask of the whole module's model and tree, and of
+`Skeleton.names_cut_within`, which fix.py hands them. Afterwards each placeholder is
 put back verbatim (an edit that moved one is refused), and the lines of the edit are
 mapped so the targets of the next command can be moved.
 """
@@ -37,8 +37,6 @@ from bgtask_lint.files import line_within, source_lines
 SKELETON_MIN_CHARS = 0  # every module: LibCST costs per character shown, and skipping a def is cheap
 MARKER = "__bgtask_lint_gap_{}__"
 _MARKER = re.compile(r"# __bgtask_lint_gap_(\d+)__")
-_GLOBAL = re.compile(r"\bglobal\b")
-_NONLOCAL = re.compile(r"\b(global|nonlocal)\b")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 KEEP_PREFIXES = ("_background_task_done",)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -227,7 +225,7 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
         for group in _split(run, lambda item: bool(_bound_names(item[0]) & mentioned)):
             _close(group, lines, regions, "pass")
     for run in in_functions:
-        _close(run, lines, regions, "pass")
+        _close(run, lines, regions, '""' if _is_docstring(0, run[0][0]) else "pass")
     for run in defs:
         pending: list[Item] = []
         for item in run:
@@ -259,42 +257,48 @@ def _runs(body: list[ast.stmt], omit: Callable[[int, ast.stmt, int, int], bool])
     return [run for run in runs if run]
 
 
-def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool],
-                          nested: bool = False) -> list[list[Item]]:
+def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool]) -> list[list[Item]]:
     """Runs of defs and classes without targets in `body`, and in the defs and classes that
     hold targets (a task nested in a 1,000-line factory of route handlers: gradio's
-    `create_app`). `nested`: `body` is inside a function."""
+    `create_app`)."""
     runs = _runs(body, lambda number, stmt, start, end: (
-        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines, nested)))
+        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines)))
     for stmt in body:
         if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
-            runs.extend(_defs_without_targets(stmt.body, lines, free, nested or not isinstance(stmt, ast.ClassDef)))
+            runs.extend(_defs_without_targets(stmt.body, lines, free))
     return runs
 
 
 def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Callable[[int, int], bool],
-                             in_function: bool = False) -> list[list[Item]]:
+                             block: str | None = None) -> list[list[Item]]:
     """Runs of statements without targets in the body of each def that holds targets (and
     of the defs and classes in it that do, and of the branches, loops and `try`s in it that
     do): a 600-line endpoint with one task to fix. Never inside a `with` that holds a
     target (a `with open(...) as f:` to convert owns its body's `f.read()`). Not a
     statement that imports, defines, declares `global`/`nonlocal`, yields, or binds a
-    name the fixes add."""
+    name the fixes add. A def's docstring of several lines is a run of its own (its
+    placeholder is a string: a fix that puts a line after the docstring still can).
+    `block`: what `body` is, "def" or "block" (None: a module's or a class's)."""
     runs: list[list[Item]] = []
-    if in_function:
+    if block is not None:
         runs = _runs(body, lambda number, stmt, start, end: (
             free(start, end) and not _is_docstring(number, stmt)
             and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
             and not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(stmt))
-            and _omissible(stmt, start, end, lines, nested=True)))
+            and _omissible(stmt, start, end, lines)))
+        first = body[0] if block == "def" else None
+        if first is not None and _is_docstring(0, first) and (first.end_lineno or first.lineno) > first.lineno:
+            end = first.end_lineno or first.lineno
+            if free(first.lineno, end) and _omissible(first, first.lineno, end, lines):
+                runs.append([(first, first.lineno, end)])
     for stmt in body:
         if free(stmt.lineno, stmt.end_lineno or stmt.lineno):
             continue
         if isinstance(stmt, _DEFS):
-            runs.extend(_statements_in_functions(stmt.body, lines, free, not isinstance(stmt, ast.ClassDef)))
-        elif in_function:
-            for block in _blocks(stmt):
-                runs.extend(_statements_in_functions(block, lines, free, True))
+            runs.extend(_statements_in_functions(stmt.body, lines, free, None if isinstance(stmt, ast.ClassDef) else "def"))
+        elif block is not None:
+            for inner in _blocks(stmt):
+                runs.extend(_statements_in_functions(inner, lines, free, "block"))
     return runs
 
 
@@ -340,20 +344,12 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
     return names
 
 
-def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str], nested: bool = False) -> bool:
+def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
     rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
     if rest and not rest.startswith("#"):
         return False  # something else shares its last line
-    if getattr(stmt, "name", "").startswith(KEEP_PREFIXES):
-        return False  # what a fix added before (the BGT103 callback) is looked at again
-    # a `global` may bind module names the commands ask about, and a `nonlocal` in a def
-    # nested in a function the function's names; the word in a docstring binds nothing
-    # (lightrag: a 1,400-line decorator factory was shown whole for its docstring's "global")
-    words = _NONLOCAL if nested else _GLOBAL
-    if not any(words.search(line) for line in lines[start - 1:end]):
-        return True
-    declares = (ast.Global, ast.Nonlocal) if nested else ast.Global
-    return not any(isinstance(node, declares) for node in ast.walk(stmt))
+    # what a fix added before (the BGT103 callback) is looked at again
+    return not getattr(stmt, "name", "").startswith(KEEP_PREFIXES)
 
 
 def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) -> None:
