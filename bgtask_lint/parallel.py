@@ -139,7 +139,8 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
         frozen = True
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context,
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results = []
             for result in pool.map(_map_one, range(len(items))):
                 results.append(result)
@@ -151,6 +152,20 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
         _STATE = None
         if frozen:
             gc.unfreeze()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker's first act: ask Linux to kill it when the run that forked it dies. A run
+    killed by a timeout (pre-commit's, CI's) would otherwise leave its workers waiting on
+    their queue forever, each holding the forked project."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux's libc: the run's own end still stops them
+        return
+    if os.getppid() != parent:  # it died before the worker asked
+        os._exit(1)
 
 
 def _map_one(index: int):

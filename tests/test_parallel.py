@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,59 @@ def test_the_command_line_leaves_garbage_to_the_exit_but_not_the_language_server
     with pytest.raises(SystemExit):
         launch.run()
     assert seen == [False]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited (its new parent may never reap it)
+
+
+@needs_fork
+def test_workers_die_with_a_run_that_is_killed(tmp_path: Path) -> None:
+    """A run killed by a timeout (pre-commit's, CI's) must not leave its workers behind:
+    they would wait on their queue forever, each holding the forked project."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for n in range(300):
+        (package / f"mod_{n}.py").write_text(
+            "import asyncio\nimport time\n\n\n" + "".join(
+                f"async def handler_{k}():\n    time.sleep(1)\n    asyncio.create_task(handler_{k}())\n\n\n"
+                for k in range(20)))
+    proc = subprocess.Popen([sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--jobs", "2", "app"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        workers |= _children(proc.pid)
+        time.sleep(0.002)
+    assert len(workers) == 2, "the run ended before its workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers outlived the run"
