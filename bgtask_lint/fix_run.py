@@ -80,7 +80,9 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
         from bgtask_lint.runner import check_paths
 
         record = cache_record()
-        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
+        indexes: list = []
+        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True,
+                              index_to=None if options.diff else indexes.append)
         describe_cache(True, record, console)
         first_todo = fixable_codes(checked.findings, options.unsafe)
         if not first_todo:  # e.g. a pre-commit fix hook on a clean tree: no index needed
@@ -88,7 +90,7 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
                 console.error(error.path, error.message)
             return _finish(console, options, checked.findings, fixes={}, failed=0)
         if not options.diff:
-            return _fix_on_disk(paths, settings, root, options, console, first_todo)
+            return _fix_on_disk(paths, settings, root, options, console, first_todo, indexes[-1] if indexes else None)
     else:
         console.verbose("cache: off (--no-cache)")
     project = Project.load(paths, settings, root)
@@ -137,19 +139,25 @@ def _write(project: Project, result: FileFix, on_disk: str, console: Console) ->
 
 
 def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
-                 todo: dict[Path, set[str]]) -> int:
+                 todo: dict[Path, set[str]], index=None) -> int:
     """`fix` with the cache, writing: only the files to fix are parsed as targets (the index
-    still holds every module that schedules tasks, so each fix is the one a whole-project
+    still knows every module that schedules tasks, so each fix is the one a whole-project
     run makes), and after each round of writes a cached check, which re-checks only what
     the writes can have changed, says what remains and what the next round fixes (a fix in
-    one module can make a function of another a task)."""
+    one module can make a function of another a task). `index`: the last cached check's,
+    which each round fixes on when it can (see `_project_on`)."""
     from bgtask_lint.runner import check_paths
 
-    project = Project.load(sorted(todo), settings, root)
+    project = None
     fixes: dict[Path, FileFix] = {}
     given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
     checked = None
     for _ in range(MAX_ROUNDS):
+        fresh = _project_on(index, todo, settings) if index is not None else None
+        if fresh is not None:
+            project = fresh
+        elif project is None:
+            project = Project.load(sorted(todo), settings, root)
         for path in sorted(set(todo) - set(project.targets)):  # found fixable by the last check
             _add_target(project, path, console)
         round_fixes, round_failed = fix_project(project, options.unsafe, console, todo, rounds=1, jobs=options.jobs)
@@ -165,7 +173,9 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
             earlier = fixes.get(path)
             fixes[path] = FileFix(path, earlier.old_text if earlier else result.old_text, result.new_text,
                                   fixed=(earlier.fixed if earlier else Counter()) + result.fixed)
-        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True)
+        indexes: list = []
+        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True, index_to=indexes.append)
+        index = indexes[-1] if indexes else None
         todo = {path: codes for path, codes in fixable_codes(checked.findings, options.unsafe).items()
                 if path not in given_up}
         if not wrote or not todo:
@@ -174,6 +184,26 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
     for error in checked.errors:
         console.error(error.path, error.message)
     return _finish(console, options, sorted(checked.findings), fixes, len(given_up))
+
+
+def _project_on(index, todo: dict[Path, set[str]], settings: Settings) -> Project | None:
+    """A project of the files to fix on the index a cached check just built (None: fix on a
+    project loaded afresh). Its project-wide facts (the task table, the session flows)
+    were assembled from the cache's parts, so the modules that may schedule tasks are
+    parsed only when a fix asks about them (a pre-commit fix on litellm parsed 300).
+
+    Those facts stay as the check found them while the round's fixes change modules: not
+    when a BGT101 fix is to be made, which makes new tasks that the same round fixes. And
+    the check's memo, whose kept entries are judged by the files on disk, is not used."""
+    if any("BGT101" in codes for codes in todo.values()):
+        return None
+    index.cache = {}
+    project = Project(index.root, settings, index)
+    for path in sorted(todo):
+        if index.module(path) is None:
+            return None
+        project.targets.append(path)
+    return project
 
 
 def _add_target(project: Project, path: Path, console: Console) -> None:

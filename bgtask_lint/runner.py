@@ -17,17 +17,17 @@ if TYPE_CHECKING:
 
 
 def check_paths(paths: list[Path], settings: Settings, root: Path | None = None, *,
-                jobs: int | None = 1, cache: bool = False) -> "CheckResult":
+                jobs: int | None = 1, cache: bool = False, index_to=None) -> "CheckResult":
     """Check files and directories. `jobs`: worker processes (None: one per CPU; see
     parallel.py); `cache`: reuse the findings of unchanged files from `.bgtask_lint_cache/`
-    in the project root (see bgtask_lint/cache/)."""
+    in the project root (see bgtask_lint/cache/); `index_to`: see `check_cached`."""
     with paused_gc():  # the project is freed before the collector runs again
         result = None
         if cache:
             # imported here: a warm cached run answers without importing the checker at all
             from bgtask_lint.cache import check_cached
 
-            result = check_cached(paths, settings, root, jobs)
+            result = check_cached(paths, settings, root, jobs, index_to)
         if result is None:
             result = check_project(paths, settings, root, jobs)
     return result

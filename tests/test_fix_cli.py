@@ -316,6 +316,44 @@ def test_fix_parses_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (app / "other.py", (app / "other.py").read_text()) in parsed
 
 
+def test_a_pre_commit_fix_on_a_warm_cache_parses_only_what_it_needs(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fix` of one changed file, the cache warm: it fixes on the index of the cached check,
+    whose task table and session flows come from the cache's parts, so the other modules
+    that schedule tasks are not all parsed again (a pre-commit fix on litellm parsed 300
+    of them: 2.3 s against 0.8 s now). What it writes is what a run without the cache writes."""
+    from bgtask_lint import engine
+
+    modules = {f"routes_{n}": ("from fastapi import BackgroundTasks\nfrom app.jobs import flush\n\n\n"
+                               "async def endpoint(background_tasks: BackgroundTasks, items: list):\n"
+                               "    background_tasks.add_task(flush, items)\n") for n in range(20)}
+    modules["jobs"] = ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                       "async def flush(items):\n    for item in items:\n        await item.save()\n")
+    modules["main"] = "import asyncio\n\n\nasync def work():\n    pass\n"
+    app = write_app(tmp_path / "cached", modules)
+    write_app(tmp_path / "plain", modules)
+    monkeypatch.chdir(tmp_path / "cached")
+    assert run("check", "app").exit_code == 1  # the cache is warm (jobs.py: BGT401)
+    changed = modules["main"] + "\n\nasync def start():\n    asyncio.create_task(work())\n"
+    for root in ("cached", "plain"):
+        (tmp_path / root / "app" / "main.py").write_text(changed)
+    parsed: list[Path] = []
+    original = engine._parse_module
+
+    def counting(path, root, text):
+        parsed.append(path)
+        return original(path, root, text)
+
+    monkeypatch.setattr(engine, "_parse_module", counting)
+    result = run("fix", "--jobs", "1", "app/main.py")
+    assert result.exit_code == 0, result.output
+    assert not any(path.name.startswith("routes_") for path in parsed), sorted({p.name for p in parsed})
+    monkeypatch.chdir(tmp_path / "plain")
+    assert run("fix", "--jobs", "1", "--no-cache", "app/main.py").exit_code == 0
+    assert (app / "main.py").read_text() == (tmp_path / "plain" / "app" / "main.py").read_text()
+    assert "add_done_callback" in (app / "main.py").read_text()
+
+
 def test_fix_checks_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fix's check of a file's fixable codes is the run's first check, filtered: a
     file fixed in one pass has its rules run twice (before, and on the fixed text)."""
@@ -431,7 +469,9 @@ def test_files_fixed_one_after_another_share_the_projects_analyses(tmp_path: Pat
     assert result.stderr.startswith("Fixed 6 findings (BGT401: 6)"), result.stderr
     assert all("try:" in (app / f"{name}.py").read_text() for name in names)
     # for the first check, the fixes and the check of the fixed texts: not once per file
-    assert 1 <= len(computed) <= 3, computed
+    # (with the cache, the fixes run on the cached check's index, whose facts say which
+    # modules schedule each task: no scan of every site at all)
+    assert len(computed) <= 3 and (bool(computed) or not cache), computed
 
 
 HELPER_CHAIN = {

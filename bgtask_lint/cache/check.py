@@ -56,7 +56,10 @@ HASH, NAME, PACKAGE, WORDS, ERROR, KNOWN, FINDINGS, HIDDEN, FACTS = 3, 4, 5, 6, 
 
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
-                 jobs: int | None) -> "CheckResult | None":
+                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None) -> "CheckResult | None":
+    """`index_to`, when given, is handed the run's index when the run built one and read
+    no file that changed meanwhile (`fix` fixes on it: its project-wide facts come from
+    the cache's parts, so the modules that may schedule tasks need not all be parsed)."""
     LAST_RUN.clear()
     root = (root if root is not None else paths_root(paths)).resolve()
     store = Store(root, pack_identity(root, settings))
@@ -73,7 +76,7 @@ def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
         from bgtask_lint.cache.facts import IncompleteIndex
 
         try:
-            result = _Changed(root, settings, found, main, store, jobs).run(missing)
+            result = _Changed(root, settings, found, main, store, jobs, index_to).run(missing)
         except IncompleteIndex:
             LAST_RUN["incomplete"] = True
             return None  # a project-wide question the cache cannot answer in parts
@@ -184,11 +187,12 @@ def _worth_saving(found: Scan, main: dict[str, Any], rows: dict[str, list]) -> b
 
 class _Changed:
     def __init__(self, root: Path, settings: "Settings", found: Scan, main: dict[str, Any], store: Store,
-                 jobs: int | None):
+                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None):
         from bgtask_lint.cache import deps as deps_module
         from bgtask_lint.cache import facts
 
         self.root, self.settings, self.found, self.main, self.store, self.jobs = root, settings, found, main, store, jobs
+        self.index_to = index_to
         self.facts = facts
         self.rows = _rows(main)
         self.files = found.files
@@ -392,6 +396,8 @@ class _Changed:
                         stale_task_modules=self.stale_parts, wrote=False)
         if not self.raced and parts is not None:
             LAST_RUN["wrote"] = self._save(digests, parts, checked, carried)
+        if self.index_to is not None and not self.raced:
+            self.index_to(index)
         return result
 
     def _index(self, added: list[str]):
