@@ -116,7 +116,7 @@ class Skeleton:
 
     def names_cut_within(self, first: int, last: int) -> set[str]:
         """The names (as LibCST's `Name` nodes hold them) of the code cut from skeleton lines
-        `first`..`last`: a def's span, which holds the defs nested in it that were cut."""
+        `first`..`last`: a def's span, and the defs and statements cut inside it."""
         names: set[str] = set()
         for region, line in zip(self.regions, self._placeholder_lines):
             if first <= line <= last:
@@ -143,7 +143,8 @@ class Skeleton:
             match = _MARKER.search(line) if self.regions else None
             if match is not None and int(match.group(1)) < len(self.regions):
                 region = self.regions[int(match.group(1))]
-                if _indent(line) != _indent(region.placeholder):  # its lines would be put back where they no longer fit
+                # a placeholder indented anew: its lines, put back as they were, would not fit
+                if _indent(line) != _indent(region.placeholder):
                     raise ValueError("a fix moved a part of the module it was not given")
                 region_start[int(match.group(1))] = len(output) + 1
                 output.extend(self.lines[region.start - 1:region.end])
@@ -205,7 +206,7 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
     statements = _runs(tree.body, lambda number, stmt, start, end: (
         free(start, end) and stmt.col_offset == 0 and not _is_docstring(number, stmt)
         and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
-        and _omissible(stmt, start, end, lines)))
+        and _omissible(stmt, end, lines)))
     # in a function, what the fixes ask about names they ask of the whole module's tree,
     # but BGT103's new variable, which also takes the names cut (Skeleton.names_cut_within)
     in_functions = _statements_in_functions(tree.body, lines, free)
@@ -262,7 +263,7 @@ def _defs_without_targets(body: list[ast.stmt], lines: list[str], free: Callable
     hold targets (a task nested in a 1,000-line factory of route handlers: gradio's
     `create_app`)."""
     runs = _runs(body, lambda number, stmt, start, end: (
-        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, start, end, lines)))
+        isinstance(stmt, _DEFS) and free(start, end) and _omissible(stmt, end, lines)))
     for stmt in body:
         if isinstance(stmt, _DEFS) and not free(stmt.lineno, stmt.end_lineno or stmt.lineno):
             runs.extend(_defs_without_targets(stmt.body, lines, free))
@@ -285,17 +286,18 @@ def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Calla
             free(start, end) and not _is_docstring(number, stmt)
             and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
             and not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(stmt))
-            and _omissible(stmt, start, end, lines)))
+            and _omissible(stmt, end, lines)))
         first = body[0] if block == "def" else None
         if first is not None and _is_docstring(0, first) and (first.end_lineno or first.lineno) > first.lineno:
             end = first.end_lineno or first.lineno
-            if free(first.lineno, end) and _omissible(first, first.lineno, end, lines):
+            if free(first.lineno, end) and _omissible(first, end, lines):
                 runs.append([(first, first.lineno, end)])
     for stmt in body:
         if free(stmt.lineno, stmt.end_lineno or stmt.lineno):
             continue
         if isinstance(stmt, _DEFS):
-            runs.extend(_statements_in_functions(stmt.body, lines, free, None if isinstance(stmt, ast.ClassDef) else "def"))
+            inside = None if isinstance(stmt, ast.ClassDef) else "def"
+            runs.extend(_statements_in_functions(stmt.body, lines, free, inside))
         elif block is not None:
             for inner in _blocks(stmt):
                 runs.extend(_statements_in_functions(inner, lines, free, "block"))
@@ -344,7 +346,7 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
     return names
 
 
-def _omissible(stmt: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
+def _omissible(stmt: ast.stmt, end: int, lines: list[str]) -> bool:
     rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
     if rest and not rest.startswith("#"):
         return False  # something else shares its last line

@@ -1,4 +1,5 @@
-"""The LibCST command of BGT101's fix, for `python -m libcst.tool codemod add_task_call_result.AddTaskCallResultCommand`.
+"""The LibCST command of BGT101's fix:
+`python -m libcst.tool codemod add_task_call_result.AddTaskCallResultCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/add_task_call_result.py.
 """

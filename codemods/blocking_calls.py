@@ -1,4 +1,5 @@
-"""The LibCST command of BGT301's fix, for `python -m libcst.tool codemod blocking_calls.BlockingCallsCommand`.
+"""The LibCST command of BGT301's fix:
+`python -m libcst.tool codemod blocking_calls.BlockingCallsCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/blocking_calls.py.
 """

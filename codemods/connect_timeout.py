@@ -1,4 +1,5 @@
-"""The LibCST command of BGT501's fix, for `python -m libcst.tool codemod connect_timeout.ConnectTimeoutCommand`.
+"""The LibCST command of BGT501's fix:
+`python -m libcst.tool codemod connect_timeout.ConnectTimeoutCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/connect_timeout.py.
 """

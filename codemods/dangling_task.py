@@ -1,4 +1,5 @@
-"""The LibCST command of BGT103's fix, for `python -m libcst.tool codemod dangling_task.DanglingTaskCommand`.
+"""The LibCST command of BGT103's fix:
+`python -m libcst.tool codemod dangling_task.DanglingTaskCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/dangling_task.py.
 """

@@ -1,4 +1,5 @@
-"""The LibCST command of BGT401's fix, for `python -m libcst.tool codemod guard_task_body.GuardTaskBodyCommand`.
+"""The LibCST command of BGT401's fix:
+`python -m libcst.tool codemod guard_task_body.GuardTaskBodyCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/guard_task_body.py.
 """

@@ -1,4 +1,5 @@
-"""The LibCST command of BGT402's fix, for `python -m libcst.tool codemod log_swallowed_exception.LogSwallowedExceptionCommand`.
+"""The LibCST command of BGT402's fix:
+`python -m libcst.tool codemod log_swallowed_exception.LogSwallowedExceptionCommand`.
 
 What it writes, and why, is in bgtask_lint/codemods/_fixes/log_swallowed_exception.py.
 """
