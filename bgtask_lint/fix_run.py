@@ -148,16 +148,19 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
     which each round fixes on when it can (see `_project_on`)."""
     from bgtask_lint.runner import check_paths
 
-    project = None
+    project: Project | None = None
+    on_check_index = False  # whether `project` is on a cached check's index
     fixes: dict[Path, FileFix] = {}
     given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
     checked = None
     for _ in range(MAX_ROUNDS):
         fresh = _project_on(index, todo, settings) if index is not None else None
         if fresh is not None:
-            project = fresh
-        elif project is None:
-            project = Project.load(sorted(todo), settings, root)
+            project, on_check_index = fresh, True
+        elif project is None or on_check_index:
+            # the first round, or one after a round on a cached check's index: its facts are
+            # those of the files before that round's writes
+            project, on_check_index = Project.load(sorted(todo), settings, root), False
         for path in sorted(set(todo) - set(project.targets)):  # found fixable by the last check
             _add_target(project, path, console)
         round_fixes, round_failed = fix_project(project, options.unsafe, console, todo, rounds=1, jobs=options.jobs)
