@@ -91,7 +91,9 @@ def _is_import_line(stmt: cst.CSTNode) -> bool:
     )
 
 
-def _is_docstring(stmt: cst.CSTNode) -> bool:
+def is_docstring(stmt: cst.CSTNode) -> bool:
+    """A string statement alone on its line (implicitly concatenated parts too): at the top of
+    a body, its docstring."""
     return (
         isinstance(stmt, cst.SimpleStatementLine)
         and len(stmt.body) == 1
@@ -102,7 +104,7 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
 
 def header_end(body: Sequence[cst.CSTNode]) -> int:
     """Index just after the module's docstring and leading import block."""
-    position = 1 if body and _is_docstring(body[0]) else 0
+    position = 1 if body and is_docstring(body[0]) else 0
     last_import = None
     for index, stmt in enumerate(body):
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):

@@ -282,3 +282,14 @@ def test_a_long_endpoint_is_fixed_the_same_through_the_skeleton(
     # in a statement the skeleton cut
     assert "task_2 = asyncio.create_task(work(task))" in cut and "await asyncio.sleep(0)\n    return" in cut
     assert "async with aiofiles.open(" in cut and "await f.read()" in cut  # aiofiles is declared: safe
+
+
+def test_a_lazy_import_goes_after_a_concatenated_docstring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `"a" "b"` is a docstring too: an import put before it would make it a plain statement
+    text = LAZY_AIOFILES.replace('"""Read a JSON file.\n\n    A docstring of several lines, which the skeleton cuts: '
+                                 'the lazy import goes after it.\n    """', '"Read " "a JSON file."')
+    assert '"Read " "a JSON file."' in text
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, text, False)
+    assert whole_counts == {"BGT301": 1} and cut == whole and cut_counts == whole_counts
+    assert '    "Read " "a JSON file."\n    import aiofiles\n' in cut
+    assert ast.get_docstring(next(n for n in ast.parse(cut).body if getattr(n, "name", "") == "load")) is not None

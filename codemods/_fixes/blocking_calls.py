@@ -20,7 +20,7 @@ from collections import Counter
 
 import libcst as cst
 
-from bgtask_lint.codemods._base import FindingFix, parenthesized
+from bgtask_lint.codemods._base import FindingFix, is_docstring, parenthesized
 from bgtask_lint.dependencies import optional_import
 from bgtask_lint.names import walked
 
@@ -179,7 +179,7 @@ class BlockingCallsFix(FindingFix):
             return updated
         # aiofiles is imported lazily in this module: keep it lazy, inside this def
         statements = list(updated.body.body)
-        at = 1 if statements and _is_docstring(statements[0]) else 0
+        at = 1 if statements and is_docstring(statements[0]) else 0
         line = cst.parse_statement("import aiofiles")
         rest = statements[at:]
         if rest and not rest[0].leading_lines:  # type: ignore[attr-defined]
@@ -276,8 +276,3 @@ class BlockingCallsFix(FindingFix):
         unused = {name for name in self.dropped if self.uses[name] == self.removed_uses[name]
                   and not self.used_elsewhere(name)}
         return new_tree.visit(_DropImports(unused)) if unused else new_tree
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))

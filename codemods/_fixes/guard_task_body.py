@@ -23,18 +23,9 @@ import ast
 
 import libcst as cst
 
-from bgtask_lint.codemods._base import FindingFix, parse_statement
+from bgtask_lint.codemods._base import FindingFix, is_docstring, parse_statement
 from bgtask_lint.codemods._loggers import ModelLookup, add_module_logger
 from bgtask_lint.log_fixes import GuardFix, LoggerChoice, guard_fix
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def body_statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
@@ -65,7 +56,7 @@ class GuardTaskBodyFix(ModelLookup, FindingFix):
         if plan is None:
             return updated
         statements = body_statements(updated.body)
-        head = statements[:1] if statements and _is_docstring(statements[0]) else []
+        head = statements[:1] if statements and is_docstring(statements[0]) else []
         rest = statements[len(head):]
         if not rest:
             return updated
