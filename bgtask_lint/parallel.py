@@ -37,8 +37,11 @@ MIN_PARALLEL_FILES = 32
 # one process vs 2 workers: 3 files 0.38 vs 0.40 s, 8: 0.84 vs 1.0 s, 16: 0.46 vs 0.54 s,
 # 20: 0.79 vs 0.66 s, 24: 0.73 vs 0.58 s)
 MIN_PARALLEL_LOADING = 20
-# chunks per worker: small enough to balance uneven files, large enough to amortise the IPC
-CHUNKS_PER_JOB = 8
+# a chunk's share of what is left to check, per worker, and the smallest share of the whole:
+# chunks shrink as the work runs out (large enough to amortise the IPC, small enough that
+# the workers end together)
+SHARE_OF_REST = 4
+SMALLEST_SHARE = 32
 
 # set by the command line when the process ends with the run: what a run leaves (the
 # project's trees are cyclic garbage once it returns: 7.4 million objects on litellm) is
@@ -106,10 +109,26 @@ def check_modules(project: "Project", modules: Sequence["ModuleInfo"],
 
 
 def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
-    """Indexes into `modules`, biggest files first so that the last chunks are the small ones."""
+    """Indexes into `modules`, biggest files first, in chunks weighed by source size: each
+    takes 1/(SHARE_OF_REST * jobs) of the source left, down to 1/(SMALLEST_SHARE * jobs) of
+    the whole. (Chunks of as many files each gave litellm's first chunk its 195 biggest
+    files, half of its source: one worker checked it for 8.4 s, the other was idle after 5.2 s.)"""
     order = sorted(range(len(modules)), key=lambda i: -len(modules[i].source))
-    size = max(1, len(order) // (jobs * CHUNKS_PER_JOB))
-    return [order[i:i + size] for i in range(0, len(order), size)]
+    left = sum(len(module.source) for module in modules)
+    smallest = left / (SMALLEST_SHARE * jobs)
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    weight = 0
+    for i in order:
+        chunk.append(i)
+        weight += len(modules[i].source)
+        if weight >= max(smallest, left / (SHARE_OF_REST * jobs)):
+            chunks.append(chunk)
+            left -= weight
+            chunk, weight = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def _check_chunk(project: "Project", chunk: tuple[list["ModuleInfo"], list[int]]) -> list[tuple[int, Checked]]:

@@ -81,6 +81,23 @@ def test_chunks_cover_every_module_once() -> None:
     assert flat[0] == 8  # the biggest first
 
 
+def test_chunks_share_the_source_not_the_file_count() -> None:
+    """A few big modules among many small ones: no chunk of several files takes a quarter
+    of the source (chunks of as many files each put all ten big ones in the first)."""
+
+    class M:
+        def __init__(self, n: int):
+            self.source = "x" * n
+
+    modules = [M(1000) for _ in range(10)] + [M(1) for _ in range(1000)]
+    chunks = parallel._chunks(modules, jobs=2)  # type: ignore[arg-type]
+    total = sum(len(m.source) for m in modules)
+    weights = [sum(len(modules[i].source) for i in chunk) for chunk in chunks]
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(modules)))
+    assert all(weight < total / 4 for chunk, weight in zip(chunks, weights) if len(chunk) > 1)
+    assert weights[-1] <= weights[0]  # the small ones last, to even out the workers' ends
+
+
 @needs_fork
 def test_incremental_run_in_workers(tmp_path: Path, forked: list[int]) -> None:
     import shutil
