@@ -27,6 +27,8 @@ from bgtask_lint.scope import function_scope, parameters
 from bgtask_lint.semantics import is_request_session, literal_elements
 
 if TYPE_CHECKING:
+    from typing import Callable, Iterable
+
     from bgtask_lint.index import ProjectIndex
 
 
@@ -63,21 +65,17 @@ def compute_session_flows(index: "ProjectIndex") -> dict[tuple[Path, str, str], 
     `session_calls(index, module)` from a module's calls (resolving a callee only looks
     at what the module's imports reach)."""
     helpers: dict[tuple[Path, str], set[str]] = {}
-    names_by_module: dict[Path, tuple[set[str], set[str]]] = {}  # path -> (module words, names)
     modules = index.modules_added()
     for module in modules:
         for qualname, params in helper_parameters(module).items():
             helpers[(module.path, qualname)] = params
-            entry = names_by_module.setdefault(module.path, (_module_words(module), set()))
-            entry[1].add(qualname.rsplit(".", 1)[-1])
     if not helpers:
         return {}
+    names_of = {module.path: module.name for module in modules}
+    by_module = helper_names(helpers, names_of.__getitem__)
     flows: dict[tuple[Path, str, str], list[SessionFlow]] = {}
     for module in modules:
-        # a caller is the helper's module or imports something named like it (a cheap filter)
-        words = _import_words(module)
-        names = {name for path, (helper_words, found) in names_by_module.items()
-                 if path == module.path or words & helper_words for name in found}
+        names = callee_names(module, by_module)
         if not names:
             continue
         for (path, qualname, param), flow in session_calls(index, module, names):
@@ -88,15 +86,38 @@ def compute_session_flows(index: "ProjectIndex") -> dict[tuple[Path, str, str], 
     return flows
 
 
+HelperNames = dict  # helper module path -> (its words, the last names of its helpers)
+
+
+def helper_names(helpers: Iterable[tuple[Path, str]], name_of: Callable[[Path], str]) -> HelperNames:
+    """For `callee_names`: the helpers (path, qualname) by module; `name_of`: a helper
+    module's import name."""
+    by_module: HelperNames = {}
+    for path, qualname in helpers:
+        entry = by_module.get(path)
+        if entry is None:
+            entry = by_module[path] = (_module_words(name_of(path)), set())
+        entry[1].add(qualname.rsplit(".", 1)[-1])
+    return by_module
+
+
+def callee_names(module: ModuleInfo, by_module: HelperNames) -> set[str]:
+    """The helper names whose calls in `module` are looked at: those of its own helpers and
+    of the modules it imports something named like (a cheap filter, by text)."""
+    words = _import_words(module)
+    return {name for path, (helper_words, found) in by_module.items()
+            if path == module.path or words & helper_words for name in found}
+
+
 def _import_words(module: ModuleInfo) -> set[str]:
     """Every name part of what the module imports (`from app.jobs import queue` -> app, jobs, queue)."""
     refs = [*module.imports.values(), *(r for local in module.local_imports.values() for r in local.values())]
     return {word for ref in refs for part in (ref.module, ref.attr or "") for word in part.split(".") if word}
 
 
-def _module_words(module: ModuleInfo) -> set[str]:
+def _module_words(name: str) -> set[str]:
     """The last two parts of a module's name: how an import of it (or of its package) reads."""
-    return set(module.name.split(".")[-2:])
+    return set(name.split(".")[-2:])
 
 
 def helper_parameters(module: ModuleInfo) -> dict[str, set[str]]:

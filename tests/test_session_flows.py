@@ -61,3 +61,37 @@ def test_only_modules_given_to_the_index_are_scanned_for_callers() -> None:
     lone.index.register(sorted(PROJECT.rglob("*.py")), lambda path: lone.parse(path))
     assert lone.index.find_module("app.api", helper) is not None  # parsed lazily now
     assert lone.index.flow_summary() == ()
+
+
+def test_a_cached_run_looks_for_callers_only_where_compute_session_flows_does(
+        tmp_path: Path, monkeypatch) -> None:
+    """The calls parts a cached run stores are searched (by text, for the helpers' names)
+    only in modules that import something named like a helper's module, as the index's
+    own computation does: not narrowed, litellm's 3,135 modules were each searched for 69
+    names (0.7 s of a cold run). The findings stay the uncached run's."""
+    import shutil
+
+    from bgtask_lint import flows
+    from bgtask_lint.runner import check_paths
+
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    (root / "app" / "unrelated.py").write_text(
+        "def queue_recompute(tasks, db, user_id):\n    return None\n\n\n"
+        "def caller(db):\n    queue_recompute(None, db, 1)\n", encoding="utf-8")
+    searched: list[str] = []
+    call_lines = flows._call_lines
+
+    def recording(source: str, names: set[str]) -> list[int]:
+        if "def caller(db)" in source:
+            searched.extend(names)
+        return call_lines(source, names)
+
+    monkeypatch.setattr(flows, "_call_lines", recording)
+    settings = Settings(select=("BGT201",))
+    cached = check_paths([root], settings, root=root, jobs=1, cache=True)
+    assert searched == []  # it imports nothing named like app.scheduling (or any module)
+    uncached = check_paths([root], settings, root=root, jobs=1, cache=False)
+    assert [(f.path, f.line, f.message) for f in cached.findings] == \
+        [(f.path, f.line, f.message) for f in uncached.findings]
+    assert any(f.path.name == "scheduling.py" for f in cached.findings)

@@ -471,9 +471,14 @@ class _Changed:
             helpers = facts.assemble_helpers([h for h in helper_parts if h is not None])
             digests["helpers"] = facts.helpers_digest(helpers)
 
+            from bgtask_lint.flows import helper_names
+            from bgtask_lint.index import module_name
+
+            by_module = helper_names(helpers, lambda path: module_name(path, self.root)[0])
+
             def calls(module):
                 self.recorder.fact("helpers")
-                return facts.calls_part(index, module, helpers)
+                return facts.calls_part(index, module, by_module)
 
             call_parts = [part(p, "calls", calls, digests) for p in added]
             index.preset["flows"] = facts.assemble_flows([c for c in call_parts if c is not None], helpers)
