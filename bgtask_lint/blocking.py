@@ -21,7 +21,7 @@ from bgtask_lint.index import (
     import_rooted,
     imported_name,
 )
-from bgtask_lint.names import NESTED_SCOPES, dotted, last_name, walk_local
+from bgtask_lint.names import MARKER_TYPES, NESTED_SCOPES, child_nodes, dotted, last_name, walk_local
 from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
@@ -299,6 +299,10 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
     return None
 
 
+# what the walks of a helper's calls do not enter: nested scopes, contexts and operators
+_NOT_ENTERED = MARKER_TYPES | frozenset(NESTED_SCOPES)
+
+
 def _local_calls(function: ast.AST):
     """Calls made by the function itself (not by nested defs or lambdas), in source order.
 
@@ -321,7 +325,13 @@ def _local_calls(function: ast.AST):
 
 def _calls_in(nodes: list, names: set[str]) -> list[ast.Call]:
     def reads_parameter(node: ast.AST) -> bool:
-        return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+        pending = [node]
+        while pending:
+            found = pending.pop()
+            if type(found) is ast.Name and found.id in names:
+                return True
+            pending.extend(child_nodes(found, MARKER_TYPES))
+        return False
 
     stack = [node for node in nodes if not isinstance(node, NESTED_SCOPES)]
     calls = []
@@ -343,8 +353,9 @@ def _calls_in(nodes: list, names: set[str]) -> list[ast.Call]:
                 children.append(value)
                 if reads_parameter(value):
                     break
-        else:
-            children = ast.iter_child_nodes(node)
+        else:  # (lists, not ast.iter_child_nodes's generator: this walks every helper's body)
+            stack.extend(child_nodes(node, _NOT_ENTERED))
+            continue
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
     return calls
 
@@ -370,7 +381,8 @@ def _unconditional_calls(stmts: list[ast.stmt]) -> list[ast.Call]:
         elif isinstance(node, ast.BoolOp):
             children = node.values[:1]
         else:
-            children = ast.iter_child_nodes(node)
+            stack.extend(child_nodes(node, _NOT_ENTERED))
+            continue
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
     return calls
 

@@ -18,7 +18,16 @@ from bgtask_lint.index import (
     local_import,
     qualified_name,
 )
-from bgtask_lint.names import LEAF_TYPES, child_nodes, child_statements, dotted, is_literal_constant, keyword, last_name
+from bgtask_lint.names import (
+    LEAF_TYPES,
+    child_nodes,
+    child_statements,
+    dotted,
+    is_literal_constant,
+    keyword,
+    last_name,
+    walk_statements,
+)
 from bgtask_lint.scope import function_scope
 
 CREATE_TASK_NAMES = {"asyncio.create_task", "asyncio.ensure_future"}
@@ -321,7 +330,7 @@ def _self_attribute_values(module: ModuleInfo, owner: ast.ClassDef, attr: str):
     for method in owner.body:
         if not isinstance(method, FUNCTION_TYPES):
             continue
-        for node in ast.walk(method):
+        for node in walk_statements(method):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if (isinstance(target, ast.Attribute) and target.attr == attr

@@ -722,7 +722,7 @@ def _logger_shape(module: ModuleInfo):
     """The module's tree shape for its logger bindings, computed once per module."""
     shape = module.derived.get("logger-shape")
     if shape is None:
-        shape = module.derived["logger-shape"] = tree_shape(module.tree)
+        shape = module.derived["logger-shape"] = tree_shape(module.tree, module.source)
     return shape
 
 

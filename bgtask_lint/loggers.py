@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple
 
-from bgtask_lint.names import LEAF_TYPES, child_nodes, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import LEAF_TYPES, child_nodes, child_statements, dotted, dotted_name, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
@@ -154,13 +154,15 @@ class LogCall:
 TreeShape = tuple[dict[int, ast.AST], list[ast.ClassDef]]
 
 
-def tree_shape(tree: ast.AST) -> TreeShape:
+def tree_shape(tree: ast.AST, source: str | None = None) -> TreeShape:
     """What `logger_bindings` needs of the whole tree, whatever the project around it: the
     def around each nested def or lambda (closures), and the classes. One walk; the index
-    keeps it with the module (an edit elsewhere need not walk this module again)."""
+    keeps it with the module (an edit elsewhere need not walk this module again). Given
+    the tree's `source` without the word `lambda`, the walk looks at statements only: defs
+    and classes are statements, and only a lambda is a scope inside an expression."""
     enclosing: dict[int, ast.AST] = {}
     classes: list[ast.ClassDef] = []
-    _note_enclosing(tree, enclosing, classes)
+    _note_enclosing(tree, enclosing, classes, statements_only=source is not None and "lambda" not in source)
     return enclosing, classes
 
 
@@ -593,13 +595,16 @@ def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> tuple[dict
     return known, possible
 
 
-def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST], classes: list[ast.ClassDef]) -> None:
+def _note_enclosing(tree: ast.AST, enclosing: dict[int, ast.AST], classes: list[ast.ClassDef],
+                    statements_only: bool = False) -> None:
     """id(nested def or lambda) -> the def around it, and every class, in the order of
-    `ast.walk` (iterative: deep expressions are fine)."""
+    `ast.walk` (iterative: deep expressions are fine). `statements_only`: for a tree with
+    no lambda (the order of the statements, level by level, is the same)."""
     queue: deque[tuple[ast.AST, ast.AST | None]] = deque([(tree, None)])
     while queue:
         node, function = queue.popleft()
-        for child in child_nodes(node, LEAF_TYPES):  # (no def is in a leaf)
+        # (no def is in a leaf)
+        for child in child_statements(node) if statements_only else child_nodes(node, LEAF_TYPES):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 if function is not None:
                     enclosing[id(child)] = function

@@ -63,6 +63,18 @@ def child_statements(node: ast.AST) -> list[ast.AST]:
     return found
 
 
+def walk_statements(node: ast.AST) -> list[ast.AST]:
+    """`node` and every statement (and handler, match case) below it, nested scopes
+    included, in `ast.walk`'s order: `[n for n in ast.walk(node) if <a statement>]` without
+    entering a single expression (no statement is inside one)."""
+    found = [node]
+    at = 0
+    while at < len(found):  # breadth first, level by level, as ast.walk
+        found.extend(child_statements(found[at]))
+        at += 1
+    return found
+
+
 # nested scopes, and the contexts and operators (no walk_local caller looks for those)
 _NOT_ENTERED = MARKER_TYPES | set(NESTED_SCOPES)
 

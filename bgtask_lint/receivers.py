@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
+from bgtask_lint.names import walk_statements
 from bgtask_lint.scope import function_scope
 
 # a value and the function it is written in (None: module level)
@@ -37,7 +38,7 @@ def _self_attributes(owner: ast.ClassDef) -> dict[str, list[tuple[ast.AST, ast.A
                     found.setdefault(target.id, []).append((stmt, None))
         if not isinstance(stmt, FUNCTION_TYPES):
             continue
-        for node in ast.walk(stmt):
+        for node in walk_statements(stmt):
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:

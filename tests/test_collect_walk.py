@@ -69,3 +69,70 @@ def test_lines_are_counted_as_the_tree_counts_them() -> None:
     assert collect._scheduling_lines("x = 1\r\nasyncio.create_task(f())\r\n") == [2]
     assert collect._scheduling_lines("x = 1\rasyncio.create_task(f())\r") is None
     assert collect._scheduling_lines("from a import add_task as go\n\n\ngo(f)\n", {"go"}) == [1, 4]
+
+
+SHAPES = """\
+import logging
+
+class Outer:
+    class Inner:
+        def method(self):
+            def closure():
+                class Local:
+                    pass
+            return closure
+
+def factory(flag):
+    if flag:
+        def chosen():
+            pass
+    else:
+        try:
+            pass
+        except ValueError:
+            class Failed(Exception):
+                pass
+    while flag:
+        def looped():
+            pass
+    else:
+        async def after():
+            pass
+    match flag:
+        case 1:
+            def matched():
+                pass
+    with open(flag) as f:
+        def inside():
+            pass
+    return [f, logging]
+"""
+
+
+def test_the_logger_shape_walks_statements_only_in_a_module_without_lambda(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """loggers.tree_shape (each module's nested defs and classes, for its logger bindings)
+    need not look into expressions when the text has no lambda: the same shape, with no
+    expression visited (litellm: the walk of every node was 5 % of a cold check)."""
+    from bgtask_lint import loggers
+
+    tree = ast.parse(SHAPES)
+    whole = loggers.tree_shape(tree)
+    monkeypatch.setattr(loggers, "child_nodes", lambda *args: pytest.fail("an expression walk"))
+    enclosing, classes = loggers.tree_shape(tree, SHAPES)
+    assert enclosing == whole[0] and len(enclosing) == 6  # closure, chosen, looped, after, matched, inside
+    assert [c.name for c in classes] == [c.name for c in whole[1]] == ["Outer", "Inner", "Local", "Failed"]
+    with_lambda = SHAPES + "handler = lambda: logging.getLogger()\n"
+    with pytest.raises(pytest.fail.Exception):  # a lambda is a scope inside an expression
+        loggers.tree_shape(ast.parse(with_lambda), with_lambda)
+
+
+@pytest.mark.parametrize("source", [SHAPES, *TRICKY.values()], ids=["shapes", *TRICKY])
+def test_walk_statements_is_ast_walk_without_the_expressions(source: str) -> None:
+    """names.walk_statements (the `self.attr = ...` searches of receivers and collect): the
+    statements of ast.walk, in its order, nested scopes included."""
+    from bgtask_lint.names import walk_statements
+
+    tree = ast.parse(source)
+    statements = (ast.stmt, ast.excepthandler, ast.match_case)
+    assert walk_statements(tree) == [tree, *(n for n in ast.walk(tree) if isinstance(n, statements))]
