@@ -540,10 +540,15 @@ PLAIN_DECORATORS = {"staticmethod", "classmethod"}  # they do not drive a genera
 
 def is_generator(function: ast.AST) -> bool:
     """A plain generator function; a decorated one may be driven by its decorator on the
-    call (`@contextmanager`: `with lock():` runs it up to its `yield`)."""
-    return isinstance(function, ast.FunctionDef) \
-        and all(last_name(d) in PLAIN_DECORATORS for d in function.decorator_list) \
-        and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_local(list(function.body)))
+    call (`@contextmanager`: `with lock():` runs it up to its `yield`). Kept on the node:
+    every chain search through a helper asks (litellm: 16,000 times in a cold check)."""
+    known = getattr(function, "_bgt_generator", None)
+    if known is None:
+        known = isinstance(function, ast.FunctionDef) \
+            and all(last_name(d) in PLAIN_DECORATORS for d in function.decorator_list) \
+            and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_local(list(function.body)))
+        function._bgt_generator = known  # type: ignore[attr-defined]
+    return known
 
 
 def chain_to_json(found: Chain | None) -> list | None:
