@@ -74,3 +74,24 @@ def test_a_measured_tree_is_byte_compiled(bench, tmp_path: Path, monkeypatch: py
     bench.byte_compile(package)
     assert list((package / "sub" / "__pycache__").glob("mod.*.pyc"))
     assert list((package / "__pycache__").glob("__init__.*.pyc"))
+
+
+def test_floor_measures_what_python_costs_on_a_tree(tmp_path: Path) -> None:
+    """bench/floor.py on a tiny tree, without ruff: every case timed, the JSON written."""
+    floor_spec = importlib.util.spec_from_file_location("bench_floor", BENCH.parent / "floor.py")
+    floor = importlib.util.module_from_spec(floor_spec)
+    floor_spec.loader.exec_module(floor)
+    root = tmp_path / "tree"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "tree"\nversion = "0"\n')
+    for i in range(4):
+        (root / "app" / f"m{i}.py").write_text(f"import time\n\n\nasync def f{i}():\n    time.sleep({i})\n")
+    (root / "app" / "broken.py").write_text("def (:\n")
+    out = tmp_path / "floor.json"
+    assert floor.main([str(root), "--ruff", "", "--reps", "1", "--jobs", "2", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["files"] == 5 and "ruff" not in result
+    assert all(result[case]["seconds"] >= 0 for case in ("parse", "parse x2", "trees"))
+    assert result["check"]["seconds"] > result["start"]["seconds"] > 0  # a check imports, then checks
+    assert result["trees"]["peak_mb"] > 0
+    assert "x ruff" in floor.report(result)
