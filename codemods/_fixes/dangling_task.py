@@ -67,6 +67,16 @@ class _Names(cst.CSTVisitor):
         self.names.add(node.value)
 
 
+class _FunctionNames:
+    """A def being visited, and the names it uses once asked for."""
+
+    __slots__ = ("node", "first", "last", "names")
+
+    def __init__(self, node: cst.FunctionDef, first: int, last: int) -> None:
+        self.node, self.first, self.last = node, first, last
+        self.names: set[str] | None = None
+
+
 class DanglingTaskFix(FindingFix):
     CODE = "BGT103"
     # bgtask_lint.guards.GuardModel of the whole module in its project (from fix.py, or
@@ -75,11 +85,11 @@ class DanglingTaskFix(FindingFix):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # a new `task` variable must not take a name the function (or a def nested in it)
-        # uses: a local would shadow a global or a closure's variable
-        names = _Names()
-        node.visit(names)
+        # uses: a local would shadow a global or a closure's variable. Those names are
+        # gathered only for a def that gets one (a walk of every def's subtree, nested ones
+        # again, was a third of the fix of litellm's 65 modules with a dropped task)
         span = self.get_metadata(PositionProvider, node)
-        self.function_names.append(names.names | self.names_cut_within(span.start.line, span.end.line))
+        self.function_names.append(_FunctionNames(node, span.start.line, span.end.line))
         self.function_task_names.append([])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
@@ -91,7 +101,7 @@ class DanglingTaskFix(FindingFix):
         """`task`, or `task_1`... when the function already uses that name. One name per
         function: each rewrite uses its variable only on the next two lines, so the next
         rewrite may bind it again."""
-        used = self.function_names[-1] if self.function_names else self.used_names
+        used = self._function_names() if self.function_names else self.used_names
         ours = self.function_task_names[-1] if self.function_task_names else None
         if ours:
             return ours[0]
@@ -103,6 +113,15 @@ class DanglingTaskFix(FindingFix):
         if ours is not None:
             ours.append(name)
         return name
+
+    def _function_names(self) -> set[str]:
+        """The names the innermost def around the statement being rewritten uses."""
+        entry = self.function_names[-1]
+        if entry.names is None:
+            names = _Names()
+            entry.node.visit(names)
+            entry.names = names.names | self.names_cut_within(entry.first, entry.last)
+        return entry.names
 
     def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
         name = self._task_name()
@@ -153,7 +172,7 @@ class DanglingTaskFix(FindingFix):
         self.callback = _callback_name(tree, module_tree)
         # the names a new `task` variable must not take: every identifier of the module
         self.used_names = _identifiers(module_tree)
-        self.function_names: list[set[str]] = []
+        self.function_names: list[_FunctionNames] = []
         self.function_task_names: list[list[str]] = []
         return super().transform_module(tree)
 
