@@ -83,10 +83,12 @@ def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
     """Like ast.walk, but depth first, not entering nested functions, lambdas or classes,
     and yielding no Load/Store context or operator."""
     stack = list(nodes) if isinstance(nodes, list) else [nodes]
+    leaves = LEAF_TYPES
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(child_nodes(node, _NOT_ENTERED))
+        if type(node) not in leaves:  # (a leaf has no child but its context)
+            stack.extend(child_nodes(node, _NOT_ENTERED))
 
 
 class TreeCache:

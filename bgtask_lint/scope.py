@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from bgtask_lint.names import MARKER_TYPES, NESTED_SCOPES, child_nodes
+from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, child_nodes
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,14 @@ def function_scope(function: ast.AST) -> FunctionScope:
     stack: list[tuple[ast.AST, ast.AST, bool]] = [(stmt, function, False) for stmt in reversed(body)]
     Name, Load = ast.Name, ast.Load
     binders, nested_scopes = _BINDING_TYPES, _NESTED_SCOPE_TYPES
+    leaves = LEAF_TYPES  # no binding, no nested scope, no child: only a name's use to note
     while stack:
         node, parent, nested = stack.pop()
         kind = type(node)
-        if kind is Name and type(node.ctx) is Load:
-            scope.uses.setdefault(node.id, []).append((node, parent))
+        if kind in leaves:
+            if kind is Name and type(node.ctx) is Load:
+                scope.uses.setdefault(node.id, []).append((node, parent))
+            continue
         if not nested and kind in binders:
             _collect_binding(scope, node)
         child_nested = nested or kind in nested_scopes
