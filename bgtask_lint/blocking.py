@@ -21,7 +21,7 @@ from bgtask_lint.index import (
     import_rooted,
     imported_name,
 )
-from bgtask_lint.names import MARKER_TYPES, NESTED_SCOPES, child_nodes, dotted, last_name, walk_local
+from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, child_nodes, dotted, last_name, walk_local
 from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
@@ -335,8 +335,11 @@ def _calls_in(nodes: list, names: set[str]) -> list[ast.Call]:
 
     stack = [node for node in nodes if not isinstance(node, NESTED_SCOPES)]
     calls = []
+    leaves = LEAF_TYPES
     while stack:
         node = stack.pop()
+        if type(node) in leaves:  # no call, and nothing to enter
+            continue
         if isinstance(node, ast.Call):
             calls.append(node)
         children: Iterable[ast.AST]

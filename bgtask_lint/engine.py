@@ -125,12 +125,12 @@ def run_rules(module: ModuleInfo, index: ProjectIndex, settings: "Settings", rul
                     handler(node, ctx)
                 except Exception as exc:  # a rule's bug costs its findings in this module, not the run
                     _rule_crashed(handler, node, exc, ctx, dispatch)
-        ancestors.append(node)
-        if kind in scope_types:
-            scopes.append(node)
-        push(leave)
         children = child_nodes(node, skip)
-        if children:
+        if children:  # (a node with nothing to enter is nobody's ancestor: `self.x`, a bare arg)
+            ancestors.append(node)
+            if kind in scope_types:
+                scopes.append(node)
+            push(leave)
             children.reverse()  # entered in field order
             stack.extend(children)
     return ctx.findings
