@@ -122,7 +122,7 @@ def _chunks(modules: Sequence["ModuleInfo"], jobs: int) -> list[list[int]]:
     for i in order:
         chunk.append(i)
         weight += len(modules[i].source)
-        if weight >= max(smallest, left / (SHARE_OF_REST * jobs)):
+        if weight and weight >= max(smallest, left / (SHARE_OF_REST * jobs)):  # (empty files: one chunk)
             chunks.append(chunk)
             left -= weight
             chunk, weight = [], 0

@@ -96,6 +96,8 @@ def test_chunks_share_the_source_not_the_file_count() -> None:
     assert sorted(i for chunk in chunks for i in chunk) == list(range(len(modules)))
     assert all(weight < total / 4 for chunk, weight in zip(chunks, weights) if len(chunk) > 1)
     assert weights[-1] <= weights[0]  # the small ones last, to even out the workers' ends
+    empty = [M(0) for _ in range(100)]  # 100 empty __init__.py files: one chunk, not 100
+    assert parallel._chunks(empty, jobs=2) == [list(range(100))]  # type: ignore[arg-type]
 
 
 @needs_fork
