@@ -84,16 +84,21 @@ def python_files(root: Path) -> list[Path]:
 
 
 def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB, of the largest process: GNU time where there is one) and stdout."""
+    """Wall time, peak RSS (KiB, of the largest process) and stdout: GNU time's %M where
+    there is one, else os.wait4's rusage of the child (as bench/run.py measures)."""
     gnu_time = shutil.which("time") if sys.platform.startswith("linux") else None
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
         full = [gnu_time, "-f", "%M", "-o", rss_file.name, *cmd] if gnu_time else cmd
         start = time.perf_counter()
-        done = subprocess.run(full, capture_output=True, text=True)
+        proc = subprocess.Popen(full, stdout=out, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
-        rss_text = rss_file.read().strip().splitlines()
-    rss = int(rss_text[-1]) if rss_text and rss_text[-1].isdigit() else 0
-    return wall, rss, done.stdout
+        rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+        reported = rss_file.read().split() if gnu_time else []
+        if reported and reported[-1].isdigit():
+            rss = int(reported[-1])
+        out.seek(0)
+        return wall, rss, out.read().decode("utf-8", "replace")
 
 
 def measure(root: Path, ruff: Path | None, reps: int, jobs: int) -> dict[str, object]:
