@@ -285,7 +285,6 @@ def _statements_in_functions(body: list[ast.stmt], lines: list[str], free: Calla
         runs = _runs(body, lambda number, stmt, start, end: (
             free(start, end) and not _is_docstring(number, stmt)
             and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
-            and not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(stmt))
             and _omissible(stmt, end, lines)))
         first = body[0] if block == "def" else None
         if first is not None and _is_docstring(0, first) and (first.end_lineno or first.lineno) > first.lineno:
@@ -330,9 +329,12 @@ def _is_docstring(number: int, stmt: ast.stmt) -> bool:
 
 
 def _self_contained(stmt: ast.stmt) -> bool:
-    """No import, def, class or `global` inside, and no name bound that a fix adds or looks for."""
+    """No import, def, class, `global` or `yield` inside (a `yield` makes its def a
+    generator: the def the fixes see must stay one), and no name bound that a fix adds or
+    looks for."""
     for node in ast.walk(stmt):
-        if isinstance(node, (*_DEFS, ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+        if isinstance(node, (*_DEFS, ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+                             ast.Yield, ast.YieldFrom)):
             return False
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and _FIX_NAMES.match(node.id):
             return False

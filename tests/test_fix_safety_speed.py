@@ -248,6 +248,17 @@ def test_statements_of_a_function_with_targets_are_cut_around_them() -> None:
     assert skeleton.expand(skeleton.text)[0] == text
 
 
+def test_a_yield_around_a_target_stays_in_the_skeleton() -> None:
+    """Cut, a `yield` would make the def the fixes see a plain coroutine function."""
+    text = ("import asyncio\n\n\nasync def stream(x):\n    total = x * 2\n    yield total\n"
+            "    asyncio.create_task(work(x))\n    yield x\n")
+    targets = {n + 1 for n, line in enumerate(text.splitlines()) if "create_task(" in line}
+    skeleton = build_skeleton(text, ast.parse(text), targets)
+    assert "total = x * 2" not in skeleton.text  # the statements around the target are cut
+    assert "    yield total\n" in skeleton.text and "    yield x\n" in skeleton.text
+    assert skeleton.expand(skeleton.text)[0] == text
+
+
 LAZY_AIOFILES = '''import json
 
 
