@@ -3,14 +3,14 @@
 `bgtask-lint fix`, `check --fix`, the pre-commit hook and the language server all call
 it (through `Project.fix_text`). Only modules with fixable findings get here, and only
 here is LibCST imported. The module is checked once, with the project-wide index (so
-cross-module facts decide what a task is); each rule's command then gets the exact
-positions of its findings, moved through the edits of the commands before it (a target
-on a line an earlier command rewrote waits for the next round, which checks again).
+cross-module facts decide what a task is); each rule's fix then gets the exact
+positions of its findings, moved through the edits of the fixes before it (a target
+on a line an earlier fix rewrote waits for the next round, which checks again).
 The result must compile, or the text is left as it was. Writing files is the `fix`
 command's job (fix_run.py).
 
 Speed: LibCST costs about 40 µs per byte of the code it parses, annotates with
-positions and transforms, 200 times `ast`. So a command never sees more than it needs:
+positions and transforms, 200 times `ast`. So a fix never sees more than it needs:
 it gets a skeleton of the module, where every def, class or run of statements that
 holds none of its targets is one placeholder line, put back verbatim afterwards
 (fix_skeleton.py); what it decides with the module (loggers, imports) it asks of the
@@ -50,7 +50,7 @@ FIX_COMMANDS: dict[str, tuple[str, str]] = {
     "BGT402": ("log_swallowed_exception", "LogSwallowedException"),
     "BGT401": ("guard_task_body", "GuardTaskBody"),
 }
-MAX_ROUNDS = 3  # a target an earlier command moved is fixed in the next round
+MAX_ROUNDS = 3  # a target an earlier fix moved is fixed in the next round
 # fixes after which the module may have new findings: `add_task(job(1))` -> `add_task(job, 1)`
 # makes `job` a task, and BGT401/BGT402 apply to it
 REVEALING = {"BGT101"}
@@ -83,7 +83,7 @@ Target = tuple[int, int, int, int]
 
 
 def targets_from_findings(findings: Iterable[Finding], code: str, unsafe: bool) -> set[Target]:
-    """Where the command for `code` must act: the spans of its fixable findings (findings
+    """Where the fix for `code` must act: the spans of its fixable findings (findings
     count columns in characters, as LibCST does)."""
     wanted = {"safe", "unsafe"} if unsafe else {"safe"}
     return {(f.line, f.col, f.end_line, f.end_col) for f in findings if f.code == code and f.fix in wanted}
@@ -194,14 +194,14 @@ def _check(project: "Project", path: Path, text: str, codes: tuple[str, ...]) ->
     return project.check_text(path, text, only=codes)
 
 
-# --- one round: every command once, targets moved through the edits before them ----------
+# --- one round: every fix once, targets moved through the edits before them --------------
 
 
 @dataclass
 class _Edit:
     text: str
     fixed: Counter
-    waiting: bool  # some target was on a line an earlier command rewrote
+    waiting: bool  # some target was on a line an earlier fix rewrote
 
 
 def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Target]], unsafe: bool,
@@ -219,7 +219,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             continue
         progress.step(code, step, len(targets))
         if module is None or module.source != text:
-            # the index describes the text each command edits: the commands decide with the
+            # the index describes the text each fix edits: the fixes decide with the
             # whole module's model (loggers imported from other modules, clients made elsewhere)
             module = project.replace(path, text)
         if len(text) < SKELETON_MIN_CHARS:
@@ -228,7 +228,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             skeleton = build_skeleton(text, module.tree, {line for t in mine for line in range(t[0], t[2] + 1)})
         fixer = fix_class(code)(str(path), targets=skeleton.to_skeleton(mine),
                                   unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
-        if skeleton.regions:  # what the command asks of the module, it asks of the whole one
+        if skeleton.regions:  # what the fix asks of the module, it asks of the whole one
             fixer.used_elsewhere = skeleton.used_outside
             fixer.names_cut_within = skeleton.names_cut_within
             fixer.module_tree = module.tree

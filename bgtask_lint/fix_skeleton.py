@@ -1,11 +1,11 @@
-"""What a fix command sees of a module: its skeleton.
+"""What a fix sees of a module: its skeleton.
 
-LibCST's cost grows with the code it parses, annotates and rewrites, so a command that
+LibCST's cost grows with the code it parses, annotates and rewrites, so a fix that
 fixes three calls in a module (of 1 MB, or of 30 KB) gets the module with what holds
 none of its targets replaced by placeholder lines:
 
 - every def and class, at module level, in a class that holds targets, or nested in a
-  def that holds targets: `def name(): ...  # marker` for a def whose name the commands
+  def that holds targets: `def name(): ...  # marker` for a def whose name the fixes
   may ask about, one such line with a name of its own for a run of the others;
 - every run of other module-level statements (assignments, `if`s, calls) that bind no
   name the code left mentions or a fix adds, and hold no import or def: one
@@ -14,13 +14,13 @@ none of its targets replaced by placeholder lines:
   branches, loops and `try`s that hold them, not within a `with`) that import, define,
   yield and bind nothing a fix adds: one `pass  # marker` line.
 
-Imports and loggers stay whole, so what the commands ask of the module (which imports
+Imports and loggers stay whole, so what the fixes ask of the module (which imports
 are there, is the registry bound) has the same answer; what depends on the code cut
 (loggers, lazy imports, names bound by a `global` in a def, the names a new variable
-must not take) the commands ask of the whole module's model and tree, and of
+must not take) the fixes ask of the whole module's model and tree, and of
 `Skeleton.names_cut_within`, which fix.py hands them. Afterwards each placeholder is
 put back verbatim (an edit that moved one is refused), and the lines of the edit are
-mapped so the targets of the next command can be moved.
+mapped so the targets of the next fix can be moved.
 """
 
 from __future__ import annotations
@@ -125,12 +125,12 @@ class Skeleton:
         return names
 
     def used_outside(self, name: str) -> bool:
-        """Whether `name` appears (as a word) in the code the command did not see."""
+        """Whether `name` appears (as a word) in the code the fix did not see."""
         if self._outside is None:
             self._outside = "".join("".join(self.lines[r.start - 1:r.end]) for r in self.regions)
         return re.search(rf"\b{re.escape(name)}\b", self._outside) is not None
 
-    # --- the command's output -> the module's new text ------------------------------------
+    # --- the fix's output -> the module's new text ----------------------------------------
 
     def expand(self, new_skeleton: str) -> tuple[str, Callable[[int], int | None]]:
         """The new module text, and old module line -> new module line for the lines the
@@ -216,7 +216,7 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
         kept.extend(lines[position - 1:start - 1])
         position = end + 1
     kept.extend(lines[position - 1:])
-    # "is this name bound here" must keep its answer for every name the code the command
+    # "is this name bound here" must keep its answer for every name the code the fix
     # sees mentions, and every name a fix may add (a logger, an import, the registry): such
     # a def keeps a placeholder of its own, `def name(): ...`, and such a module-level
     # statement stays. The others go by runs, one `def` (or `pass`) line per run.

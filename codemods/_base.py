@@ -191,11 +191,11 @@ def char_span(source_lines: Sequence[str], node) -> Target:
             node.end_lineno, char(node.end_lineno, node.end_col_offset))
 
 
-def args_column(command: FindingFix, call: cst.Call) -> int | None:
+def args_column(fix: FindingFix, call: cst.Call) -> int | None:
     """Where the (original) call's first argument starts on its line, or None."""
-    return command.get_metadata(PositionProvider, call.args[0]).start.column if call.args else None
+    return fix.get_metadata(PositionProvider, call.args[0]).start.column if call.args else None
 
 
-def node_span(command: FindingFix, node: cst.CSTNode) -> Target:
-    position = command.get_metadata(PositionProvider, node)
+def node_span(fix: FindingFix, node: cst.CSTNode) -> Target:
+    position = fix.get_metadata(PositionProvider, node)
     return position.start.line, position.start.column, position.end.line, position.end.column

@@ -8,7 +8,7 @@
 
 Of several log calls in one handler, the first of the highest level gets the traceback.
 What to write is decided by bgtask_lint/log_fixes.py, which the rule asks too: when it
-finds no safe fix, the finding says why and this command leaves the handler alone.
+finds no safe fix, the finding says why and this fix leaves the handler alone.
 """
 
 from __future__ import annotations
