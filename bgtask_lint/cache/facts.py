@@ -188,12 +188,12 @@ def helpers_part(index: ProjectIndex, module: ModuleInfo) -> list:
     return sorted([str(module.path), qualname, sorted(params)] for qualname, params in found.items())
 
 
-def calls_part(index: ProjectIndex, module: ModuleInfo, helpers: flows.HelperNames) -> list:
+def calls_part(index: ProjectIndex, module: ModuleInfo, by_module: flows.HelperNames) -> list:
     """The calls of the module that pass a request session to a function named like a
     helper (`flows.session_calls`, narrowed as compute_session_flows narrows it: to the
     names `flows.callee_names` gives, from `helper_names` of the assembled helpers; with
     every helper's name, each of litellm's 3,135 modules was searched for 69: 0.7 s)."""
-    names = flows.callee_names(module, helpers)
+    names = flows.callee_names(module, by_module)
     if not names:
         return []
     part = [[str(path), qualname, param, _encode_flow(flow)]
