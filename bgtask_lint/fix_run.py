@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import click
-
 from bgtask_lint import diffs
 from bgtask_lint.config import Settings, valid_timeout
 from bgtask_lint.console import Console, stderr_is_terminal
@@ -471,6 +469,8 @@ def run_fix_stdin(path: Path, settings: Settings, root: Path, options: FixOption
             console.error(path, problem)
             console.close()
             return EXIT_ERROR
+    import click  # (`fix -` is read by the click command line: it is loaded already)
+
     raw = click.get_binary_stream("stdin").read()
     out = click.get_binary_stream("stdout")
 
@@ -534,6 +534,8 @@ class _progress:
     def __init__(self, items: list[Path]):
         self.bar = None
         if len(items) >= PROGRESS_THRESHOLD and stderr_is_terminal():
+            import click  # only for a terminal: a plain `fix` runs without click (launch.py)
+
             self.bar = click.progressbar(length=len(items), label="fixing", file=sys.stderr)
 
     def __enter__(self) -> "_progress":

@@ -1,9 +1,10 @@
-"""A plain `check` runs without click (launch.py): it reads the options click would read,
-and prints, exits and fails exactly as the click command line does."""
+"""A plain `check` or `fix` runs without click (launch.py): it reads the options click
+would read, and prints, exits and fails exactly as the click command line does."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import click
 import pytest
 
 from bgtask_lint.cli import main
-from bgtask_lint.launch import CHECK_DEFAULTS, quick_check_params
+from bgtask_lint.launch import CHECK_DEFAULTS, FIX_DEFAULTS, quick_check_params, quick_params
 from bgtask_lint.report import style
 
 APP = """\
@@ -35,12 +36,13 @@ QUICK = [sys.executable, "-m", "bgtask_lint"]  # the program, as the console scr
 THROUGH_CLICK = [sys.executable, "-c", "import sys; from bgtask_lint.cli import main; sys.argv[0] = 'bgtask-lint'; main()"]
 
 
-def _click_params(args: list[str]) -> dict:
-    return main.commands["check"].make_context("check", list(args)).params
+def _click_params(args: list[str], command: str = "check") -> dict:
+    return main.commands[command].make_context(command, list(args)).params
 
 
 def test_the_defaults_are_clicks() -> None:
     assert _click_params([]) == CHECK_DEFAULTS
+    assert _click_params([], "fix") == FIX_DEFAULTS
 
 
 @pytest.mark.parametrize("args", [
@@ -52,6 +54,32 @@ def test_the_defaults_are_clicks() -> None:
 ])
 def test_options_read_as_click_reads_them(args: list[str]) -> None:
     assert quick_check_params(["check", *args]) == _click_params(args)
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["app.py", "--diff", "-q", "lib", "--unsafe-fixes"],
+    ["--select", "BGT1", "--ignore=BGT4", "x.py", "--no-force-exclude", "--show-fixes", "--format=json"],
+    ["--force-exclude", "-v", "--no-cache", "--no-respect-gitignore", "--exit-zero"],
+])
+def test_fix_options_read_as_click_reads_them(args: list[str]) -> None:
+    assert quick_params(["fix", *args]) == ("fix", _click_params(args, "fix"))
+    assert quick_check_params(["fix", *args]) is None
+
+
+def test_every_fix_option_read_here_is_read_so_by_click() -> None:
+    from bgtask_lint.launch import CHECK_ONLY_FLAGS, FIX_ONLY_FLAGS, QUICK_FLAGS, QUICK_VALUES
+
+    for flag in [*QUICK_FLAGS, *FIX_ONLY_FLAGS]:
+        if flag not in CHECK_ONLY_FLAGS:
+            assert quick_params(["fix", flag]) == ("fix", _click_params([flag], "fix")), flag
+    for option, (_, choices) in QUICK_VALUES.items():
+        value = sorted(choices)[0] if choices else "BGT1"
+        assert quick_params(["fix", option, value]) == ("fix", _click_params([option, value], "fix")), option
+    for flag in CHECK_ONLY_FLAGS:  # click's `fix` has no such option: its usage error
+        with pytest.raises(click.UsageError):
+            _click_params([flag], "fix")
+        assert quick_params(["fix", flag]) is None
 
 
 def test_every_option_read_here_is_read_so_by_click() -> None:
@@ -67,7 +95,12 @@ def test_every_option_read_here_is_read_so_by_click() -> None:
 
 
 @pytest.mark.parametrize("args", [
-    ["fix", "."],
+    ["fix", "-"],  # stdin
+    ["fix", "--statistics", "."],  # an option of check's only: click's usage error
+    ["fix", "--connect-timeout", "5", "."],
+    ["fix", "--jobs", "2", "."],
+    ["check", "--diff", "."],
+    ["rules"],
     ["check", "-"],  # stdin
     ["check", "--", "-odd.py"],
     ["check", "--help"],
@@ -117,6 +150,43 @@ def test_same_output_and_exit_as_click(project: Path, args: list[str]) -> None:
     quick = _run(QUICK, args, project)
     assert quick == through_click
     assert quick[0] in (0, 1, 2)
+
+
+@pytest.mark.parametrize("args", [
+    ["fix"],
+    ["fix", "--diff", "app.py"],
+    ["fix", "--show-fixes", "--no-cache", "."],
+    ["fix", "--unsafe-fixes", "-v", "app.py", "clean.py"],
+    ["fix", "--format", "json", "--exit-zero", "."],
+    ["fix", "-q", "--select", "BGT3", "missing.py", "app.py"],
+    ["fix", "broken.py", "app.py"],
+    ["fix", "--select", "BGT9X", "."],  # a usage problem: one line, exit 2
+])
+def test_fix_same_output_exit_and_files_as_click(project: Path, tmp_path_factory: pytest.TempPathFactory,
+                                                 args: list[str]) -> None:
+    (project / "broken.py").write_text(BROKEN)
+    assert quick_params(args) is not None
+    runs = []
+    for command in (THROUGH_CLICK, QUICK):
+        copy = tmp_path_factory.mktemp("copy")
+        shutil.copytree(project, copy, dirs_exist_ok=True)
+        code, out, err = _run(command, args, copy)
+        files = {p.name: p.read_text() for p in sorted(copy.glob("*.py"))}
+        runs.append((code, out.replace(str(copy), "<root>"), err.replace(str(copy), "<root>"), files))
+    assert runs[1] == runs[0]
+    assert runs[0][0] in (0, 1, 2)
+
+
+def test_a_fix_loads_no_click(project: Path) -> None:
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('click loaded:', 'click' in sys.modules, file=sys.stderr))\n"
+             "sys.argv = ['bgtask-lint', 'fix', '.']\n"
+             "from bgtask_lint.launch import run\nrun()\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, timeout=120)
+    assert "Fixed 2 findings (BGT101: 1, BGT301: 1)" in done.stderr, done.stderr
+    fixed = (project / "app.py").read_text()
+    assert "add_task(process, path)" in fixed and "await asyncio.sleep(1)" in fixed
+    assert done.stderr.strip().splitlines()[-1] == "click loaded: False"
 
 
 @pytest.mark.parametrize(("name", "env", "stderr"), [
