@@ -88,7 +88,8 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
                 console.error(error.path, error.message)
             return _finish(console, options, checked.findings, fixes={}, failed=0)
         if not options.diff:
-            return _fix_on_disk(paths, settings, root, options, console, first_todo, indexes[-1] if indexes else None)
+            return _fix_on_disk(paths, settings, root, options, console, first_todo,
+                                indexes[-1] if indexes else None, checked.findings)
     else:
         console.verbose("cache: off (--no-cache)")
     project = Project.load(paths, settings, root)
@@ -137,13 +138,13 @@ def _write(project: Project, result: FileFix, on_disk: str, console: Console) ->
 
 
 def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
-                 todo: dict[Path, set[str]], index=None) -> int:
+                 todo: dict[Path, set[str]], index=None, findings: list[Finding] | None = None) -> int:
     """`fix` with the cache, writing: only the files to fix are parsed as targets (the index
     still knows every module that schedules tasks, so each fix is the one a whole-project
     run makes), and after each round of writes a cached check, which re-checks only what
     the writes can have changed, says what remains and what the next round fixes (a fix in
-    one module can make a function of another a task). `index`: the last cached check's,
-    which each round fixes on when it can (see `_project_on`)."""
+    one module can make a function of another a task). `index`, `findings`: the last
+    cached check's, which each round fixes on when it can (see `_project_on`)."""
     from bgtask_lint.runner import check_paths
 
     project: Project | None = None
@@ -152,7 +153,7 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
     given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
     checked = None
     for _ in range(MAX_ROUNDS):
-        fresh = _project_on(index, todo, settings) if index is not None else None
+        fresh = _project_on(index, todo, settings, findings or []) if index is not None else None
         if fresh is not None:
             project, on_check_index = fresh, True
         elif project is None or on_check_index:
@@ -177,6 +178,7 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
         indexes: list = []
         checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True, index_to=indexes.append)
         index = indexes[-1] if indexes else None
+        findings = checked.findings
         todo = {path: codes for path, codes in fixable_codes(checked.findings, options.unsafe).items()
                 if path not in given_up}
         if not wrote or not todo:
@@ -187,7 +189,7 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
     return _finish(console, options, sorted(checked.findings), fixes, len(given_up))
 
 
-def _project_on(index, todo: dict[Path, set[str]], settings: Settings) -> Project | None:
+def _project_on(index, todo: dict[Path, set[str]], settings: Settings, findings: list[Finding]) -> Project | None:
     """A project of the files to fix on the index a cached check just built (None: fix on a
     project loaded afresh). Its project-wide facts (the task table, the session flows)
     were assembled from the cache's parts, so the modules that may schedule tasks are
@@ -195,15 +197,22 @@ def _project_on(index, todo: dict[Path, set[str]], settings: Settings) -> Projec
 
     Those facts stay as the check found them while the round's fixes change modules: not
     when a BGT101 fix is to be made, which makes new tasks that the same round fixes. And
-    the check's memo, whose kept entries are judged by the files on disk, is not used."""
+    the check's memo, whose kept entries are judged by the files on disk, is not used;
+    but its `findings` are each file's on this index, so a file's fix does not check it
+    again before its first edit."""
     if any("BGT101" in codes for codes in todo.values()):
         return None
     index.cache = {}
     project = Project(index.root, settings, index)
+    by_path: dict[Path, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
     for path in sorted(todo):
-        if index.module(path) is None:
+        module = index.module(path)
+        if module is None:
             return None
         project.targets.append(path)
+        project.preset_findings(module, sorted(by_path.get(path, ())))
     return project
 
 

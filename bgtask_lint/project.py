@@ -207,6 +207,13 @@ class Project:
         self.index.cache[key] = (module, findings, hidden)
         return list(findings), hidden
 
+    def preset_findings(self, module: ModuleInfo, findings: list[Finding]) -> None:
+        """Take `findings` (sorted, after noqa) as what `check` would find in `module` on
+        this index: a cached check's. Not for a test file whose findings the default hides
+        (how many it hid is not known here)."""
+        if self.settings.check_tests or not self.is_test_file(module.path):
+            self.index.cache[("findings", module.path, None, True)] = (module, list(findings), 0)
+
     def check_text(self, path: Path, text: str, only: Iterable[str] | None = None) -> list[Finding]:
         """Replace the module's text, then check it. Raises SourceError."""
         return self.check(self.replace(path, text), only)
