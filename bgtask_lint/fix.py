@@ -95,6 +95,13 @@ def fix_class(code: str):
     return getattr(importlib.import_module(f"bgtask_lint.codemods._fixes.{module}"), f"{name}Fix")
 
 
+def load_fixes() -> None:
+    """Import LibCST and every fix, once, ahead of the first fix (before fixing in forked
+    workers, which would each import them; or while the first check's workers run)."""
+    for code in FIX_COMMANDS:
+        fix_class(code)
+
+
 def command_class(code: str):
     """The LibCST codemod command of a fixable rule (`python -m libcst.tool codemod`)."""
     module, name = FIX_COMMANDS[code]

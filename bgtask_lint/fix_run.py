@@ -22,8 +22,9 @@ from bgtask_lint.files import (
     source_lines,
 )
 from bgtask_lint.findings import Finding
-from bgtask_lint.fix import FileFix, fixable_selected, is_fixable
+from bgtask_lint.fix import FileFix, fixable_selected, is_fixable, load_fixes
 from bgtask_lint.index import ModuleInfo
+from bgtask_lint.parallel import meanwhile
 from bgtask_lint.project import Project
 from bgtask_lint.results import without_crashes
 from bgtask_lint.writes import ChangedMeanwhile, read_for_write, write_atomically
@@ -79,8 +80,11 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
 
         record = cache_record()
         indexes: list = []
-        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True,
-                              index_to=None if options.diff else indexes.append)
+        # LibCST's import is a tenth of a second: made while the check's workers run, it
+        # costs no time when there is something to fix (and, nothing to fix, a little CPU)
+        with meanwhile(load_fixes):
+            checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True,
+                                  index_to=None if options.diff else indexes.append)
         describe_cache(True, record, console)
         first_todo = fixable_codes(checked.findings, options.unsafe)
         if not first_todo:  # e.g. a pre-commit fix hook on a clean tree: no index needed
@@ -96,8 +100,9 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
     for error in project.errors:
         console.error(error.path, error.message)
     checked_last: dict[Path, list[Finding]] = {}
-    fixes, failed_paths = fix_project(project, options.unsafe, console, first_todo, jobs=options.jobs,
-                                      checked_last=checked_last)
+    with meanwhile(load_fixes):  # (as above: during the first check's workers, when not checked yet)
+        fixes, failed_paths = fix_project(project, options.unsafe, console, first_todo, jobs=options.jobs,
+                                          checked_last=checked_last)
     failed = len(failed_paths)
 
     write_errors = 0
@@ -366,10 +371,7 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
     parsed: dict[Path, ModuleInfo] = {}  # the fixed texts' modules, when fixed here
     with _progress(todo) as bar:
         if len(todo) >= MIN_PARALLEL_FIXES:
-            from bgtask_lint.fix import FIX_COMMANDS, fix_class
-
-            for code in FIX_COMMANDS:  # LibCST and the fixes, imported once here, not in every worker
-                fix_class(code)
+            load_fixes()  # LibCST and the fixes, imported once here, not in every worker
             project.index.task_paths()  # the task table, once, before the workers inherit the index
 
             order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))

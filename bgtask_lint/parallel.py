@@ -136,6 +136,42 @@ def _check_chunk(project: "Project", chunk: tuple[list["ModuleInfo"], list[int]]
     return [(i, project.check_counted(modules[i])) for i in indexes]
 
 
+# work for this process while its next workers run (`meanwhile`), once
+_MEANWHILE: "list[Callable[[], None]]" = []
+
+
+@contextmanager
+def meanwhile(work: "Callable[[], None]") -> "Iterator[None]":
+    """Within the block, the next `map_forked` runs `work` in a thread of this process
+    while its workers run (they have been forked by then), and waits for it before it
+    returns, so no thread is left when the next workers are forked; without workers,
+    `work` is not run. For `fix`: LibCST's import (0.1 s) while the workers check."""
+    _MEANWHILE[:] = [work]
+    try:
+        yield
+    finally:
+        _MEANWHILE.clear()
+
+
+def _start_meanwhile():
+    """The thread of the `meanwhile` work, started (None: there is none)."""
+    if not _MEANWHILE:
+        return None
+    import threading
+
+    work = _MEANWHILE.pop()
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - only a head start: whoever needs it does it again, and says why
+            pass
+
+    thread = threading.Thread(target=run, name="bgtask-lint-meanwhile", daemon=True)
+    thread.start()
+    return thread
+
+
 def map_forked(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
                jobs: int | None, min_items: int, each: "Callable[[R], None]" = lambda result: None
                ) -> list["R"] | None:
@@ -161,9 +197,15 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
         with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context,
                                  initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results = []
-            for result in pool.map(_map_one, range(len(items))):
-                results.append(result)
-                each(result)
+            mapped = pool.map(_map_one, range(len(items)))  # every worker forked by now
+            helper = _start_meanwhile()
+            try:
+                for result in mapped:
+                    results.append(result)
+                    each(result)
+            finally:
+                if helper is not None:
+                    helper.join()
             return results
     except (BrokenProcessPool, OSError):
         return None

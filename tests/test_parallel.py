@@ -286,3 +286,63 @@ def test_workers_die_with_a_run_that_is_killed(tmp_path: Path) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "workers outlived the run"
+
+
+def _double(project, item: int) -> int:
+    return 2 * item
+
+
+@needs_fork
+def test_meanwhile_work_runs_while_the_workers_run() -> None:
+    """`meanwhile` work runs in a thread of this process once the workers are forked, and
+    is over when `map_forked` returns (no thread is left for the next fork); it runs once;
+    without workers it does not run."""
+    import threading
+
+    ran: list[tuple[str, int]] = []
+
+    def work() -> None:
+        ran.append((threading.current_thread().name, os.getpid()))
+
+    with parallel.meanwhile(work):
+        assert parallel.map_forked(None, _double, [1, 2, 3], jobs=1, min_items=1) is None  # no workers
+        assert ran == []
+        assert parallel.map_forked(None, _double, [1, 2, 3], jobs=2, min_items=1) == [2, 4, 6]
+        assert len(ran) == 1 and ran[0][1] == os.getpid() and ran[0][0] != threading.current_thread().name
+        assert threading.active_count() == 1 or all(t.name != ran[0][0] for t in threading.enumerate())
+        assert parallel.map_forked(None, _double, [1, 2], jobs=2, min_items=1) == [2, 4]
+        assert len(ran) == 1  # once
+    with parallel.meanwhile(work):
+        pass
+    assert parallel.map_forked(None, _double, [1, 2], jobs=2, min_items=1) == [2, 4]
+    assert len(ran) == 1  # not outside its block
+
+
+@needs_fork
+def test_a_fix_imports_libcst_while_its_check_runs(tmp_path: Path) -> None:
+    """`fix` imports LibCST (a tenth of a second) during its first check's workers, when
+    there is something to fix; `check` never imports it."""
+    import subprocess
+    import sys
+
+    for number in range(40):
+        (tmp_path / f"mod{number}.py").write_text(f"def helper{number}():\n    return {number}\n")
+    (tmp_path / "app.py").write_text("import asyncio\n\n\nasync def job():\n    pass\n\n\n"
+                                     "async def go():\n    asyncio.create_task(job())\n")
+    probe = ("import sys\n"
+             "from bgtask_lint import runner\n"
+             "original = runner.check_paths\n"
+             "def probed(*args, **kwargs):\n"
+             "    done = original(*args, **kwargs)\n"
+             "    print('libcst after the check:', 'libcst' in sys.modules, file=sys.stderr)\n"
+             "    return done\n"
+             "runner.check_paths = probed\n"
+             "sys.argv = ['bgtask-lint', *sys.argv[1:]]\n"
+             "from bgtask_lint.launch import run\nrun()\n")
+    for command, imported in (("check", "False"), ("fix", "True")):  # (the check leaves no cache)
+        done = subprocess.run([sys.executable, "-c", probe, command, "--jobs", "2", "."] + (
+                              ["--no-cache"] if command == "check" else []), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        lines = [line for line in done.stderr.splitlines() if line.startswith("libcst after")]
+        assert lines and lines[0] == f"libcst after the check: {imported}", (command, done.stderr)
+    assert "add_done_callback" in (tmp_path / "app.py").read_text()
