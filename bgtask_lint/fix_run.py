@@ -255,7 +255,8 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
     written does not depend on the order of the files or on the workers. Where one
     module's scheduling fix (BGT101, BGT103) can decide another's task-body fix (the
     done-callback that logs guards the task: wrapping its body would log it twice), the
-    scheduling fixes go first, and the other files are checked again after them."""
+    scheduling fixes go first, with every fix of the files that have no task-body fix to
+    make; the task-body fixes are decided after them."""
     originals: dict[Path, str] = {}
     fixes: dict[Path, FileFix] = {}
     failed: set[Path] = set()
@@ -274,14 +275,18 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
             originals.setdefault(path, project.index.by_path[path].source)
         first = sorted(path for path, codes in todo.items() if codes & SCHEDULING_FIRST)
         decided = {path for path, codes in todo.items() if codes & DECIDED_BY_SCHEDULING}
-        stages: list[tuple[list[Path], tuple[str, ...] | None]] = [(sorted(todo), None)]
+        # each stage: its files, and the codes to fix of those that are not to fix whole
+        stages: list[tuple[list[Path], dict[Path, tuple[str, ...]]]] = [(sorted(todo), {})]
         if first and decided and _decides_elsewhere(project, first, todo, decided):
-            stages = [(first, tuple(SCHEDULING_FIRST)), (sorted(todo), None)]
+            scheduling = tuple(SCHEDULING_FIRST)
+            stages = [([path for path in sorted(todo) if path not in decided or path in first],
+                       {path: scheduling for path in decided}),
+                      (sorted(decided), {})]
         changed_this_round = False
-        for paths, codes in stages:
-            # a later stage's files are decided again on the index the scheduling fixes
+        for paths, only in stages:
+            # the second stage's files are decided again on the index the scheduling fixes
             # left: each fix checks its file first, and what has nothing to fix is unchanged
-            for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, codes):
+            for result in _fix_files(project, [p for p in paths if p not in failed], unsafe, jobs, only):
                 path = result.path
                 if result.error is not None:
                     console.error(path, result.error)
@@ -325,10 +330,12 @@ def _checked(project: Project, paths: list[Path], failed: set[Path], jobs: int |
     return {path: findings for path, (findings, _) in check_modules(project, modules, jobs).items()}
 
 
-def _fix_one(project: Project, path: Path, unsafe: bool = False, codes: tuple[str, ...] | None = None) -> FileFix:
-    """One file's fix; the index is left as it was (the caller takes the new texts in at
-    the end of the stage, so that no file's fix sees another's)."""
-    return _fix_kept(project, path, unsafe, codes)[0]
+def _fix_one(project: Project, path: Path, unsafe: bool = False,
+             only: dict[Path, tuple[str, ...]] | None = None) -> FileFix:
+    """One file's fix (of `only[path]`'s codes, when given); the index is left as it was
+    (the caller takes the new texts in at the end of the stage, so that no file's fix
+    sees another's)."""
+    return _fix_kept(project, path, unsafe, (only or {}).get(path))[0]
 
 
 def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...] | None
@@ -357,8 +364,8 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
 
 
 def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None,
-               codes: tuple[str, ...] | None = None) -> list[FileFix]:
-    """One fix of each file (of `codes` only, when given), with a progress bar on a
+               only: dict[Path, tuple[str, ...]] | None = None) -> list[FileFix]:
+    """One fix of each file (of the codes `only` gives it, if any), with a progress bar on a
     terminal, in forked workers when there are several (biggest first); then the index
     takes the new texts."""
     from functools import partial
@@ -375,12 +382,12 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
             project.index.task_paths()  # the task table, once, before the workers inherit the index
 
             order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))
-            results = map_forked(project, partial(_fix_one, unsafe=unsafe, codes=codes), order, jobs,
+            results = map_forked(project, partial(_fix_one, unsafe=unsafe, only=only), order, jobs,
                                  MIN_PARALLEL_FIXES, each=lambda result: bar.update(1))
         if results is None:
             results = []
             for path in todo:
-                result, module = _fix_kept(project, path, unsafe, codes)
+                result, module = _fix_kept(project, path, unsafe, (only or {}).get(path))
                 results.append(result)
                 if module is not None:
                     parsed[path] = module
