@@ -123,6 +123,11 @@ def optional_import(tree: ast.Module, module: str) -> str | None:
 ImportSite = tuple["ast.Import | ast.ImportFrom", bool, bool]  # the import, in a function, under a guard
 
 
+def import_statements(tree: ast.Module) -> list["ast.Import | ast.ImportFrom"]:
+    """Every import statement of the tree (statements only are walked: an import is one)."""
+    return [node for node, _, _ in _import_sites(tree)]
+
+
 def _import_sites(tree: ast.Module) -> list[ImportSite]:
     """Every import statement of the tree, found in one walk (the fixes ask about several
     modules of one tree); the last few trees are remembered."""

@@ -21,8 +21,7 @@ from collections import Counter
 import libcst as cst
 
 from bgtask_lint.codemods._base import FindingFix, is_docstring, parenthesized
-from bgtask_lint.dependencies import optional_import
-from bgtask_lint.names import walked
+from bgtask_lint.dependencies import import_statements, optional_import
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -31,7 +30,7 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     """Local name -> the dotted names it is imported as anywhere in the module. The checker
     already decided that each target is a blocking call; this only tells which kind."""
     found: dict[str, set[str]] = {}
-    for node in walked(tree):
+    for node in import_statements(tree):  # (the walk `optional_import` makes and keeps)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
