@@ -95,3 +95,26 @@ def test_floor_measures_what_python_costs_on_a_tree(tmp_path: Path) -> None:
     assert result["check"]["seconds"] > result["start"]["seconds"] > 0  # a check imports, then checks
     assert result["trees"]["peak_mb"] > 0
     assert "x ruff" in floor.report(result)
+
+
+def test_fix_ratio_times_check_and_fix_on_fresh_copies(tmp_path: Path) -> None:
+    """bench/fix_ratio.py on a tiny tree: both commands timed on copies (the tree itself is
+    not fixed), the fix's summary and the ratio reported, the JSON written."""
+    spec = importlib.util.spec_from_file_location("bench_fix_ratio", BENCH.parent / "fix_ratio.py")
+    fix_ratio = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fix_ratio)
+    root = tmp_path / "tree"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "tree"\nversion = "0"\n')
+    source = "import asyncio\n\n\nasync def job():\n    pass\n\n\nasync def go():\n    asyncio.create_task(job())\n"
+    (root / "app" / "main.py").write_text(source)
+    before = _tree(root)
+    out = tmp_path / "ratio.json"
+    assert fix_ratio.main([str(root), "--reps", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert _tree(root) == before  # fixed on copies only
+    [tree] = result["trees"]
+    assert tree["check"] > 0 and tree["fix"] > 0 and tree["ratio"] == tree["fix"] / tree["check"]
+    assert tree["summary"].startswith("Fixed 1 finding (BGT103: 1)")
+    assert result["median"] == tree["ratio"] and result["within"] == (tree["ratio"] <= 1.5)
+    assert "trees within 1.5x" in fix_ratio.report(result)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""`fix` against `check` on the same trees: `python bench/fix_ratio.py DIR... [--reps N]`.
+
+Issue 11 asks for `bgtask-lint fix` within 1.5x the time of `bgtask-lint check` on the
+same tree. For each DIR this times, on a fresh copy each time (so both runs start cold,
+with no cache, and `fix` has its findings to fix), the two commands as a user types them:
+
+* check       `bgtask-lint check COPY` (the default: the cache is written)
+* fix         `bgtask-lint fix COPY` (the findings fixed, written, and checked again)
+
+check and fix alternate, `--reps` times (the fastest of each is kept: the noise of a busy
+machine only adds), and it prints each tree's ratio, their median and how many trees
+are within 1.5x. The copies' files keep their modification times (`copy2`), as a working
+tree does. `--json FILE` writes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 1.5
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, str]:
+    """Wall seconds of one run, and its last line of stderr (the fix's summary)."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    lines = done.stderr.strip().splitlines()
+    return seconds, lines[-1] if lines else ""
+
+
+def measure_tree(root: Path, python: str, reps: int, scratch: Path) -> dict[str, object]:
+    best = {"check": float("inf"), "fix": float("inf")}
+    summary = ""
+    for _ in range(reps):
+        for command in ("check", "fix"):
+            copy = scratch / root.name
+            if copy.exists():
+                shutil.rmtree(copy)
+            shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".bgtask_lint_cache"))
+            seconds, last = timed([python, "-m", "bgtask_lint", command, str(copy)], cwd=scratch)
+            best[command] = min(best[command], seconds)
+            if command == "fix":
+                summary = last
+    return {"tree": str(root), "check": best["check"], "fix": best["fix"], "ratio": best["fix"] / best["check"],
+            "summary": summary}
+
+
+def measure(roots: list[Path], python: str, reps: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="bgtask-lint-fix-ratio-") as scratch:
+        trees = [measure_tree(root, python, reps, Path(scratch)) for root in roots]
+    ratios = [float(tree["ratio"]) for tree in trees]
+    return {"trees": trees, "median": statistics.median(ratios), "within": sum(r <= TARGET for r in ratios),
+            "target": TARGET, "reps": reps}
+
+
+def report(result: dict[str, object]) -> str:
+    rows = [f"{'tree':<40} {'check':>8} {'fix':>8} {'ratio':>6}  fixed"]
+    for tree in result["trees"]:  # type: ignore[union-attr]
+        rows.append(f"{Path(tree['tree']).name:<40} {tree['check']:>7.2f}s {tree['fix']:>7.2f}s "
+                    f"{tree['ratio']:>5.2f}x  {tree['summary'][:70]}")
+    trees = len(result["trees"])  # type: ignore[arg-type]
+    rows.append(f"median {result['median']:.2f}x; {result['within']} of {trees} trees within {TARGET}x")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("roots", type=Path, nargs="+", metavar="DIR")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs bgtask-lint")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    missing = [str(root) for root in args.roots if not root.is_dir()]
+    if missing:
+        parser.error(f"not a directory: {', '.join(missing)}")
+    result = measure([root.resolve() for root in args.roots], args.python, max(1, args.reps))
+    print(report(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
