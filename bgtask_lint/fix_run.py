@@ -81,7 +81,7 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
         record = cache_record()
         indexes: list = []
         # LibCST's import is a tenth of a second: made while the check's workers run, it
-        # costs no time when there is something to fix (and, nothing to fix, a little CPU)
+        # overlaps them (bentoml 32 ms, lightrag 85 ms less; nothing to fix: some CPU lost)
         with meanwhile(load_fixes):
             checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True,
                                   index_to=None if options.diff else indexes.append)
