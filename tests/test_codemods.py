@@ -114,3 +114,57 @@ def test_fixing_imports_no_libcst_codemod(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     fixed, imported = proc.stdout.splitlines()
     assert fixed == "{'BGT103': 1}" and imported == "[]"
+
+
+def test_a_fix_resolves_positions_as_libcst_does_without_its_empty_walk(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fix` computes the positions with LibCST's own provider, and skips the batched visit
+    with no visitor that LibCST's resolver runs after it (a walk of the whole tree):
+    the same position for every node, one walk fewer per fix."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+    from libcst.metadata import wrapper as metadata_wrapper
+
+    from bgtask_lint import fix
+    from bgtask_lint.config import Settings
+    from bgtask_lint.project import Project
+
+    # every fix's before-file: statements, expressions, comments, brackets over lines
+    sources = [_read(path) for path in sorted((FIXTURES / "fixes").glob("*/*.py")) if ".fixed" not in path.name]
+    source = "\n\n".join(sources)
+    ours = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    fix._resolve_positions(ours)
+    theirs = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    expected = theirs.resolve(PositionProvider)
+    got = ours.resolve(PositionProvider)
+
+    def in_order(module: cst.Module, positions) -> list:
+        found: list = []
+
+        class Collect(cst.CSTVisitor):
+            def on_visit(self, node: cst.CSTNode) -> bool:
+                found.append((type(node).__name__, positions[node]))
+                return True
+
+        module.visit(Collect())
+        return found
+
+    assert in_order(ours.module, got) == in_order(theirs.module, expected)
+    assert len(got) == len(expected) > 1000
+
+    empty_walks: list[int] = []
+    original = metadata_wrapper._gen_batchable
+
+    def counting(wrapper, providers):
+        providers = list(providers)
+        if not providers:
+            empty_walks.append(1)
+        return original(wrapper, providers)
+
+    monkeypatch.setattr(metadata_wrapper, "_gen_batchable", counting)
+    path = tmp_path / "app.py"
+    text = "import asyncio\n\n\nasync def job(x):\n    await asyncio.sleep(x)\n\n\nasync def go():\n    asyncio.create_task(job(1))\n"
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings())
+    fixed = project.fix_text(path, text)
+    assert "add_done_callback" in fixed.new_text
+    assert empty_walks == []
