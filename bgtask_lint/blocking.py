@@ -21,7 +21,16 @@ from bgtask_lint.index import (
     import_rooted,
     imported_name,
 )
-from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, child_nodes, dotted, last_name, walk_local
+from bgtask_lint.names import (
+    LEAF_TYPES,
+    MARKER_TYPES,
+    NESTED_SCOPES,
+    NOT_ENTERED,
+    child_nodes,
+    dotted,
+    last_name,
+    walk_local,
+)
 from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
 from bgtask_lint.scope import function_scope
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
@@ -299,10 +308,6 @@ def blocking_reason(index: ProjectIndex, module: ModuleInfo, function: ast.AST |
     return None
 
 
-# what the walks of a helper's calls do not enter: nested scopes, contexts and operators
-_NOT_ENTERED = MARKER_TYPES | frozenset(NESTED_SCOPES)
-
-
 def _local_calls(function: ast.AST):
     """Calls made by the function itself (not by nested defs or lambdas), in source order.
 
@@ -357,7 +362,7 @@ def _calls_in(nodes: list, names: set[str]) -> list[ast.Call]:
                 if reads_parameter(value):
                     break
         else:  # (lists, not ast.iter_child_nodes's generator: this walks every helper's body)
-            stack.extend(child_nodes(node, _NOT_ENTERED))
+            stack.extend(child_nodes(node, NOT_ENTERED))
             continue
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
     return calls
@@ -384,7 +389,7 @@ def _unconditional_calls(stmts: list[ast.stmt]) -> list[ast.Call]:
         elif isinstance(node, ast.BoolOp):
             children = node.values[:1]
         else:
-            stack.extend(child_nodes(node, _NOT_ENTERED))
+            stack.extend(child_nodes(node, NOT_ENTERED))
             continue
         stack.extend(child for child in children if not isinstance(child, NESTED_SCOPES))
     return calls

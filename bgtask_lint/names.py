@@ -75,8 +75,9 @@ def walk_statements(node: ast.AST) -> list[ast.AST]:
     return found
 
 
-# nested scopes, and the contexts and operators (no walk_local caller looks for those)
-_NOT_ENTERED = MARKER_TYPES | set(NESTED_SCOPES)
+# nested scopes, and the contexts and operators (no walk_local caller looks for those; the
+# walks of a helper's calls in blocking.py skip them too)
+NOT_ENTERED = MARKER_TYPES | set(NESTED_SCOPES)
 
 
 def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
@@ -88,7 +89,7 @@ def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if type(node) not in leaves:  # (a leaf has no child but its context)
-            stack.extend(child_nodes(node, _NOT_ENTERED))
+            stack.extend(child_nodes(node, NOT_ENTERED))
 
 
 class TreeCache:
