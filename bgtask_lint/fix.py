@@ -280,7 +280,7 @@ def _resolve_positions(wrapper) -> None:
     metadata = getattr(wrapper, "_metadata", None)
     generate = getattr(PositionProvider, "_gen", None)
     if isinstance(metadata, dict) and callable(generate) and PositionProvider not in metadata:
-        metadata[PositionProvider] = PositionProvider()._gen(wrapper)
+        metadata[PositionProvider] = generate(PositionProvider(), wrapper)
 
 
 def _move(span: Target, line_map: Callable[[int], int | None]) -> Target | None:

@@ -465,15 +465,15 @@ def module_lines(model: GuardModel) -> list[str]:
 
 
 def _comments(model: GuardModel) -> dict[int, str]:
-    return _tokens(model)[0]
+    return _scanned(model)[0]
 
 
 def module_quote(model: GuardModel) -> str:
     """The quote most of the module's strings use: new log calls are written in it."""
-    return _tokens(model)[1]
+    return _scanned(model)[1]
 
 
-def _tokens(model: GuardModel) -> tuple[dict[int, str], str]:
+def _scanned(model: GuardModel) -> tuple[dict[int, str], str]:
     """(comment text by line, the module's usual quote), from one scan."""
     key = ("comments", model.module.path, id(model.module))
     cached = model.index.cache.get(key)

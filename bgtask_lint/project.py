@@ -187,11 +187,11 @@ class Project:
         """`check`, and how many findings the test-file default hid."""
         # the same module on the same index gives the same findings: `fix` checks what it
         # just checked when nothing changed in between (the index's cache empties on any change)
-        key = ("findings", module.path, None if only is None else tuple(sorted(only)), noqa)
+        key = _findings_key(module, only, noqa)
         cached = self.index.cache.get(key)
         if isinstance(cached, tuple) and cached[0] is module:
             return list(cached[1]), cached[2]
-        whole = self.index.cache.get(("findings", module.path, None, noqa))
+        whole = self.index.cache.get(_findings_key(module, None, noqa))
         if only is not None and isinstance(whole, tuple) and whole[0] is module and not whole[2]:
             # rules do not see each other's findings: a narrower check is the whole one,
             # filtered (fix's first check of a file after the run's first check)
@@ -212,7 +212,7 @@ class Project:
         this index: a cached check's. Not for a test file whose findings the default hides
         (how many it hid is not known here)."""
         if self.settings.check_tests or not self.is_test_file(module.path):
-            self.index.cache[("findings", module.path, None, True)] = (module, list(findings), 0)
+            self.index.cache[_findings_key(module, None, True)] = (module, list(findings), 0)
 
     def check_text(self, path: Path, text: str, only: Iterable[str] | None = None) -> list[Finding]:
         """Replace the module's text, then check it. Raises SourceError."""
@@ -226,6 +226,11 @@ class Project:
         from bgtask_lint.fix import fix_text
 
         return fix_text(self, path.resolve(), text, unsafe=unsafe, only=only, codes=codes)
+
+
+def _findings_key(module: ModuleInfo, only: Iterable[str] | None, noqa: bool) -> tuple:
+    """Where the index's memo keeps a module's findings (of the codes `only`, when given)."""
+    return ("findings", module.path, None if only is None else tuple(sorted(only)), noqa)
 
 
 # (root, overrides) -> Project, for front ends handed one file at a time (the flake8 plugin,
