@@ -39,13 +39,6 @@ QUICK_VALUES: dict[str, tuple[str, frozenset[str] | None]] = {
 }
 
 
-def quick_check_params(args: list[str]) -> dict[str, object] | None:
-    """`check`'s parameters as click would read them, for the arguments this reader knows;
-    None for anything else (`fix` included)."""
-    found = quick_params(args)
-    return found[1] if found is not None and found[0] == "check" else None
-
-
 def quick_params(args: list[str]) -> tuple[str, dict[str, object]] | None:
     """(`check` or `fix`, its parameters as click would read them), for the arguments this
     reader knows; None for anything else."""

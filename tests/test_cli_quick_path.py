@@ -14,7 +14,7 @@ import click
 import pytest
 
 from bgtask_lint.cli import main
-from bgtask_lint.launch import CHECK_DEFAULTS, FIX_DEFAULTS, quick_check_params, quick_params
+from bgtask_lint.launch import CHECK_DEFAULTS, FIX_DEFAULTS, quick_params
 from bgtask_lint.report import style
 
 APP = """\
@@ -53,7 +53,7 @@ def test_the_defaults_are_clicks() -> None:
     ["--format", "sarif", "--format", "github", "a.py"],  # the last one counts, as in click
 ])
 def test_options_read_as_click_reads_them(args: list[str]) -> None:
-    assert quick_check_params(["check", *args]) == _click_params(args)
+    assert quick_params(["check", *args]) == ("check", _click_params(args))
 
 
 @pytest.mark.parametrize("args", [
@@ -64,7 +64,6 @@ def test_options_read_as_click_reads_them(args: list[str]) -> None:
 ])
 def test_fix_options_read_as_click_reads_them(args: list[str]) -> None:
     assert quick_params(["fix", *args]) == ("fix", _click_params(args, "fix"))
-    assert quick_check_params(["fix", *args]) is None
 
 
 def test_every_fix_option_read_here_is_read_so_by_click() -> None:
@@ -86,10 +85,10 @@ def test_every_option_read_here_is_read_so_by_click() -> None:
     from bgtask_lint.launch import QUICK_FLAGS, QUICK_VALUES
 
     for flag in QUICK_FLAGS:
-        assert quick_check_params(["check", flag]) == _click_params([flag]), flag
+        assert quick_params(["check", flag]) == ("check", _click_params([flag])), flag
     for option, (_, choices) in QUICK_VALUES.items():
         value = sorted(choices)[0] if choices else "BGT1"
-        assert quick_check_params(["check", option, value]) == _click_params([option, value]), option
+        assert quick_params(["check", option, value]) == ("check", _click_params([option, value])), option
     formats = next(p for p in main.commands["check"].params if p.name == "output_format").type.choices
     assert set(formats) == QUICK_VALUES["--format"][1]
 
@@ -112,7 +111,7 @@ def test_every_option_read_here_is_read_so_by_click() -> None:
     ["--version"],
 ])
 def test_anything_else_goes_to_click(args: list[str]) -> None:
-    assert quick_check_params(args) is None
+    assert quick_params(args) is None
 
 
 @pytest.fixture()
@@ -145,7 +144,7 @@ def _run(command: list[str], args: list[str], cwd: Path) -> tuple[int, str, str]
 ])
 def test_same_output_and_exit_as_click(project: Path, args: list[str]) -> None:
     (project / "broken.py").write_text(BROKEN)
-    assert quick_check_params(args) is not None
+    assert quick_params(args) is not None
     through_click = _run(THROUGH_CLICK, args, project)
     quick = _run(QUICK, args, project)
     assert quick == through_click
