@@ -12,13 +12,19 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
+def _load(name: str, path: Path):
+    """A script of bench/ as a module, registered while it loads (dataclasses look their
+    module up)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_run"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
+    yield _load("bench_run", BENCH)
     sys.modules.pop("bench_run", None)
 
 
@@ -78,9 +84,7 @@ def test_a_measured_tree_is_byte_compiled(bench, tmp_path: Path, monkeypatch: py
 
 def test_floor_measures_what_python_costs_on_a_tree(tmp_path: Path) -> None:
     """bench/floor.py on a tiny tree, without ruff: every case timed, the JSON written."""
-    floor_spec = importlib.util.spec_from_file_location("bench_floor", BENCH.parent / "floor.py")
-    floor = importlib.util.module_from_spec(floor_spec)
-    floor_spec.loader.exec_module(floor)
+    floor = _load("bench_floor", BENCH.parent / "floor.py")
     root = tmp_path / "tree"
     (root / "app").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "tree"\nversion = "0"\n')
@@ -100,9 +104,7 @@ def test_floor_measures_what_python_costs_on_a_tree(tmp_path: Path) -> None:
 def test_fix_ratio_times_check_and_fix_on_fresh_copies(tmp_path: Path) -> None:
     """bench/fix_ratio.py on a tiny tree: both commands timed on copies (the tree itself is
     not fixed), the fix's summary and the ratio reported, the JSON written."""
-    spec = importlib.util.spec_from_file_location("bench_fix_ratio", BENCH.parent / "fix_ratio.py")
-    fix_ratio = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fix_ratio)
+    fix_ratio = _load("bench_fix_ratio", BENCH.parent / "fix_ratio.py")
     root = tmp_path / "tree"
     (root / "app").mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "tree"\nversion = "0"\n')

@@ -377,9 +377,11 @@ def test_a_pre_commit_fix_on_a_warm_cache_parses_only_what_it_needs(tmp_path: Pa
     assert "add_done_callback" in (app / "main.py").read_text()
 
 
-def test_fix_checks_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fix's check of a file's fixable codes is the run's first check, filtered: a
-    file fixed in one pass has its rules run twice (before, and on the fixed text)."""
+@pytest.mark.parametrize("cache", [["--no-cache"], []])
+def test_fix_checks_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: list[str]) -> None:
+    """The fix's check of a file's fixable codes is the run's first check, filtered (with
+    the cache: the cached check's findings, as they are): a file fixed in one pass has its
+    rules run twice (before, and on the fixed text)."""
     from bgtask_lint import project as project_module
 
     app = write_app(tmp_path, {
@@ -395,7 +397,7 @@ def test_fix_checks_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         return original(module, *args, **kwargs)
 
     monkeypatch.setattr(project_module, "check_module", counting)
-    result = CliRunner().invoke(main, ["fix", "--no-cache", "--jobs", "1", str(tmp_path)])
+    result = CliRunner().invoke(main, ["fix", *cache, "--jobs", "1", str(tmp_path)])
     assert result.exit_code in (0, 1), result.output
     fixed = (app / "main.py").read_text()
     assert "add_done_callback" in fixed
@@ -556,26 +558,3 @@ def test_a_file_a_scheduling_fix_left_nothing_to_fix_is_left_alone(tmp_path: Pat
     assert result.stderr.startswith("Fixed 1 finding (BGT103: 1)"), result.stderr
     assert (app / "a_tasks.py").read_text() == before
 
-
-def test_a_cached_fix_checks_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the cache, the fix takes the findings of its cached check as they are: the
-    file is checked before its fix (by that check) and after it (by the check after the
-    writes), not a third time by the fix."""
-    from bgtask_lint import project as project_module
-
-    before = "import asyncio\n\nasync def job(x):\n    await asyncio.sleep(0)\n\nasync def go():\n    asyncio.create_task(job(1))\n"
-    app = write_app(tmp_path, {"main": before, "other": "def helper():\n    return 1\n"})
-    checked: list[str] = []
-    original = project_module.check_module
-
-    def counting(module, *args, **kwargs):
-        if module.path.name == "main.py":
-            checked.append(module.source)
-        return original(module, *args, **kwargs)
-
-    monkeypatch.setattr(project_module, "check_module", counting)
-    result = CliRunner().invoke(main, ["fix", "--jobs", "1", str(tmp_path)])
-    assert result.exit_code in (0, 1), result.output
-    fixed = (app / "main.py").read_text()
-    assert "add_done_callback" in fixed
-    assert checked == [before, fixed]
