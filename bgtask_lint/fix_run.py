@@ -353,14 +353,19 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
         # nothing left to fix (a scheduling fix elsewhere decided it): the file is left
         # alone, not even compiled (`def f(a, a)` parses, and is not this run's business)
         return FileFix(path, module.source, module.source), None
-    analyses = project.index.analyses()
+    # what is analysed on this state is kept for the next file: up to the fix's first
+    # change of the module, not only up to its start (litellm: the loggers of the modules
+    # a file imports, asked by its first fix, were made again by every file)
+    index = project.index
+    analyses: list[tuple] = []
+    index.before_change = lambda: analyses.append(index.analyses())
     try:
         result = project.fix_text(path, module.source, unsafe=unsafe, codes=codes)
         fixed = project.module(path)
         return result, fixed if fixed is not None and fixed.source == result.new_text else None
     finally:
-        project.index.add(module)
-        project.index.bring_back(analyses)  # the project-wide analyses hold again
+        index.add(module)  # (the state's analyses are taken here if nothing changed before)
+        index.bring_back(analyses[0])  # the project-wide analyses hold again
 
 
 def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None,

@@ -145,6 +145,9 @@ class ProjectIndex:
         # base, answer)`) and `module` (`read(path, answer)`): the on-disk cache records what
         # a module's findings depend on (bgtask_lint/cache/deps.py)
         self.recorder = None
+        # optional: called once, just before the next change of a module (`add`, `remove`):
+        # `fix` keeps what was analysed on the state a file's fix started from (`analyses`)
+        self.before_change: Callable[[], None] | None = None
         for module in modules:
             self.add(module)
 
@@ -163,6 +166,7 @@ class ProjectIndex:
 
     def add(self, module: ModuleInfo) -> None:
         """Add or replace a module (a fixed text, an editor buffer)."""
+        self._changing()
         self._know(str(module.path))
         self._failed.discard(module.path)
         self._added[module.path] = None
@@ -175,6 +179,11 @@ class ProjectIndex:
         elif [s.call.lineno for s in old.sites] != [s.call.lineno for s in module.sites]:
             self._origins = None  # the same tasks, scheduled from other lines
         self.cache.clear()
+
+    def _changing(self) -> None:
+        told, self.before_change = self.before_change, None
+        if told is not None:
+            told()
 
     def analyses(self) -> tuple:
         """The analyses memoized on this state of the index, for `bring_back` once the index
@@ -190,6 +199,7 @@ class ProjectIndex:
 
     def remove(self, path: Path) -> None:
         """Drop a module (deleted, or no longer parses on disk)."""
+        self._changing()
         self._added.pop(path, None)
         if self.by_path.pop(path, None) is not None:
             self._tasks = self._task_paths = None

@@ -499,6 +499,51 @@ def test_files_fixed_one_after_another_share_the_projects_analyses(tmp_path: Pat
     assert len(computed) <= 3 and (bool(computed) or not cache), computed
 
 
+@pytest.mark.parametrize("cache", [["--no-cache"], []])
+def test_what_a_fix_analyses_before_its_first_change_is_kept_for_the_next_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: list[str]) -> None:
+    """BGT103's fix logs through the logger its module imports: to choose it, the fix asks
+    for the logger bindings of that module and of the module the logger comes from, on the
+    project as it was. What it found holds for the next file's fix too (the index is put
+    back), not only what was known when the fix began: the shared module's bindings are
+    made once, not once per fixed file (litellm: 209 such fixes)."""
+    from bgtask_lint import fix_run, guards
+
+    names = [f"jobs_{i}" for i in range(5)]
+    modules = {name: ("import asyncio\n\nfrom app.log import logger\n\n\n"
+                      f"async def work_{name}():\n    logger.info('working')\n\n\n"
+                      f"async def endpoint_{name}():\n    asyncio.create_task(work_{name}())\n")
+               for name in names}
+    modules["log"] = "import logging\n\nlogger = logging.getLogger('app')\n"
+    app = write_app(tmp_path, modules)
+    shared = str(app / "log.py")
+    made = []  # while the files are fixed
+    fixing = False
+    original, fix_files = guards.module_loggers, fix_run._fix_files
+
+    def counting(index, module):
+        if fixing and str(module.path) == shared and ("loggers", module.path) not in index.cache:
+            made.append(module.path)
+        return original(index, module)
+
+    def in_fix_files(*args, **kwargs):
+        nonlocal fixing
+        fixing = True
+        try:
+            return fix_files(*args, **kwargs)
+        finally:
+            fixing = False
+
+    monkeypatch.setattr(guards, "module_loggers", counting)
+    monkeypatch.setattr(fix_run, "_fix_files", in_fix_files)
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", "--jobs", "1", *cache, "app")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Fixed 5 findings (BGT103: 5)"), result.stderr
+    assert all("logger.error(" in (app / f"{name}.py").read_text() for name in names)
+    assert len(made) <= 1, made  # (none with --no-cache: its first check made them on this index)
+
+
 HELPER_CHAIN = {
     "helpers": ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
                 "def h_a(x):\n    h_b(x)\n\n\ndef h_b(x):\n    h_c(x)\n\n\ndef h_c(x):\n    h_d(x)\n\n\n"

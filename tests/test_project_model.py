@@ -496,6 +496,30 @@ def test_modules_registered_by_string_resolve_and_load_as_paths(tmp_path: Path) 
     assert tmp_path / "missing.py" not in loaded
 
 
+def test_the_index_tells_of_its_next_change_once_before_it_is_made(tmp_path: Path) -> None:
+    """`before_change` runs just before the next `add` or `remove`, while the memo still
+    holds what was analysed on the state before it, and only once (`fix` keeps that state's
+    analyses for the next file)."""
+    from bgtask_lint.engine import parse_module
+    from bgtask_lint.index import ProjectIndex
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    a, b = parse_module(tmp_path / "a.py", tmp_path), parse_module(tmp_path / "b.py", tmp_path)
+    index = ProjectIndex(tmp_path, [a])
+    index.cache["analysed"] = True
+    told: list[tuple] = []
+    index.before_change = lambda: told.append(index.analyses())
+    index.cache["analysed later"] = True  # still the same state
+    index.add(b)
+    index.remove(b.path)
+    assert len(told) == 1 and told[0][0] == {"analysed": True, "analysed later": True}
+    assert index.cache == {} and index.before_change is None
+    index.before_change = lambda: told.append(index.analyses())
+    index.remove(a.path)
+    assert len(told) == 2
+
+
 def test_a_logger_type_from_another_module_asks_only_its_types(tmp_path: Path) -> None:
     """`class AuditLog(Base)` makes the task module ask whether `Base` is a logger type.
     The answer is in base.py's logger types, which come first in its bindings; the rest of
