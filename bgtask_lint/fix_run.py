@@ -277,11 +277,12 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
         decided = {path for path, codes in todo.items() if codes & DECIDED_BY_SCHEDULING}
         # each stage: its files, and the codes to fix of those that are not to fix whole
         stages: list[tuple[list[Path], dict[Path, tuple[str, ...]]]] = [(sorted(todo), {})]
-        if first and decided and _decides_elsewhere(project, first, todo, decided):
+        waiting = _decided_elsewhere(project, first, todo, decided) if first and decided else set()
+        if waiting:
             scheduling = tuple(SCHEDULING_FIRST)
-            stages = [([path for path in sorted(todo) if path not in decided or path in first],
-                       {path: scheduling for path in decided}),
-                      (sorted(decided), {})]
+            stages = [([path for path in sorted(todo) if path not in waiting or path in first],
+                       {path: scheduling for path in waiting}),
+                      (sorted(waiting), {})]
         changed_this_round = False
         for paths, only in stages:
             # the second stage's files are decided again on the index the scheduling fixes
@@ -304,21 +305,24 @@ def fix_project(project: Project, unsafe: bool, console: Console, first_todo: di
     return fixes, failed
 
 
-def _decides_elsewhere(project: Project, first: list[Path], todo: dict[Path, set[str]], decided: set[Path]) -> bool:
-    """Whether a scheduling fix in one of `first` can decide a task-body fix (BGT401,
-    BGT402) of another module of `decided`: a BGT101 fix (its task is known only once
-    fixed), or a `create_task` site there whose task is defined in such a module. When
-    none can, the files are fixed in one stage (one module orders its own fixes)."""
+def _decided_elsewhere(project: Project, first: list[Path], todo: dict[Path, set[str]],
+                       decided: set[Path]) -> set[Path]:
+    """The modules of `decided` (with a task-body fix to make: BGT401, BGT402) whose fix a
+    scheduling fix in another module of `first` can decide: every one when a BGT101 fix is
+    to be made (its task is known only once fixed); else those that define the task of a
+    `create_task` site there. They wait for the scheduling fixes; the rest are fixed with
+    them (one module orders its own fixes)."""
     index = project.index
+    waiting: set[Path] = set()
     for path in first:
         if "BGT101" in todo[path]:
-            return True
+            return set(decided)
         module = index.by_path[path]
         for site in module.sites:
             task = index.resolve_task(module, site) if site.form == "create_task" else None
             if task is not None and task.module.path != path and task.module.path in decided:
-                return True
-    return False
+                waiting.add(task.module.path)
+    return waiting
 
 
 def _checked(project: Project, paths: list[Path], failed: set[Path], jobs: int | None) -> dict[Path, list[Finding]]:

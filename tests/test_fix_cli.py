@@ -291,13 +291,20 @@ def test_files_whose_fixes_cannot_decide_each_other_are_fixed_in_one_stage(
 
 def test_files_with_no_task_body_fix_are_fixed_with_the_scheduling_fixes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the scheduling fixes go first, the files no scheduling fix can decide (here
-    client.py: a connect timeout) are fixed in the same stage, whole; only the task-body
-    fixes wait for the second stage. What is written is the same as fixing them after."""
+    """When the scheduling fixes go first, the files no scheduling fix can decide are
+    fixed in the same stage, whole: client.py (a connect timeout), and jobs.py, whose task
+    body is to guard but whose task no fix schedules (routes.py adds it with add_task);
+    only the task-body fixes that a dropped task's fix decides wait for the second stage.
+    What is written is the same as fixing them after."""
     from bgtask_lint import fix_run
 
     app = _dropped_tasks_elsewhere(tmp_path)
     (app / "client.py").write_text("import requests\n\n\ndef fetch(url):\n    return requests.get(url)\n")
+    (app / "jobs.py").write_text("import logging\n\nlogger = logging.getLogger(__name__)\n\n\n"
+                                 "async def flush(items):\n    for item in items:\n        await item.save()\n")
+    (app / "routes.py").write_text("from fastapi import BackgroundTasks\nfrom app.jobs import flush\n\n\n"
+                                   "async def endpoint(background_tasks: BackgroundTasks, items: list):\n"
+                                   "    background_tasks.add_task(flush, items)\n")
     stages = []
     original = fix_run._fix_files
     monkeypatch.setattr(fix_run, "_fix_files", lambda *a, **k: stages.append(sorted(p.name for p in a[1]))
@@ -305,11 +312,13 @@ def test_files_with_no_task_body_fix_are_fixed_with_the_scheduling_fixes(
     monkeypatch.chdir(tmp_path)
     result = run("fix", "--jobs", "1", "--no-cache", "app")
     assert result.exit_code == 0, result.output
-    assert stages[:2] == [["client.py", "main.py"], ["a_tasks.py", "b_tasks.py", "y_tasks.py", "z_tasks.py"]]
+    assert stages[:2] == [["client.py", "jobs.py", "main.py"],
+                          ["a_tasks.py", "b_tasks.py", "y_tasks.py", "z_tasks.py"]]
     assert "requests.get(url, timeout=" in (app / "client.py").read_text()
     assert "add_done_callback" in (app / "main.py").read_text()
     assert "try:" not in (app / "a_tasks.py").read_text()  # guarded by the done-callback
-    assert result.stderr.startswith("Fixed 5 findings"), result.stderr
+    assert "try:" in (app / "jobs.py").read_text()
+    assert result.stderr.startswith("Fixed 6 findings"), result.stderr
 
 
 def test_fix_parses_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
