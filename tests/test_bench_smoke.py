@@ -120,3 +120,17 @@ def test_fix_ratio_times_check_and_fix_on_fresh_copies(tmp_path: Path) -> None:
     assert tree["summary"].startswith("Fixed 1 finding (BGT103: 1)")
     assert result["median"] == tree["ratio"] and result["within"] == (tree["ratio"] <= 1.5)
     assert "trees within 1.5x" in fix_ratio.report(result)
+
+
+def test_fix_ratio_times_the_package_with_its_bytecode_written() -> None:
+    """A module edited since its last compile would otherwise be compiled by every timed
+    run (PYTHONDONTWRITEBYTECODE is set here)."""
+    fix_ratio = _load("bench_fix_ratio", BENCH.parent / "fix_ratio.py")
+    import bgtask_lint
+
+    folders = fix_ratio.byte_compile(sys.executable)
+    assert Path(bgtask_lint.__path__[0]) in folders and len(folders) == 2
+    for folder in folders:
+        for source in folder.glob("*.py"):
+            compiled = Path(importlib.util.cache_from_source(str(source)))
+            assert compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime, source
