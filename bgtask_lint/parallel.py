@@ -1,9 +1,11 @@
 """Checking many modules at once: worker processes forked after the index is built.
 
 The index pass is cross-module and stays in the parent. Once it is built (and the task
-table computed), the targets are split into chunks and checked in worker processes
-forked from the parent, so every worker inherits the parsed project instead of
-re-parsing or unpickling it. Fork is only used on Linux; elsewhere, for few files, or
+table computed), the targets are split into chunks and checked by the parent and worker
+processes forked from it (`map_shared`), so every worker inherits the parsed project
+instead of re-parsing or unpickling it, and what the parent analysed stays with it: the
+check that `fix` makes after its writes forks from a parent that analysed part of the
+project already. Fork is only used on Linux; elsewhere, for few files, or
 with one job, the modules are checked one after another in this process. Either way
 the findings are the same: each module's findings depend only on that module and the
 (read-only) index.
@@ -102,7 +104,7 @@ def check_modules(project: "Project", modules: Sequence["ModuleInfo"],
     if jobs > 1 and len(listed) >= max(2, fewest):
         project.index.task_paths()  # the task table, once, before the workers inherit the index
         chunks = [(listed, indexes) for indexes in _chunks(listed, jobs)]
-        done = map_forked(project, _check_chunk, chunks, jobs, min_items=1)
+        done = map_shared(project, _check_chunk, chunks, jobs)
         if done is not None:  # else no fork here, or a worker died (killed, out of memory)
             return {listed[i].path: checked for chunk in done for i, checked in chunk}
     return {module.path: project.check_counted(module) for module in listed}
@@ -172,6 +174,23 @@ def _start_meanwhile():
     return thread
 
 
+@contextmanager
+def _inherited(state: tuple) -> "Iterator[None]":
+    """What the next forked workers inherit (`_STATE`), with the collector kept from
+    touching (copying) the inherited pages in them."""
+    global _STATE
+    frozen = gc.isenabled()
+    if frozen:
+        gc.freeze()
+    _STATE = state
+    try:
+        yield
+    finally:
+        _STATE = None
+        if frozen:
+            gc.unfreeze()
+
+
 def map_forked(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
                jobs: int | None, min_items: int, each: "Callable[[R], None]" = lambda result: None
                ) -> list["R"] | None:
@@ -186,16 +205,10 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    global _STATE
-    _STATE = (project, function, list(items))
-    frozen = False
-    if gc.isenabled():
-        gc.freeze()  # keep the collector in the workers from touching (copying) inherited pages
-        frozen = True
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=context,
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        with _inherited((project, function, list(items))), ProcessPoolExecutor(
+                max_workers=min(jobs, len(items)), mp_context=multiprocessing.get_context("fork"),
+                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             results = []
             mapped = pool.map(_map_one, range(len(items)))  # every worker forked by now
             helper = _start_meanwhile()
@@ -209,10 +222,54 @@ def map_forked(project: "Project", function: "Callable[[Project, T], R]", items:
             return results
     except (BrokenProcessPool, OSError):
         return None
-    finally:
-        _STATE = None
-        if frozen:
-            gc.unfreeze()
+
+
+def map_shared(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
+               jobs: int | None) -> list["R"] | None:
+    """`[function(project, item) for item in items]`, this process taking items in turn
+    with `jobs - 1` forked workers (each takes the next item left when it is free), so
+    what this process computes stays with it; None when not possible (one job, no fork, a
+    worker died): the caller does it here."""
+    jobs = min(default_jobs() if jobs is None else max(1, jobs), len(items))
+    if jobs < 2 or not can_fork():
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("fork")
+    try:
+        with _inherited((project, function, list(items), context.Value("l", 0))), ProcessPoolExecutor(
+                max_workers=jobs - 1, mp_context=context, initializer=_die_with_parent,
+                initargs=(os.getpid(),)) as pool:
+            workers = [pool.submit(_take_items) for _ in range(jobs - 1)]  # every worker forked by now
+            helper = _start_meanwhile()
+            try:
+                done = _take_items()
+                for worker in workers:
+                    done.extend(worker.result())
+            finally:
+                if helper is not None:
+                    helper.join()
+        done.sort(key=lambda pair: pair[0])
+        return [result for _, result in done]
+    except (BrokenProcessPool, OSError):
+        return None
+
+
+def _take_items() -> list[tuple[int, object]]:
+    """The items this process takes, in turn with the others (the shared count is the
+    next item to take), each with its result."""
+    assert _STATE is not None
+    project, function, items, taken = _STATE
+    done = []
+    while True:
+        with taken.get_lock():
+            i = taken.value
+            taken.value = i + 1
+        if i >= len(items):
+            return done
+        done.append((i, function(project, items[i])))
 
 
 def _die_with_parent(parent: int) -> None:

@@ -73,14 +73,14 @@ def test_chains_computed_in_workers_are_kept(project: Path, monkeypatch: pytest.
     from bgtask_lint import parallel
 
     forked: list[int] = []
-    counting = parallel.map_forked
+    counting = parallel.map_shared
 
     def recording(*args, **kwargs):
         done = counting(*args, **kwargs)
         forked.append(0 if done is None else 1)
         return done
 
-    monkeypatch.setattr(parallel, "map_forked", recording)
+    monkeypatch.setattr(parallel, "map_shared", recording)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_FILES", 2)  # five files are worth workers here
     run(project, jobs=2)
     assert forked == [1]

@@ -23,10 +23,10 @@ def _fields(findings) -> list[tuple]:
 
 @pytest.fixture
 def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Fork even for a handful of files, and count the forked runs."""
+    """Fork even for a handful of files, and count the forked runs of checks."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_FILES", 1)
     calls: list[int] = []
-    original = parallel.map_forked
+    original = parallel.map_shared
 
     def counting(project, function, items, *args, **kwargs):
         done = original(project, function, items, *args, **kwargs)
@@ -34,7 +34,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             calls.append(len(items))
         return done
 
-    monkeypatch.setattr(parallel, "map_forked", counting)
+    monkeypatch.setattr(parallel, "map_shared", counting)
     return calls
 
 
@@ -64,7 +64,7 @@ def test_with_the_cache(tmp_path: Path, forked: list[int]) -> None:
 
 
 def test_few_files_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "map_forked", lambda *args, **kwargs: pytest.fail("forked"))
+    monkeypatch.setattr(parallel, "map_shared", lambda *args, **kwargs: pytest.fail("forked"))
     root = FIXTURES / "projects" / "crossmod_basic"
     assert check_paths([root], Settings(), root=root, jobs=4).findings
 
@@ -130,14 +130,14 @@ def test_an_incremental_run_forks_from_its_own_threshold(tmp_path: Path, monkeyp
     shutil.copytree(FIXTURES / "corpus" / "media_service", root)
     check_paths([root], Settings(), root=root, jobs=2, cache=True)
     forked: list[int] = []
-    original = parallel.map_forked
+    original = parallel.map_shared
 
     def counting(project, function, items, *args, **kwargs):
         done = original(project, function, items, *args, **kwargs)
         forked.append(len(items) if done is not None else 0)
         return done
 
-    monkeypatch.setattr(parallel, "map_forked", counting)
+    monkeypatch.setattr(parallel, "map_shared", counting)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_LOADING", fewest)
     changed = sorted(p for p in root.rglob("*.py") if p.name != "__init__.py")[:2]
     for path in changed:
@@ -172,14 +172,14 @@ def test_a_file_changed_under_a_worker_keeps_the_pack_unwritten(tmp_path: Path,
     # the chain of `work` kept from the first run would answer without reading helpers.py
     monkeypatch.setattr(cache_check._Changed, "_keep_memo", lambda self, *args, **kwargs: None)
     forked: list[int] = []
-    counting = parallel.map_forked
+    counting = parallel.map_shared
 
     def recording(project, function, items, *args, **kwargs):
         done = counting(project, function, items, *args, **kwargs)
         forked.append(0 if done is None else len(items))
         return done
 
-    monkeypatch.setattr(parallel, "map_forked", recording)
+    monkeypatch.setattr(parallel, "map_shared", recording)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_LOADING", 2)  # two files are worth the workers here
     check_paths([tmp_path], Settings(), root=tmp_path, jobs=2, cache=True)
     assert forked and forked[0] == 2, "the two edited files were not checked in workers"
@@ -255,7 +255,8 @@ def _running(pid: int) -> bool:
 @needs_fork
 def test_workers_die_with_a_run_that_is_killed(tmp_path: Path) -> None:
     """A run killed by a timeout (pre-commit's, CI's) must not leave its workers behind:
-    they would wait on their queue forever, each holding the forked project."""
+    they would wait on their queue forever, each holding the forked project. (Three jobs:
+    this process and two workers.)"""
     import signal
     import subprocess
     import sys
@@ -269,7 +270,7 @@ def test_workers_die_with_a_run_that_is_killed(tmp_path: Path) -> None:
             "import asyncio\nimport time\n\n\n" + "".join(
                 f"async def handler_{k}():\n    time.sleep(1)\n    asyncio.create_task(handler_{k}())\n\n\n"
                 for k in range(20)))
-    proc = subprocess.Popen([sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--jobs", "2", "app"],
+    proc = subprocess.Popen([sys.executable, "-m", "bgtask_lint", "check", "--no-cache", "--jobs", "3", "app"],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: set[int] = set()
     deadline = time.monotonic() + 120
@@ -316,6 +317,33 @@ def test_meanwhile_work_runs_while_the_workers_run() -> None:
         pass
     assert parallel.map_forked(None, _double, [1, 2], jobs=2, min_items=1) == [2, 4]
     assert len(ran) == 1  # not outside its block
+
+
+def _noted(project: dict, item: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.02)  # long enough that every process takes some
+    project[item] = os.getpid()
+    return item * 2, os.getpid()
+
+
+@needs_fork
+def test_a_shared_map_keeps_what_this_process_computed() -> None:
+    """`map_shared`: this process takes items in turn with its workers, the results come
+    in the items' order, and what this process computed stays with it (the next workers
+    it forks inherit it: a `fix` re-checks on what its first check analysed here)."""
+    noted: dict[int, int] = {}
+    items = list(range(12))
+    done = parallel.map_shared(noted, _noted, items, jobs=2)
+    assert done is not None and [value for value, _ in done] == [2 * item for item in items]
+    here = {item for item, (_, pid) in zip(items, done) if pid == os.getpid()}
+    assert here and len(here) < len(items)  # this process and the worker both took some
+    assert set(noted) == here  # the worker's changes stayed in the worker
+    assert parallel.map_shared(noted, _noted, items, jobs=1) is None  # one job: the caller's
+    ran: list[int] = []
+    with parallel.meanwhile(lambda: ran.append(os.getpid())):
+        assert parallel.map_shared({}, _noted, [1, 2], jobs=2) is not None
+    assert ran == [os.getpid()]
 
 
 @needs_fork
