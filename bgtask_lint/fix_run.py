@@ -375,11 +375,11 @@ def _fix_kept(project: Project, path: Path, unsafe: bool, codes: tuple[str, ...]
 def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | None,
                only: dict[Path, tuple[str, ...]] | None = None) -> list[FileFix]:
     """One fix of each file (of the codes `only` gives it, if any), with a progress bar on a
-    terminal, in forked workers when there are several (biggest first); then the index
-    takes the new texts."""
+    terminal, by this process and forked workers when there are several (biggest first);
+    then the index takes the new texts."""
     from functools import partial
 
-    from bgtask_lint.parallel import map_forked
+    from bgtask_lint.parallel import map_shared
 
     if not todo:
         return []
@@ -391,8 +391,10 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
             project.index.task_paths()  # the task table, once, before the workers inherit the index
 
             order = sorted(todo, key=lambda p: -len(project.index.by_path[p].source))
-            results = map_forked(project, partial(_fix_one, unsafe=unsafe, only=only), order, jobs,
-                                 MIN_PARALLEL_FIXES, each=lambda result: bar.update(1))
+            results = map_shared(project, partial(_fix_one, unsafe=unsafe, only=only), order, jobs,
+                                 each=bar.update_to)
+            if results is not None:
+                bar.update_to(len(results))  # (the workers' last ones)
         if results is None:
             results = []
             for path in todo:
@@ -400,7 +402,7 @@ def _fix_files(project: Project, todo: list[Path], unsafe: bool, jobs: int | Non
                 results.append(result)
                 if module is not None:
                     parsed[path] = module
-                bar.update(1)
+                bar.update_to(len(results))
     for result in results:
         if result.changed and result.path in parsed:
             project.index.add(parsed[result.path])
@@ -573,6 +575,11 @@ class _progress:
     def update(self, steps: int) -> None:
         if self.bar is not None:
             self.bar.update(steps)
+
+    def update_to(self, done: int) -> None:
+        """Show `done` items done (by this process and its workers)."""
+        if self.bar is not None and done > self.bar.pos:
+            self.bar.update(done - self.bar.pos)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

@@ -144,9 +144,9 @@ _MEANWHILE: "list[Callable[[], None]]" = []
 
 @contextmanager
 def meanwhile(work: "Callable[[], None]") -> "Iterator[None]":
-    """Within the block, the next `map_forked` runs `work` in a thread of this process
-    while its workers run (they have been forked by then), and waits for it before it
-    returns, so no thread is left when the next workers are forked; without workers,
+    """Within the block, the next `map_shared` runs `work` in a thread of this process
+    while it and its workers take their items (they have been forked by then), and waits
+    for it before it returns, so no thread is left when the next workers are forked; without workers,
     `work` is not run. For `fix`: LibCST's import (0.1 s) while the workers check."""
     _MEANWHILE[:] = [work]
     try:
@@ -191,45 +191,14 @@ def _inherited(state: tuple) -> "Iterator[None]":
             gc.unfreeze()
 
 
-def map_forked(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
-               jobs: int | None, min_items: int, each: "Callable[[R], None]" = lambda result: None
-               ) -> list["R"] | None:
-    """`[function(project, item) for item in items]` in forked workers, each inheriting the
-    project (what a worker changes in it stays there), `each` called on every result as it
-    comes, in order; None when that is not worth it or not possible (few items, one job, no
-    fork, a worker died): the caller does it here."""
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs < 2 or len(items) < min_items or not can_fork():
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with _inherited((project, function, list(items))), ProcessPoolExecutor(
-                max_workers=min(jobs, len(items)), mp_context=multiprocessing.get_context("fork"),
-                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-            results = []
-            mapped = pool.map(_map_one, range(len(items)))  # every worker forked by now
-            helper = _start_meanwhile()
-            try:
-                for result in mapped:
-                    results.append(result)
-                    each(result)
-            finally:
-                if helper is not None:
-                    helper.join()
-            return results
-    except (BrokenProcessPool, OSError):
-        return None
-
-
 def map_shared(project: "Project", function: "Callable[[Project, T], R]", items: Sequence["T"],
-               jobs: int | None) -> list["R"] | None:
+               jobs: int | None, each: "Callable[[int], None] | None" = None) -> list["R"] | None:
     """`[function(project, item) for item in items]`, this process taking items in turn
     with `jobs - 1` forked workers (each takes the next item left when it is free), so
-    what this process computes stays with it; None when not possible (one job, no fork, a
-    worker died): the caller does it here."""
+    what this process computes stays with it, and what a worker changes stays there;
+    None when not possible (one job, no fork, a worker died): the caller does it here.
+    `each`: told, after each item this process does, how many all have done (a progress
+    bar)."""
     jobs = min(default_jobs() if jobs is None else max(1, jobs), len(items))
     if jobs < 2 or not can_fork():
         return None
@@ -239,13 +208,14 @@ def map_shared(project: "Project", function: "Callable[[Project, T], R]", items:
 
     context = multiprocessing.get_context("fork")
     try:
-        with _inherited((project, function, list(items), context.Value("l", 0))), ProcessPoolExecutor(
+        counts = (context.Value("l", 0), context.Value("l", 0))  # the next item to take, the items done
+        with _inherited((project, function, list(items), *counts)), ProcessPoolExecutor(
                 max_workers=jobs - 1, mp_context=context, initializer=_die_with_parent,
                 initargs=(os.getpid(),)) as pool:
             workers = [pool.submit(_take_items) for _ in range(jobs - 1)]  # every worker forked by now
             helper = _start_meanwhile()
             try:
-                done = _take_items()
+                done = _take_items(each)
                 for worker in workers:
                     done.extend(worker.result())
             finally:
@@ -257,11 +227,10 @@ def map_shared(project: "Project", function: "Callable[[Project, T], R]", items:
         return None
 
 
-def _take_items() -> list[tuple[int, object]]:
-    """The items this process takes, in turn with the others (the shared count is the
-    next item to take), each with its result."""
+def _take_items(each: "Callable[[int], None] | None" = None) -> list[tuple[int, object]]:
+    """The items this process takes, in turn with the others, each with its result."""
     assert _STATE is not None
-    project, function, items, taken = _STATE
+    project, function, items, taken, finished = _STATE
     done = []
     while True:
         with taken.get_lock():
@@ -270,6 +239,11 @@ def _take_items() -> list[tuple[int, object]]:
         if i >= len(items):
             return done
         done.append((i, function(project, items[i])))
+        with finished.get_lock():
+            finished.value += 1
+            so_far = finished.value
+        if each is not None:
+            each(so_far)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -284,9 +258,3 @@ def _die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:  # it died before the worker asked
         os._exit(1)
-
-
-def _map_one(index: int):
-    assert _STATE is not None
-    project, function, items = _STATE
-    return function(project, items[index])

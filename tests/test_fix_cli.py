@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -181,6 +182,23 @@ def test_bom_and_tabs_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     text = raw.decode("utf-8-sig")
     assert "\ttry:\n\t\tawait work(x)\n\t\tawait asyncio.sleep(1)\n\texcept Exception:\n" in text
     assert "    " not in text
+
+
+def test_a_progress_bar_counts_the_files_fixed_by_every_process(tmp_path: Path) -> None:
+    """On a terminal, many files to fix show a bar that this process moves as it and its
+    workers fix files, and that ends full."""
+    from terminal import on_a_terminal
+
+    from bgtask_lint.fix_run import MIN_PARALLEL_FIXES, PROGRESS_THRESHOLD
+
+    count = max(PROGRESS_THRESHOLD, MIN_PARALLEL_FIXES) + 5
+    app = write_app(tmp_path, {f"m{n}": "import asyncio\n\n\nasync def job():\n    pass\n\n\n"
+                                         "async def go():\n    asyncio.create_task(job())\n" for n in range(count)})
+    code, output = on_a_terminal(["fix", "--no-cache", "--jobs", "2", app.name], tmp_path)
+    assert code == 0, output
+    shown = [int(percent) for percent in re.findall(r"fixing +\[[#-]+\] +(\d+)%", output)]
+    assert len(shown) > 2 and shown == sorted(shown) and shown[-1] == 100, output
+    assert f"Fixed {count} findings (BGT103: {count}) in {count} files." in output
 
 
 def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:

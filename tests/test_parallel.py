@@ -296,7 +296,7 @@ def _double(project, item: int) -> int:
 @needs_fork
 def test_meanwhile_work_runs_while_the_workers_run() -> None:
     """`meanwhile` work runs in a thread of this process once the workers are forked, and
-    is over when `map_forked` returns (no thread is left for the next fork); it runs once;
+    is over when `map_shared` returns (no thread is left for the next fork); it runs once;
     without workers it does not run."""
     import threading
 
@@ -306,16 +306,16 @@ def test_meanwhile_work_runs_while_the_workers_run() -> None:
         ran.append((threading.current_thread().name, os.getpid()))
 
     with parallel.meanwhile(work):
-        assert parallel.map_forked(None, _double, [1, 2, 3], jobs=1, min_items=1) is None  # no workers
+        assert parallel.map_shared(None, _double, [1, 2, 3], jobs=1) is None  # no workers
         assert ran == []
-        assert parallel.map_forked(None, _double, [1, 2, 3], jobs=2, min_items=1) == [2, 4, 6]
+        assert parallel.map_shared(None, _double, [1, 2, 3], jobs=2) == [2, 4, 6]
         assert len(ran) == 1 and ran[0][1] == os.getpid() and ran[0][0] != threading.current_thread().name
         assert threading.active_count() == 1 or all(t.name != ran[0][0] for t in threading.enumerate())
-        assert parallel.map_forked(None, _double, [1, 2], jobs=2, min_items=1) == [2, 4]
+        assert parallel.map_shared(None, _double, [1, 2], jobs=2) == [2, 4]
         assert len(ran) == 1  # once
     with parallel.meanwhile(work):
         pass
-    assert parallel.map_forked(None, _double, [1, 2], jobs=2, min_items=1) == [2, 4]
+    assert parallel.map_shared(None, _double, [1, 2], jobs=2) == [2, 4]
     assert len(ran) == 1  # not outside its block
 
 
@@ -340,10 +340,10 @@ def test_a_shared_map_keeps_what_this_process_computed() -> None:
     assert here and len(here) < len(items)  # this process and the worker both took some
     assert set(noted) == here  # the worker's changes stayed in the worker
     assert parallel.map_shared(noted, _noted, items, jobs=1) is None  # one job: the caller's
-    ran: list[int] = []
-    with parallel.meanwhile(lambda: ran.append(os.getpid())):
-        assert parallel.map_shared({}, _noted, [1, 2], jobs=2) is not None
-    assert ran == [os.getpid()]
+    told: list[int] = []
+    assert parallel.map_shared({}, _noted, items, jobs=2, each=told.append) is not None
+    # after each item of its own, this process is told how many all have done
+    assert told == sorted(told) and len(told) < len(items) and told[-1] <= len(items)
 
 
 @needs_fork
