@@ -51,7 +51,7 @@ SMALLEST_SHARE = 32
 # is about to exit
 garbage_left_to_exit = False
 
-# what forked workers inherit: (project, function, items)
+# what forked workers inherit: (project, function, items, the next item to take, the items done)
 _STATE: tuple | None = None
 
 
