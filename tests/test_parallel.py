@@ -293,24 +293,36 @@ def _double(project, item: int) -> int:
     return 2 * item
 
 
+def _pid_after_a_while(project, item: int) -> int:
+    import time
+
+    time.sleep(0.02)
+    return os.getpid()
+
+
 @needs_fork
-def test_meanwhile_work_runs_while_the_workers_run() -> None:
-    """`meanwhile` work runs in a thread of this process once the workers are forked, and
-    is over when `map_shared` returns (no thread is left for the next fork); it runs once;
-    without workers it does not run."""
+def test_meanwhile_work_is_done_here_while_the_workers_take_items() -> None:
+    """`meanwhile` work is done by this process (in its own thread) once the workers are
+    forked, before it takes items: they take items while it works. It is done once, and
+    not without workers."""
+    import multiprocessing
     import threading
 
-    ran: list[tuple[str, int]] = []
+    ran: list[tuple[str, int, int]] = []
 
     def work() -> None:
-        ran.append((threading.current_thread().name, os.getpid()))
+        ran.append((threading.current_thread().name, os.getpid(), len(multiprocessing.active_children())))
+        import time
 
+        time.sleep(0.2)  # long enough for the worker to take every item
+
+    items = list(range(5))
     with parallel.meanwhile(work):
         assert parallel.map_shared(None, _double, [1, 2, 3], jobs=1) is None  # no workers
         assert ran == []
-        assert parallel.map_shared(None, _double, [1, 2, 3], jobs=2) == [2, 4, 6]
-        assert len(ran) == 1 and ran[0][1] == os.getpid() and ran[0][0] != threading.current_thread().name
-        assert threading.active_count() == 1 or all(t.name != ran[0][0] for t in threading.enumerate())
+        done = parallel.map_shared(None, _pid_after_a_while, items, jobs=2)
+        assert ran == [(threading.current_thread().name, os.getpid(), 1)]  # here, the worker forked
+        assert done is not None and os.getpid() not in done  # the worker took them all meanwhile
         assert parallel.map_shared(None, _double, [1, 2], jobs=2) == [2, 4]
         assert len(ran) == 1  # once
     with parallel.meanwhile(work):
