@@ -201,6 +201,28 @@ def test_a_progress_bar_counts_the_files_fixed_by_every_process(tmp_path: Path) 
     assert f"Fixed {count} findings (BGT103: {count}) in {count} files." in output
 
 
+def test_two_files_to_fix_are_fixed_by_two_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process fixes files in turn with one worker: two files are worth the fork."""
+    from bgtask_lint import parallel
+
+    shared = []
+    original = parallel.map_shared
+
+    def counting(project, function, items, *args, **kwargs):
+        done = original(project, function, items, *args, **kwargs)
+        shared.append((getattr(function, "func", function).__name__, len(items), done is not None))
+        return done
+
+    monkeypatch.setattr(parallel, "map_shared", counting)
+    app = write_app(tmp_path, {name: "import asyncio\n\n\nasync def job():\n    pass\n\n\n"
+                                     "async def go():\n    asyncio.create_task(job())\n" for name in ("a", "b")})
+    monkeypatch.chdir(tmp_path)
+    result = run("fix", "--no-cache", "--jobs", "2", app.name)
+    assert result.exit_code == 0, result.output
+    assert ("_fix_one", 2, True) in shared, shared
+    assert all("add_done_callback" in (app / f"{name}.py").read_text() for name in ("a", "b"))
+
+
 def test_libcst_tool_runs_our_commands(tmp_path: Path) -> None:
     target = tmp_path / "svc.py"
     target.write_text("import asyncio\n\nasync def handler():\n    asyncio.create_task(work())\n")
