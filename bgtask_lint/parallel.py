@@ -1,4 +1,4 @@
-"""Checking many modules at once: worker processes forked after the index is built.
+"""Checking many modules at once: this process and workers forked after the index is built.
 
 The index pass is cross-module and stays in the parent. Once it is built (and the task
 table computed), the targets are split into chunks and checked by the parent and worker
