@@ -81,7 +81,8 @@ def _shared_options(verb: str):
             click.option("--respect-gitignore/--no-respect-gitignore", default=None,
                          help="Skip files that .gitignore files ignore, in a git work tree (default: on)."),
             click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                         help="Worker processes (default: one per CPU; small runs stay in one process)."),
+                         help="Processes that check or fix at once, this one included "
+                              "(default: one per CPU; small runs stay in one process)."),
             click.option("--no-cache", is_flag=True, help="Do not read or write .bgtask_lint_cache/ in the project root."),
             click.option("--output-file", "-o", type=click.Path(dir_okay=False),
                          help="Write the findings to this file instead of stdout."),
