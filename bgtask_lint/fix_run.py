@@ -562,7 +562,7 @@ def run_fix_stdin(path: Path, settings: Settings, root: Path, options: FixOption
 
 
 class _progress:
-    """A progress bar on a terminal for many files, advanced with `update(1)`; nothing
+    """A progress bar on a terminal for many files, moved with `update_to(done)`; nothing
     when piped."""
 
     def __init__(self, items: list[Path]):
@@ -576,10 +576,6 @@ class _progress:
         if self.bar is not None:
             self.bar.__enter__()
         return self
-
-    def update(self, steps: int) -> None:
-        if self.bar is not None:
-            self.bar.update(steps)
 
     def update_to(self, done: int) -> None:
         """Show `done` items done (by this process and its workers)."""
