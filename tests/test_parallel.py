@@ -293,34 +293,47 @@ def _double(project, item: int) -> int:
     return 2 * item
 
 
-def _pid_after_a_while(project, item: int) -> int:
+def _until(ready, what: str) -> None:
+    """Wait (in whichever process) until `ready()`; the tests below order the processes
+    this way rather than by sleeping, which a busy machine can outlast."""
     import time
 
-    time.sleep(0.02)
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)
+
+
+def _shared_counts() -> tuple:
+    """map_shared's shared counts (the next item to take, the items done), as inherited."""
+    assert parallel._STATE is not None
+    return parallel._STATE[3], parallel._STATE[4]
+
+
+def _pid(project, item: int) -> int:
     return os.getpid()
 
 
 @needs_fork
 def test_meanwhile_work_is_done_here_while_the_workers_take_items() -> None:
-    """`meanwhile` work is done by this process (in its own thread) once the workers are
-    forked, before it takes items: they take items while it works. It is done once, and
-    not without workers."""
+    """`meanwhile` work is done by this process, in the calling thread, once the workers
+    are forked and before it takes items: they take items while it works. It is done
+    once, and not without workers."""
     import multiprocessing
     import threading
 
+    items = list(range(5))
     ran: list[tuple[str, int, int]] = []
 
     def work() -> None:
         ran.append((threading.current_thread().name, os.getpid(), len(multiprocessing.active_children())))
-        import time
+        _, finished = _shared_counts()
+        _until(lambda: finished.value == len(items), "the worker did not take every item")
 
-        time.sleep(0.2)  # long enough for the worker to take every item
-
-    items = list(range(5))
     with parallel.meanwhile(work):
         assert parallel.map_shared(None, _double, [1, 2, 3], jobs=1) is None  # no workers
         assert ran == []
-        done = parallel.map_shared(None, _pid_after_a_while, items, jobs=2)
+        done = parallel.map_shared(None, _pid, items, jobs=2)
         assert ran == [(threading.current_thread().name, os.getpid(), 1)]  # here, the worker forked
         assert done is not None and os.getpid() not in done  # the worker took them all meanwhile
         assert parallel.map_shared(None, _double, [1, 2], jobs=2) == [2, 4]
@@ -332,9 +345,9 @@ def test_meanwhile_work_is_done_here_while_the_workers_take_items() -> None:
 
 
 def _noted(project: dict, item: int) -> tuple[int, int]:
-    import time
-
-    time.sleep(0.02)  # long enough that every process takes some
+    taken, _ = _shared_counts()
+    # each process's first item waits until another has taken one too: both take some
+    _until(lambda: taken.value >= 2, "a process took no item")
     project[item] = os.getpid()
     return item * 2, os.getpid()
 
