@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 from typing import Callable, ClassVar, Iterable, Sequence
 
 import libcst as cst
@@ -25,6 +26,9 @@ class FindingFix(cst.CSTTransformer):
 
     CODE: ClassVar[str]
     METADATA_DEPENDENCIES = (PositionProvider,)
+    # a command whose visit gathers something from every statement (BGT301 counts the uses
+    # of each import) sets this; the others see only the statements around their targets
+    SEES_EVERY_STATEMENT: ClassVar[bool] = False
 
     def __init__(self, filename: str | None = None, targets: Iterable[Target] | None = None,
                  unsafe_fixes: bool = False, connect_timeout: float | None = None) -> None:
@@ -67,10 +71,44 @@ class FindingFix(cst.CSTTransformer):
             self.targets = self.given_targets
         if not self.targets:
             return tree
+        self._target_lines = sorted({t[0] for t in self.targets})
+        self._target_starts = {t[:2] for t in self.targets}
+        self._skipped: cst.CSTNode | None = None
+        self._within_target: cst.CSTNode | None = None
         new_tree = tree.visit(self)
         for name in self.imports:
             new_tree = add_import(new_tree, name)
         return new_tree
+
+    # --- the visit skips the statements that hold no target ---------------------------------
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.SEES_EVERY_STATEMENT or self._within_target is not None or isinstance(node, cst.BaseExpression):
+            return super().on_visit(node)
+        span = self.get_metadata(PositionProvider, node, None)
+        if span is None:
+            return super().on_visit(node)
+        if (span.start.line, span.start.column) in self._target_starts:
+            # a target that is a statement or a clause (a def, an except handler): what its
+            # fix rewrites may lie on any line of it
+            self._within_target = node
+        elif isinstance(node, cst.BaseStatement) and not self._holds_target(span.start.line, span.end.line):
+            # a statement with no target in it: nothing in it changes, nothing in it is asked
+            self._skipped = node
+            return False
+        return super().on_visit(node)
+
+    def on_leave(self, original_node, updated_node):
+        if original_node is self._skipped:  # its children were not visited: neither is it
+            self._skipped = None
+            return updated_node
+        if original_node is self._within_target:
+            self._within_target = None
+        return super().on_leave(original_node, updated_node)
+
+    def _holds_target(self, first: int, last: int) -> bool:
+        at = bisect.bisect_left(self._target_lines, first)
+        return at < len(self._target_lines) and self._target_lines[at] <= last
 
     def is_target(self, node: cst.CSTNode) -> bool:
         """Statements match by where they start; expressions by their whole span, since

@@ -168,3 +168,42 @@ def test_a_fix_resolves_positions_as_libcst_does_without_its_empty_walk(tmp_path
     fixed = project.fix_text(path, text)
     assert "add_done_callback" in fixed.new_text
     assert empty_walks == []
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.parent.name != "bgt301"],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_fix_that_skips_the_statements_without_targets_writes_what_a_whole_visit_writes(
+        case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fix visits only the statements that hold a target (and all of a target that is a
+    statement or a clause: a task's def, an except handler). Visiting every statement
+    gives the same text on every case."""
+    from bgtask_lint.fix import fix_class
+
+    code = case.parent.name.upper()
+    before = _read(case)
+    skipping = transform(code, before)
+    monkeypatch.setattr(fix_class(code), "SEES_EVERY_STATEMENT", True)
+    assert transform(code, before) == skipping
+
+
+def test_a_fix_does_not_visit_the_statements_without_targets() -> None:
+    """Thirty defs around one dropped task: the fix's visit never enters them (on litellm's
+    modules, most of a fix's visit was of such statements)."""
+    from libcst.metadata import MetadataWrapper
+
+    from bgtask_lint.fix import fix_class
+
+    others = "".join(f"def other_{i}(x):\n    return helper_{i}(x)\n\n\n" for i in range(30))
+    text = f"import asyncio\n\n\n{others}async def go():\n    asyncio.create_task(work())\n"
+    line = text.splitlines().index("    asyncio.create_task(work())") + 1
+    seen: list[str] = []
+
+    class Watched(fix_class("BGT103")):  # type: ignore[misc,valid-type]
+        def visit_Name(self, node: cst.Name) -> None:
+            seen.append(node.value)
+
+    fixer = Watched("app.py", targets=[(line, 4, line, 31)])
+    fixed = fixer.run(MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)).code
+    assert "_background_tasks.add(task)" in fixed and fixer.fixed == 1
+    assert "create_task" in seen  # the statement with the target was visited...
+    assert not [name for name in seen if name.startswith(("helper_", "other_"))]  # ...the others not

@@ -99,6 +99,7 @@ class _DropImports(cst.CSTTransformer):
 
 class BlockingCallsFix(FindingFix):
     CODE = "BGT301"
+    SEES_EVERY_STATEMENT = True  # an import is dropped only when no use of it is left anywhere
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
