@@ -235,10 +235,12 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
             skeleton = build_skeleton(text, module.tree, {line for t in mine for line in range(t[0], t[2] + 1)})
         fixer = fix_class(code)(str(path), targets=skeleton.to_skeleton(mine),
                                   unsafe_fixes=unsafe, connect_timeout=project.settings.connect_timeout)
+        # the index's tree of the whole module (the text, or what a skeleton shows of it):
+        # the fix asks it what it would otherwise parse again
+        fixer.module_tree = module.tree
         if skeleton.regions:  # what the fix asks of the module, it asks of the whole one
             fixer.used_elsewhere = skeleton.used_outside
             fixer.names_cut_within = skeleton.names_cut_within
-            fixer.module_tree = module.tree
         if hasattr(fixer, "given_model"):  # the whole module's model, whatever the skeleton shows
             fixer.given_model = guard_model(project.index, module)
             fixer.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None

@@ -40,9 +40,10 @@ class FindingFix(cst.CSTTransformer):
         self.targets: set[Target] = set()
         self.fixed = 0
         self.imports: list[str] = []
-        # set by fix.py when the command is shown only the parts of a big module that hold
-        # its targets (fix_skeleton.py): the whole module's tree, and whether a name is used
-        # in the parts left out; what a command asks of the module, it asks of these
+        # set by fix.py: the whole module's tree, from the index (None: the command parses
+        # the text it is given); when the command is shown only the parts of a big module
+        # that hold its targets (fix_skeleton.py), also whether a name is used in the parts
+        # left out. What a command asks of the module, it asks of these
         self.module_tree: ast.Module | None = None
         self.used_elsewhere: Callable[[str], bool] = lambda name: False
         # ... and the names of the defs cut from lines first..last of what the command sees

@@ -207,3 +207,34 @@ def test_a_fix_does_not_visit_the_statements_without_targets() -> None:
     assert "_background_tasks.add(task)" in fixed and fixer.fixed == 1
     assert "create_task" in seen  # the statement with the target was visited...
     assert not [name for name in seen if name.startswith(("helper_", "other_"))]  # ...the others not
+
+
+@pytest.mark.parametrize("code, line", [
+    ("BGT103", "    asyncio.create_task(asyncio.sleep(1))"),
+    ("BGT301", "    time.sleep(1)"),
+])
+def test_a_fix_asks_the_index_tree_instead_of_parsing_the_module_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, line: str) -> None:
+    """The fixes that read the whole module's syntax tree (the names BGT103's new variable must
+    not take, the imports BGT301 keeps or drops) get the one the index holds for the text,
+    also when the fix is shown the whole module (one def: nothing to leave out)."""
+    import ast
+
+    from bgtask_lint.config import Settings
+    from bgtask_lint.project import Project
+
+    text = f"import asyncio\nimport time\n\n\nasync def go():\n{line}\n"
+    path = tmp_path / "app.py"
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings())
+    parsed: list[str] = []
+    parse = ast.parse
+
+    def counting(source, *args, **kwargs):
+        parsed.append(source)
+        return parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", counting)
+    fixed = project.fix_text(path.resolve(), text)
+    assert dict(fixed.fixed) == {code: 1}
+    assert text not in parsed  # (the fixed text is parsed once, by the index)
