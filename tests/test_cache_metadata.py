@@ -56,7 +56,7 @@ def opened(monkeypatch: pytest.MonkeyPatch, project: Path) -> list[str]:
 
 def _prime(root: Path) -> None:
     """Two runs on files (and directories) written long ago: the first creates the cache
-    directory, which changes the root's listing."""
+    directory (the root's stat changes; its listing does not)."""
     run(root)
     _age(root)
     run(root)
@@ -148,6 +148,25 @@ def test_a_new_directory_entry_is_listed(project: Path) -> None:
     found, stats = run(project)
     assert stats["relisted"] and ("app/extra.py", "BGT301") in codes(found, project)
     assert stats["hits"] == 5 and stats["checked"] == 1  # nothing imports it: the others hold
+
+
+def test_a_directory_every_walk_skips_costs_no_walk(project: Path) -> None:
+    """The cache directory the first run makes in the root, and the `__pycache__` a test run
+    leaves beside the modules, change their directory's entries but not what a walk finds
+    (`fix` checks again right after its first check made the cache: on letta that second
+    walk was a fifth of the check after the writes)."""
+    _age(project)
+    assert not (project / cache.CACHE_DIR).exists()
+    run(project)
+    _, stats = run(project)
+    assert not stats["relisted"]
+    (project / "app" / "__pycache__").mkdir()
+    (project / "app" / "__pycache__" / "jobs.cpython-311.pyc").write_bytes(b"")
+    _, stats = run(project)
+    assert not stats["relisted"] and stats["hits"] == 5 and stats["checked"] == 0
+    (project / "app" / "build").mkdir()  # ...as any directory a default exclude names
+    _, stats = run(project)
+    assert not stats["relisted"]
 
 
 def test_a_broken_link_is_reported_as_without_the_cache(project: Path) -> None:

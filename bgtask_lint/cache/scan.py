@@ -12,7 +12,10 @@ stat and a digest of the entries a walk looks at (`.py` files, subdirectories, w
 lead), and the `.gitignore` files (and `.git` markers) its exclusions read. A directory
 whose stat changed (a file created, deleted or renamed in it changes its mtime) is listed
 again, and only when those entries differ is the whole walk done again, matching every
-exclude pattern (a tool writing its own cache, `.ruff_cache`, does not cost a walk).
+exclude pattern (a tool writing its own cache, `.ruff_cache`, does not cost a walk). The
+names every walk skips (the default excludes: `__pycache__`, `.bgtask_lint_cache`...) are
+no entries: this run's own cache, made after the first listing of a project, or the
+`__pycache__` a test run leaves, does not cost one either.
 A module's import name also depends on which ancestor directories hold an `__init__.py`:
 for directories the walk entered that is part of their listing; for the others (above
 the walk) the pack keeps whether the file exists.
@@ -26,6 +29,7 @@ import os
 import time
 from pathlib import Path
 
+from bgtask_lint.files import DEFAULT_EXCLUDES
 from bgtask_lint.plain import Value
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
@@ -175,6 +179,10 @@ def _leads_to_directory(entry: os.DirEntry) -> bool:
         return False
 
 
+# matched by name wherever they are (`files._excluded`), and always among the excludes
+ALWAYS_SKIPPED = frozenset(DEFAULT_EXCLUDES)
+
+
 def _entries(directory: str) -> str:
     """What of a directory's listing a walk looks at: the names of its `.py` files and of
     its subdirectories, and where its symbolic links lead (other files do not matter)."""
@@ -185,6 +193,8 @@ def _entries(directory: str) -> str:
         return "?"
     with entries:
         for entry in entries:
+            if entry.name in ALWAYS_SKIPPED:  # a walk neither enters nor lists it, whatever it is
+                continue
             if entry.is_symlink():
                 if entry.name.endswith(".py") or _leads_to_directory(entry):
                     try:
