@@ -71,7 +71,8 @@ class Project:
         present = [p for p in paths if p.exists() or p.resolve() in overrides]
         modules: dict[Path, ModuleInfo] = {}
         problems: list[tuple[Path, str]] = []  # broken links found in a directory, by their own name
-        for path in (p.resolve() for p in iter_python_files(present, settings.excludes, root, problems=problems)):
+        walked = [p.resolve() for p in iter_python_files(present, settings.excludes, root, problems=problems)]
+        for path in walked:
             try:  # every target is parsed, so a broken one is always reported
                 modules[path] = project.parse(path, overrides.get(path))
             except SourceError as exc:
@@ -80,7 +81,10 @@ class Project:
             project.index.add(modules[path])
             project.targets.append(path)
         project.errors.extend(FileError(path, problem) for path, problem in problems)
-        others = [p.resolve() for p in iter_python_files([root], settings.excludes, root, problems=[])]
+        if [p.resolve() for p in present] == [root]:  # the whole project: just walked
+            others = walked
+        else:
+            others = [p.resolve() for p in iter_python_files([root], settings.excludes, root, problems=[])]
         others = [p for p in others if p not in modules]
         for path in others:
             # a module that may schedule tasks is parsed now (the task table needs its sites);
