@@ -543,6 +543,25 @@ class Toucher:
             path.write_bytes(original)
 
 
+class TestRunLeftovers:
+    """Before each run: a `__pycache__` directory beside every module, or none (in turns), as
+    a test run leaves them. No module changes; each directory's stat does."""
+
+    def __init__(self, root: Path):
+        self.directories = sorted({path.parent / "__pycache__" for path in python_files(root)})
+
+    def __call__(self, rep: int) -> None:
+        if rep % 2 == 0:
+            for directory in self.directories:
+                directory.mkdir(exist_ok=True)
+        else:
+            self.restore()
+
+    def restore(self) -> None:
+        for directory in self.directories:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def spread(root: Path, count: int) -> list[Path]:
     """`count` files spread evenly over the corpus (the pre-commit case: a few changed files)."""
     files = python_files(root)
@@ -554,6 +573,7 @@ def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_fu
                 cold: bool = True) -> tuple[Group, list[Toucher]]:
     toucher = Toucher(touch)
     three = Toucher(*spread(root, 3))
+    leftovers = TestRunLeftovers(root)
     root_s = str(root)
     cases = []
     if baseline is not None:  # the same commands with an older checkout of bgtask-lint
@@ -582,6 +602,9 @@ def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_fu
              before=toucher, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
         Case("bgtask-lint 3 files changed", bgtask("check", "--exit-zero", root_s), prime=True, settle=True,
              before=three, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
+        # nothing changed but the __pycache__ directories a test run makes (or removes)
+        Case("bgtask-lint warm after a test run", bgtask("check", "--exit-zero", root_s), prime=True, settle=True,
+             before=leftovers, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
         # what pre-commit runs: only the changed files named (the project is still indexed)
         Case("bgtask-lint pre-commit (3 changed, named)", bgtask("check", "--exit-zero", *map(str, three.originals)),
              prime=True, settle=True, before=three, vs_ruff="ruff cached", vs_flake8="flake8 --select BGT"),
@@ -597,7 +620,7 @@ def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_fu
         ]
     changed = ", ".join(str(p.relative_to(root)) for p in three.originals)
     note = f"the whole corpus; the touched file is {touch.relative_to(root)}; the 3 changed files: {changed}"
-    return Group(name, note, cases, files=len(python_files(root))), [toucher, three]
+    return Group(name, note, cases, files=len(python_files(root))), [toucher, three, leftovers]
 
 
 def slice_group(name: str, root: Path, venv: Path | None, size: int) -> Group:
