@@ -48,6 +48,11 @@ class FindingFix(cst.CSTTransformer):
         self.used_elsewhere: Callable[[str], bool] = lambda name: False
         # ... and the names of the defs cut from lines first..last of what the command sees
         self.names_cut_within: Callable[[int, int], set[str]] = lambda first, last: set()
+        # the visit's skipping (see on_visit): set from the targets when the visit starts
+        self._target_lines: list[int] = []
+        self._target_starts: set[tuple[int, int]] = set()
+        self._skipped: cst.CSTNode | None = None
+        self._within_target: cst.CSTNode | None = None
 
     def needs_import(self, name: str) -> None:
         if name not in self.imports:
@@ -74,8 +79,6 @@ class FindingFix(cst.CSTTransformer):
             return tree
         self._target_lines = sorted({t[0] for t in self.targets})
         self._target_starts = {t[:2] for t in self.targets}
-        self._skipped: cst.CSTNode | None = None
-        self._within_target: cst.CSTNode | None = None
         new_tree = tree.visit(self)
         for name in self.imports:
             new_tree = add_import(new_tree, name)
@@ -93,11 +96,17 @@ class FindingFix(cst.CSTTransformer):
             # a target that is a statement or a clause (a def, an except handler): what its
             # fix rewrites may lie on any line of it
             self._within_target = node
-        elif isinstance(node, cst.BaseStatement) and not self._holds_target(span.start.line, span.end.line):
+        elif isinstance(node, cst.BaseStatement) and not self._holds_target(self._first_line(node, span), span.end.line):
             # a statement with no target in it: nothing in it changes, nothing in it is asked
             self._skipped = node
             return False
         return super().on_visit(node)
+
+    def _first_line(self, statement: cst.CSTNode, span) -> int:
+        """Where a statement starts, its decorators included (LibCST's position of a def or
+        a class starts at the `def` or `class` keyword)."""
+        decorators = getattr(statement, "decorators", ())
+        return self.get_metadata(PositionProvider, decorators[0]).start.line if decorators else span.start.line
 
     def on_leave(self, original_node, updated_node):
         if original_node is self._skipped:  # its children were not visited: neither is it

@@ -238,3 +238,20 @@ def test_a_fix_asks_the_index_tree_instead_of_parsing_the_module_again(
     fixed = project.fix_text(path.resolve(), text)
     assert dict(fixed.fixed) == {code: 1}
     assert text not in parsed  # (the fixed text is parsed once, by the index)
+
+
+def test_a_fix_visits_a_decorated_def_whose_decorator_holds_a_target() -> None:
+    """LibCST's position of a def starts at `def`: its decorators lie above it, and a target
+    in one of them must not make the visit skip the def."""
+    from libcst.metadata import MetadataWrapper
+
+    from bgtask_lint.fix import fix_class
+
+    text = ("from fastapi import BackgroundTasks\n\n\ndef job(x):\n    pass\n\n\n"
+            "@register(background_tasks.add_task(job(1)))\n"
+            "def endpoint():\n    pass\n")
+    line = text.splitlines().index("@register(background_tasks.add_task(job(1)))") + 1
+    target = (line, len("@register(background_tasks.add_task("), line, len("@register(background_tasks.add_task(job(1)"))
+    fixer = fix_class("BGT101")("app.py", targets=[target])
+    fixed = fixer.run(MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)).code
+    assert "@register(background_tasks.add_task(job, 1))" in fixed and fixer.fixed == 1
