@@ -121,7 +121,7 @@ class Skeleton:
         for region, line in zip(self.regions, self._placeholder_lines):
             if first <= line <= last:
                 for stmt in region.statements:
-                    names |= _names_in(stmt)
+                    names |= names_in(stmt)
         return names
 
     def used_outside(self, name: str) -> bool:
@@ -373,9 +373,14 @@ def _indent(line: str) -> str:
     return line[:len(line) - len(line.lstrip())]
 
 
-def _names_in(stmt: ast.stmt) -> set[str]:
+# the type parameters of Python 3.12 (`def f[T]()`), where the interpreter has them
+_TYPE_PARAMS = tuple(getattr(ast, name) for name in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, name))
+
+
+def names_in(stmt: ast.stmt) -> set[str]:
     """The identifiers LibCST would hold in `Name` nodes: names, attributes, parameters,
-    keywords, defs and the parts of imported names."""
+    keywords, defs and the parts of imported names (but True, False and None, which are
+    constants here and names there: no fix chooses those)."""
     names: set[str] = set()
     for node in ast.walk(stmt):
         if isinstance(node, ast.Name):
@@ -390,6 +395,10 @@ def _names_in(stmt: ast.stmt) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             names.add(node.rest)
+        elif isinstance(node, ast.MatchClass):
+            names.update(node.kwd_attrs)
+        elif isinstance(node, _TYPE_PARAMS):
+            names.add(node.name)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             names.update(node.names)
         elif isinstance(node, ast.alias):

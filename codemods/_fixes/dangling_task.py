@@ -34,8 +34,9 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingFix, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
+from bgtask_lint.fix_skeleton import names_in
 from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds, module_quote
-from bgtask_lint.names import walked
+from bgtask_lint.names import walk_statements, walked
 
 REGISTRY = "_background_tasks"
 CALLBACK = "_background_task_done"
@@ -82,6 +83,8 @@ class DanglingTaskFix(FindingFix):
     # bgtask_lint.guards.GuardModel of the whole module in its project (from fix.py, or
     # from the check of a stand-alone run)
     given_model = None
+    # a skeleton's line -> the module's line, and back (from fix.py, with a skeleton)
+    line_maps = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # a new `task` variable must not take a name the function (or a def nested in it)
@@ -115,13 +118,29 @@ class DanglingTaskFix(FindingFix):
         return name
 
     def _function_names(self) -> set[str]:
-        """The names the innermost def around the statement being rewritten uses."""
+        """The names the innermost def around the statement being rewritten uses, read from
+        the whole module's syntax tree (a walk of LibCST's nodes cost ten times as much: a
+        third of this fix on litellm); from LibCST's nodes, with the code a skeleton cut,
+        when the tree has no def on that line."""
         entry = self.function_names[-1]
         if entry.names is None:
-            names = _Names()
-            entry.node.visit(names)
-            entry.names = names.names | self.names_cut_within(entry.first, entry.last)
+            function = self._ast_function(entry.first)
+            if function is not None:
+                entry.names = names_in(function)
+            else:
+                names = _Names()
+                entry.node.visit(names)
+                entry.names = names.names | self.names_cut_within(entry.first, entry.last)
         return entry.names
+
+    def _ast_function(self, line: int) -> ast.AST | None:
+        """The def of the module's tree that starts on this line of the text the fix sees."""
+        if self.line_maps is not None:
+            line = self.line_maps[0](line)
+        if self.defs_by_line is None:
+            self.defs_by_line = {node.lineno: node for node in walk_statements(self.tree)
+                                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        return self.defs_by_line.get(line) if line is not None else None
 
     def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
         name = self._task_name()
@@ -167,14 +186,22 @@ class DanglingTaskFix(FindingFix):
     # --- the module-level registry, callback and logger --------------------------------
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
+        self.tree = self.module_tree if self.module_tree is not None else ast.parse(tree.code)
+        self.defs_by_line: dict[int, ast.AST] | None = None
         # the callback's name is known before the statements that refer to it are written
-        module_tree = self.module_tree if self.module_tree is not None else ast.parse(tree.code)
-        self.callback = _callback_name(tree, module_tree)
-        # the names a new `task` variable must not take: every identifier of the module
-        self.used_names = _identifiers(module_tree)
+        self.callback = _callback_name(tree, self.tree)
+        self.module_names: set[str] | None = None
         self.function_names: list[_FunctionNames] = []
         self.function_task_names: list[list[str]] = []
         return super().transform_module(tree)
+
+    @property
+    def used_names(self) -> set[str]:
+        """The names a new `task` variable at module level must not take: every identifier of
+        the module (made when first needed: most tasks are created in a def)."""
+        if self.module_names is None:
+            self.module_names = _identifiers(self.tree)
+        return self.module_names
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if not self.fixed:
