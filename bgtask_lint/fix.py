@@ -240,7 +240,6 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
         fixer.module_tree = module.tree
         if skeleton.regions:  # what the fix asks of the module, it asks of the whole one
             fixer.used_elsewhere = skeleton.used_outside
-            fixer.names_cut_within = skeleton.names_cut_within
         if hasattr(fixer, "given_model"):  # the whole module's model, whatever the skeleton shows
             fixer.given_model = guard_model(project.index, module)
             fixer.line_maps = (skeleton.to_module_line, skeleton.to_skeleton_line) if skeleton.regions else None

@@ -17,10 +17,10 @@ none of its targets replaced by placeholder lines:
 Imports and loggers stay whole, so what the fixes ask of the module (which imports
 are there, is the registry bound) has the same answer; what depends on the code cut
 (loggers, lazy imports, names bound by a `global` in a def, the names a new variable
-must not take) the fixes ask of the whole module's model and tree, and of
-`Skeleton.names_cut_within`, which fix.py hands them. Afterwards each placeholder is
-put back verbatim (an edit that moved one is refused), and the lines of the edit are
-mapped so the targets of the next fix can be moved.
+must not take) the fixes ask of the whole module's model and tree, which fix.py hands
+them with the skeleton's line maps. Afterwards each placeholder is put back verbatim
+(an edit that moved one is refused), and the lines of the edit are mapped so the
+targets of the next fix can be moved.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ class Region:
     start: int  # 1-based, first line (its first decorator's)
     end: int  # 1-based, inclusive
     placeholder: str
-    statements: list[ast.stmt] = field(default_factory=list)  # what it stands for
 
 
 @dataclass
@@ -113,16 +112,6 @@ class Skeleton:
             if a is not None and b is not None:
                 moved.add((a, column, b, end_column))
         return moved
-
-    def names_cut_within(self, first: int, last: int) -> set[str]:
-        """The names (as LibCST's `Name` nodes hold them) of the code cut from skeleton lines
-        `first`..`last`: a def's span, and the defs and statements cut inside it."""
-        names: set[str] = set()
-        for region, line in zip(self.regions, self._placeholder_lines):
-            if first <= line <= last:
-                for stmt in region.statements:
-                    names |= names_in(stmt)
-        return names
 
     def used_outside(self, name: str) -> bool:
         """Whether `name` appears (as a word) in the code the fix did not see."""
@@ -207,8 +196,7 @@ def build_skeleton(text: str, tree: ast.Module, target_lines: set[int]) -> Skele
         free(start, end) and stmt.col_offset == 0 and not _is_docstring(number, stmt)
         and not isinstance(stmt, (*_DEFS, ast.Import, ast.ImportFrom)) and _self_contained(stmt)
         and _omissible(stmt, end, lines)))
-    # in a function, what the fixes ask about names they ask of the whole module's tree,
-    # but BGT103's new variable, which also takes the names cut (Skeleton.names_cut_within)
+    # in a function, what the fixes ask about names they ask of the whole module's tree
     in_functions = _statements_in_functions(tree.body, lines, free)
     omitted = sorted((start, end) for run in [*defs, *statements, *in_functions] for _, start, end in run)
     kept, position = [], 1
@@ -365,46 +353,8 @@ def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) 
     _, _, end = run[-1]
     last_line = lines[end - 1]
     ending = last_line[len(last_line.rstrip("\r\n")):]
-    regions.append(Region(start, end, f"{_indent(lines[start - 1])}{head}  # {{marker}}{ending}",
-                          [stmt for stmt, _, _ in run]))
+    regions.append(Region(start, end, f"{_indent(lines[start - 1])}{head}  # {{marker}}{ending}"))
 
 
 def _indent(line: str) -> str:
     return line[:len(line) - len(line.lstrip())]
-
-
-# the type parameters of Python 3.12 (`def f[T]()`), where the interpreter has them
-_TYPE_PARAMS = tuple(getattr(ast, name) for name in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, name))
-
-
-def names_in(stmt: ast.stmt) -> set[str]:
-    """The identifiers LibCST would hold in `Name` nodes: names, attributes, parameters,
-    keywords, defs and the parts of imported names (but True, False and None, which are
-    constants here and names there: no fix chooses those)."""
-    names: set[str] = set()
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, ast.keyword) and node.arg:
-            names.add(node.arg)
-        elif isinstance(node, (*_DEFS, ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.add(node.rest)
-        elif isinstance(node, ast.MatchClass):
-            names.update(node.kwd_attrs)
-        elif isinstance(node, _TYPE_PARAMS):
-            names.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names.update(node.names)
-        elif isinstance(node, ast.alias):
-            names.update(node.name.split("."))
-            if node.asname:
-                names.add(node.asname)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.update(node.module.split("."))
-    return names

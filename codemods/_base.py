@@ -46,8 +46,6 @@ class FindingFix(cst.CSTTransformer):
         # left out. What a command asks of the module, it asks of these
         self.module_tree: ast.Module | None = None
         self.used_elsewhere: Callable[[str], bool] = lambda name: False
-        # ... and the names of the defs cut from lines first..last of what the command sees
-        self.names_cut_within: Callable[[int, int], set[str]] = lambda first, last: set()
         # the visit's skipping (see on_visit): set from the targets when the visit starts
         self._target_lines: list[int] = []
         self._target_starts: set[tuple[int, int]] = set()

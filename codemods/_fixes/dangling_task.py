@@ -34,7 +34,6 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import FindingFix, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
-from bgtask_lint.fix_skeleton import names_in
 from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds, module_quote
 from bgtask_lint.names import walk_statements, walked
 
@@ -60,21 +59,13 @@ def log_statement(logger: str, kind: str, quote: str = '"') -> str:
     return f'{logger}.error({q}background task %r failed{q}, task, exc_info=task.exception())'
 
 
-class _Names(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-
 class _FunctionNames:
     """A def being visited, and the names it uses once asked for."""
 
-    __slots__ = ("node", "first", "last", "names")
+    __slots__ = ("first", "names")
 
-    def __init__(self, node: cst.FunctionDef, first: int, last: int) -> None:
-        self.node, self.first, self.last = node, first, last
+    def __init__(self, first: int) -> None:
+        self.first = first  # the line of its `def`, in the text the fix sees
         self.names: set[str] | None = None
 
 
@@ -91,8 +82,7 @@ class DanglingTaskFix(FindingFix):
         # uses: a local would shadow a global or a closure's variable. Those names are
         # gathered only for a def that gets one (a walk of every def's subtree, nested ones
         # again, was a third of the fix of litellm's 65 modules with a dropped task)
-        span = self.get_metadata(PositionProvider, node)
-        self.function_names.append(_FunctionNames(node, span.start.line, span.end.line))
+        self.function_names.append(_FunctionNames(self.get_metadata(PositionProvider, node).start.line))
         self.function_task_names.append([])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
@@ -119,18 +109,14 @@ class DanglingTaskFix(FindingFix):
 
     def _function_names(self) -> set[str]:
         """The names the innermost def around the statement being rewritten uses, read from
-        the whole module's syntax tree (a walk of LibCST's nodes cost ten times as much: a
-        third of this fix on litellm); from LibCST's nodes, with the code a skeleton cut,
-        when the tree has no def on that line."""
+        the whole module's syntax tree, so the code a skeleton cut from it counts too (a
+        walk of LibCST's nodes cost ten times as much: a third of this fix on litellm).
+        Were the def not found there, every name of the module: more than it uses, never
+        less."""
         entry = self.function_names[-1]
         if entry.names is None:
             function = self._ast_function(entry.first)
-            if function is not None:
-                entry.names = names_in(function)
-            else:
-                names = _Names()
-                entry.node.visit(names)
-                entry.names = names.names | self.names_cut_within(entry.first, entry.last)
+            entry.names = _names_in(function) if function is not None else set(self.used_names)
         return entry.names
 
     def _ast_function(self, line: int) -> ast.AST | None:
@@ -241,6 +227,43 @@ def _identifiers(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
     return found
+
+
+# the type parameters of Python 3.12 (`def f[T]()`), where the interpreter has them
+_TYPE_PARAMS = tuple(getattr(ast, name) for name in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, name))
+
+
+def _names_in(stmt: ast.stmt) -> set[str]:
+    """The identifiers LibCST would hold in `Name` nodes: names, attributes, parameters,
+    keywords, defs and the parts of imported names (but True, False and None, which are
+    constants here and names there: no fix chooses those)."""
+    names: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.keyword) and node.arg:
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        elif isinstance(node, ast.MatchClass):
+            names.update(node.kwd_attrs)
+        elif isinstance(node, _TYPE_PARAMS):
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.alias):
+            names.update(node.name.split("."))
+            if node.asname:
+                names.add(node.asname)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.update(node.module.split("."))
+    return names
 
 
 def _callback_name(module: cst.Module, tree: ast.Module) -> str:
