@@ -543,7 +543,7 @@ class Toucher:
             path.write_bytes(original)
 
 
-class TestRunLeftovers:
+class PycacheOfATestRun:
     """Before each run: a `__pycache__` directory beside every module, or none (in turns), as
     a test run leaves them. No module changes; each directory's stat does."""
 
@@ -573,7 +573,7 @@ def check_group(name: str, root: Path, touch: Path, venv: Path | None, flake8_fu
                 cold: bool = True) -> tuple[Group, list[Toucher]]:
     toucher = Toucher(touch)
     three = Toucher(*spread(root, 3))
-    leftovers = TestRunLeftovers(root)
+    leftovers = PycacheOfATestRun(root)
     root_s = str(root)
     cases = []
     if baseline is not None:  # the same commands with an older checkout of bgtask-lint
