@@ -145,17 +145,32 @@ def session_calls(index: "ProjectIndex", module: ModuleInfo,
     function: ((callee path, callee qualname, parameter), the flow). `callee_names`
     narrows the calls looked at to those whose function's last name is listed (and the
     functions walked to those whose lines hold such a call)."""
+    found: list[tuple[tuple[Path, str, str], SessionFlow]] = []
+    for qualname, function, call in _candidate_calls(module, callee_names):
+        found.extend(_session_arguments(index, module, function, qualname, call))
+    return found
+
+
+def _candidate_calls(module: ModuleInfo, callee_names: set[str] | None) -> list[tuple[str, ast.AST, ast.Call]]:
+    """(qualname, function, call) of the calls `session_calls` resolves: by the module's own
+    text and tree only, so kept with the module for the same names (in the editor, an edit
+    elsewhere recomputes the flows, and most of their cost was this scan)."""
+    wanted = None if callee_names is None else frozenset(callee_names)
+    kept = module.derived.get("session-call-candidates")
+    if isinstance(kept, tuple) and kept[0] == wanted:
+        return kept[1]
     functions = list(module.functions.items())
     if callee_names is not None:
         lines = sorted(_call_lines(module.source, callee_names))
         functions = [(q, f) for q, f in functions if line_within(lines, f.lineno, f.end_lineno or f.lineno)]
-    found: list[tuple[tuple[Path, str, str], SessionFlow]] = []
+    candidates = []
     for qualname, function in functions:
         for call in walk_local(list(function.body)):
             if (isinstance(call, ast.Call) and (callee_names is None or last_name(call.func) in callee_names)
                     and any(_may_be_session(a) for a in [*call.args, *(k.value for k in call.keywords)])):
-                found.extend(_session_arguments(index, module, function, qualname, call))
-    return found
+                candidates.append((qualname, function, call))
+    module.derived["session-call-candidates"] = (wanted, candidates)
+    return candidates
 
 
 def _call_lines(source: str, names: set[str]) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bgtask_lint import flows
 from bgtask_lint.config import Settings
 from bgtask_lint.project import Project
 from markers import FIXTURES
@@ -49,6 +50,31 @@ def test_flow_summary_follows_an_edit_of_a_caller() -> None:
     assert set(after) < set(before)
     lines = {f.line for f in project.check(project.module(SCHEDULING))}
     assert 10 not in lines and 14 in lines
+
+
+def test_an_edit_of_another_module_does_not_scan_an_unchanged_caller_again(monkeypatch) -> None:
+    """The calls of a module that the flows resolve depend on its own text and the helpers'
+    names: the module keeps them (in the editor every edit recomputes the flows)."""
+    project = _load()
+    before = project.index.flow_summary()
+    api = project.module(API)
+    api_statements = {id(stmt) for function in api.functions.values() for stmt in function.body}
+    walked: list[list] = []
+    real_walk = flows.walk_local
+    monkeypatch.setattr(flows, "walk_local", lambda body: walked.append(body) or real_walk(body))
+    project.replace(SCHEDULING, SCHEDULING.read_text(encoding="utf-8") + "\n# an edit\n")
+    assert project.index.flow_summary() == before
+    assert walked  # the edited module was scanned again
+    assert not any(id(stmt) in api_statements for body in walked for stmt in body)
+
+
+def test_a_new_helper_name_scans_the_callers_again() -> None:
+    project = _load()
+    assert not any(row[1] == "queue_receipt" for row in project.index.flow_summary())
+    edited = SCHEDULING.read_text(encoding="utf-8").replace(
+        "tasks.add_task(send_receipt, user_id)", "tasks.add_task(send_receipt, db, user_id)")
+    project.replace(SCHEDULING, edited)
+    assert ("queue_receipt", "db") in {(row[1], row[2]) for row in project.index.flow_summary()}
 
 
 def test_only_modules_given_to_the_index_are_scanned_for_callers() -> None:
