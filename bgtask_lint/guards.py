@@ -630,6 +630,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     key = ("loggers", module.path)
     cached = index.cache.get(key)
     if isinstance(cached, LoggerBindings):
+        _absorb(index, cached.deps)  # (None while they are computed: an import cycle)
         return cached
     index.cache[key] = LoggerBindings()  # while computing: an import cycle sees no loggers
 
@@ -645,22 +646,73 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         return answer
 
     kept = module.derived.get("logger-bindings")
-    if isinstance(kept, KeptBindings) and kept.index() is index \
-            and all(external(*question) == answer for question, answer in kept.asked):
+    if isinstance(kept, KeptBindings) and kept.index() is index:
         # what the module's own tree gave, with the same answers from the other modules:
-        # the same bindings (an edit elsewhere, in the editor, need not walk this module again)
-        bindings = kept.bindings.reused()
-        index.cache[key] = bindings
-        return bindings
+        # the same bindings (an edit elsewhere, in the editor, need not walk this module
+        # again). They are, when nothing they read changed; else ask again.
+        if kept.deps is not None and index.still_holds(kept.layout, kept.deps):
+            same, deps = True, kept.deps
+        else:
+            with _watching(index, module) as reads:
+                same = all(external(*question) == answer for question, answer in kept.asked)
+            deps = _known_deps(reads)
+        if same:
+            bindings = kept.bindings.reused()
+            bindings.deps = kept.deps = deps
+            kept.layout = index.layout
+            _absorb(index, deps)
+            index.cache[key] = bindings
+            return bindings
     shape = _logger_shape(module)
     recording = True
     try:
-        bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+        with _watching(index, module) as reads:
+            bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
     finally:
         recording = False  # later questions are the checks', not the bindings'
-    module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked)
+    bindings.deps = _known_deps(reads)
+    module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked, bindings.deps, index.layout)
+    _absorb(index, bindings.deps)
     index.cache[key] = bindings
     return bindings
+
+
+# a key of a watcher's reads: something was used whose reads are not known
+_UNKNOWN_READS = object()
+
+
+class _watching:
+    """`with _watching(index, module) as reads`: `reads` collects every module the index
+    reads meanwhile (ProjectIndex.watchers), and `module` itself; the watchers around it
+    see the same reads."""
+
+    def __init__(self, index: ProjectIndex, module: ModuleInfo):
+        self.index = index
+        self.reads = {module.path: index.stamps.get(module.path, 0)}
+
+    def __enter__(self) -> dict:
+        self.index.watchers.append(self.reads)
+        return self.reads
+
+    def __exit__(self, *exc: object) -> None:
+        watchers = self.index.watchers
+        watchers.pop()
+        for outer in watchers:
+            outer.update(self.reads)
+
+
+def _absorb(index: ProjectIndex, deps: dict | None) -> None:
+    """A fact found in the memo: the open watchers depend on what it read (on something
+    unknown, when that is not known)."""
+    for reads in index.watchers:
+        if deps is None:
+            reads[_UNKNOWN_READS] = 0
+        else:
+            reads.update(deps)
+
+
+def _known_deps(reads: dict) -> dict | None:
+    return None if _UNKNOWN_READS in reads else reads
 
 
 def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.expr, function: ast.AST | None,
@@ -679,7 +731,8 @@ def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.ex
             bindings = module_loggers(index, sym.module)
             name = getattr(sym.node, "name", "")
             owner = sym.module.owner_class.get(id(sym.node))  # `AppLogger.get_logger()`: a class's factory method
-            kind = bindings.factory_methods(owner).get(name) if owner is not None else bindings.factories.get(name)
+            kind = _factory_methods(index, sym.module, bindings, owner).get(name) if owner is not None \
+                else bindings.factories.get(name)
             return ("factory", kind) if kind else None
     elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
         if wanted in (None, "type", "factory"):
@@ -694,6 +747,20 @@ def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.ex
     return None
 
 
+def _factory_methods(index: ProjectIndex, module: ModuleInfo, bindings: LoggerBindings,
+                     owner: ast.ClassDef) -> dict[str, str]:
+    """`bindings.factory_methods(owner)`, with what judging them read told to the watchers
+    (they are judged when first asked, maybe while another module's facts are made)."""
+    deps = bindings.method_deps.get(id(owner))
+    if deps is None and id(owner) not in bindings.method_factories:
+        with _watching(index, module) as reads:
+            found = bindings.factory_methods(owner)
+        bindings.method_deps[id(owner)] = reads
+        return found
+    _absorb(index, deps)
+    return bindings.factory_methods(owner)
+
+
 def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, str]:
     """`module_loggers(index, module).logger_classes`, the module's logger types, without
     the rest of its bindings when those are not known yet. A class used elsewhere as an
@@ -703,18 +770,31 @@ def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, 
     types come first in the bindings and ask only about types, so they are the same."""
     whole = index.cache.get(("loggers", module.path))
     if isinstance(whole, LoggerBindings):  # (while they are computed, an import cycle sees none)
+        _absorb(index, whole.deps)
         return whole.logger_classes
     key = ("logger-classes", module.path)
     cached = index.cache.get(key)
-    if isinstance(cached, dict):
-        return cached
-    index.cache[key] = {}  # while computing: an import cycle sees none, as above
+    if isinstance(cached, tuple):
+        _absorb(index, cached[1])
+        return cached[0]
+    kept = module.derived.get("logger-classes")
+    if isinstance(kept, tuple) and kept[0]() is index and index.still_holds(kept[1], kept[2]):
+        # nothing they read changed (an edit elsewhere, in the editor): the same types
+        _absorb(index, kept[2])
+        index.cache[key] = (kept[3], kept[2])
+        return kept[3]
+    index.cache[key] = ({}, None)  # while computing: an import cycle sees none, as above
 
     def external(expr: ast.expr, function: ast.AST | None = None, wanted: str | None = None) -> ExternalFact:
         return _external_answer(index, module, expr, function, wanted)  # (not kept: no weak reference)
 
-    types = logger_bindings(module.tree, external, _logger_shape(module), types_only=True)  # type: ignore[arg-type]
-    index.cache[key] = types.logger_classes
+    with _watching(index, module) as reads:
+        types = logger_bindings(module.tree, external, _logger_shape(module), types_only=True)  # type: ignore[arg-type]
+    deps = _known_deps(reads)
+    if deps is not None:
+        module.derived["logger-classes"] = (weakref.ref(index), index.layout, deps, types.logger_classes)
+    index.cache[key] = (types.logger_classes, deps)
+    _absorb(index, deps)
     return types.logger_classes
 
 
@@ -735,6 +815,10 @@ class KeptBindings:
     index: "weakref.ref[ProjectIndex]"  # which index the answers came from (the bindings' own question closure holds it)
     bindings: LoggerBindings
     asked: list[tuple[tuple, ExternalFact]]
+    # what answering them read, at which `layout` of the index (ProjectIndex.watchers):
+    # while that holds, so do the answers, without asking again (None: not known)
+    deps: dict | None = None
+    layout: int = -1
 
 
 def is_guard_decorator(index: ProjectIndex, sym: FunctionSym) -> bool:

@@ -148,6 +148,15 @@ class ProjectIndex:
         # optional: called once, just before the next change of a module (`add`, `remove`):
         # `fix` keeps what was analysed on the state a file's fix started from (`analyses`)
         self.before_change: Callable[[], None] | None = None
+        # what an analysis kept from one state of the index to the next depends on
+        # (guards.module_loggers): each path's stamp, new whenever the module there is
+        # replaced, and `layout`, new whenever a lookup may answer otherwise (a file
+        # known, forgotten, failing to parse or parsing again); `watchers` are the open
+        # collections of such an analysis, each told every module read as path -> stamp
+        self.stamps: dict[Path, int] = {}
+        self._last_stamp = 0
+        self.layout = 0
+        self.watchers: list[dict] = []
         for module in modules:
             self.add(module)
 
@@ -161,6 +170,7 @@ class ProjectIndex:
         if path in self._known:
             return
         self._known.add(path)
+        self.layout += 1
         for suffix in _suffixes(path, self.root, path.endswith(_PACKAGE_FILE)):
             self._by_suffix.setdefault(suffix, []).append(path)
 
@@ -168,10 +178,13 @@ class ProjectIndex:
         """Add or replace a module (a fixed text, an editor buffer)."""
         self._changing()
         self._know(str(module.path))
-        self._failed.discard(module.path)
+        if module.path in self._failed:
+            self._failed.discard(module.path)
+            self.layout += 1
         self._added[module.path] = None
         old = self.by_path.get(module.path)
         self.by_path[module.path] = module
+        self._stamp(module.path)
         # `fix` replaces a module after every rule it fixes: keep the task table unless
         # what decides which functions are tasks changed
         if old is None or _resolution_shape(old) != _resolution_shape(module):
@@ -179,6 +192,10 @@ class ProjectIndex:
         elif [s.call.lineno for s in old.sites] != [s.call.lineno for s in module.sites]:
             self._origins = None  # the same tasks, scheduled from other lines
         self.cache.clear()
+
+    def _stamp(self, path: Path) -> None:
+        self._last_stamp += 1
+        self.stamps[path] = self._last_stamp
 
     def _changing(self) -> None:
         told, self.before_change = self.before_change, None
@@ -201,6 +218,8 @@ class ProjectIndex:
         """Drop a module (deleted, or no longer parses on disk)."""
         self._changing()
         self._added.pop(path, None)
+        self.layout += 1
+        self._stamp(path)
         if self.by_path.pop(path, None) is not None:
             self._tasks = self._task_paths = None
             self._origins = None
@@ -210,6 +229,8 @@ class ProjectIndex:
         found = self._module(path)
         if self.recorder is not None:
             self.recorder.read(path, found)
+        for reads in self.watchers:
+            reads[path] = self.stamps.get(path, 0)
         return found
 
     def _module(self, path: Path) -> ModuleInfo | None:
@@ -220,8 +241,10 @@ class ProjectIndex:
             found = self._loader(path)
         except Exception:  # an unreadable or unparsable module resolves to nothing
             self._failed.add(path)
+            self.layout += 1
             return None
         self.by_path[path] = found  # a lazily parsed module never has scheduling sites
+        self._stamp(path)
         return found
 
     # modules
@@ -328,14 +351,28 @@ class ProjectIndex:
         key = ("project-bases", sym.module.path, id(sym.node))
         known = self.cache.get(key)
         if isinstance(known, tuple) and known[0] is sym.node:
+            for reads in self.watchers:  # (what computing them read: see `watchers`)
+                reads.update(known[2])
             return known[1]
-        bases = []
-        for base in sym.node.bases:
-            found = self.resolve(sym.module, base, depth=1) if isinstance(base, (ast.Name, ast.Attribute)) else None
-            if isinstance(found, ClassSym) and found.node is not sym.node:
-                bases.append(found)
-        self.cache[key] = (sym.node, bases)
+        reads = {sym.module.path: self.stamps.get(sym.module.path, 0)}
+        self.watchers.append(reads)
+        try:
+            bases = []
+            for base in sym.node.bases:
+                found = self.resolve(sym.module, base, depth=1) if isinstance(base, (ast.Name, ast.Attribute)) else None
+                if isinstance(found, ClassSym) and found.node is not sym.node:
+                    bases.append(found)
+        finally:
+            self.watchers.pop()
+        for outer in self.watchers:
+            outer.update(reads)
+        self.cache[key] = (sym.node, bases, reads)
         return bases
+
+    def still_holds(self, layout: int, reads: dict) -> bool:
+        """Whether what an analysis read (`watchers`) at `layout` is what it would read now."""
+        stamps = self.stamps
+        return layout == self.layout and all(stamps.get(path, 0) == stamp for path, stamp in reads.items())
 
     def resolve(
         self,

@@ -97,6 +97,10 @@ class LoggerBindings(dict):
         self.classes: dict[int, ast.ClassDef] = {}
         self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
+        # what the index read to make these bindings (path -> stamp, see
+        # ProjectIndex.watchers), and to judge each class's factory methods; None: not known
+        self.deps: dict | None = None
+        self.method_deps: dict[int, dict] = {}
 
     def reused(self) -> "LoggerBindings":
         """These bindings for the index as it is now (kept bindings reused after an edit
@@ -106,7 +110,7 @@ class LoggerBindings(dict):
         fresh = LoggerBindings()
         fresh.update(self)
         fresh.__dict__.update((name, value) for name, value in self.__dict__.items()
-                              if name not in ("class_facts", "method_factories"))
+                              if name not in ("class_facts", "method_factories", "method_deps"))
         return fresh
 
     def factory_methods(self, cls: ast.ClassDef) -> dict[str, str]:
