@@ -46,8 +46,9 @@ class ModuleInfo:
     parents: dict[int, ast.AST] = field(default_factory=dict)  # id(function) -> enclosing function
     sites: list["ScheduleSite"] = field(default_factory=list)
     site_by_call: dict[int, "ScheduleSite"] = field(default_factory=dict)
-    # facts computed from this module's tree alone, kept as long as the module (an edit of
-    # another module empties the index's cache, not these)
+    # facts kept as long as the module (an edit of another module empties the index's
+    # cache, not these): computed from its tree alone, or, for guards' logger facts, kept
+    # with what they read of other modules and used while that holds
     derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
 
