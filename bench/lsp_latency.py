@@ -30,6 +30,13 @@ Two times per edit, from sending `didChange`:
 
 Printed: the median, 90th percentile and maximum per kind, in milliseconds; `--json FILE`
 writes them too.
+
+`--each-task-module` measures every task module of the project instead, one after the
+other in one server: each is opened alone, edited `--edits` times (a comment appended),
+and closed. Printed: how many are within the target (their median "changed"), the
+median, 90th percentile and maximum over the modules, and the slowest ones with their
+size. (The target names "a task module"; the default mode's one module is the most
+imported, which in a large app is often one of its largest.)
 """
 
 from __future__ import annotations
@@ -201,26 +208,35 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "p90": percentile(values, 0.9), "max": max(values)}
 
 
+def started_client(root: Path) -> Client:
+    client = Client()
+    request_id = client.request("initialize", {
+        "processId": os.getpid(), "rootUri": root.as_uri(),
+        "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}], "capabilities": {},
+    })
+    client.until(lambda m: m.get("id") == request_id)
+    client.notify("initialized", {})
+    return client
+
+
+def barrier(client: Client) -> int:
+    """A request the server answers only once it has handled what was sent before it."""
+    return client.request("textDocument/codeAction", {
+        "textDocument": {"uri": "untitled:bench"}, "context": {"diagnostics": []},
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}})
+
+
 def measure(root: Path, changed_arg: Path | None, open_count: int, most_dependents: int, edits: int) -> dict:
     changed, dependents, chosen = pick_files(root, changed_arg, open_count, most_dependents)
     texts = {p: p.read_text(encoding="utf-8") for p in chosen}
-    client = Client()
+    client = started_client(root)
     try:
-        request_id = client.request("initialize", {
-            "processId": os.getpid(), "rootUri": root.as_uri(),
-            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}], "capabilities": {},
-        })
-        client.until(lambda m: m.get("id") == request_id)
-        client.notify("initialized", {})
-
         started = time.perf_counter()
         for path in chosen:
             client.notify("textDocument/didOpen", {"textDocument": {
                 "uri": path.as_uri(), "languageId": "python", "version": 1, "text": texts[path]}})
-        barrier = client.request("textDocument/codeAction", {
-            "textDocument": {"uri": "untitled:bench"}, "context": {"diagnostics": []},
-            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}})
-        first_check = (client.until(lambda m: m.get("id") == barrier) - started) * 1000
+        waiting = barrier(client)
+        first_check = (client.until(lambda m: m.get("id") == waiting) - started) * 1000
 
         times: dict[str, dict[str, list[float]]] = {"comment": {"changed": [], "handled": []},
                                                     "new def": {"changed": [], "handled": []}}
@@ -233,11 +249,9 @@ def measure(root: Path, changed_arg: Path | None, open_count: int, most_dependen
             sent = client.notify("textDocument/didChange", {
                 "textDocument": {"uri": uri, "version": version},
                 "contentChanges": [{"text": texts[changed] + extra}]})
-            barrier = client.request("textDocument/codeAction", {
-                "textDocument": {"uri": "untitled:bench"}, "context": {"diagnostics": []},
-                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}})
+            waiting = barrier(client)
             times[kind]["changed"].append((client.until(published(uri, version)) - sent) * 1000)
-            times[kind]["handled"].append((client.until(lambda m: m.get("id") == barrier) - sent) * 1000)
+            times[kind]["handled"].append((client.until(lambda m: m.get("id") == waiting) - sent) * 1000)
     finally:
         client.close()
     relative = (lambda p: str(p.relative_to(root)))
@@ -252,6 +266,57 @@ def measure(root: Path, changed_arg: Path | None, open_count: int, most_dependen
         "edits": {kind: {what: summary(values) for what, values in found.items() if values}
                   for kind, found in times.items() if found["changed"]},
     }
+
+
+def measure_each_task_module(root: Path, edits: int) -> dict:
+    """Every task module opened alone, edited `edits` times, closed: its median times."""
+    from bgtask_lint.config import load_settings
+    from bgtask_lint.project import Project
+
+    tasks = sorted(Project.load([], load_settings(None, root), root=root).index.task_paths())
+    if not tasks:
+        raise SystemExit(f"no module of {root} defines a background task")
+    client = started_client(root)
+    modules = []
+    try:
+        for path in tasks:
+            text, uri = path.read_text(encoding="utf-8"), path.as_uri()
+            client.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": text}})
+            waiting = barrier(client)
+            client.until(lambda m: m.get("id") == waiting)
+            changed, handled = [], []
+            for number in range(edits):
+                version = number + 2
+                sent = client.notify("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [{"text": text + f"\n# edit {number}\n"}]})
+                waiting = barrier(client)
+                changed.append((client.until(published(uri, version)) - sent) * 1000)
+                handled.append((client.until(lambda m: m.get("id") == waiting) - sent) * 1000)
+            client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+            modules.append({"module": str(path.relative_to(root)), "kib": len(text.encode("utf-8")) // 1024,
+                            "changed_ms": statistics.median(changed), "handled_ms": statistics.median(handled)})
+    finally:
+        client.close()
+    return {"root": str(root), "python_files": sum(1 for _ in root.rglob("*.py")), "task_modules": modules,
+            "load_average": os.getloadavg()[0]}
+
+
+def report_each(result: dict) -> str:
+    modules = result["task_modules"]
+    lines = [f"project {result['root']} ({result['python_files']} .py files): "
+             f"{len(modules)} task modules, each opened alone and edited; load average {result['load_average']:.1f}",
+             f"{'until':<8} {'within':>9} {'median':>8} {'p90':>8} {'max':>8}   (ms; target {TARGET_MS:.0f})"]
+    for what in ("changed", "handled"):
+        values = [m[f"{what}_ms"] for m in modules]
+        stats = summary(values)
+        within = f"{sum(v <= TARGET_MS for v in values)}/{len(values)}"
+        lines.append(f"{what:<8} {within:>9} {stats['median']:8.1f} {stats['p90']:8.1f} {stats['max']:8.1f}")
+    lines.append("slowest (changed):")
+    for module in sorted(modules, key=lambda m: -m["changed_ms"])[:5]:
+        lines.append(f"  {module['changed_ms']:7.1f} ms  {module['kib']:5d} KiB  {module['module']}")
+    return "\n".join(lines)
 
 
 def report(result: dict) -> str:
@@ -276,21 +341,30 @@ def main() -> None:
     parser.add_argument("--changed", type=Path, help="the file to edit (default: the most imported task module)")
     parser.add_argument("--open", type=int, default=10, help="documents open in the editor (default 10)")
     parser.add_argument("--dependents", type=int, default=3, help="open modules that import the changed one (default 3)")
-    parser.add_argument("--edits", type=int, default=40, help="timed edits (default 40)")
+    parser.add_argument("--edits", type=int, default=None,
+                        help="timed edits (default 40; with --each-task-module, 3 of each module)")
+    parser.add_argument("--each-task-module", action="store_true",
+                        help="edit every task module in turn, each open alone (see above)")
     parser.add_argument("--json", type=Path, help="also write the result as JSON")
     args = parser.parse_args()
+    edits = args.edits if args.edits is not None else (3 if args.each_task_module else 40)
+
+    def run(root: Path) -> dict:
+        if args.each_task_module:
+            return measure_each_task_module(root, edits)
+        return measure(root, args.changed, args.open, args.dependents, edits)
+
     if args.root is not None:
         root = args.root.resolve()
         if not root.is_dir():
             raise SystemExit(f"lsp_latency: error: {args.root} is not a directory")
-        result = measure(root, args.changed, args.open, args.dependents, args.edits)
+        result = run(root)
     else:
         from bench.run import generate_app_corpus
 
         with tempfile.TemporaryDirectory() as tmp:
-            root = generate_app_corpus(Path(tmp).resolve() / f"app-{args.app}", args.app)
-            result = measure(root, args.changed, args.open, args.dependents, args.edits)
-    print(report(result))
+            result = run(generate_app_corpus(Path(tmp).resolve() / f"app-{args.app}", args.app))
+    print(report_each(result) if args.each_task_module else report(result))
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

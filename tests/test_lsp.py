@@ -618,6 +618,19 @@ def test_latency_bench_runs(tmp_path: Path) -> None:
     assert set(result["edits"]["comment"]) == {"changed", "handled"}
 
 
+def test_latency_bench_edits_each_task_module(tmp_path: Path) -> None:
+    pytest.importorskip("pygls.lsp.server")
+    bench = Path(__file__).resolve().parent.parent / "bench" / "lsp_latency.py"
+    out = tmp_path / "each.json"
+    run = subprocess.run([sys.executable, str(bench), "--app", "30", "--each-task-module", "--edits", "1",
+                          "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    modules = json.loads(out.read_text(encoding="utf-8"))["task_modules"]
+    assert any(m["module"].startswith("app/tasks/") for m in modules)
+    assert all(m["changed_ms"] > 0 and m["handled_ms"] >= m["changed_ms"] for m in modules)
+    assert f"{len(modules)} task modules" in run.stdout and "slowest (changed):" in run.stdout
+
+
 # --- in process -----------------------------------------------------------------------------
 
 
