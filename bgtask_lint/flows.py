@@ -110,9 +110,14 @@ def callee_names(module: ModuleInfo, by_module: HelperNames) -> set[str]:
 
 
 def _import_words(module: ModuleInfo) -> set[str]:
-    """Every name part of what the module imports (`from app.jobs import queue` -> app, jobs, queue)."""
-    refs = [*module.imports.values(), *(r for local in module.local_imports.values() for r in local.values())]
-    return {word for ref in refs for part in (ref.module, ref.attr or "") for word in part.split(".") if word}
+    """Every name part of what the module imports (`from app.jobs import queue` -> app, jobs,
+    queue); kept with the module, as its calls are (`_candidate_calls`)."""
+    words = module.derived.get("import-words")
+    if not isinstance(words, set):
+        refs = [*module.imports.values(), *(r for local in module.local_imports.values() for r in local.values())]
+        words = module.derived["import-words"] = {
+            word for ref in refs for part in (ref.module, ref.attr or "") for word in part.split(".") if word}
+    return words
 
 
 def _module_words(name: str) -> set[str]:

@@ -62,10 +62,20 @@ def test_an_edit_of_another_module_does_not_scan_an_unchanged_caller_again(monke
     walked: list[list] = []
     real_walk = flows.walk_local
     monkeypatch.setattr(flows, "walk_local", lambda body: walked.append(body) or real_walk(body))
+
+    class Imports(dict):  # tells when every import is listed again (the words they are named by)
+        listed = 0
+
+        def values(self):
+            Imports.listed += 1
+            return super().values()
+
+    api.imports = Imports(api.imports)
     project.replace(SCHEDULING, SCHEDULING.read_text(encoding="utf-8") + "\n# an edit\n")
     assert project.index.flow_summary() == before
     assert walked  # the edited module was scanned again
     assert not any(id(stmt) in api_statements for body in walked for stmt in body)
+    assert Imports.listed == 0
 
 
 def test_a_new_helper_name_scans_the_callers_again() -> None:
