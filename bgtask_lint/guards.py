@@ -667,7 +667,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     recording = True
     try:
         with _watching(index, module) as reads:
-            bindings = logger_bindings(module.tree, external, shape)  # type: ignore[arg-type]
+            bindings = logger_bindings(module.tree, external, shape, lazily=_lazily(index, module_ref))  # type: ignore[arg-type]
     finally:
         recording = False  # later questions are the checks', not the bindings'
     bindings.deps = _known_deps(reads)
@@ -675,6 +675,32 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
     _absorb(index, bindings.deps)
     index.cache[key] = bindings
     return bindings
+
+
+def _lazily(index: ProjectIndex, module_ref: "weakref.ref[ModuleInfo]") -> Callable:
+    """`LoggerBindings.lazily` for a module's bindings: what is found of one of its classes
+    when first asked (`kind`: its factory methods, its attributes) is a memo entry of the
+    index, named by the class. So a later question that finds it there depends on what
+    finding it read: the on-disk cache's recording memo adds that to the asker's deps,
+    and the watchers are told it. (The module by weak reference: the bindings are kept
+    with it.)"""
+
+    def lazily(kind: str, cls: ast.ClassDef, placeholder: object, fill: Callable[[object], object]) -> object:
+        module = module_ref()
+        if module is None:  # (nothing checks a module that is gone)
+            return fill(placeholder)
+        key = (kind, module.path, id(cls))
+        known = index.cache.get(key)
+        if isinstance(known, tuple) and known[0] is cls:
+            _absorb(index, known[2])
+            return known[1]
+        index.cache[key] = (cls, placeholder, None)  # while it is found: asked again, the placeholder
+        with _watching(index, module) as reads:
+            found = fill(placeholder)
+        index.cache[key] = (cls, found, _known_deps(reads))
+        return found
+
+    return lazily
 
 
 # a key of a watcher's reads: something was used whose reads are not known
@@ -731,8 +757,7 @@ def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.ex
             bindings = module_loggers(index, sym.module)
             name = getattr(sym.node, "name", "")
             owner = sym.module.owner_class.get(id(sym.node))  # `AppLogger.get_logger()`: a class's factory method
-            kind = _factory_methods(index, sym.module, bindings, owner).get(name) if owner is not None \
-                else bindings.factories.get(name)
+            kind = bindings.factory_methods(owner).get(name) if owner is not None else bindings.factories.get(name)
             return ("factory", kind) if kind else None
     elif isinstance(sym, ClassSym):  # a project subclass of logging.LoggerAdapter
         if wanted in (None, "type", "factory"):
@@ -745,20 +770,6 @@ def _external_answer(index: ProjectIndex, asker: ModuleInfo | None, expr: ast.ex
     elif sym is None or isinstance(sym, ExternalSym):
         return (UNKNOWN, UNKNOWN)  # outside the project, or not found: nobody can read it
     return None
-
-
-def _factory_methods(index: ProjectIndex, module: ModuleInfo, bindings: LoggerBindings,
-                     owner: ast.ClassDef) -> dict[str, str]:
-    """`bindings.factory_methods(owner)`, with what judging them read told to the watchers
-    (they are judged when first asked, maybe while another module's facts are made)."""
-    deps = bindings.method_deps.get(id(owner))
-    if deps is None and id(owner) not in bindings.method_factories:
-        with _watching(index, module) as reads:
-            found = bindings.factory_methods(owner)
-        bindings.method_deps[id(owner)] = reads
-        return found
-    _absorb(index, deps)
-    return bindings.factory_methods(owner)
 
 
 def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, str]:

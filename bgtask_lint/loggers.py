@@ -31,7 +31,7 @@ import ast
 import sys
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 from bgtask_lint.names import LEAF_TYPES, child_nodes, child_statements, dotted, dotted_name, last_name, walk_local
 from bgtask_lint.scope import function_scope
@@ -98,9 +98,13 @@ class LoggerBindings(dict):
         self.class_facts: dict[int, tuple[dict[str, str], set[str]]] = {}
         self.method_factories: dict[int, dict[str, str]] = {}  # id(class) -> {method: kind}
         # what the index read to make these bindings (path -> stamp, see
-        # ProjectIndex.watchers), and to judge each class's factory methods; None: not known
+        # ProjectIndex.watchers); None: not known
         self.deps: dict | None = None
-        self.method_deps: dict[int, dict] = {}
+        # optional: `lazily(kind, cls, placeholder, fill)`, set by whoever made the bindings
+        # on a project index (guards.module_loggers): keeps what is found of a class when
+        # first asked in that index's memo, which tells what finding it read to whoever
+        # asks later (judged while another module's findings were made, it read for those)
+        self.lazily: Callable[[str, ast.ClassDef, Any, Callable[[Any], Any]], Any] | None = None
 
     def reused(self) -> "LoggerBindings":
         """These bindings for the index as it is now (kept bindings reused after an edit
@@ -110,19 +114,25 @@ class LoggerBindings(dict):
         fresh = LoggerBindings()
         fresh.update(self)
         fresh.__dict__.update((name, value) for name, value in self.__dict__.items()
-                              if name not in ("class_facts", "method_factories", "method_deps"))
+                              if name not in ("class_facts", "method_factories"))
         return fresh
 
     def factory_methods(self, cls: ast.ClassDef) -> dict[str, str]:
         """A class's methods that return a logger (method -> kind), found when first asked,
         as `attributes_of` is (they were judged with the module's bindings, after every
         module-level name, and a method's returns never ask what another method makes)."""
+        if self.lazily is not None and self.classes.get(id(cls)) is cls:
+            # (filled in place: a question asked meanwhile sees the methods judged so far)
+            return self.lazily("factory-methods", cls, {}, lambda found: self._fill_factory_methods(cls, found))
         found = self.method_factories.get(id(cls))
         if found is None:
             found = self.method_factories[id(cls)] = {}
             if self.classes.get(id(cls)) is cls:
-                found.update((m.name, k) for m in cls.body if isinstance(m, ast.FunctionDef)
-                             and (k := _factory_kind(m, self)))
+                self._fill_factory_methods(cls, found)
+        return found
+
+    def _fill_factory_methods(self, cls: ast.ClassDef, found: dict[str, str]) -> dict[str, str]:
+        found.update((m.name, k) for m in cls.body if isinstance(m, ast.FunctionDef) and (k := _factory_kind(m, self)))
         return found
 
     def attributes_of(self, cls: ast.ClassDef) -> tuple[dict[str, str], set[str]]:
@@ -132,6 +142,8 @@ class LoggerBindings(dict):
         of 1,557 modules loaded to re-check 73 files). The same answers as then: the rest of
         the bindings are complete, and while a class is judged its own attributes are not
         known yet (nor those of a class of another module)."""
+        if self.lazily is not None and self.classes.get(id(cls)) is cls:
+            return self.lazily("class-attributes", cls, ({}, set()), lambda _: _class_attributes(cls, self))
         found = self.class_facts.get(id(cls))
         if found is None:
             self.class_facts[id(cls)] = found = ({}, set())
@@ -171,11 +183,13 @@ def tree_shape(tree: ast.AST, source: str | None = None) -> TreeShape:
 
 
 def logger_bindings(tree: ast.Module, external: External | None = None,
-                    shape: TreeShape | None = None, *, types_only: bool = False) -> LoggerBindings:
+                    shape: TreeShape | None = None, *, types_only: bool = False,
+                    lazily: Callable | None = None) -> LoggerBindings:
     """A module's logger bindings; `types_only`: only as far as its logger types
-    (`logger_classes`), which nothing after them changes."""
+    (`logger_classes`), which nothing after them changes; `lazily`: see LoggerBindings."""
     bindings = LoggerBindings()
     bindings.external = external
+    bindings.lazily = lazily
     enclosing, classes = shape if shape is not None else tree_shape(tree)
     bindings.enclosing = enclosing
     statements = list(_module_statements(tree.body))

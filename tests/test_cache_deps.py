@@ -373,3 +373,53 @@ def test_an_entry_recorded_while_a_package_did_not_parse_is_checked_again_once_i
     run(tmp_path, paths=[app / "c.py"])
     found, _ = run(tmp_path, paths=[app / "b.py"])  # run() compares with an uncached run
     assert any(f.code == "BGT302" for f in found)
+
+
+CLASS_LOGGER = """\
+from app.factory import get_logger
+
+
+class Service:
+    def __init__(self):
+        self.logger = get_logger()
+
+    def report_b(self, message):
+        self.logger.exception(message)
+
+    def report_c(self, message):
+        self.logger.exception(message)
+"""
+FACTORY = "import logging\n\n\ndef get_logger():\n    return logging.getLogger('app')\n"
+CLASS_TASK = """\
+from fastapi import BackgroundTasks
+from payments import charge
+
+from app.service import Service
+
+
+class Job(Service):
+    def run_{name}(self, sku):
+        try:
+            charge(sku)
+        except Exception:
+            self.report_{name}("failed")
+
+
+def endpoint(background_tasks: BackgroundTasks):
+    background_tasks.add_task(Job().run_{name}, 1)
+"""
+
+
+def test_a_class_judged_for_another_file_carries_what_it_read(tmp_path: Path) -> None:
+    """b.py and c.py each log through a method of app.service.Service, whose `self.logger`
+    a factory of app.factory makes. The class's attributes are judged once, while b.py is
+    checked; c.py finds them judged, and depends on factory.py all the same."""
+    root = _write(tmp_path / "proj", {
+        "app/__init__.py": "", "app/factory.py": FACTORY, "app/service.py": CLASS_LOGGER,
+        "app/b.py": CLASS_TASK.format(name="b"), "app/c.py": CLASS_TASK.format(name="c"),
+    })
+    found, _ = run(root)
+    assert not any(code == "BGT402" for _, code in codes(found, root))
+    (root / "app" / "factory.py").write_text(FACTORY.replace("logging.getLogger('app')", "{}"))
+    found, _ = run(root)  # compared with an uncached run inside
+    assert {("app/b.py", "BGT402"), ("app/c.py", "BGT402")} <= codes(found, root)
