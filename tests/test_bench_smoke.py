@@ -96,7 +96,9 @@ def test_floor_measures_what_python_costs_on_a_tree(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     assert result["files"] == 5 and "ruff" not in result
     assert all(result[case]["seconds"] >= 0 for case in ("parse", "parse x2", "trees"))
-    assert result["check"]["seconds"] > result["start"]["seconds"] > 0  # a check imports, then checks
+    # both timed (one run each: on a loaded machine the start alone may take longer than a
+    # whole check of this tiny tree, so their order is not asserted)
+    assert result["check"]["seconds"] > 0 and result["start"]["seconds"] > 0
     assert result["trees"]["peak_mb"] > 0
     assert "x ruff" in floor.report(result)
 
