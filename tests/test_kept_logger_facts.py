@@ -14,6 +14,7 @@ from bgtask_lint.config import Settings
 from bgtask_lint.lsp.service import Service
 from bgtask_lint.project import Project
 from projects import write_app
+from test_lsp import MAIN  # schedules app.tasks.refresh_stock
 
 LOG = "import logging\n\n\ndef get_logger(name):\n    return logging.getLogger(name)\n"
 LOG_NO_LOGGER = LOG.replace("logging.getLogger(name)", '{"name": name}')
@@ -32,24 +33,11 @@ from payments import charge
 from app.callbacks import log_failure
 
 
-def refresh(sku):
+def refresh_stock(sku):
     try:
         charge(sku)
     except Exception:
         log_failure("refresh failed")
-"""
-MAIN = """\
-from fastapi import BackgroundTasks, FastAPI
-
-from app.tasks import refresh
-
-api = FastAPI()
-
-
-@api.post("/stock/{sku}")
-async def reset(sku: str, background_tasks: BackgroundTasks) -> dict:
-    background_tasks.add_task(refresh, sku)
-    return {"ok": True}
 """
 
 
