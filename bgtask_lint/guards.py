@@ -652,6 +652,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         # again). They are, when nothing they read changed; else ask again.
         if kept.deps is not None and index.still_holds(kept.layout, kept.deps):
             same, deps = True, kept.deps
+            _absorb(index, deps)  # (asked again, the watchers around see the reads as made)
         else:
             with _watching(index, module) as reads:
                 same = all(external(*question) == answer for question, answer in kept.asked)
@@ -660,7 +661,6 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
             bindings = kept.bindings.reused()
             bindings.deps = kept.deps = deps
             kept.layout = index.layout
-            _absorb(index, deps)
             index.cache[key] = bindings
             return bindings
     shape = _logger_shape(module)
@@ -672,7 +672,6 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         recording = False  # later questions are the checks', not the bindings'
     bindings.deps = _known_deps(reads)
     module.derived["logger-bindings"] = KeptBindings(weakref.ref(index), bindings, asked, bindings.deps, index.layout)
-    _absorb(index, bindings.deps)
     index.cache[key] = bindings
     return bindings
 
@@ -805,7 +804,6 @@ def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, 
     if deps is not None:
         module.derived["logger-classes"] = (weakref.ref(index), index.layout, deps, types.logger_classes)
     index.cache[key] = (types.logger_classes, deps)
-    _absorb(index, deps)
     return types.logger_classes
 
 
