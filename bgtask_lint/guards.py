@@ -175,7 +175,6 @@ class GuardModel:
         self.index = index
         self.module = module
         self._loggers: LoggerBindings | None = None
-        self._handlers: dict[tuple[int, int], HandlerFacts] = {}  # (id(handler), id(function))
 
     @property
     def loggers(self) -> LoggerBindings:
@@ -193,10 +192,16 @@ class GuardModel:
     # --- handlers ----------------------------------------------------------------------
 
     def handler(self, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFacts:
-        key = (id(handler), id(function))
-        facts = self._handlers.get(key)
-        if facts is None:
-            facts = self._handlers[key] = self._handler_facts(handler, function)
+        """What a handler does. An entry of the index's memo, not of this model: finding the
+        facts reads other modules (a log helper's), and the on-disk cache's recording memo
+        adds those reads to every check that finds the facts already known (kept by the
+        model, a check that asked second depended on less than it read)."""
+        key = ("handler-facts", self.module.path, id(handler), id(function))
+        known = self.index.cache.get(key)
+        if known is not None and known[0] is handler and known[1] is function:
+            return known[2]
+        facts = self._handler_facts(handler, function)
+        self.index.cache[key] = (handler, function, facts)
         return facts
 
     def _handler_facts(self, handler: ast.ExceptHandler, function: ast.AST | None) -> HandlerFacts:

@@ -423,3 +423,52 @@ def test_a_class_judged_for_another_file_carries_what_it_read(tmp_path: Path) ->
     (root / "app" / "factory.py").write_text(FACTORY.replace("logging.getLogger('app')", "{}"))
     found, _ = run(root)  # compared with an uncached run inside
     assert {("app/b.py", "BGT402"), ("app/c.py", "BGT402")} <= codes(found, root)
+
+
+REPORT = "import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef report(exc):\n    logger.exception('failed')\n"
+GUARDED_HELPER = """\
+from payments import charge
+
+from app.report import report
+
+
+def helper(sku):
+    try:
+        charge(sku)
+    except Exception as exc:
+        report(exc)
+"""
+HELPED_TASK = """\
+from fastapi import BackgroundTasks, FastAPI
+
+from app.{module} import {call}
+
+app = FastAPI()
+
+
+def task_{name}(sku):
+    {call}(sku)
+
+
+@app.post("/{name}")
+def endpoint_{name}(sku: str, tasks: BackgroundTasks):
+    tasks.add_task(task_{name}, sku)
+"""
+
+
+def test_a_handler_judged_for_another_file_carries_what_it_read(tmp_path: Path) -> None:
+    """a.py's task calls helper.helper (one level down), b.py's calls middle.mid, which
+    calls it (two levels down: another memo entry). Both are guarded because the handler
+    in helper.py logs the traceback through report.py. The handler is judged while a.py
+    is checked; b.py finds it judged, and depends on report.py all the same."""
+    root = _write(tmp_path / "proj", {
+        "app/__init__.py": "", "app/report.py": REPORT, "app/helper.py": GUARDED_HELPER,
+        "app/middle.py": "from app.helper import helper\n\n\ndef mid(sku):\n    helper(sku)\n",
+        "app/a.py": HELPED_TASK.format(module="helper", call="helper", name="a"),
+        "app/b.py": HELPED_TASK.format(module="middle", call="mid", name="b"),
+    })
+    found, _ = run(root)
+    assert not any(code == "BGT401" for _, code in codes(found, root))
+    (root / "app" / "report.py").write_text("def report(exc):\n    print('failed')\n")
+    found, _ = run(root)  # compared with an uncached run inside
+    assert {("app/a.py", "BGT401"), ("app/b.py", "BGT401")} <= codes(found, root)
