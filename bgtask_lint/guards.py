@@ -655,7 +655,7 @@ def module_loggers(index: ProjectIndex, module: ModuleInfo) -> LoggerBindings:
         # what the module's own tree gave, with the same answers from the other modules:
         # the same bindings (an edit elsewhere, in the editor, need not walk this module
         # again). They are, when nothing they read changed; else ask again.
-        if kept.deps is not None and index.still_holds(kept.layout, kept.deps):
+        if kept.deps is not None and _unrecorded(index) and index.still_holds(kept.layout, kept.deps):
             same, deps = True, kept.deps
             _absorb(index, deps)  # (asked again, the watchers around see the reads as made)
         else:
@@ -741,6 +741,14 @@ def _absorb(index: ProjectIndex, deps: dict | None) -> None:
             reads.update(deps)
 
 
+def _unrecorded(index: ProjectIndex) -> bool:
+    """No recorder listens (cache/deps.py): facts kept across states of the index may be
+    reused without asking again. A recorder must see the lookups and reads that asking
+    makes (the kept reads name modules, not lookups: a miss that a new file would answer),
+    so with one the kept bindings ask their questions again, and the types are found again."""
+    return index.recorder is None
+
+
 def _known_deps(reads: dict) -> dict | None:
     return None if _UNKNOWN_READS in reads else reads
 
@@ -793,7 +801,7 @@ def module_logger_classes(index: ProjectIndex, module: ModuleInfo) -> dict[str, 
         _absorb(index, cached[1])
         return cached[0]
     kept = module.derived.get("logger-classes")
-    if isinstance(kept, tuple) and kept[0]() is index and index.still_holds(kept[1], kept[2]):
+    if isinstance(kept, tuple) and kept[0]() is index and _unrecorded(index) and index.still_holds(kept[1], kept[2]):
         # nothing they read changed (an edit elsewhere, in the editor): the same types
         _absorb(index, kept[2])
         index.cache[key] = (kept[3], kept[2])

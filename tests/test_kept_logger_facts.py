@@ -137,3 +137,25 @@ def test_what_judging_a_factory_method_read_is_a_dependency(tmp_path: Path) -> N
     assert guards.module_loggers(index, audit) == {"logger": "logging"}  # and found judged
     project.replace(app / "builder.py", builder.replace("logging.getLogger('app')", "{}"))
     assert guards.module_loggers(index, audit) == {}
+
+
+def test_kept_facts_found_in_a_recorded_frame_record_what_they_read(tmp_path: Path) -> None:
+    """The on-disk cache records what each check read (cache/deps.py). Facts kept from an
+    earlier state of the index, found without asking again, would record nothing: with a
+    recorder, they are asked again, and the frame lists the modules they read."""
+    from bgtask_lint.cache.deps import Recorder, RecordingMemo
+
+    app = write_app(tmp_path, {"log": LOG, "callbacks": CALLBACKS, "base": BASE, "audit": SUBCLASS})
+    index = Project.load([tmp_path], Settings(), root=tmp_path).index
+    index.recorder = recorder = Recorder()
+    index.cache = RecordingMemo(recorder)
+    callbacks, audit = index.by_path[app / "callbacks.py"], index.by_path[app / "audit.py"]
+    # outside any frame (kept with the modules), then forgotten, as a cached run forgets
+    # what it memoized before its checks
+    assert guards.module_loggers(index, callbacks) == {"logger": "logging"}
+    assert guards.module_logger_classes(index, audit) == {"AuditLogger": "logging"}
+    index.cache.clear()
+    _, deps = recorder.frame(lambda: guards.module_loggers(index, callbacks))
+    assert str(app / "log.py") in deps.reads
+    _, deps = recorder.frame(lambda: guards.module_logger_classes(index, audit))
+    assert str(app / "base.py") in deps.reads
