@@ -1,0 +1,194 @@
+"""The cache is sound under any sequence of edits: a property test.
+
+A small project whose modules reach each other the ways the rules follow (a log helper
+behind a guarded helper, a helper two calls down, a logger hub and its factory, a logger
+type and its base, re-exports, modules that vanish and come back). Hypothesis draws each
+module's first text and a sequence of edits (a module takes another text, or is deleted);
+after each, a cached run must report what an uncached run reports (`test_cache.run`
+compares them). A fact found in a memo or kept from an earlier state without what
+finding it read shows here as a finding missing or stale after some edit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from test_cache import codes, run
+
+ABSENT = None  # the module is deleted
+
+REPORT = [
+    "import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef report(exc):\n    logger.exception('failed')\n",
+    "def report(exc):\n    print('failed')\n",
+    "from app.log import logger\n\n\ndef report(exc):\n    logger.exception('failed')\n",
+    ABSENT,
+]
+LOG = [
+    "import logging\n\nlogger = logging.getLogger('app')\n\n\ndef get_logger(name):\n    return logging.getLogger(name)\n",
+    "logger = {}\n\n\ndef get_logger(name):\n    return {'name': name}\n",
+    ("import logging\n\nfrom app.base import AppLogger\n\nlogger = AppLogger(logging.getLogger('app'), {})\n\n\n"
+    "def get_logger(name):\n    return logger\n"),
+    ABSENT,
+]
+BASE = [
+    "import logging\n\n\nclass AppLogger(logging.LoggerAdapter):\n    pass\n",
+    "class AppLogger(dict):\n    pass\n",
+]
+HELPER = [
+    ("from payments import charge\n\nfrom app.report import report\n\n\ndef helper(sku):\n    try:\n        charge(sku)\n"
+    "    except Exception as exc:\n        report(exc)\n"),
+    "from payments import charge\n\n\ndef helper(sku):\n    charge(sku)\n",
+    "import time\n\n\ndef helper(sku):\n    time.sleep(1)\n",
+    ("from payments import charge\n\nfrom app.log import logger\n\n\ndef helper(sku):\n    try:\n        charge(sku)\n"
+    "    except Exception:\n        logger.exception('failed')\n"),
+    ABSENT,
+]
+MIDDLE = [
+    "from app.helper import helper\n\n\ndef mid(sku):\n    helper(sku)\n",
+    "def mid(sku):\n    return None\n",
+    "from app.helper import helper as mid\n",
+]
+DECORATOR = [
+    ("import functools\n\nfrom app.report import report\n\n\ndef guarded(fn):\n    @functools.wraps(fn)\n"
+    "    def wrapper(*args, **kwargs):\n        try:\n            return fn(*args, **kwargs)\n"
+    "        except Exception as exc:\n            report(exc)\n    return wrapper\n"),
+    "def guarded(fn):\n    return fn\n",
+]
+SERVICE = [
+    ("from app.log import get_logger\n\n\nclass Service:\n    def __init__(self):\n"
+    "        self.logger = get_logger('service')\n\n    def report(self, message):\n"
+    "        self.logger.exception(message)\n"),
+    "class Service:\n    def report(self, message):\n        print(message)\n",
+]
+DATABASE = [
+    ("from sqlalchemy.orm import sessionmaker\n\nSessionLocal = sessionmaker()\n\n\ndef get_db():\n"
+    "    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n"),
+    "def get_db():\n    return {}\n",
+]
+NOTIFY = [
+    ("from fastapi import BackgroundTasks\n\n\ndef send(db):\n    db.query()\n\n\n"
+    "def notify(tasks: BackgroundTasks, db):\n    tasks.add_task(send, db)\n"),
+    ("from fastapi import BackgroundTasks\n\n\ndef send():\n    return None\n\n\n"
+    "def notify(tasks: BackgroundTasks, db):\n    tasks.add_task(send)\n"),
+]
+_ENDPOINT = """
+
+@app.post("/{name}")
+async def endpoint_{name}(sku: str, tasks: BackgroundTasks):
+    tasks.add_task({scheduled})
+"""
+_HEAD = "from fastapi import BackgroundTasks, FastAPI\n\n{imports}\n\napp = FastAPI()\n\n\n"
+TASK = [  # (imports, the task's def, what add_task gets)
+    ("from app.helper import helper", "def task_{name}(sku):\n    helper(sku)\n", "task_{name}, sku"),
+    ("from app.middle import mid", "def task_{name}(sku):\n    mid(sku)\n", "task_{name}, sku"),
+    ("from app.helper import helper", "async def task_{name}(sku):\n    helper(sku)\n", "task_{name}, sku"),
+    ("from payments import charge\n\nfrom app.log import logger",
+     "def task_{name}(sku):\n    try:\n        charge(sku)\n    except Exception:\n        logger.error('failed')\n",
+     "task_{name}, sku"),
+    ("from payments import charge\n\nfrom app.log import get_logger\n\nlogger = get_logger(__name__)",
+     "def task_{name}(sku):\n    try:\n        charge(sku)\n    except Exception:\n        logger.exception('failed')\n",
+     "task_{name}, sku"),
+    ("from app.middle import mid", "async def task_{name}(sku):\n    mid(sku)\n", "task_{name}(sku)"),
+    ("from app.middle import mid", "async def task_{name}(sku):\n    mid(sku)\n", "task_{name}, sku"),
+    ("from payments import charge\n\nfrom app.deco import guarded",
+     "@guarded\ndef task_{name}(sku):\n    charge(sku)\n", "task_{name}, sku"),
+    ("from payments import charge\n\nfrom app.service import Service",
+     ("class Job(Service):\n    def run_{name}(self, sku):\n        try:\n            charge(sku)\n"
+     "        except Exception:\n            self.report('failed')\n"), "Job().run_{name}, sku"),
+    ("from fastapi import Depends\n\nfrom app.db import get_db\nfrom app.notify import notify",
+     ("def task_{name}(sku):\n    return None\n\n\n@app.post('/{name}/notify')\n"
+     "def create_{name}(tasks: BackgroundTasks, db=Depends(get_db)):\n    notify(tasks, db)\n"), "task_{name}, sku"),
+]
+
+
+def _task(variant: int, name: str) -> str:
+    imports, body, scheduled = TASK[variant]
+    return _HEAD.format(imports=imports) + body.format(name=name) + _ENDPOINT.format(
+        name=name, scheduled=scheduled.format(name=name))
+
+
+# each module's first text is the most connected one: a.py's task calls the helper, b.py's
+# calls it two levels down, through middle.py
+MODULES = {"report": REPORT, "log": LOG, "base": BASE, "helper": HELPER, "middle": MIDDLE, "deco": DECORATOR,
+           "service": SERVICE, "db": DATABASE, "notify": NOTIFY,
+           "a": [_task(i, "a") for i in range(len(TASK))],
+           "b": [_task(i, "b") for i in (1, 0, *range(2, len(TASK)))]}
+NAMES = sorted(MODULES)
+
+
+def _variant(name: str) -> st.SearchStrategy[int]:
+    """A text of the module, the first (most connected) one at least half the time: the
+    cache has most to get right where the modules read each other."""
+    return st.one_of(st.just(0), st.integers(0, len(MODULES[name]) - 1))
+
+
+state = st.fixed_dictionaries({name: _variant(name) for name in NAMES})
+edit = st.sampled_from(NAMES).flatmap(lambda name: st.tuples(st.just(name), _variant(name)))
+
+
+def _write(app: Path, name: str, variant: int) -> None:
+    text = MODULES[name][variant]
+    path = app / f"{name}.py"
+    if text is ABSENT:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, edits=st.lists(edit, min_size=1, max_size=5))
+def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
+                                                                      edits: list[tuple[str, int]]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "proj"
+        app = root / "app"
+        app.mkdir(parents=True)
+        (root / "pyproject.toml").write_text("")
+        (app / "__init__.py").write_text("")
+        for name, variant in first.items():
+            _write(app, name, variant)
+        found, _ = run(root)  # compares the cached run with an uncached one
+        for name, variant in edits:
+            _write(app, name, variant)
+            found, _ = run(root)
+            for path, code in sorted(codes(found, root)):
+                event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, edits=st.lists(edit, max_size=4))
+def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
+                                                                     edits: list[tuple[str, int]]) -> None:
+    """`fix` fixes on the index of the cached check it starts with (fix_run._project_on),
+    whose entries the edits before it left: the files it writes and what it reports are
+    those of `fix --no-cache` on the same texts."""
+    from click.testing import CliRunner
+
+    from bgtask_lint.cli import main
+
+    with tempfile.TemporaryDirectory() as scratch:
+        roots = [Path(scratch) / "cached" / "proj", Path(scratch) / "uncached" / "proj"]
+        for root in roots:
+            (root / "app").mkdir(parents=True)
+            (root / "pyproject.toml").write_text("")
+            (root / "app" / "__init__.py").write_text("")
+            for name, variant in first.items():
+                _write(root / "app", name, variant)
+        run(roots[0])
+        for name, variant in edits:
+            for root in roots:
+                _write(root / "app", name, variant)
+            run(roots[0])
+        results = [CliRunner().invoke(main, ["fix", str(roots[0])]),
+                   CliRunner().invoke(main, ["fix", "--no-cache", str(roots[1])])]
+        texts = [{path.relative_to(root).as_posix(): path.read_text() for path in sorted(root.rglob("*.py"))
+                  if ".bgtask_lint_cache" not in path.parts} for root in roots]
+        assert texts[0] == texts[1]
+        reports = [(result.exit_code, result.stdout.replace(str(root), "ROOT"), result.stderr.replace(str(root), "ROOT"))
+                   for result, root in zip(results, roots)]
+        assert reports[0] == reports[1]
+        event("fixed nothing" if "Fixed 0 findings" in results[1].stderr else "fixed something")

@@ -1,0 +1,95 @@
+"""The language server's findings after any sequence of edits are a fresh check's: a
+property test.
+
+The server keeps what it can from one edit to the next (the index's memo, logger facts
+kept while what they read holds: guards.module_loggers). The project of
+test_cache_properties, with both task modules open; hypothesis draws edits: an unsaved
+edit of any module (opening it), or a change on disk of a module not open (also a
+deletion). After each, the open modules' findings must be those of an uncached
+check of the same texts written to a fresh directory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bgtask_lint.config import Settings
+from bgtask_lint.lsp.service import Service
+from bgtask_lint.runner import check_paths
+from test_cache_properties import ABSENT, MODULES, NAMES, state
+
+TASK_MODULES = ("a", "b")
+
+
+def _texts(name: str) -> st.SearchStrategy[int]:
+    return st.one_of(st.just(0), st.integers(0, len(MODULES[name]) - 1))
+
+
+edit = st.tuples(st.sampled_from(("unsaved", "disk")), st.sampled_from(NAMES)).flatmap(
+    lambda kind_name: st.tuples(st.just(kind_name[0]), st.just(kind_name[1]), _texts(kind_name[1])))
+
+
+def _layout(root: Path) -> Path:
+    app = root / "app"
+    app.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (app / "__init__.py").write_text("")
+    return app
+
+
+def _fresh(texts: dict[str, str | None], scratch: Path, names: list[str]) -> dict[str, list[tuple]]:
+    """An uncached check of `texts` written to a new directory: the findings of `names`."""
+    root = scratch / f"fresh{len(list(scratch.iterdir()))}"
+    app = _layout(root)
+    for name, text in texts.items():
+        if text is not ABSENT:
+            (app / f"{name}.py").write_text(text)
+    found = check_paths([root], Settings(), root=root).findings
+    return {name: sorted((f.line, f.col, f.code, f.message) for f in found if f.path.name == f"{name}.py")
+            for name in names}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, edits=st.lists(edit, min_size=1, max_size=6))
+def test_the_server_reports_what_a_fresh_check_does_after_any_edits(first: dict[str, int],
+                                                                    edits: list[tuple[str, str, int]]) -> None:
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        root = scratch / "proj"
+        app = _layout(root)
+        on_disk = {name: MODULES[name][variant] for name, variant in first.items()}
+        for name, text in on_disk.items():
+            if text is not ABSENT:
+                (app / f"{name}.py").write_text(text)
+        service = Service([root])
+        buffers: dict[str, str] = {}
+        versions = 0
+
+        def edit_buffer(name: str, text: str) -> None:
+            nonlocal versions
+            versions += 1
+            path = app / f"{name}.py"
+            buffers[name] = text
+            service.change(path.as_uri(), path, text, versions)
+
+        for name in TASK_MODULES:
+            edit_buffer(name, on_disk[name])
+        for kind, name, variant in edits:
+            text = MODULES[name][variant]
+            if kind == "unsaved" and text is not ABSENT:
+                edit_buffer(name, text)
+            elif name not in buffers:  # on disk (a deletion too), for a module not open
+                path = app / f"{name}.py"
+                on_disk[name] = text
+                if text is ABSENT:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_text(text)
+                service.disk_changed(path)
+            served = {n: sorted((f.line, f.col, f.code, f.message) for f in service.check(app / f"{n}.py").findings)
+                      for n in sorted(buffers)}
+            assert served == _fresh({**on_disk, **buffers}, scratch, sorted(buffers))
