@@ -46,6 +46,7 @@ HELPER = [
     ("from payments import charge\n\nfrom app.log import logger\n\n\ndef helper(sku):\n    try:\n        charge(sku)\n"
     "    except Exception:\n        logger.exception('failed')\n"),
     ABSENT,
+    "def helper(sku:\n    return None\n",  # does not parse
 ]
 MIDDLE = [
     "from app.helper import helper\n\n\ndef mid(sku):\n    helper(sku)\n",
@@ -75,6 +76,23 @@ NOTIFY = [
     ("from fastapi import BackgroundTasks\n\n\ndef send():\n    return None\n\n\n"
     "def notify(tasks: BackgroundTasks, db):\n    tasks.add_task(send)\n"),
 ]
+CALLBACKS = [
+    ("import logging\n\nlogger = logging.getLogger(__name__)\n\n\ndef on_done(task):\n"
+     "    if not task.cancelled() and task.exception() is not None:\n"
+     "        logger.error('failed', exc_info=task.exception())\n"),
+    "def on_done(task):\n    return None\n",
+]
+CLIENTS = [
+    "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n",
+    "import requests\n\n\ndef make_client():\n    return requests.get('http://example.com')\n",
+]
+PACKAGE = ["", "from app.helper import helper\n", "from app.middle import mid as helper\n"]
+CONFIG = [  # pyproject.toml
+    "",
+    "[tool.bgtask-lint]\nguard-decorators = ['app.deco.guarded']\n",
+    "[tool.bgtask-lint]\nconnect-calls = ['app.clients.make_client']\nignore = ['BGT402']\n",
+    "[tool.bgtask-lint]\nblocking-calls = ['app.clients.make_client']\n",
+]
 _ENDPOINT = """
 
 @app.post("/{name}")
@@ -102,6 +120,12 @@ TASK = [  # (imports, the task's def, what add_task gets)
     ("from fastapi import Depends\n\nfrom app.db import get_db\nfrom app.notify import notify",
      ("def task_{name}(sku):\n    return None\n\n\n@app.post('/{name}/notify')\n"
      "def create_{name}(tasks: BackgroundTasks, db=Depends(get_db)):\n    notify(tasks, db)\n"), "task_{name}, sku"),
+    ("import asyncio\n\nfrom payments import charge\n\nfrom app.callbacks import on_done",
+     ("async def task_{name}(sku):\n    charge(sku)\n\n\n_running = set()\n\n\n@app.post('/{name}/later')\n"
+      "async def later_{name}(sku: str):\n    job = asyncio.create_task(task_{name}(sku))\n    _running.add(job)\n"
+      "    job.add_done_callback(on_done)\n"), "task_{name}, sku"),
+    ("from app.clients import make_client", "async def task_{name}(sku):\n    make_client()\n", "task_{name}, sku"),
+    ("from app import helper", "def task_{name}(sku):\n    helper(sku)\n", "task_{name}, sku"),
 ]
 
 
@@ -114,7 +138,8 @@ def _task(variant: int, name: str) -> str:
 # each module's first text is the most connected one: a.py's task calls the helper, b.py's
 # calls it two levels down, through middle.py
 MODULES = {"report": REPORT, "log": LOG, "base": BASE, "helper": HELPER, "middle": MIDDLE, "deco": DECORATOR,
-           "service": SERVICE, "db": DATABASE, "notify": NOTIFY,
+           "service": SERVICE, "db": DATABASE, "notify": NOTIFY, "callbacks": CALLBACKS, "clients": CLIENTS,
+           "__init__": PACKAGE, "pyproject": CONFIG,
            "a": [_task(i, "a") for i in range(len(TASK))],
            "b": [_task(i, "b") for i in (1, 0, *range(2, len(TASK)))]}
 NAMES = sorted(MODULES)
@@ -130,13 +155,23 @@ state = st.fixed_dictionaries({name: _variant(name) for name in NAMES})
 edit = st.sampled_from(NAMES).flatmap(lambda name: st.tuples(st.just(name), _variant(name)))
 
 
-def _write(app: Path, name: str, variant: int) -> None:
+def file_of(root: Path, name: str) -> Path:
+    return root / "pyproject.toml" if name == "pyproject" else root / "app" / f"{name}.py"
+
+
+def _write(root: Path, name: str, variant: int) -> None:
     text = MODULES[name][variant]
-    path = app / f"{name}.py"
+    path = file_of(root, name)
     if text is ABSENT:
         path.unlink(missing_ok=True)
     else:
         path.write_text(text)
+
+
+def layout(root: Path, first: dict[str, int]) -> None:
+    (root / "app").mkdir(parents=True)
+    for name, variant in first.items():
+        _write(root, name, variant)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -145,15 +180,10 @@ def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: d
                                                                       edits: list[tuple[str, int]]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "proj"
-        app = root / "app"
-        app.mkdir(parents=True)
-        (root / "pyproject.toml").write_text("")
-        (app / "__init__.py").write_text("")
-        for name, variant in first.items():
-            _write(app, name, variant)
+        layout(root, first)
         found, _ = run(root)  # compares the cached run with an uncached one
         for name, variant in edits:
-            _write(app, name, variant)
+            _write(root, name, variant)
             found, _ = run(root)
             for path, code in sorted(codes(found, root)):
                 event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
@@ -173,15 +203,11 @@ def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: di
     with tempfile.TemporaryDirectory() as scratch:
         roots = [Path(scratch) / "cached" / "proj", Path(scratch) / "uncached" / "proj"]
         for root in roots:
-            (root / "app").mkdir(parents=True)
-            (root / "pyproject.toml").write_text("")
-            (root / "app" / "__init__.py").write_text("")
-            for name, variant in first.items():
-                _write(root / "app", name, variant)
+            layout(root, first)
         run(roots[0])
         for name, variant in edits:
             for root in roots:
-                _write(root / "app", name, variant)
+                _write(root, name, variant)
             run(roots[0])
         results = [CliRunner().invoke(main, ["fix", str(roots[0])]),
                    CliRunner().invoke(main, ["fix", "--no-cache", str(roots[1])])]

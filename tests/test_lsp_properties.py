@@ -6,21 +6,24 @@ kept while what they read holds: guards.module_loggers). The project of
 test_cache_properties, with both task modules open; hypothesis draws edits: an unsaved
 edit of any module (opening it), or a change on disk of a module not open (also a
 deletion). After each, the open modules' findings must be those of an uncached
-check of the same texts written to a fresh directory.
+check of the same texts written to a fresh directory; for an open document that does
+not parse, the other modules see its last text that did (the server's choice: a
+half-typed line does not make every importer's findings jump).
 """
 
 from __future__ import annotations
 
+import ast
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgtask_lint.config import Settings
+from bgtask_lint.config import load_settings
 from bgtask_lint.lsp.service import Service
 from bgtask_lint.runner import check_paths
-from test_cache_properties import ABSENT, MODULES, NAMES, state
+from test_cache_properties import ABSENT, MODULES, NAMES, file_of, layout, state
 
 TASK_MODULES = ("a", "b")
 
@@ -33,24 +36,24 @@ edit = st.tuples(st.sampled_from(("unsaved", "disk")), st.sampled_from(NAMES)).f
     lambda kind_name: st.tuples(st.just(kind_name[0]), st.just(kind_name[1]), _texts(kind_name[1])))
 
 
-def _layout(root: Path) -> Path:
-    app = root / "app"
-    app.mkdir(parents=True)
-    (root / "pyproject.toml").write_text("")
-    (app / "__init__.py").write_text("")
-    return app
-
-
 def _fresh(texts: dict[str, str | None], scratch: Path, names: list[str]) -> dict[str, list[tuple]]:
     """An uncached check of `texts` written to a new directory: the findings of `names`."""
     root = scratch / f"fresh{len(list(scratch.iterdir()))}"
-    app = _layout(root)
+    (root / "app").mkdir(parents=True)
     for name, text in texts.items():
         if text is not ABSENT:
-            (app / f"{name}.py").write_text(text)
-    found = check_paths([root], Settings(), root=root).findings
+            file_of(root, name).write_text(text)
+    found = check_paths([root], load_settings(None, root), root=root).findings
     return {name: sorted((f.line, f.col, f.code, f.message) for f in found if f.path.name == f"{name}.py")
             for name in names}
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,36 +63,38 @@ def test_the_server_reports_what_a_fresh_check_does_after_any_edits(first: dict[
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         root = scratch / "proj"
-        app = _layout(root)
+        layout(root, first)
         on_disk = {name: MODULES[name][variant] for name, variant in first.items()}
-        for name, text in on_disk.items():
-            if text is not ABSENT:
-                (app / f"{name}.py").write_text(text)
         service = Service([root])
-        buffers: dict[str, str] = {}
+        buffers: dict[str, str] = {}  # the open documents' texts
+        shown: dict[str, str] = {}  # the last text of each that parsed: what the other modules see
         versions = 0
 
         def edit_buffer(name: str, text: str) -> None:
             nonlocal versions
             versions += 1
-            path = app / f"{name}.py"
+            path = file_of(root, name)
             buffers[name] = text
+            if _parses(text):
+                shown[name] = text
             service.change(path.as_uri(), path, text, versions)
 
         for name in TASK_MODULES:
             edit_buffer(name, on_disk[name])
         for kind, name, variant in edits:
             text = MODULES[name][variant]
-            if kind == "unsaved" and text is not ABSENT:
+            if kind == "unsaved" and text is not ABSENT and name != "pyproject":
                 edit_buffer(name, text)
-            elif name not in buffers:  # on disk (a deletion too), for a module not open
-                path = app / f"{name}.py"
+            elif name not in buffers:  # on disk (a deletion too, the settings too), for a module not open
+                path = file_of(root, name)
                 on_disk[name] = text
                 if text is ABSENT:
                     path.unlink(missing_ok=True)
                 else:
                     path.write_text(text)
                 service.disk_changed(path)
-            served = {n: sorted((f.line, f.col, f.code, f.message) for f in service.check(app / f"{n}.py").findings)
-                      for n in sorted(buffers)}
-            assert served == _fresh({**on_disk, **buffers}, scratch, sorted(buffers))
+            # an open document that does not parse has no findings but its error
+            checked = sorted(n for n, text in buffers.items() if _parses(text))
+            served = {n: sorted((f.line, f.col, f.code, f.message) for f in service.check(file_of(root, n)).findings)
+                      for n in checked}
+            assert served == _fresh({**on_disk, **shown}, scratch, checked)
