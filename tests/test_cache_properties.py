@@ -189,6 +189,24 @@ def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: d
                 event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, steps=st.lists(st.tuples(edit, st.sets(st.sampled_from(NAMES), max_size=3)), min_size=1,
+                                   max_size=5))
+def test_a_cached_run_over_some_files_reports_what_an_uncached_one_does(
+        first: dict[str, int], steps: list[tuple[tuple[str, int], set[str]]]) -> None:
+    """As pre-commit runs it: after each edit, a check of a few files named (the whole tree
+    when none of those drawn exists). Facts computed over the targets (the session flows)
+    and the entries of the files not named must still hold for the next run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "proj"
+        layout(root, first)
+        run(root)
+        for (name, variant), named in steps:
+            _write(root, name, variant)
+            paths = [file_of(root, n) for n in sorted(named) if n != "pyproject" and file_of(root, n).exists()]
+            run(root, paths=paths or None)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=state, edits=st.lists(edit, max_size=4))
 def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: dict[str, int],

@@ -4,8 +4,8 @@ property test.
 The server keeps what it can from one edit to the next (the index's memo, logger facts
 kept while what they read holds: guards.module_loggers). The project of
 test_cache_properties, with both task modules open; hypothesis draws edits: an unsaved
-edit of any module (opening it), or a change on disk of a module not open (also a
-deletion). After each, the open modules' findings must be those of an uncached
+edit of any module (opening it), a change on disk of a module not open (also a
+deletion), or "fix all" on an open document, whose text the client then takes. After each, the open modules' findings must be those of an uncached
 check of the same texts written to a fresh directory; for an open document that does
 not parse, the other modules see its last text that did (the server's choice: a
 half-typed line does not make every importer's findings jump).
@@ -17,11 +17,12 @@ import ast
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bgtask_lint.config import load_settings
 from bgtask_lint.lsp.service import Service
+from bgtask_lint.project import Project
 from bgtask_lint.runner import check_paths
 from test_cache_properties import ABSENT, MODULES, NAMES, file_of, layout, state
 
@@ -32,17 +33,23 @@ def _texts(name: str) -> st.SearchStrategy[int]:
     return st.one_of(st.just(0), st.integers(0, len(MODULES[name]) - 1))
 
 
-edit = st.tuples(st.sampled_from(("unsaved", "disk")), st.sampled_from(NAMES)).flatmap(
+edit = st.tuples(st.sampled_from(("unsaved", "disk", "fix")), st.sampled_from(NAMES)).flatmap(
     lambda kind_name: st.tuples(st.just(kind_name[0]), st.just(kind_name[1]), _texts(kind_name[1])))
 
 
-def _fresh(texts: dict[str, str | None], scratch: Path, names: list[str]) -> dict[str, list[tuple]]:
-    """An uncached check of `texts` written to a new directory: the findings of `names`."""
+def _written(texts: dict[str, str | None], scratch: Path) -> Path:
+    """`texts` written to a new directory; its root."""
     root = scratch / f"fresh{len(list(scratch.iterdir()))}"
     (root / "app").mkdir(parents=True)
     for name, text in texts.items():
         if text is not ABSENT:
             file_of(root, name).write_text(text)
+    return root
+
+
+def _fresh(texts: dict[str, str | None], scratch: Path, names: list[str]) -> dict[str, list[tuple]]:
+    """An uncached check of `texts` written to a new directory: the findings of `names`."""
+    root = _written(texts, scratch)
     found = check_paths([root], load_settings(None, root), root=root).findings
     return {name: sorted((f.line, f.col, f.code, f.message) for f in found if f.path.name == f"{name}.py")
             for name in names}
@@ -83,9 +90,22 @@ def test_the_server_reports_what_a_fresh_check_does_after_any_edits(first: dict[
             edit_buffer(name, on_disk[name])
         for kind, name, variant in edits:
             text = MODULES[name][variant]
-            if kind == "unsaved" and text is not ABSENT and name != "pyproject":
+            if kind == "fix":  # (of an open document: the one the name drawn picks)
+                name = sorted(buffers)[NAMES.index(name) % len(buffers)]
+            if kind == "fix" and _parses(buffers[name]):
+                # "fix all" on an open document (the client then applies the edit) is what
+                # fixing its text on a fresh project of the same texts gives
+                fixed = service.fix_all(file_of(root, name))
+                fresh_root = _written({**on_disk, **shown}, scratch)
+                fresh = Project.load([fresh_root], load_settings(None, fresh_root), root=fresh_root).fix_text(
+                    file_of(fresh_root, name), buffers[name])
+                assert fixed == (fresh.new_text if fresh.error is None and fresh.changed else None)
+                event("fixed a document" if fixed is not None else "nothing to fix in a document")
+                if fixed is not None:
+                    edit_buffer(name, fixed)
+            elif kind == "unsaved" and text is not ABSENT and name != "pyproject":
                 edit_buffer(name, text)
-            elif name not in buffers:  # on disk (a deletion too, the settings too), for a module not open
+            elif kind != "fix" and name not in buffers:  # on disk (a deletion too, the settings too), for a module not open
                 path = file_of(root, name)
                 on_disk[name] = text
                 if text is ABSENT:
