@@ -207,6 +207,26 @@ def test_a_cached_run_over_some_files_reports_what_an_uncached_one_does(
             run(root, paths=paths or None)
 
 
+# modules enough for worker processes (parallel.MIN_PARALLEL_FILES), each a task that
+# calls the helpers the edits change: the workers judge them in memos of their own
+FILLERS = {f"fill_{i}": _task((0, 1, 4, 7)[i % 4], f"fill_{i}") for i in range(30)}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, edits=st.lists(edit, min_size=1, max_size=4))
+def test_a_cached_run_with_workers_reports_what_an_uncached_one_does(first: dict[str, int],
+                                                                   edits: list[tuple[str, int]]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "proj"
+        layout(root, first)
+        for name, text in FILLERS.items():
+            (root / "app" / f"{name}.py").write_text(text)
+        run(root, jobs=2)
+        for name, variant in edits:
+            _write(root, name, variant)
+            run(root, jobs=2)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=state, edits=st.lists(edit, max_size=4))
 def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
