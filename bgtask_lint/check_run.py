@@ -237,9 +237,11 @@ def describe_cache(enabled: bool, record: dict | None, console: Console) -> None
     elif not record:
         console.verbose("cache: not used for these paths")
     else:
-        hits, checked = record.get("hits", 0), record.get("checked", 0)
-        console.verbose(f"cache: {hits} hit{'s' if hits != 1 else ''}, {checked} file{'s' if checked != 1 else ''} "
-                        "checked again")
+        hits, checked, kept = record.get("hits", 0), record.get("checked", 0), record.get("cut_off", 0)
+        # (kept: entries whose modules read changed, but not where the file reaches: cache/cutoff.py)
+        besides = f" ({kept} though a module they read changed)" if kept else ""
+        console.verbose(f"cache: {hits} hit{'s' if hits != 1 else ''}{besides}, "
+                        f"{checked} file{'s' if checked != 1 else ''} checked again")
 
 
 def report_findings(findings: list[Finding], options: CheckOptions, console: Console,

@@ -86,6 +86,17 @@ CLIENTS = [
     "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n",
     "import requests\n\n\ndef make_client():\n    return requests.get('http://example.com')\n",
 ]
+# two helpers side by side: an edit of one of them must reach the readers of that one only
+_TOOLS = ("import time\n\nimport requests\n\n\ndef slow_tool():\n    {slow}\n\n\n"
+          "def quiet_tool():\n    {quiet}\n\n\ndef pair():\n    return quiet_tool()\n{extra}")
+TOOLS = [
+    _TOOLS.format(slow="time.sleep(1)", quiet="return None", extra=""),
+    _TOOLS.format(slow="return None", quiet="return None", extra=""),
+    _TOOLS.format(slow="time.sleep(1)", quiet="requests.get('http://x')", extra=""),
+    _TOOLS.format(slow="time.sleep(1)", quiet="return None", extra="\n\ndef third():\n    time.sleep(1)\n"),
+    _TOOLS.format(slow="time.sleep(1)", quiet="return None", extra="\n\nquiet_tool = slow_tool\n"),
+    _TOOLS.format(slow="time.sleep(1)", quiet="return None", extra="\n\nimport logging\nlogger = logging.getLogger()\n"),
+]
 PACKAGE = ["", "from app.helper import helper\n", "from app.middle import mid as helper\n"]
 CONFIG = [  # pyproject.toml
     "",
@@ -126,6 +137,10 @@ TASK = [  # (imports, the task's def, what add_task gets)
       "    job.add_done_callback(on_done)\n"), "task_{name}, sku"),
     ("from app.clients import make_client", "async def task_{name}(sku):\n    make_client()\n", "task_{name}, sku"),
     ("from app import helper", "def task_{name}(sku):\n    helper(sku)\n", "task_{name}, sku"),
+    ("from app.tools import slow_tool", "async def task_{name}(sku):\n    slow_tool()\n", "task_{name}, sku"),
+    ("from app.tools import pair", "async def task_{name}(sku):\n    pair()\n", "task_{name}, sku"),
+    ("from app import tools", "async def task_{name}(sku):\n    tools.quiet_tool()\n", "task_{name}, sku"),
+    ("from app.tools import third", "async def task_{name}(sku):\n    third()\n", "task_{name}, sku"),
 ]
 
 
@@ -138,7 +153,7 @@ def _task(variant: int, name: str) -> str:
 # each module's first text is the most connected one: a.py's task calls the helper, b.py's
 # calls it two levels down, through middle.py
 MODULES = {"report": REPORT, "log": LOG, "base": BASE, "helper": HELPER, "middle": MIDDLE, "deco": DECORATOR,
-           "service": SERVICE, "db": DATABASE, "notify": NOTIFY, "callbacks": CALLBACKS, "clients": CLIENTS,
+           "service": SERVICE, "db": DATABASE, "notify": NOTIFY, "callbacks": CALLBACKS, "clients": CLIENTS, "tools": TOOLS,
            "__init__": PACKAGE, "pyproject": CONFIG,
            "a": [_task(i, "a") for i in range(len(TASK))],
            "b": [_task(i, "b") for i in (1, 0, *range(2, len(TASK)))]}
@@ -184,7 +199,9 @@ def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: d
         found, _ = run(root)  # compares the cached run with an uncached one
         for name, variant in edits:
             _write(root, name, variant)
-            found, _ = run(root)
+            found, stats = run(root)
+            if stats.get("cut_off"):
+                event("an entry held though a module it read changed")
             for path, code in sorted(codes(found, root)):
                 event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
 
@@ -205,6 +222,33 @@ def test_a_cached_run_over_some_files_reports_what_an_uncached_one_does(
             _write(root, name, variant)
             paths = [file_of(root, n) for n in sorted(named) if n != "pyproject" and file_of(root, n).exists()]
             run(root, paths=paths or None)
+
+
+_TOOL_TASKS = [len(TASK) - 4, len(TASK) - 3, len(TASK) - 2, len(TASK) - 1]  # the tasks that call the tools
+_TOOL_TASKS_OF_B = [(1, 0, *range(2, len(TASK))).index(i) for i in _TOOL_TASKS]
+tool_edit = st.one_of(
+    st.tuples(st.just("tools"), st.integers(0, len(TOOLS) - 1)),
+    st.tuples(st.just("a"), st.sampled_from(_TOOL_TASKS)),
+    st.tuples(st.just("b"), st.sampled_from(_TOOL_TASKS_OF_B)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=state, a=st.sampled_from(_TOOL_TASKS), b=st.sampled_from(_TOOL_TASKS_OF_B),
+       edits=st.lists(tool_edit, min_size=1, max_size=6))
+def test_an_edit_of_one_helper_reaches_its_readers_only(first: dict[str, int], a: int, b: int,
+                                                        edits: list[tuple[str, int]]) -> None:
+    """Edits of tools.py, whose helpers the tasks of a.py and b.py call (or not): an entry
+    kept because its file does not reach what changed (cache/cutoff.py) is what an
+    uncached run reports."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch) / "proj"
+        layout(root, {**first, "a": a, "b": b})
+        run(root)
+        for name, variant in edits:
+            _write(root, name, variant)
+            _, stats = run(root)
+            if stats.get("cut_off"):
+                event("an entry held though a module it read changed")
 
 
 # modules enough for worker processes (parallel.MIN_PARALLEL_FILES), each a task that

@@ -211,6 +211,9 @@ class _Changed:
         self.memo_recorded = False  # whether this run's checks record memo entries
         self.reasker = None
         self.reasked: dict[int, bool] = {}  # lookup id -> same answer now
+        self.index = None  # the run's index, once built
+        self.affected: dict[str, Any] = {}  # changed path -> cutoff.Affected, or None (see _cut_off)
+        self.reaches: dict[tuple[str, str], bool] = {}  # (changed path, reader's read) -> mentions it
         # the files whose row describes their current content (so its words and error hold)
         self.same = {p for p, state in self.files.items() if _same(state, self.rows.get(p))}
 
@@ -221,10 +224,13 @@ class _Changed:
         tables = self.deps_module.DepsTables.load(deps) if deps else None
         if tables is None:
             self.store.deps_read = None  # nothing read to write a delta against
+            self.old_outlines = {}
             return {}, {}, {}, self.deps_module.DepsTables()
         entries = deps.get("entries") if isinstance(deps.get("entries"), dict) else {}
         parts = deps.get("parts") if isinstance(deps.get("parts"), dict) else {}
         memo = deps.get("memo") if isinstance(deps.get("memo"), dict) else {}
+        outlines = deps.get("outlines")
+        self.old_outlines = outlines if isinstance(outlines, dict) else {}
         return entries, parts, memo, tables
 
     def _text(self, path: str) -> str | None:
@@ -336,24 +342,31 @@ class _Changed:
         self.changed = {p for p in {*self.rows, *self.files} if fingerprint_now(p) != fingerprint_then(p)}
         self.changed_ids = {i for i, p in enumerate(self.tables.paths) if p in self.changed}
 
-    def _holds(self, path: str, encoded: Any, digests: dict[str, str | None]) -> bool:
-        """Whether a result stored for `path` with these deps (as the deps file has them) still holds."""
+    def _holds(self, path: str, encoded: Any, digests: dict[str, str | None], reader: bool = False) -> bool:
+        """Whether a result stored for `path` with these deps (as the deps file has them) still
+        holds. `reader`: a file's findings, which hold too when the modules they read changed
+        only where the file cannot reach (cutoff.py)."""
         if path in self.changed or path not in self.files:
             return False
-        return self._deps_hold(encoded, digests)
+        return self._deps_hold(encoded, digests, path if reader else None)
 
-    def _deps_hold(self, encoded: Any, digests: dict[str, str | None]) -> bool:
+    def _deps_hold(self, encoded: Any, digests: dict[str, str | None], reader: str | None = None) -> bool:
         """Whether what a result looked up (as the deps file has it) still gives the same answers."""
         if not self.deps_module.well_formed(encoded):
             return False
         reads, lookups, used = encoded
         old = self.main.get("facts") if isinstance(self.main.get("facts"), dict) else {}
         try:
-            if not self.changed_ids.isdisjoint(reads) or max(reads, default=0) >= len(self.tables.paths):
+            if max(reads, default=0) >= len(self.tables.paths):
+                return False
+            changed = not self.changed_ids.isdisjoint(reads)
+            if changed and reader is None:
                 return False
             if any(old.get(name) is None or old.get(name) != digests.get(name) for name in used):
                 return False
-            return self.layout_same or all(self._same_answer(i) for i in lookups)
+            if not (self.layout_same or all(self._same_answer(i) for i in lookups)):
+                return False
+            return not changed or self._cut_off(reader, reads)  # (last: it reads texts)
         except (TypeError, ValueError, IndexError):
             return False
 
@@ -367,6 +380,60 @@ class _Changed:
             found = self.reasked[lookup_id] = self.reasker.same_answer(self.tables.lookup(lookup_id))
         return found
 
+    def _cut_off(self, reader: str, reads: list[int]) -> bool:
+        """Whether every module `reader`'s entry read that changed since changed only what
+        neither `reader` nor another module it read mentions (cutoff.py)."""
+        LAST_RUN["cut_off_asked"] = LAST_RUN.get("cut_off_asked", 0) + 1
+        paths = self.tables.paths
+        read_paths = [paths[i] for i in reads]
+        for changed in (p for i, p in zip(reads, read_paths) if i in self.changed_ids):
+            edit = self._affected(changed)
+            if edit is None:
+                return False
+            if not edit.changed and not edit.added:  # (a comment, blank lines: nothing to reach)
+                continue
+            for other in {reader, *read_paths}:
+                if other == changed:
+                    continue
+                key = (changed, other)
+                found = self.reaches.get(key)
+                if found is None:
+                    text = self._read_text(other)
+                    found = self.reaches[key] = text is None or edit.reaches(text)
+                if found:
+                    return False
+        LAST_RUN["cut_off"] = LAST_RUN.get("cut_off", 0) + 1
+        return True
+
+    def _affected(self, path: str):
+        """What the edit of `path` changed for its readers (cutoff.Affected); None: anything
+        (its outline then is not known, or it no longer parses, or is no longer known)."""
+        if path not in self.affected:
+            from bgtask_lint.cache import cutoff
+
+            stored = self.old_outlines.get(path)
+            old_hash, _, old = stored.partition("|") if isinstance(stored, str) else ("", "", "")
+            row = self.rows.get(path)
+            module = self.index.by_path.get(Path(path)) if self.index is not None else None
+            state = self.files.get(path)
+            usable = (bool(old_hash) and row is not None and old_hash == row[HASH] and module is not None
+                      and path in self.known_set and state is not None and state.hash is not None
+                      # the same import name: a module that moved is read otherwise
+                      and (row[NAME], row[PACKAGE]) == (state.name, state.is_package))
+            self.affected[path] = cutoff.affected(old, module) if usable else None
+        return self.affected[path]
+
+    def _read_text(self, path: str) -> str | None:
+        """A known file's current text: its module's, when parsed in this run."""
+        module = self.index.by_path.get(Path(path)) if self.index is not None else None
+        if module is None:
+            module = self.modules.get(path)
+        if module is not None:
+            return module.source
+        if path not in self.files:
+            return None
+        return self._text(path)
+
     # -- the run ---------------------------------------------------------------------------
 
     def run(self, missing: list[Path]) -> "CheckResult":
@@ -375,7 +442,7 @@ class _Changed:
         self._settle_known()
         word_modules = [p for p in self.known if self._may_schedule(p)]
         added = list(dict.fromkeys([*(t for t in self.targets if self._error(t) is None), *word_modules]))
-        index = self._index(added)
+        index = self.index = self._index(added)
         digests, parts = self._facts(index, word_modules, added)
         hits, checked, carried = self._check(index, digests)
 
@@ -517,7 +584,7 @@ class _Changed:
             if path in self.target_set or not isinstance(row[FINDINGS], list):
                 continue
             deps = self.old_entries.get(path)
-            if self._holds(path, deps, digests):
+            if self._holds(path, deps, digests, reader=True):
                 carried[path] = [row[FINDINGS], row[HIDDEN], deps]
         for path in self.targets:
             if self._error(path) is not None:
@@ -525,7 +592,7 @@ class _Changed:
             row = self.rows.get(path)
             if row is not None and isinstance(row[FINDINGS], list) and isinstance(row[HIDDEN], int):
                 deps = self.old_entries.get(path)
-                if self._holds(path, deps, digests):
+                if self._holds(path, deps, digests, reader=True):
                     try:
                         hits[path] = (decode_findings(row[FINDINGS], path) if row[FINDINGS] else [], row[HIDDEN])
                         carried[path] = [row[FINDINGS], row[HIDDEN], deps]
@@ -655,8 +722,29 @@ class _Changed:
                 "layout": _digest(sorted(self.known)), "targets": _digest(self.targets), "facts": digests,
                 "files": rows}
         memo = {**carried_memo, **_stored_memo(self.new_memo, tables)}
-        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts, "memo": memo},
+        return self.store.save(main, {**tables.dump(), "entries": entries, "parts": stored_parts, "memo": memo,
+                                      "outlines": self._outlines(_read_by_others(entries, tables))},
                                appended=tables is self.tables)
+
+    def _outlines(self, read: set[str]) -> dict[str, str]:
+        """The outline of each known file that `read` names (read by another file's check),
+        with the hash of the content it describes (cutoff.py): carried while the content is
+        the same, else made for the modules parsed in this run."""
+        from bgtask_lint.cache import cutoff
+
+        outlines: dict[str, str] = {}  # path -> "<content hash>|<outline>"
+        by_path = self.index.by_path if self.index is not None else {}
+        for path, state in self.files.items():
+            if state.hash is None or path not in read or path not in self.known_set:
+                continue
+            old = self.old_outlines.get(path)
+            if isinstance(old, str) and old.startswith(state.hash + "|"):
+                outlines[path] = old
+                continue
+            module = dict.get(by_path, Path(path)) or self.modules.get(path)
+            if module is not None:
+                outlines[path] = f"{state.hash}|{cutoff.outline(module)}"
+        return outlines
 
 
     def _other_parts(self, parts: dict[str, dict[str, Any]], digests: dict[str, str | None]) -> dict:
@@ -672,6 +760,16 @@ class _Changed:
                 if self._holds(path, stored[1], digests):
                     kept.setdefault(path, {})[name] = (stored[0], stored[1])
         return kept
+
+
+def _read_by_others(entries: dict[str, list], tables) -> set[str]:
+    """The files the entries read (a file read by its own check only, too: cheaper than
+    telling it apart): those an edit may cut off from (cutoff.py)."""
+    ids: set[int] = set()
+    for reads, *_ in entries.values():
+        ids.update(reads)
+    paths = tables.paths
+    return {paths[i] for i in ids if i < len(paths)}
 
 
 class _Unstorable(Exception):

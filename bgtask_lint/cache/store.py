@@ -31,7 +31,7 @@ CACHE_DIR = ".bgtask_lint_cache"
 # what the last cached run did (for tests and the benchmark); lives here, below check.py,
 # so that the package does not import itself
 LAST_RUN: dict[str, Any] = {}
-SCHEMA = 4
+SCHEMA = 5
 # identities kept per cache directory (one per settings/tool version), most recently used first
 MAX_PACKS = 16
 # a delta holding more than this share of the deps (keys added, replaced or dropped, and
@@ -148,7 +148,7 @@ class Store:
 
 
 # the keyed sections of the deps, each written whole or as changed and dropped keys
-_SECTIONS = ("entries", "parts", "memo")
+_SECTIONS = ("entries", "parts", "memo", "outlines")
 
 
 def _well_formed_deps(data: dict[str, Any]) -> bool:
