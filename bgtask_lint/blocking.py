@@ -440,6 +440,7 @@ def call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function
 
 
 _UNKNOWN = object()
+_ABSENT = object()
 Chain = tuple  # (names, keys of the defs on it, whether the first def is a generator function)
 
 # the memo key of `_call_chain` for a call reached through an import (cache/check.py keeps
@@ -487,8 +488,7 @@ def _chain(index: ProjectIndex, sym: FunctionSym, extra: tuple[str, ...], budget
                 found = ((name, *chain[0]), (sym.key, *chain[1]), generator)
                 break
     cuts.discard(sym.key)
-    if not cuts:
-        index.cache[(*head, budget)] = found
+    _store(index, (*head, budget), found, cuts)
     return found, frozenset(cuts)
 
 
@@ -512,9 +512,17 @@ def _call_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, functio
     if known is not _UNKNOWN:
         return known, frozenset()  # type: ignore[return-value]
     found, cuts = _resolved_chain(index, module, func, function, owner, extra, budget, visiting)
-    if not cuts:
-        index.cache[(*head, budget)] = found
+    _store(index, (*head, budget), found, cuts)
     return found, cuts
+
+
+def _store(index: ProjectIndex, key: tuple, found: Chain | None, cuts: set | frozenset) -> None:
+    """Memoize a search's answer when no cut made it depend on the path; else let a later
+    search of the key record from its own start (a recording memo's `unmark`)."""
+    if not cuts:
+        index.cache[key] = found
+    elif hasattr(index.cache, "unmark"):
+        index.cache.unmark(key)
 
 
 def _resolved_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
@@ -530,15 +538,20 @@ def _known(index: ProjectIndex, head: tuple, budget: int, visiting: frozenset) -
     """A memoized answer (`(*head, stored budget)`) that is the search's answer here, or
     _UNKNOWN: no chain within b defs means none within fewer either; a chain found within b
     is the first within fewer too, if it is short enough and none of its defs is on the path."""
+    cache = index.cache
     for stored_budget in range(budget, MAX_CHAIN + 1):
         key = (*head, stored_budget)
-        if key not in index.cache:
-            continue
-        known = index.cache[key]
-        if known is None:
-            return None
-        names, defs, _ = known  # type: ignore[misc]
-        if len(defs) <= budget and visiting.isdisjoint(defs):
+        if stored_budget == budget:  # the search's own key: a miss is its start
+            if key not in cache:
+                continue
+            known = cache[key]
+        else:  # a probe: nothing is computed under this key now
+            known = cache.peek(key, _ABSENT) if hasattr(cache, "peek") else cache.get(key, _ABSENT)
+            if known is _ABSENT:
+                continue
+        if known is None or (len(known[1]) <= budget and visiting.isdisjoint(known[1])):  # type: ignore[index]
+            if stored_budget != budget and hasattr(cache, "unmark"):
+                cache.unmark((*head, budget))  # answered by a probe: the search's own key is not computed
             return known
     return _UNKNOWN
 

@@ -118,3 +118,25 @@ def test_a_chain_kept_while_a_module_did_not_parse_is_dropped_once_it_does(proje
     main.write_text(MAIN + "# 2\n")
     found, _ = run(project, paths=[main])  # run() compares with an uncached run
     assert ("app/main.py", "BGT302") in codes(found, project)
+
+
+def test_a_chain_search_marks_only_its_own_key() -> None:
+    """blocking._known probes the larger budgets of a chain, which nothing computes then. A
+    probe that marked its key would make a search of that key much later in the frame
+    record everything read in between (a parallel cold run on litellm: utils.py's entry
+    listed 1,056 modules read, 43 otherwise). A search cut short unmarks its own key."""
+    from types import SimpleNamespace
+
+    from bgtask_lint import blocking
+    from bgtask_lint.cache.deps import Recorder, RecordingMemo
+
+    recorder = Recorder()
+    index = SimpleNamespace(cache=RecordingMemo(recorder))
+    head = ("blocking-chain", ("app/tasks.py", "job"), ())
+    recorder.begin()
+    assert blocking._known(index, head, 2, frozenset()) is blocking._UNKNOWN
+    assert (*head, 2) in recorder.marks  # the search's own key: its start
+    assert not any((*head, budget) in recorder.marks for budget in range(3, blocking.MAX_CHAIN + 1))
+    blocking._store(index, (*head, 2), None, {("app/other.py", "f")})  # cut short: nothing stored
+    assert (*head, 2) not in recorder.marks and (*head, 2) not in index.cache
+    recorder.end()

@@ -199,6 +199,21 @@ class RecordingMemo(dict):
         self._miss(key)
         return default
 
+    def peek(self, key: object, default: Any = None) -> Any:
+        """`get` for a probe that computes nothing on a miss: a miss marks nothing. (A key
+        first missed by a probe, and computed much later in the frame, would record
+        everything read in between: blocking._known probes the larger budgets of a chain.)"""
+        if self._present(key):
+            self._hit(key)
+            return dict.__getitem__(self, key)
+        return default
+
+    def unmark(self, key: object) -> None:
+        """The computation that missed `key` stores nothing (a search cut short): a later
+        one in this frame records from its own miss."""
+        if self.recorder.chunks is not None:
+            self.recorder.marks.pop(key, None)
+
     def setdefault(self, key: object, default: Any = None) -> Any:
         if key not in self:
             self[key] = default
