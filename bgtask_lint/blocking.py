@@ -521,8 +521,19 @@ def _store(index: ProjectIndex, key: tuple, found: Chain | None, cuts: set | fro
     search of the key record from its own start (a recording memo's `unmark`)."""
     if not cuts:
         index.cache[key] = found
-    elif hasattr(index.cache, "unmark"):
-        index.cache.unmark(key)
+    else:
+        _unmark(index.cache, key)
+
+
+# a recording memo (cache/deps.py: RecordingMemo) marks where a key's search began; a plain
+# dict (an uncached run) records nothing
+def _peek(cache: dict, key: tuple) -> object:
+    return cache.peek(key, _ABSENT) if hasattr(cache, "peek") else cache.get(key, _ABSENT)
+
+
+def _unmark(cache: dict, key: tuple) -> None:
+    if hasattr(cache, "unmark"):
+        cache.unmark(key)
 
 
 def _resolved_chain(index: ProjectIndex, module: ModuleInfo, func: ast.expr, function: ast.AST | None,
@@ -546,12 +557,12 @@ def _known(index: ProjectIndex, head: tuple, budget: int, visiting: frozenset) -
                 continue
             known = cache[key]
         else:  # a probe: nothing is computed under this key now
-            known = cache.peek(key, _ABSENT) if hasattr(cache, "peek") else cache.get(key, _ABSENT)
+            known = _peek(cache, key)
             if known is _ABSENT:
                 continue
         if known is None or (len(known[1]) <= budget and visiting.isdisjoint(known[1])):  # type: ignore[index]
-            if stored_budget != budget and hasattr(cache, "unmark"):
-                cache.unmark((*head, budget))  # answered by a probe: the search's own key is not computed
+            if stored_budget != budget:
+                _unmark(cache, (*head, budget))  # answered by a probe: the search's own key is not computed
             return known
     return _UNKNOWN
 

@@ -383,7 +383,6 @@ class _Changed:
     def _cut_off(self, reader: str, reads: list[int]) -> bool:
         """Whether every module `reader`'s entry read that changed since changed only what
         neither `reader` nor another module it read mentions (cutoff.py)."""
-        LAST_RUN["cut_off_asked"] = LAST_RUN.get("cut_off_asked", 0) + 1
         paths = self.tables.paths
         read_paths = [paths[i] for i in reads]
         for changed in (p for i, p in zip(reads, read_paths) if i in self.changed_ids):

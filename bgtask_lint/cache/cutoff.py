@@ -34,10 +34,10 @@ uncached one after any sequence of edits, these included.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from difflib import SequenceMatcher
 
+from bgtask_lint.cache.store import sha
 from bgtask_lint.files import source_lines
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
@@ -69,7 +69,7 @@ def _statements(module: "ModuleInfo") -> list[tuple[str, str, str]]:
         decorators = getattr(stmt, "decorator_list", None)
         first = min(stmt.lineno, *(d.lineno for d in decorators)) if decorators else stmt.lineno
         text = "\n".join(lines[first - 1:stmt.end_lineno])
-        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        digest = sha(text)[:12]
         names = bound_names(stmt)
         found.append((digest, (OPENS if _opens(stmt) else UNKNOWN) if names is None else ",".join(sorted(names)),
                       text))
@@ -82,9 +82,13 @@ def _opens(stmt: ast.stmt) -> bool:
             return True
         name = node.id if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) else \
             getattr(node, "name", None) if isinstance(node, _DEFS) else None
-        if name and name[:2] == "__" and name[-2:] == "__":
+        if name and _dunder(name):
             return True
     return False
+
+
+def _dunder(name: str) -> bool:
+    return name[:2] == "__" and name[-2:] == "__"
 
 
 def bound_names(stmt: ast.stmt) -> set[str] | None:
@@ -116,10 +120,7 @@ def bound_names(stmt: ast.stmt) -> set[str] | None:
             return None
     else:
         return None
-    for name in names:
-        if name[:2] == "__" and name[-2:] == "__":
-            return None
-    return names
+    return None if any(_dunder(name) for name in names) else names
 
 
 def _target_names(target: ast.AST, names: set[str]) -> bool:
