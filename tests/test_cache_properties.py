@@ -189,24 +189,39 @@ def layout(root: Path, first: dict[str, int]) -> None:
         _write(root, name, variant)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(first=state, edits=st.lists(edit, min_size=1, max_size=5))
-def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
-                                                                      edits: list[tuple[str, int]]) -> None:
+def property_settings(max_examples: int) -> settings:
+    return settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _runs_after_edits(first: dict[str, int], edits: list[tuple[str, int]], jobs: int = 1,
+                      extra: dict[str, str] | None = None):
+    """A project of `first` (and the `extra` modules), a cached run, then one after each
+    edit, each compared with an uncached run (`test_cache.run`): yields (findings, stats)
+    after each edit."""
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "proj"
         layout(root, first)
-        found, _ = run(root)  # compares the cached run with an uncached one
+        for name, text in (extra or {}).items():
+            (root / "app" / f"{name}.py").write_text(text)
+        run(root, jobs=jobs)
         for name, variant in edits:
             _write(root, name, variant)
-            found, stats = run(root)
+            found, stats = run(root, jobs=jobs)
             if stats.get("cut_off"):
                 event("an entry held though a module it read changed")
-            for path, code in sorted(codes(found, root)):
-                event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
+            yield codes(found, root), stats
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(max_examples=150)
+@given(first=state, edits=st.lists(edit, min_size=1, max_size=5))
+def test_a_cached_run_reports_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
+                                                                      edits: list[tuple[str, int]]) -> None:
+    for found, _ in _runs_after_edits(first, edits):
+        for path, code in sorted(found):
+            event(f"{code} in {path} after an edit")  # (what the runs covered: --hypothesis-show-statistics)
+
+
+@property_settings(max_examples=60)
 @given(first=state, steps=st.lists(st.tuples(edit, st.sets(st.sampled_from(NAMES), max_size=3)), min_size=1,
                                    max_size=5))
 def test_a_cached_run_over_some_files_reports_what_an_uncached_one_does(
@@ -232,7 +247,7 @@ tool_edit = st.one_of(
     st.tuples(st.just("b"), st.sampled_from(_TOOL_TASKS_OF_B)))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(max_examples=60)
 @given(first=state, a=st.sampled_from(_TOOL_TASKS), b=st.sampled_from(_TOOL_TASKS_OF_B),
        edits=st.lists(tool_edit, min_size=1, max_size=6))
 def test_an_edit_of_one_helper_reaches_its_readers_only(first: dict[str, int], a: int, b: int,
@@ -240,15 +255,8 @@ def test_an_edit_of_one_helper_reaches_its_readers_only(first: dict[str, int], a
     """Edits of tools.py, whose helpers the tasks of a.py and b.py call (or not): an entry
     kept because its file does not reach what changed (cache/cutoff.py) is what an
     uncached run reports."""
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch) / "proj"
-        layout(root, {**first, "a": a, "b": b})
-        run(root)
-        for name, variant in edits:
-            _write(root, name, variant)
-            _, stats = run(root)
-            if stats.get("cut_off"):
-                event("an entry held though a module it read changed")
+    for _ in _runs_after_edits({**first, "a": a, "b": b}, edits):
+        pass
 
 
 # modules enough for worker processes (parallel.MIN_PARALLEL_FILES), each a task that
@@ -256,22 +264,15 @@ def test_an_edit_of_one_helper_reaches_its_readers_only(first: dict[str, int], a
 FILLERS = {f"fill_{i}": _task((0, 1, 4, 7)[i % 4], f"fill_{i}") for i in range(30)}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(max_examples=25)
 @given(first=state, edits=st.lists(edit, min_size=1, max_size=4))
 def test_a_cached_run_with_workers_reports_what_an_uncached_one_does(first: dict[str, int],
                                                                    edits: list[tuple[str, int]]) -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch) / "proj"
-        layout(root, first)
-        for name, text in FILLERS.items():
-            (root / "app" / f"{name}.py").write_text(text)
-        run(root, jobs=2)
-        for name, variant in edits:
-            _write(root, name, variant)
-            run(root, jobs=2)
+    for _ in _runs_after_edits(first, edits, jobs=2, extra=FILLERS):
+        pass
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(max_examples=40)
 @given(first=state, edits=st.lists(edit, max_size=4))
 def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
                                                                      edits: list[tuple[str, int]]) -> None:

@@ -17,14 +17,14 @@ import ast
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bgtask_lint.config import load_settings
 from bgtask_lint.lsp.service import Service
 from bgtask_lint.project import Project
 from bgtask_lint.runner import check_paths
-from test_cache_properties import ABSENT, MODULES, NAMES, file_of, layout, state
+from test_cache_properties import ABSENT, MODULES, NAMES, file_of, layout, property_settings, state
 
 TASK_MODULES = ("a", "b")
 
@@ -63,7 +63,7 @@ def _parses(text: str) -> bool:
     return True
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@property_settings(max_examples=100)
 @given(first=state, edits=st.lists(edit, min_size=1, max_size=6))
 def test_the_server_reports_what_a_fresh_check_does_after_any_edits(first: dict[str, int],
                                                                     edits: list[tuple[str, str, int]]) -> None:
