@@ -145,3 +145,28 @@ def test_no_root_above_a_package_in_home_and_three_namespace_levels(
     (work / "pkg" / "a" / "b" / "c").mkdir(parents=True)
     (work / "pkg" / "__init__.py").write_text("")
     assert package_home(work / "pkg" / "a" / "b" / "c") == work
+
+
+def test_no_root_above_a_package_in_the_temporary_directory_or_site_packages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/tmp/app/` or `site-packages/app/` with no marker above: rooted at the package, not
+    at the directory unrelated projects share (walking all of `/tmp` took 33 s)."""
+    import tempfile
+
+    from bgtask_lint.files import package_home, paths_root
+
+    shared_tmp = tmp_path / "tmp"
+    (shared_tmp / "app" / "routers").mkdir(parents=True)
+    (shared_tmp / "app" / "__init__.py").write_text("")
+    (shared_tmp / "app" / "routers" / "__init__.py").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    assert package_home(shared_tmp / "app" / "routers") == shared_tmp / "app" / "routers"
+    assert paths_root([shared_tmp / "app"]) == shared_tmp / "app"
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    (site / "webapp").mkdir(parents=True)
+    (site / "webapp" / "__init__.py").write_text("")
+    assert package_home(site / "webapp") == site / "webapp"
+    # a package in an ordinary unmarked directory is still rooted above it
+    (tmp_path / "work" / "app").mkdir(parents=True)
+    (tmp_path / "work" / "app" / "__init__.py").write_text("")
+    assert paths_root([tmp_path / "work" / "app"]) == tmp_path / "work"
