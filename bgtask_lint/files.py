@@ -8,6 +8,7 @@ import fnmatch
 import io
 import os
 import re
+import stat
 from pathlib import Path
 
 from bgtask_lint.gitignore import IgnoreRules
@@ -50,10 +51,28 @@ class Source(Value, frozen=True):
         set_field(self, "encoding", encoding)
 
 
+def read_file_bytes(path: Path | str) -> bytes:
+    """The bytes of a regular file. Anything else named `.py` (a FIFO, a device) raises
+    OSError instead of being read: reading a FIFO waits for a writer, forever."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with handle:
+        return handle.read()
+
+
 def read_source(path: Path) -> Source:
     """Decode bytes as Python does: PEP 263 coding cookie, UTF-8 BOM, else UTF-8."""
     try:
-        raw = path.read_bytes()
+        raw = read_file_bytes(path)
     except FileNotFoundError:
         raise SourceError("no such file") from None
     except IsADirectoryError:
@@ -209,7 +228,7 @@ def iter_python_files(
     seen: set[Path] = set()
     gitignore = getattr(excludes, "respect_gitignore", True)
     for given in paths:
-        if given.is_file() or not given.exists():
+        if not given.is_dir():  # a file, or what its reader reports: missing, a FIFO
             resolved = _resolve(given)
             if resolved not in seen:
                 seen.add(resolved)

@@ -34,7 +34,7 @@ def _age(root: Path, seconds_ago_ns: int = PAST_NS) -> None:
 def opened(monkeypatch: pytest.MonkeyPatch, project: Path) -> list[str]:
     """The project's source files opened for reading (not the cache's own files)."""
     seen: list[str] = []
-    real_open, real_read_bytes = builtins.open, Path.read_bytes
+    real_open, real_read_bytes, real_os_open = builtins.open, Path.read_bytes, os.open
 
     def note(name: str) -> None:
         if name.endswith(".py") and str(project.resolve()) in name:
@@ -49,8 +49,14 @@ def opened(monkeypatch: pytest.MonkeyPatch, project: Path) -> list[str]:
         note(str(self))
         return real_read_bytes(self)
 
+    def spy_os_open(file, flags, *args, **kwargs):  # files.read_file_bytes opens this way
+        if isinstance(file, (str, os.PathLike)) and not flags & (os.O_WRONLY | os.O_RDWR):
+            note(os.fspath(file))
+        return real_os_open(file, flags, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", spy)
     monkeypatch.setattr(Path, "read_bytes", spy_bytes)
+    monkeypatch.setattr(os, "open", spy_os_open)
     return seen
 
 
@@ -79,6 +85,11 @@ def test_cached_run_reads_no_source(project: Path, opened: list[str]) -> None:
     opened.clear()
     check_paths([project], settings, root=project, cache=True)
     assert opened == []
+    tasks = project / "app" / "tasks.py"
+    tasks.write_text(tasks.read_text() + "\n# edited\n")
+    opened.clear()
+    check_paths([project], settings, root=project, cache=True)
+    assert str(tasks.resolve()) in opened  # the spy sees the reads it must see
 
 
 def test_touched_but_unchanged_is_rehashed_and_still_a_hit(project: Path) -> None:

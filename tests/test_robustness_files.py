@@ -232,15 +232,15 @@ def test_unreadable_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None
     (project / "open.py").write_text(DANGLING)
     if os.geteuid() != 0:
         os.chmod(path, 0)
-    else:  # root reads anything: refuse the read the way the OS would
-        real = Path.read_bytes
+    else:  # root reads anything: refuse the open the way the OS would
+        real = os.open
 
-        def read_bytes(self: Path) -> bytes:
-            if self.name == "secret.py":
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self)
+        def refusing_open(file, flags, *args, **kwargs):
+            if os.fspath(file).endswith("secret.py"):
+                raise PermissionError(13, "Permission denied", os.fspath(file))
+            return real(file, flags, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        monkeypatch.setattr(os, "open", refusing_open)
     try:
         for command in ("check", "fix"):
             result = run(command, ".")
@@ -285,6 +285,20 @@ def test_directory_symlink_loop(project: Path) -> None:
     result = run("fix", "pkg")
     assert result.exit_code == 0
     assert (pkg / "sub" / "mod.py").read_text().count("task = asyncio.create_task") == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_a_module_is_an_error_not_a_hang(project: Path) -> None:
+    """Reading a FIFO waits for a writer: a `.py` FIFO in the tree hung every run."""
+    os.mkfifo(project / "pipe.py")
+    (project / "real.py").write_text(DANGLING)
+    for args in (["check", "--no-cache", "."], ["check", "."], ["check", "pipe.py"], ["fix", "."]):
+        done = subprocess.run([sys.executable, "-m", "bgtask_lint", *args], cwd=project, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "pipe.py: error: not a regular file" in done.stderr.splitlines(), (args, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert FIXED_LINE in (project / "real.py").read_text()
 
 
 def test_a_path_given_twice(project: Path) -> None:

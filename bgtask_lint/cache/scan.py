@@ -29,7 +29,7 @@ import os
 import time
 from pathlib import Path
 
-from bgtask_lint.files import DEFAULT_EXCLUDES
+from bgtask_lint.files import DEFAULT_EXCLUDES, read_file_bytes
 from bgtask_lint.plain import Value
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
@@ -290,7 +290,7 @@ def _outside_flags(paths: list[str], walked: set[str]) -> dict[str, bool]:
 
 def _read(state: FileState) -> None:
     try:
-        state.raw = Path(state.path).read_bytes()  # as files.read_source reads
+        state.raw = read_file_bytes(state.path)  # as files.read_source reads
     except OSError:
         state.raw = state.hash = None
         return
@@ -303,7 +303,7 @@ def read_verified(state: FileState) -> bytes | None:
     if state.raw is not None:
         return state.raw
     try:
-        raw = Path(state.path).read_bytes()
+        raw = read_file_bytes(state.path)
     except OSError:
         return None
     return raw if hashlib.sha256(raw).hexdigest() == state.hash else None
