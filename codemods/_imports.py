@@ -48,6 +48,18 @@ def has_plain_import(module: cst.Module, name: str) -> bool:
     return False
 
 
+def _apart_from_imports(stmt: cst.CSTNode) -> cst.CSTNode:
+    """The first statement after an import that now opens the module, set apart from it as
+    pycodestyle wants (two blank lines before a def or a class, E302; one before other
+    code), where it was not already."""
+    wanted = 2 if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) else 1
+    lines = list(stmt.leading_lines)  # type: ignore[attr-defined]
+    blank = next((i for i, line in enumerate(lines) if line.comment is not None), len(lines))
+    if blank >= wanted:
+        return stmt
+    return stmt.with_changes(leading_lines=[cst.EmptyLine()] * (wanted - blank) + lines)  # type: ignore[attr-defined]
+
+
 def add_import(module: cst.Module, name: str) -> cst.Module:
     if has_plain_import(module, name):
         return module
@@ -65,6 +77,8 @@ def add_import(module: cst.Module, name: str) -> cst.Module:
         at = 1 if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) else 0
         lines = [cst.EmptyLine()] if at else []
         new_line = new_line.with_changes(leading_lines=lines)
+        if at < len(body):
+            body[at] = _apart_from_imports(body[at])
         return module.with_changes(body=body[:at] + [new_line] + body[at:])
     for position, (index, key) in enumerate(imports):
         if key > new_key:
