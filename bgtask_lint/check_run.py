@@ -84,6 +84,9 @@ def describe_root(root: Path, console: Console) -> None:
     if find_marked_root(root) == root:
         markers = root_markers(root)
         console.verbose(f"project root: {root} (it has {', '.join(markers)})")
+    elif (root / "__init__.py").exists():  # package_home stopped below a shared directory
+        console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: the package "
+                        f"itself, since {root.parent} is shared by unrelated projects)")
     else:
         console.verbose(f"project root: {root} (no {', '.join(ROOT_MARKERS)} above the paths: "
                         "their common directory, above any package)")

@@ -162,6 +162,14 @@ def test_no_root_above_a_package_in_the_temporary_directory_or_site_packages(
     monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
     assert package_home(shared_tmp / "app" / "routers") == shared_tmp / "app" / "routers"
     assert paths_root([shared_tmp / "app"]) == shared_tmp / "app"
+    from click.testing import CliRunner
+
+    from bgtask_lint.cli import main
+
+    result = CliRunner().invoke(main, ["check", "--verbose", "--no-cache", str(shared_tmp / "app")])
+    assert (f"bgtask-lint: project root: {shared_tmp / 'app'} (no pyproject.toml, setup.cfg, setup.py, .git "
+            f"above the paths: the package itself, since {shared_tmp} is shared by unrelated projects)"
+            ) in result.stderr.splitlines()
     site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
     (site / "webapp").mkdir(parents=True)
     (site / "webapp" / "__init__.py").write_text("")
