@@ -22,6 +22,10 @@ NEWER_SYNTAX: tuple[tuple[tuple[int, int], str, re.Pattern[str]], ...] = (
     ((3, 12), "a type parameter list (PEP 695)", re.compile(r"^\s*(async\s+def|def|class)\s+\w+\s*\[")),
     ((3, 12), "a type alias statement (PEP 695)", re.compile(r"^\s*type\s+\w+\s*(\[[^\]]*\])?\s*=")),
     ((3, 11), "an except* clause (PEP 654)", re.compile(r"^\s*except\s*\*\s*[\w(]")),
+    # `Select[*tuple[Any, ...]]`, `Array[int, *Shape]`, `*args: *Ts`: a star right after a
+    # subscript's bracket or one of its commas (a list display `[*a]` has no name before it)
+    ((3, 11), "a starred expression in a subscript or an annotation (PEP 646)",
+     re.compile(r"[\w\])]\s*\[(?:[^\[\]]*,)?\s*\*\s*[A-Za-z_(]|\*\s*\w+\s*:\s*\*\s*[A-Za-z_]")),
 )
 # where an f-string starts on a line: its prefix (f, rf or fr, any case) and its quote
 F_STRING_START = re.compile(r"""(?<![\w'"\\])(?:[fF][rR]?|[rR][fF])('''|\"\"\"|'|")""")

@@ -21,6 +21,11 @@ PEP758 = "def f():\n    try:\n        pass\n    except ValueError, TypeError:\n 
     ("class Box[T]:", "invalid syntax", (3, 10), (3, 12)),
     ("def first[T = int](items: list[T]) -> T:", "invalid syntax", (3, 12), (3, 13)),
     ("    except* ValueError:", "invalid syntax", (3, 10), (3, 11)),
+    # phoenix's SQLAlchemy statements, and the PEP's own examples
+    ("def stmt(keys: list[int]) -> Select[*tuple[Any, ...]]:", "expected ':'", (3, 10), (3, 11)),
+    ("    stmt: Select[*tuple[Any, ...]],", "invalid syntax. Perhaps you forgot a comma?", (3, 10), (3, 11)),
+    ("Shape = Array[int, *Dims]", "invalid syntax", (3, 10), (3, 11)),
+    ("def call(*args: *Ts) -> None:", "invalid syntax", (3, 10), (3, 11)),
     ("    except ValueError, TypeError:", "multiple exception types must be parenthesized", (3, 13), (3, 14)),
     ('    print(f"{x["k"]}")', "f-string: unmatched '['", (3, 11), (3, 12)),
     ("""    print(f"{'\\n'.join(rows)}")""", "f-string expression part cannot include a backslash", (3, 11), (3, 12)),
@@ -42,6 +47,9 @@ def test_the_construct_and_its_python(line: str, message: str, running: tuple[in
     ('    print(f"{a")', "f-string: expecting '}'", (3, 11)),
     ("    except ValueError, TypeError as exc:", "multiple exception types must be parenthesized", (3, 13)),
     ("    except *:", "invalid syntax", (3, 10)),
+    ("    items = [*a, *b] +", "invalid syntax", (3, 10)),  # star in a list display: parses on 3.10
+    ("    total = prices[k] * (qty", "'(' was never closed", (3, 10)),  # a product after a subscript
+    ("    Select[*tuple[Any, ...]] +", "invalid syntax", (3, 11)),  # that Python parses it
 ])
 def test_no_claim_where_a_newer_python_would_not_help(line: str, message: str, running: tuple[int, int]) -> None:
     assert newer_python(f"x = 1\n{line}\n", 2, message, running) is None
