@@ -41,6 +41,12 @@ def test_every_app_is_checked_without_a_crash(corpus_runs) -> None:
 
 def test_precision_and_recall_hold_per_code(corpus_runs) -> None:
     score, runs = corpus_runs
+    if sys.version_info < (3, 11):
+        # letta and phoenix use Python 3.11 syntax (`except*`, `Select[*tuple[...]]`): those
+        # modules are one error line each, which says so, and their findings are not there
+        unreadable = [line for run in runs for line in run.errors]
+        assert unreadable and all("which needs Python 3.11 or newer" in line for line in unreadable), unreadable
+        pytest.skip("the recorded scores need a Python that parses the whole corpus (3.11 or newer)")
     scores, _, _ = score.score(runs)
     floor = json.loads((REALWORLD / "baseline.json").read_text())
     drops = []
