@@ -18,6 +18,7 @@ from bgtask_lint.files import (
     find_marked_root,
     path_problem,
     paths_root,
+    projects_of,
     read_source,
     root_markers,
 )
@@ -140,50 +141,61 @@ def stdin_path(stdin_filename: str | None, console: Console) -> Path:
     return path
 
 
+Prepared = tuple[list[Path], Settings, Path]  # the paths to use, their settings, their project root
+
+
 def prepare(typed: tuple[str, ...], stdin_filename: str | None, settings_for,
-            console: Console) -> tuple[list[Path], Settings, Path] | None:
-    """The paths to use, their settings and their project root (said with --verbose); None
-    when no path named can be used (each said in one line). `settings_for(start)`: the
-    settings for a run starting at `start` (raises ConfigError)."""
+            console: Console) -> list[Prepared] | None:
+    """The paths to use, by project, with their settings and root (said with --verbose):
+    files of two services of a monorepo are two projects (files.projects_of). None when no
+    path named can be used (each said in one line). `settings_for(start)`: the settings
+    for a run starting at `start` (raises ConfigError)."""
     if typed == ("-",):
         named = [stdin_path(stdin_filename, console)]
+        projects = [(paths_root(named), named)]
     else:
         named = usable_paths(typed, console)
         if not named:
             return None
-    settings = settings_for(named[0])
-    root = paths_root(named)
-    describe_root(root, console)
-    describe_settings(settings, console)
-    return (named if typed == ("-",) else forced_excludes(named, settings, root)), settings, root
+        projects = projects_of(named)
+    prepared = []
+    for root, paths in projects:
+        settings = settings_for(paths[0])
+        describe_root(root, console)
+        describe_settings(settings, console)
+        prepared.append((paths if typed == ("-",) else forced_excludes(paths, settings, root), settings, root))
+    return prepared
 
 
-def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path] | None, options: CheckOptions,
+def run_check(typed: tuple[str, ...], prepared: list[Prepared] | None, options: CheckOptions,
               console: Console) -> int:
     from bgtask_lint.report import render_fixable, render_summary
 
-    if prepared is None or not prepared[0]:
+    projects = [project for project in prepared or () if project[0]]
+    if not projects:
         return report_nothing_checked(options, console)
-    named, settings, root = prepared
-    if typed == ("-",):
-        if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
-            return EXIT_CLEAN
-        try:
-            text = read_stdin(named[0])
-        except SourceError as exc:
-            console.error(named[0], str(exc))
-            return EXIT_ERROR
-        result = _check_loaded(named, settings, root, options, overrides={named[0]: text})
-    elif options.add_noqa:
-        return run_add_noqa(named, settings, root, console)
-    elif options.unused_noqa:
-        result = _check_loaded(named, settings, root, options)
-    else:
-        from bgtask_lint.runner import check_paths
+    if options.add_noqa:
+        return max(run_add_noqa(named, settings, root, console) for named, settings, root in projects)
+    results = []
+    for named, settings, root in projects:
+        if typed == ("-",):
+            if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
+                return EXIT_CLEAN
+            try:
+                text = read_stdin(named[0])
+            except SourceError as exc:
+                console.error(named[0], str(exc))
+                return EXIT_ERROR
+            results.append(_check_loaded(named, settings, root, options, overrides={named[0]: text}))
+        elif options.unused_noqa:
+            results.append(_check_loaded(named, settings, root, options))
+        else:
+            from bgtask_lint.runner import check_paths
 
-        cache_run = cache_record() if options.cache else None
-        result = check_paths(named, settings, root, jobs=options.jobs, cache=options.cache)
-        describe_cache(options.cache, cache_run, console)
+            cache_run = cache_record() if options.cache else None
+            results.append(check_paths(named, settings, root, jobs=options.jobs, cache=options.cache))
+            describe_cache(options.cache, cache_run, console)
+    result = results[0] if len(results) == 1 else _merged(results)
 
     for error in result.errors:
         console.error(error.path, error.message)
@@ -205,6 +217,20 @@ def run_check(typed: tuple[str, ...], prepared: tuple[list[Path], Settings, Path
     if not console.close() or console.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.findings and not options.exit_zero else EXIT_CLEAN
+
+
+def _merged(results: list["CheckResult"]) -> "CheckResult":
+    """One report of the projects checked one after another."""
+    from bgtask_lint.results import CheckResult
+
+    merged = CheckResult()
+    for result in results:
+        merged.findings.extend(result.findings)
+        merged.errors.extend(result.errors)
+        merged.files_checked += result.files_checked
+        merged.hidden_in_tests += result.hidden_in_tests
+    merged.findings.sort()
+    return merged
 
 
 def report_nothing_checked(options: CheckOptions, console: Console) -> int:

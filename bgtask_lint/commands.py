@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bgtask_lint.check_run import EXIT_CLEAN, EXIT_ERROR, CheckOptions, prepare, run_check
+from bgtask_lint.check_run import EXIT_CLEAN, EXIT_ERROR, CheckOptions, Prepared, prepare, run_check
 from bgtask_lint.config import ConfigError, Settings, load_settings, parse_code_list, tool_table
 from bgtask_lint.console import Console
 
@@ -65,7 +65,7 @@ class RunSetup:
         except ConfigError as exc:
             raise UsageProblem(str(exc)) from None
 
-    def prepare(self) -> tuple[list[Path], Settings, Path] | None:
+    def prepare(self) -> "list[Prepared] | None":
         return prepare(self.paths, self.params["stdin_filename"], self.settings_for, self.console)
 
 
@@ -101,12 +101,14 @@ def fix_paths(run: RunSetup, *, unsafe: bool, diff: bool) -> int:
     prepared = run.prepare()
     if prepared is None:
         return EXIT_ERROR
-    named, settings, root = prepared
     options = FixOptions(diff=diff, unsafe=unsafe, show_fixes=params["show_fixes"], exit_zero=params["exit_zero"],
                          cache=not params["no_cache"], jobs=params["jobs"], output_format=params["output_format"])
     if run.stdin:
+        named, settings, root = prepared[0]
         return run_fix_stdin(named[0], settings, root, options, run.console)
-    if not named:
+    projects = [project for project in prepared if project[0]]
+    if not projects:
         run.console.verbose("every path named is excluded (--force-exclude): nothing to fix")
         return EXIT_CLEAN
-    return run_fix(named, settings, root, options, run.console)
+    # each project fixed and reported on its own (its summary line too): the worst exit wins
+    return max(run_fix(named, settings, root, options, run.console) for named, settings, root in projects)

@@ -299,6 +299,38 @@ def find_marked_root(start: Path) -> Path | None:
     return None
 
 
+def _marked_root_known(path: Path, known: dict[Path, Path | None]) -> Path | None:
+    """find_marked_root, asked once per directory: `pre-commit run --all-files` names
+    thousands of files, and resolving each (a stat per part of its path) cost 0.25 s on
+    litellm. A file that is no symlink has the marked root of its directory."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        mode = os.lstat(absolute).st_mode
+    except OSError:
+        mode = 0  # missing: its directory's root, as find_marked_root gives it
+    if stat.S_ISLNK(mode):
+        try:
+            return find_marked_root(path)
+        except (OSError, RuntimeError):  # a loop (said as the file's error): where it is named
+            mode = 0
+    directory = absolute if stat.S_ISDIR(mode) else absolute.parent
+    if directory not in known:
+        # climbing from the resolved directory, each directory's markers looked at once
+        climbed: list[Path] = [directory]
+        found: Path | None = None
+        for candidate in (resolved := directory.resolve(), *resolved.parents):
+            if candidate in known:
+                found = known[candidate]
+                break
+            climbed.append(candidate)
+            if root_markers(candidate):
+                found = candidate
+                break
+        for seen in climbed:
+            known[seen] = found
+    return known[directory]
+
+
 def root_markers(directory: Path) -> list[str]:
     """The markers that make `directory` a project root. A `setup.py` inside a package
     (beside an `__init__.py`: `langflow/initial_setup/setup.py`) is one of its modules, not
@@ -356,6 +388,21 @@ def _shared_by_projects(directory: Path) -> bool:
 
     shared = {Path.home(), Path(tempfile.gettempdir())}
     return directory in {place.resolve() for place in shared} | shared
+
+
+def projects_of(paths: list[Path]) -> list[tuple[Path, list[Path]]]:
+    """The paths named on the command line, by the project each belongs to: (root, paths)
+    in the order first named. A path is in the project of the nearest marker above it
+    (pre-commit names the files of every service of a monorepo at once, and each is
+    checked as `check` of that file alone, and flake8, would check it); the paths with no
+    marker above them are one project, rooted as `paths_root` roots them."""
+    by_marker: dict[Path | None, list[Path]] = {}
+    known: dict[Path, Path | None] = {}  # directory -> its marked root (`--all-files`: thousands of paths)
+    for path in paths:
+        by_marker.setdefault(_marked_root_known(path, known), []).append(path)
+    if len(by_marker) == 1:
+        return [(paths_root(paths), paths)]
+    return [(marked if marked is not None else paths_root(members), members) for marked, members in by_marker.items()]
 
 
 def paths_root(paths: list[Path]) -> Path:

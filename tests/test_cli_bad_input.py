@@ -118,6 +118,37 @@ def test_nothing_green_after_an_error(project: Path) -> None:
     assert code == 2 and output.strip() == "/nonexistent: error: no such file or directory"
 
 
+SERVICE = ("import time\nfrom fastapi import BackgroundTasks\n\n\ndef job():\n    time.sleep(1)\n\n\n"
+           "async def ep(bg: BackgroundTasks):\n    bg.add_task(job())\n    time.sleep(1)\n")
+
+
+def test_files_of_two_projects_named_at_once_are_each_checked_with_their_own_settings(project: Path) -> None:
+    """pre-commit names the changed files of every service of a monorepo in one run: each
+    file is checked as its own project checks it (its root, its settings), whatever the
+    order, as flake8 checks it. It was the first file's project and settings for all."""
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    for service, table in (("a", '[tool.bgtask-lint]\nselect = ["BGT1"]\n'), ("b", "[project]\nname = 'b'\n")):
+        (project / service / "app").mkdir(parents=True)
+        (project / service / "pyproject.toml").write_text(table)
+        (project / service / "app" / "__init__.py").write_text("")
+        (project / service / "app" / "jobs.py").write_text(SERVICE)
+    first, second = "a/app/jobs.py", "b/app/jobs.py"
+    expected = [f"{first}:10:17: BGT101", f"{second}:10:17: BGT101", f"{second}:10:17: BGT302",
+                f"{second}:11:5: BGT301"]
+    for paths in ((first, second), (second, first)):
+        for cache in ((), ("--no-cache",)):
+            result = run("check", *cache, *paths)
+            assert [" ".join(line.split()[:2]) for line in result.stdout.splitlines()] == expected, (paths, cache)
+            assert result.exit_code == 1
+    flake8 = subprocess.run([sys.executable, "-m", "flake8", "--select", "BGT", second, first], cwd=project,
+                            capture_output=True, text=True)
+    assert [" ".join(line.split()[:2]) for line in flake8.stdout.splitlines()] == expected
+    result = run("fix", second, first)
+    assert result.exit_code == 0, result.output
+    assert "bg.add_task(job)\n    time.sleep(1)" in (project / first).read_text()  # a fixes BGT1 only
+    assert "await asyncio.sleep(1)" in (project / second).read_text()
+
+
 def test_a_nested_pyproject_moves_the_root_and_verbose_says_so(project: Path) -> None:
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     backend = project / "backend"
