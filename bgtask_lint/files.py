@@ -333,12 +333,24 @@ def _marked_root_known(path: Path, known: dict[Path, Path | None]) -> Path | Non
 
 def root_markers(directory: Path) -> list[str]:
     """The markers that make `directory` a project root. A `setup.py` inside a package
-    (beside an `__init__.py`: `langflow/initial_setup/setup.py`) is one of its modules, not
-    a root."""
+    (beside an `__init__.py`, as `langflow/initial_setup/setup.py`, or in a namespace part
+    of one) is one of its modules, not a root."""
     found = [marker for marker in ROOT_MARKERS if (directory / marker).exists()]
-    if "setup.py" in found and (directory / "__init__.py").exists():
+    if "setup.py" in found and _in_a_package(directory):
         found.remove("setup.py")
     return found
+
+
+def _in_a_package(directory: Path) -> bool:
+    """A package's directory, or a namespace part of one (`marimo/_mcp/` below
+    `marimo/__init__.py`, whose `setup.py` sets up a server): a `setup.py` there is a module."""
+    for _ in range(NAMESPACE_DEPTH):
+        if (directory / "__init__.py").exists():
+            return True
+        if directory.parent == directory:
+            return False
+        directory = directory.parent
+    return False
 
 
 def find_project_root(start: Path) -> Path:

@@ -127,6 +127,29 @@ def test_a_tree_without_markers_is_one_project_for_flake8_too(tmp_path: Path) ->
         assert [(f.line, f.code) for f in alone.findings] == expected, module
 
 
+def test_a_module_called_setup_in_a_namespace_part_of_a_package_is_no_root(tmp_path: Path) -> None:
+    """marimo's `marimo/_mcp/setup.py` (no `__init__.py` in `_mcp/`) sets up a server: a
+    module, not a project root. Files beside it (an editor, flake8, pre-commit) were rooted
+    at `_mcp/`, and split from the rest of the package when named together."""
+    from bgtask_lint.files import find_project_root, projects_of
+
+    tree = tmp_path / "repo"
+    (tree / "marimo" / "_mcp" / "server").mkdir(parents=True)
+    (tree / ".git").mkdir()
+    (tree / "marimo" / "__init__.py").write_text("")
+    (tree / "marimo" / "_mcp" / "setup.py").write_text("def setup_mcp_server(app):\n    return app\n")
+    (tree / "marimo" / "_mcp" / "server" / "main.py").write_text("x = 1\n")
+    (tree / "marimo" / "jobs.py").write_text("x = 1\n")
+    assert find_project_root(tree / "marimo" / "_mcp" / "server" / "main.py") == tree
+    assert find_project_root(tree / "marimo" / "_mcp" / "setup.py") == tree
+    named = [tree / "marimo" / "_mcp" / "server" / "main.py", tree / "marimo" / "jobs.py"]
+    assert projects_of(named) == [(tree, named)]
+    # a setup.py outside any package is a root, as before
+    (tree / "tools").mkdir()
+    (tree / "tools" / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    assert find_project_root(tree / "tools" / "setup.py") == tree / "tools"
+
+
 def test_no_root_above_a_package_in_home_and_three_namespace_levels(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A package right in the home directory (or at /, as `/app` in a container) is not
