@@ -60,11 +60,13 @@ def measure_tree(root: Path, python: str, reps: int, scratch: Path) -> dict[str,
     summary = ""
     for _ in range(reps):
         for command in ("check", "fix"):
-            copy = scratch / root.name
-            if copy.exists():
-                shutil.rmtree(copy)
+            # a folder of its own each time: a package's copy is rooted at the folder that
+            # holds it, and so is its cache, which would make the next run warm
+            run_dir = Path(tempfile.mkdtemp(dir=scratch))
+            copy = run_dir / root.name
             shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".bgtask_lint_cache"))
-            seconds, last = timed([python, "-m", "bgtask_lint", command, str(copy)], cwd=scratch)
+            seconds, last = timed([python, "-m", "bgtask_lint", command, str(copy)], cwd=run_dir)
+            shutil.rmtree(run_dir)
             best[command] = min(best[command], seconds)
             if command == "fix":
                 summary = last

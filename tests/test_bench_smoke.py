@@ -124,6 +124,29 @@ def test_fix_ratio_times_check_and_fix_on_fresh_copies(tmp_path: Path) -> None:
     assert "trees within 1.5x" in fix_ratio.report(result)
 
 
+def test_fix_ratio_starts_every_run_cold_also_for_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package's copy is rooted at the folder holding it, and its cache with it: each run
+    gets a folder of its own, so no `check` of a later repetition finds the cache warm."""
+    fix_ratio = _load("bench_fix_ratio", BENCH.parent / "fix_ratio.py")
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "main.py").write_text("import asyncio\n\n\nasync def go():\n    asyncio.create_task(go())\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    caches_seen: list[bool] = []
+    real_timed = fix_ratio.timed
+
+    def timed(command: list[str], cwd: Path):
+        caches_seen.append(any(scratch.rglob(".bgtask_lint_cache")))  # before the run: left by an earlier one?
+        return real_timed(command, cwd)
+
+    monkeypatch.setattr(fix_ratio, "timed", timed)
+    fix_ratio.measure_tree(package, sys.executable, 2, scratch)
+    assert caches_seen == [False] * 4
+    assert list(scratch.iterdir()) == []
+
+
 def test_fix_ratio_times_the_package_with_its_bytecode_written() -> None:
     """A module edited since its last compile would otherwise be compiled by every timed
     run (PYTHONDONTWRITEBYTECODE is set here)."""
