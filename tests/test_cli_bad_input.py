@@ -142,7 +142,8 @@ def test_files_of_two_projects_named_at_once_are_each_checked_with_their_own_set
             assert result.exit_code == 1
     flake8 = subprocess.run([sys.executable, "-m", "flake8", "--select", "BGT", second, first], cwd=project,
                             capture_output=True, text=True)
-    assert [" ".join(line.split()[:2]) for line in flake8.stdout.splitlines()] == expected
+    assert sorted(" ".join(line.split()[:2]) for line in flake8.stdout.splitlines()) == expected  # flake8 5 keeps
+    # the order it was given
     result = run("fix", second, first)
     assert result.exit_code == 0, result.output
     assert "bg.add_task(job)\n    time.sleep(1)" in (project / first).read_text()  # a fixes BGT1 only
