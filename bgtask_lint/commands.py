@@ -95,7 +95,7 @@ def fix_command(params: dict, stdout_is_tty: bool) -> int:
 
 def fix_paths(run: RunSetup, *, unsafe: bool, diff: bool) -> int:
     """`fix` (or `check --fix`) of the paths the run names."""
-    from bgtask_lint.fix_run import FixOptions, run_fix, run_fix_stdin
+    from bgtask_lint.fix_run import FixOptions, fix_projects, run_fix_stdin
 
     params = run.params
     prepared = run.prepare()
@@ -110,5 +110,4 @@ def fix_paths(run: RunSetup, *, unsafe: bool, diff: bool) -> int:
     if not projects:
         run.console.verbose("every path named is excluded (--force-exclude): nothing to fix")
         return EXIT_CLEAN
-    # each project fixed and reported on its own (its summary line too): the worst exit wins
-    return max(run_fix(named, settings, root, options, run.console) for named, settings, root in projects)
+    return fix_projects(projects, options, run.console)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import codecs
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +52,9 @@ class FixOptions:
     cache: bool = True
     jobs: int | None = None
     output_format: str = "text"  # of the findings that remain
+    # paths of several projects (fix_projects): each project's (remaining, fixes, failed),
+    # reported once when every project is done
+    gathered: list | None = None
 
 
 def _timeout_ok(settings: Settings, console: Console) -> bool:
@@ -421,6 +424,10 @@ def _finish(console: Console, options: FixOptions, remaining: list[Finding], fix
     """Print what remains (in the chosen format), the fixes (`--show-fixes`) and the summary."""
     from bgtask_lint.check_run import CheckOptions, report_findings
 
+    if options.gathered is not None:
+        options.gathered.append((remaining, fixes, failed))
+        return EXIT_CLEAN
+
     fixed = Counter()
     for fix in fixes.values():
         fixed.update(fix.fixed)
@@ -441,6 +448,19 @@ def _finish(console: Console, options: FixOptions, remaining: list[Finding], fix
     if options.diff:
         return EXIT_FINDINGS if changed_files else EXIT_CLEAN
     return EXIT_FINDINGS if remaining else EXIT_CLEAN
+
+
+def fix_projects(projects: list[tuple[list[Path], Settings, Path]], options: FixOptions, console: Console) -> int:
+    """`fix` of paths of several projects, each with its own root and settings, in one
+    report: one list of what remains (one JSON or SARIF document), one summary."""
+    if len(projects) == 1:
+        return run_fix(*projects[0], options, console)
+    gathering = replace(options, gathered=[])
+    exits = [run_fix(named, settings, root, gathering, console) for named, settings, root in projects]
+    remaining = sorted(finding for found, _, _ in gathering.gathered for finding in found)
+    fixes = {path: fix for _, found, _ in gathering.gathered for path, fix in found.items()}
+    failed = sum(count for _, _, count in gathering.gathered)
+    return max(_finish(console, options, remaining, fixes, failed), *exits)
 
 
 def show_fixes(fixes: dict[Path, FileFix], display: Callable[[Path], str], diff: bool) -> str:

@@ -4,6 +4,7 @@ directory says so; `--verbose` says which root and config a nested pyproject.tom
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -148,6 +149,15 @@ def test_files_of_two_projects_named_at_once_are_each_checked_with_their_own_set
     assert result.exit_code == 0, result.output
     assert "bg.add_task(job)\n    time.sleep(1)" in (project / first).read_text()  # a fixes BGT1 only
     assert "await asyncio.sleep(1)" in (project / second).read_text()
+    # one report for both: one JSON document of what remains, one summary line
+    for path in (first, second):
+        (project / path).write_text(SERVICE + '\n\nasync def peek():\n    return open("x").read()\n')
+    done = program("fix", "--format", "json", first, second, cwd=project)
+    remaining = json.loads(done.stdout)
+    assert [(item["filename"].replace(os.sep, "/"), item["code"]) for item in remaining] == [(second, "BGT301")]
+    assert [line for line in done.stderr.splitlines() if line.startswith("Fixed")] == [
+        "Fixed 4 findings (BGT101: 2, BGT301: 1, BGT401: 1) in 2 files. "
+        "1 remaining (no safe fix): BGT301: 1."], done.stderr
 
 
 def test_a_nested_pyproject_moves_the_root_and_verbose_says_so(project: Path) -> None:
