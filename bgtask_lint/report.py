@@ -26,17 +26,17 @@ class Display:
 
     def __init__(self, given: Iterable[str] = (), cwd: str | None = None):
         self.cwd = cwd or os.getcwd()
-        named: list[tuple[str, str]] = []  # (absolute form, as typed), the longest first
+        # absolute form -> as typed; where two typed paths have one form, the first named.
+        # A dict, not a list scanned per finding: pre-commit names thousands of files
+        # (litellm's 3,133: 0.58 s of rendering, now a lookup per directory level)
+        self.named: dict[str, str] = {}
+        resolved_directories: dict[str, str] = {}
         for typed in given:
             if typed == "-":
                 continue
             absolute = os.path.abspath(os.path.join(self.cwd, typed))
-            try:
-                resolved = str(Path(absolute).resolve())
-            except (OSError, RuntimeError):  # a symlink loop
-                resolved = absolute
-            named += [(resolved, typed), (absolute, typed)]
-        self.named = sorted(named, key=lambda pair: -len(pair[0]))
+            self.named.setdefault(_resolved(absolute, resolved_directories), typed)
+            self.named.setdefault(absolute, typed)
         self.shown: dict[str, str] = {}  # aliases a front end chose (stdin: "-")
 
     def __call__(self, path: Path | str) -> str:
@@ -45,13 +45,36 @@ class Display:
             return self.shown[text]
         if not os.path.isabs(text):  # found by walking a typed path: already in its terms
             return os.path.normpath(text)
-        for prefix, typed in self.named:
-            if text == prefix:
-                return typed
-            if text.startswith(prefix.rstrip(os.sep) + os.sep):
-                return os.path.normpath(os.path.join(typed, text[len(prefix.rstrip(os.sep)) + 1:]))
+        typed = self.named.get(text)
+        if typed is not None:
+            return typed
+        # the nearest named directory above it (the longest prefix)
+        above = text
+        while True:
+            parent = os.path.dirname(above)
+            if parent == above:
+                break
+            above = parent
+            typed = self.named.get(above)
+            if typed is not None:
+                return os.path.normpath(os.path.join(typed, text[len(above.rstrip(os.sep)) + 1:]))
         below = self.cwd.rstrip(os.sep) + os.sep
         return text[len(below):] if text.startswith(below) else text
+
+
+def _resolved(absolute: str, directories: dict[str, str]) -> str:
+    """`Path(absolute).resolve()`, resolving each directory once: a path that is no symlink
+    is its resolved directory plus its name (a loop stays as it is)."""
+    directory, name = os.path.split(absolute)
+    try:
+        link = os.path.islink(absolute)
+        if directory not in directories:
+            directories[directory] = str(Path(directory).resolve())
+        if not link and name:
+            return os.path.join(directories[directory], name)
+        return str(Path(absolute).resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return absolute
 
 
 def fixable(finding: Finding, unsafe: bool) -> bool:
