@@ -175,7 +175,7 @@ def run_check(typed: tuple[str, ...], prepared: list[Prepared] | None, options: 
     if not projects:
         return report_nothing_checked(options, console)
     if options.add_noqa:
-        return max(run_add_noqa(named, settings, root, console) for named, settings, root in projects)
+        return run_add_noqa(projects, console)
     results = []
     for named, settings, root in projects:
         if typed == ("-",):
@@ -297,8 +297,22 @@ def report_findings(findings: list[Finding], options: CheckOptions, console: Con
             print(lines, file=sys.stderr)
 
 
-def run_add_noqa(paths: list[Path], settings: Settings, root: Path, console: Console) -> int:
-    """`check --add-noqa`: each finding's code into a `# noqa:` comment on its line."""
+def run_add_noqa(projects: list[Prepared], console: Console) -> int:
+    """`check --add-noqa`: each finding's code into a `# noqa:` comment on its line (of
+    every project named, one summary)."""
+    added = files = refused = 0
+    for paths, settings, root in projects:
+        counts = _add_noqa_to_project(paths, settings, root, console)
+        added, files, refused = added + counts[0], files + counts[1], refused + counts[2]
+    console.note(f"Added {added} noqa code{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}."
+                 + (f" {refused} finding{'s' if refused != 1 else ''} could not be suppressed." if refused else ""))
+    if console.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if refused else EXIT_CLEAN
+
+
+def _add_noqa_to_project(paths: list[Path], settings: Settings, root: Path, console: Console) -> tuple[int, int, int]:
+    """(codes added, files written, findings that could not be suppressed) in one project."""
     from bgtask_lint.noqa import add_noqa
     from bgtask_lint.project import Project
 
@@ -329,8 +343,4 @@ def run_add_noqa(paths: list[Path], settings: Settings, root: Path, console: Con
             continue
         added += result.added
         files += 1
-    console.note(f"Added {added} noqa code{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}."
-                 + (f" {refused} finding{'s' if refused != 1 else ''} could not be suppressed." if refused else ""))
-    if console.errors:
-        return EXIT_ERROR
-    return EXIT_FINDINGS if refused else EXIT_CLEAN
+    return added, files, refused

@@ -158,6 +158,13 @@ def test_files_of_two_projects_named_at_once_are_each_checked_with_their_own_set
     assert [line for line in done.stderr.splitlines() if line.startswith("Fixed")] == [
         "Fixed 4 findings (BGT101: 2, BGT301: 1, BGT401: 1) in 2 files. "
         "1 remaining (no safe fix): BGT301: 1."], done.stderr
+    # --add-noqa: each project's own findings suppressed, one summary
+    for path in (first, second):
+        (project / path).write_text(SERVICE)
+    done = program("check", "--add-noqa", second, first, cwd=project)
+    assert done.stderr.strip() == "Added 4 noqa codes to 2 files.", done.stderr
+    assert "bg.add_task(job())  # noqa: BGT101\n    time.sleep(1)\n" in (project / first).read_text()
+    assert "time.sleep(1)  # noqa: BGT301" in (project / second).read_text()
 
 
 def test_a_nested_pyproject_moves_the_root_and_verbose_says_so(project: Path) -> None:
