@@ -176,26 +176,18 @@ def run_check(typed: tuple[str, ...], prepared: list[Prepared] | None, options: 
         return report_nothing_checked(options, console)
     if options.add_noqa:
         return run_add_noqa(projects, console)
-    results = []
-    for named, settings, root in projects:
-        if typed == ("-",):
-            if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
-                return EXIT_CLEAN
-            try:
-                text = read_stdin(named[0])
-            except SourceError as exc:
-                console.error(named[0], str(exc))
-                return EXIT_ERROR
-            results.append(_check_loaded(named, settings, root, options, overrides={named[0]: text}))
-        elif options.unused_noqa:
-            results.append(_check_loaded(named, settings, root, options))
-        else:
-            from bgtask_lint.runner import check_paths
-
-            cache_run = cache_record() if options.cache else None
-            results.append(check_paths(named, settings, root, jobs=options.jobs, cache=options.cache))
-            describe_cache(options.cache, cache_run, console)
-    result = results[0] if len(results) == 1 else _merged(results)
+    if typed == ("-",):  # one project: the one stdin's file name is in
+        [(named, settings, root)] = projects
+        if settings.force_exclude and excluded_below_root(named[0], settings.excludes, root):
+            return EXIT_CLEAN
+        try:
+            text = read_stdin(named[0])
+        except SourceError as exc:
+            console.error(named[0], str(exc))
+            return EXIT_ERROR
+        result = _check_loaded(named, settings, root, options, overrides={named[0]: text})
+    else:
+        result = _merged([_check_project(named, settings, root, options, console) for named, settings, root in projects])
 
     for error in result.errors:
         console.error(error.path, error.message)
@@ -219,10 +211,24 @@ def run_check(typed: tuple[str, ...], prepared: list[Prepared] | None, options: 
     return EXIT_FINDINGS if result.findings and not options.exit_zero else EXIT_CLEAN
 
 
+def _check_project(named: list[Path], settings: Settings, root: Path, options: CheckOptions,
+                   console: Console) -> "CheckResult":
+    if options.unused_noqa:
+        return _check_loaded(named, settings, root, options)
+    from bgtask_lint.runner import check_paths
+
+    cache_run = cache_record() if options.cache else None
+    result = check_paths(named, settings, root, jobs=options.jobs, cache=options.cache)
+    describe_cache(options.cache, cache_run, console)
+    return result
+
+
 def _merged(results: list["CheckResult"]) -> "CheckResult":
     """One report of the projects checked one after another."""
     from bgtask_lint.results import CheckResult
 
+    if len(results) == 1:
+        return results[0]
     merged = CheckResult()
     for result in results:
         merged.findings.extend(result.findings)

@@ -193,6 +193,18 @@ def _resolve(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
+def resolved_path(path: Path | str, directories: dict[str, Path]) -> Path:
+    """`_resolve(path)`, resolving each directory once (`directories` remembers them): a
+    file that is no symlink is its resolved directory plus its name. Thousands of files
+    named (pre-commit's `--all-files`) each cost a stat per part of their path otherwise."""
+    directory, name = os.path.split(os.path.abspath(path))
+    if not name or os.path.islink(path):
+        return _resolve(Path(path))
+    if directory not in directories:
+        directories[directory] = _resolve(Path(directory))
+    return directories[directory] / name
+
+
 _LOOP = "symbolic link loop"
 
 
@@ -227,9 +239,10 @@ def iter_python_files(
     """
     seen: set[Path] = set()
     gitignore = getattr(excludes, "respect_gitignore", True)
+    directories: dict[str, Path] = {}
     for given in paths:
         if not given.is_dir():  # a file, or what its reader reports: missing, a FIFO
-            resolved = _resolve(given)
+            resolved = resolved_path(given, directories)
             if resolved not in seen:
                 seen.add(resolved)
                 yield given

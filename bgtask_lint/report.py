@@ -9,6 +9,7 @@ import re
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
+from bgtask_lint.files import resolved_path
 from bgtask_lint.findings import DOCS_URL, Finding
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
@@ -35,7 +36,7 @@ class Display:
             if typed == "-":
                 continue
             absolute = os.path.abspath(os.path.join(self.cwd, typed))
-            self.named.setdefault(_resolved(absolute, resolved_directories), typed)
+            self.named.setdefault(str(resolved_path(absolute, resolved_directories)), typed)
             self.named.setdefault(absolute, typed)
         self.shown: dict[str, str] = {}  # aliases a front end chose (stdin: "-")
 
@@ -60,21 +61,6 @@ class Display:
                 return os.path.normpath(os.path.join(typed, text[len(above.rstrip(os.sep)) + 1:]))
         below = self.cwd.rstrip(os.sep) + os.sep
         return text[len(below):] if text.startswith(below) else text
-
-
-def _resolved(absolute: str, directories: dict[str, str]) -> str:
-    """`Path(absolute).resolve()`, resolving each directory once: a path that is no symlink
-    is its resolved directory plus its name (a loop stays as it is)."""
-    directory, name = os.path.split(absolute)
-    try:
-        link = os.path.islink(absolute)
-        if directory not in directories:
-            directories[directory] = str(Path(directory).resolve())
-        if not link and name:
-            return os.path.join(directories[directory], name)
-        return str(Path(absolute).resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return absolute
 
 
 def fixable(finding: Finding, unsafe: bool) -> bool:

@@ -413,7 +413,7 @@ class _Changed:
             stored = self.old_outlines.get(path)
             old_hash, _, old = stored.partition("|") if isinstance(stored, str) else ("", "", "")
             row = self.rows.get(path)
-            module = self.index.by_path.get(Path(path)) if self.index is not None else None
+            module = self._indexed(path)
             state = self.files.get(path)
             usable = (bool(old_hash) and row is not None and old_hash == row[HASH] and module is not None
                       and path in self.known_set and state is not None and state.hash is not None
@@ -422,11 +422,13 @@ class _Changed:
             self.affected[path] = cutoff.affected(old, module) if usable else None
         return self.affected[path]
 
+    def _indexed(self, path: str) -> "ModuleInfo | None":
+        """The module of `path` in this run's index, once built."""
+        return self.index.by_path.get(Path(path)) if self.index is not None else None
+
     def _read_text(self, path: str) -> str | None:
         """A known file's current text: its module's, when parsed in this run."""
-        module = self.index.by_path.get(Path(path)) if self.index is not None else None
-        if module is None:
-            module = self.modules.get(path)
+        module = self._indexed(path) or self.modules.get(path)
         if module is not None:
             return module.source
         if path not in self.files:
@@ -732,7 +734,6 @@ class _Changed:
         from bgtask_lint.cache import cutoff
 
         outlines: dict[str, str] = {}  # path -> "<content hash>|<outline>"
-        by_path = self.index.by_path if self.index is not None else {}
         for path, state in self.files.items():
             if state.hash is None or path not in read or path not in self.known_set:
                 continue
@@ -740,7 +741,7 @@ class _Changed:
             if isinstance(old, str) and old.startswith(state.hash + "|"):
                 outlines[path] = old
                 continue
-            module = dict.get(by_path, Path(path)) or self.modules.get(path)
+            module = self._indexed(path) or self.modules.get(path)
             if module is not None:
                 outlines[path] = f"{state.hash}|{cutoff.outline(module)}"
         return outlines
