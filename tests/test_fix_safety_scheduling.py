@@ -329,3 +329,69 @@ def test_second_fix_changes_nothing_and_reuses_the_callback(tmp_path: Path) -> N
     assert twice.count("def _background_task_done") == 1
     assert twice.count("_background_tasks: set = set()") == 1
     assert "task.add_done_callback(_background_task_done)" in twice
+
+
+# --- BGT103: the registry and the callback are the module's own names ------------------------
+
+NAMES_TAKEN = '''\
+import asyncio
+import logging
+
+log = logging.getLogger("jobs")
+_background_tasks = []  # the names of the jobs started
+
+
+async def work(n):
+    await asyncio.sleep(0)
+    if n < 0:
+        raise ValueError(f"bad {n}")
+    return n
+
+
+async def spawn(n):
+    _background_tasks.append(n)
+    asyncio.create_task(work(n))
+'''
+
+
+@pytest.mark.parametrize("variant", ["list", "parameter", "callback parameter", "imported"])
+def test_a_name_the_module_uses_otherwise_is_not_taken_for_the_registry(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, variant: str) -> None:
+    """The fix's `_background_tasks.add(task)` and `add_done_callback(_background_task_done)`
+    must reach the set and the def it writes: not the module's list of that name (an
+    AttributeError when a task starts), a parameter of the def around the task, or a
+    registry imported from elsewhere (which the fix would shadow)."""
+    text = NAMES_TAKEN
+    if variant == "parameter":
+        text = text.replace("async def spawn(n):\n    _background_tasks.append(n)\n",
+                            "async def spawn(n, _background_tasks=None):\n")
+        text = text.replace("_background_tasks = []  # the names of the jobs started\n", "")
+    elif variant == "callback parameter":
+        text = text.replace("async def spawn(n):", "async def spawn(n, _background_task_done=print):")
+    elif variant == "imported":
+        (tmp_path / "registry.py").write_text("_background_tasks = []\n")
+        text = text.replace("_background_tasks = []  # the names of the jobs started\n",
+                            "from registry import _background_tasks\n")
+    findings, after = fixed(tmp_path, text)
+    assert only(findings, "BGT103").fix == "safe"
+    sys.path.insert(0, str(tmp_path))
+    try:
+        module = load(tmp_path, after)
+        with caplog.at_level(logging.DEBUG):
+            _run_spawns(module, [3, -1])
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("registry", None)
+    failures = [r for r in caplog.records if r.name == "jobs"]
+    assert len(failures) == 1 and isinstance(failures[0].exc_info[1], ValueError)
+    if variant != "parameter":
+        assert module._background_tasks == [3, -1]  # the module's own list, as before the fix
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+def test_the_modules_own_set_registry_is_reused(tmp_path: Path) -> None:
+    text = DROPPED.replace('log = logging.getLogger("jobs")\n',
+                           'log = logging.getLogger("jobs")\n_background_tasks: set[asyncio.Task] = set()\n')
+    _, after = fixed(tmp_path, text)
+    assert after.count("_background_tasks") == 3  # its binding, the callback's discard, the add
+    assert "_background_tasks_1" not in after and "_background_tasks: set = set()" not in after

@@ -17,6 +17,11 @@ also retrieves the exception (the rule says it is lost; the fix must not lose it
         if not task.cancelled() and task.exception() is not None:
             logger.error("background task %r failed", task, exc_info=task.exception())
 
+Both names are the module's own: an existing `_background_tasks = set()` (bound nowhere
+else) and a def this fix wrote are reused; a name the module uses for anything else (a
+list, an import, a parameter of the def around the task) is left alone for
+`_background_tasks_1`, `_background_task_done_1`, ...
+
 The logger is one provably bound in the module (bgtask_lint/log_fixes.py chooses it, as
 for BGT401; loguru and structlog get their own idiom). When none is bound and the name
 `logger` is free, `logger = logging.getLogger(__name__)` is added; when `logger` is taken
@@ -131,7 +136,7 @@ class DanglingTaskFix(FindingFix):
     def _replacement(self, expr: cst.Expr) -> list[cst.BaseSmallStatement]:
         name = self._task_name()
         assign = cst.Assign(targets=[cst.AssignTarget(cst.Name(name))], value=expr.value)
-        add = cst.parse_statement(f"{REGISTRY}.add({name})").body[0]  # type: ignore[attr-defined]
+        add = cst.parse_statement(f"{self.registry}.add({name})").body[0]  # type: ignore[attr-defined]
         callback = cst.parse_statement(f"{name}.add_done_callback({self.callback})").body[0]  # type: ignore[attr-defined]
         self.fixed += 1
         return [assign, add, callback]
@@ -174,8 +179,15 @@ class DanglingTaskFix(FindingFix):
     def transform_module(self, tree: cst.Module) -> cst.Module:
         self.tree = self.module_tree if self.module_tree is not None else ast.parse(tree.code)
         self.defs_by_line: dict[int, ast.AST] | None = None
-        # the callback's name is known before the statements that refer to it are written
-        self.callback = _callback_name(tree, self.tree)
+        # the registry's and the callback's names are known before the statements that
+        # refer to them are written
+        source = self.given_model.module.source if self.given_model is not None else None
+        if source is not None and "_background_task" not in source:
+            self.registry, self.registry_exists, self.callback = REGISTRY, False, CALLBACK  # (no walk)
+        else:
+            names = _identifiers(self.tree)
+            self.registry, self.registry_exists = _registry_name(self.tree, names)
+            self.callback = _callback_name(self.tree, names, self.registry)
         self.module_names: set[str] | None = None
         self.function_names: list[_FunctionNames] = []
         self.function_task_names: list[list[str]] = []
@@ -193,14 +205,15 @@ class DanglingTaskFix(FindingFix):
         if not self.fixed:
             return updated
         new: list[cst.BaseStatement] = []
-        if not module_defines(updated, REGISTRY):
-            new.append(cst.parse_statement(REGISTRY_LINE, config=updated.config_for_parsing))
+        if not self.registry_exists:
+            line = REGISTRY_LINE.replace(REGISTRY, self.registry, 1)
+            new.append(cst.parse_statement(line, config=updated.config_for_parsing))
         choice = None
         if self.callback not in _defined_functions(updated):
             choice = _choose_logger(self.given_model)
             quote = module_quote(self.given_model) if self.given_model is not None else '"'
-            new.append(_callback(self.callback, choice, updated, quote))
-        updated = _insert(updated, new)
+            new.append(_callback(self.callback, self.registry, choice, updated, quote))
+        updated = _insert(updated, new, self.registry)
         if isinstance(choice, LoggerChoice):
             if choice.add:
                 updated = add_module_logger(updated, choice)
@@ -266,22 +279,90 @@ def _names_in(stmt: ast.stmt) -> set[str]:
     return names
 
 
-def _callback_name(module: cst.Module, tree: ast.Module) -> str:
-    """`_background_task_done`, unless the module binds that name to something else."""
+def _registry_name(tree: ast.Module, used: set[str]) -> tuple[str, bool]:
+    """`_background_tasks` (or `_background_tasks_1`, ...): the first such name the module
+    uses nowhere, or that is its own set of tasks (see `_only_binding`); and whether the
+    module binds it already. A name bound to anything else (a list, an import, a def), or
+    also bound in a function, would make `.add(task)` fail or reach the wrong object.
+    `used`: every identifier of the module."""
+    name, counter = REGISTRY, 1
+    while True:
+        if name not in used:
+            return name, False
+        binding = _only_binding(tree, name)
+        if isinstance(binding, (ast.Assign, ast.AnnAssign)) and _is_empty_set(binding.value) \
+                and not module_binds(tree, "set"):
+            return name, True
+        name = f"{REGISTRY}_{counter}"
+        counter += 1
+
+
+def _callback_name(tree: ast.Module, used: set[str], registry: str) -> str:
+    """`_background_task_done` (or `_background_task_done_1`, ...): the first such name the
+    module uses nowhere, or that is the callback this fix wrote for `registry` earlier. A
+    task's line names it inside a def, where a local of that name would be called instead."""
     name, counter = CALLBACK, 1
-    while module_binds(tree, name) and not _is_our_callback(module, name):
+    while name in used and not _is_our_callback(_only_binding(tree, name), registry):
         name = f"{CALLBACK}_{counter}"
         counter += 1
     return name
 
 
-def _is_our_callback(module: cst.Module, name: str) -> bool:
-    """A def of that name written by this fix earlier (its body discards from the registry)."""
-    for stmt in module.body:
-        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
-            code = module.code_for_node(stmt)
-            return f"{REGISTRY}.discard(task)" in code and "task.exception()" in code
-    return False
+def _only_binding(tree: ast.Module, name: str) -> ast.stmt | None:
+    """The module-level statement that binds `name`, when it is the one thing in the module
+    that binds it (no other assignment, parameter, import, def or `global`)."""
+    found: list[ast.AST] = []
+    for node in walked(tree):
+        if isinstance(node, ast.Name):
+            if node.id == name and not isinstance(node.ctx, ast.Load):
+                found.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)):
+            if node.name == name:
+                found.append(node)
+        elif isinstance(node, ast.arg):
+            if node.arg == name:
+                found.append(node)
+        elif isinstance(node, ast.alias):
+            if (node.asname or node.name.split(".")[0]) == name:
+                found.append(node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            if name in node.names:
+                found.append(node)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar) if hasattr(ast, "MatchAs") else ()):
+            if node.name == name:
+                found.append(node)
+        elif hasattr(ast, "MatchMapping") and isinstance(node, ast.MatchMapping) and node.rest == name:
+            found.append(node)
+    if len(found) != 1:
+        return None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and stmt.targets[0] is found[0]:
+            return stmt
+        if isinstance(stmt, ast.AnnAssign) and stmt.target is found[0] and stmt.value is not None:
+            return stmt
+        if stmt is found[0]:
+            return stmt
+    return None
+
+
+def _is_empty_set(value: ast.expr | None) -> bool:
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "set" \
+        and not value.args and not value.keywords
+
+
+def _is_our_callback(stmt: ast.stmt | None, registry: str) -> bool:
+    """A def written by this fix earlier: it discards the task from `registry` and reads
+    the task's exception."""
+    if not isinstance(stmt, ast.FunctionDef):
+        return False
+    discards = reads = False
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.attr == "discard" and node.value.id == registry:
+                discards = True
+            elif node.attr == "exception" and node.value.id == "task":
+                reads = True
+    return discards and reads
 
 
 def _choose_logger(model) -> LoggerChoice | None:
@@ -299,18 +380,19 @@ def _choose_logger(model) -> LoggerChoice | None:
     return choice
 
 
-def _callback(name: str, choice: LoggerChoice | None, module: cst.Module, quote: str) -> cst.BaseStatement:
+def _callback(name: str, registry: str, choice: LoggerChoice | None, module: cst.Module,
+              quote: str) -> cst.BaseStatement:
     if choice is None:
         prelude, log = "    import logging\n\n", log_statement("logging.getLogger(__name__)", "logging", quote)
     elif choice.name == "logging" and not choice.add:
         prelude, log = "", log_statement("logging.getLogger(__name__)", "logging", quote)
     else:
         prelude, log = "", log_statement(choice.name, choice.kind, quote)
-    code = CALLBACK_TEMPLATE.format(name=name, prelude=prelude, registry=REGISTRY, log=log)
+    code = CALLBACK_TEMPLATE.format(name=name, prelude=prelude, registry=registry, log=log)
     return cst.parse_statement(code, config=module.config_for_parsing)
 
 
-def _insert(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+def _insert(module: cst.Module, statements: list[cst.BaseStatement], registry: str) -> cst.Module:
     """After the docstring and imports: one blank line before a plain statement, two
     around a def (PEP 8)."""
     if not statements:
@@ -321,7 +403,7 @@ def _insert(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Modu
     at = next((i for i, stmt in enumerate(body) if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))), len(body))
     at = max(at, header_end(body))
     for index, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and module_defines(module.with_changes(body=[stmt]), REGISTRY):
+        if isinstance(stmt, cst.SimpleStatementLine) and module_defines(module.with_changes(body=[stmt]), registry):
             at = max(at, index + 1)
     placed = []
     for stmt in statements:
