@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from bgtask_lint.rules import Rule
 
 
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+
+
 class RuleContext:
     """The module being checked, the project index, the settings, and the ancestors of
     the node being visited (kept by the engine's one traversal)."""
@@ -48,7 +51,41 @@ class RuleContext:
         return self.stack[-1] if self.stack else None
 
     def in_async_def(self) -> bool:
-        return isinstance(self.function, ast.AsyncFunctionDef)
+        """Whether the node visited runs in the body of an async def (on the event loop).
+        A def's header (its decorators, its parameters' defaults and annotations, its return
+        annotation) is evaluated where the def is: at import for a module-level def, in the
+        body of the def around it for a nested one. A class body or a lambda's is not the
+        async def's."""
+        stack = self.stack
+        for at in range(len(stack) - 1, -1, -1):
+            scope = stack[at]
+            kind = type(scope)
+            if kind not in _SCOPES:
+                continue
+            if at + 1 < len(stack):
+                below = stack[at + 1]
+                in_body = below is scope.body if kind is ast.Lambda else isinstance(below, ast.stmt)
+            else:  # the node visited is right below: a lambda's body, or a def's decorator
+                in_body = kind is ast.Lambda
+            if in_body:
+                return kind is ast.AsyncFunctionDef
+        return False
+
+    def in_generator_expression(self) -> bool:
+        """Whether the node visited is inside a generator expression of the innermost def
+        (not in its first iterable, which the def itself evaluates): an `await` there would
+        make it an async generator, which `list(...)`, `sum(...)` or a `for` cannot consume."""
+        function = self.function
+        stack = self.stack
+        for at in range(len(stack) - 1, -1, -1):
+            node = stack[at]
+            if node is function:
+                return False
+            if type(node) is ast.GeneratorExp:
+                first = node.generators[0]
+                if not (at + 2 < len(stack) and stack[at + 1] is first and stack[at + 2] is first.iter):
+                    return True
+        return False
 
     def owner_class(self) -> ast.ClassDef | None:
         function = self.function

@@ -273,6 +273,50 @@ def test_file_methods_and_an_aliased_sleep_behave_the_same(tmp_path: Path) -> No
     assert outcomes[0] == outcomes[1] == ("a", 2, ["b\n", "c\n"], "a\nb\nc\n")
 
 
+GENERATOR_AND_HEADERS = """\
+import asyncio
+import time
+
+
+def delayed(seconds):
+    return lambda function: function
+
+
+@delayed(time.sleep(0))
+async def warmed_up(started=time.sleep(0)):
+    return started
+
+
+async def total(steps):
+    return sum(time.sleep(0) or step for step in steps)
+
+
+async def nested():
+    async def inner(started=time.sleep(0)):
+        return started
+    time.sleep(0)
+    return await inner()
+"""
+
+
+def test_a_sleep_in_a_generator_expression_or_a_header_keeps_the_code_running(tmp_path: Path) -> None:
+    """An `await` in a generator expression makes an async generator (`sum` of it raises
+    TypeError), and one in a module-level def's header is a SyntaxError (the fix used to
+    leave the whole file unfixed, with an error). A nested def's header runs in the body
+    of the async def around it: fixed there."""
+    findings, after = fixed(tmp_path, GENERATOR_AND_HEADERS)
+    sleeps = {f.line: f for f in findings if f.code == "BGT301"}
+    assert sorted(sleeps) == [15, 19, 21]  # not the decorator's or the defaults' of warmed_up
+    assert sleeps[15].fix is None and "generator expression" in sleeps[15].message
+    assert after.count("await asyncio.sleep(0)") == 2 and "sum(time.sleep(0) or step" in after
+    outcomes = []
+    for k, source in enumerate((GENERATOR_AND_HEADERS, after)):
+        module = _load(tmp_path / f"generator_{k}.py", source, f"blocking_generator_{k}")
+        outcomes.append((asyncio.run(module.warmed_up()), asyncio.run(module.total([1, 2])),
+                         asyncio.run(module.nested())))
+    assert outcomes[0] == outcomes[1] == (None, 3, None)
+
+
 def test_a_broken_setup_cfg_declares_nothing_and_breaks_nothing(tmp_path: Path) -> None:
     """configparser is imported only for a setup.cfg; its errors still mean "declares nothing"."""
     from bgtask_lint.dependencies import declared

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
 
+IN_GENERATOR = ("it is inside a generator expression, where an await would make an async generator of it: "
+                "build a list or write a loop")
+
 NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.GeneratorExp)
 
 
@@ -57,7 +60,8 @@ def _handle_only_used_for_io(with_node: ast.AST, name: str, function: ast.AST) -
 class BlockingCallInAsync(Rule):
     """## What it does
     Checks for blocking calls made directly inside an `async def` (an endpoint, a task
-    or a helper; not inside a nested plain `def` or `lambda`): file I/O (`open`,
+    or a helper; not inside a nested plain `def` or `lambda`, nor in the def's decorators
+    or parameter defaults, which run where the def is): file I/O (`open`,
     `pathlib.Path` reads and writes, also of a `Path` kept on `self`, assigned or
     annotated in the class, or returned by a project function annotated `-> Path`,
     `shutil`), `time.sleep`, sync HTTP (`requests`
@@ -127,7 +131,9 @@ class BlockingCallInAsync(Rule):
     `requests.get(u)` becomes `await asyncio.to_thread(requests.get, u, timeout=(T,
     None))`. A call whose result does more blocking I/O (`with smtplib.SMTP(...) as s`,
     `sqlite3.connect`, `zipfile.ZipFile`, `urlopen`, a streamed request, any `with`
-    item) gets no fix: only the whole block can move to a thread. Not flagged: names passed
+    item) gets no fix: only the whole block can move to a thread, nor does a call inside a
+    generator expression (an `await` there makes an async generator, which `sum(...)` or
+    a `for` cannot consume). Not flagged: names passed
     uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
     `anyio.to_thread.run_sync`, and calls in a plain `def` (FastAPI runs those in a
     thread pool).
@@ -169,6 +175,8 @@ async def task():
 
     @staticmethod
     def _fix(node: ast.Call, reason: str, ctx: RuleContext) -> tuple[str | None, str]:
+        if ctx.in_generator_expression():
+            return None, f"; no automatic fix: {IN_GENERATOR}"
         convertible = False
         if reason in ("open", "io.open"):
             with_node = ctx.stack[-2] if len(ctx.stack) >= 2 else None
