@@ -52,8 +52,10 @@ class ConnectApi:
 
 
 def _redis(why: str) -> ConnectApi:
+    # a Unix socket is no network connect (and redis-py passes socket_connect_timeout only
+    # to TCP connections: a fix adding it there would change nothing)
     return ConnectApi(("socket_connect_timeout", "socket_timeout"), fix_keyword="socket_connect_timeout", why=why,
-                      exempt_keywords=("connection_pool",), dsn_keyword="url")
+                      exempt_keywords=("connection_pool", "unix_socket_path"), dsn_keyword="url")
 
 
 _REDIS_PY = _redis("redis-py before 8.0 waits without a time limit unless given socket_timeout or "
@@ -234,8 +236,8 @@ def lacks_timeout(call: ast.Call, api: ConnectApi) -> bool:
     default, or the timeout turned off where it has one?"""
     if has_star_kwargs(call):
         return False  # the timeout may well be in **kwargs
-    if any(kw.arg in api.exempt_keywords for kw in call.keywords):
-        return False
+    if any(kw.arg in api.exempt_keywords and not _is_none(kw.value) for kw in call.keywords):
+        return False  # (`connection_pool=None`, `sock=None`: the call connects as without them)
     given = _timeout_arguments(call, api)
     if api.only_explicit_none:
         return any(disabled_timeout(value) or (_is_none(value) and not api.none_is_default) for value in given)

@@ -57,7 +57,9 @@ class ConnectWithoutTimeout(Rule):
 
     A callable run in a thread counts too: `asyncio.to_thread(requests.get, url)`.
     Not flagged: an httpx or aiohttp client whose every request call in the same
-    function passes `timeout=`; a Redis client built on a `connection_pool=`; an
+    function passes `timeout=`; a Redis client built on a `connection_pool=` or for a
+    Unix socket (`unix_socket_path=`: no network connect, and redis-py gives
+    `socket_connect_timeout` to TCP connections only); an
     awaited asyncpg/aiopg/aiomysql connect or `asyncio.open_connection` inside
     `asyncio.wait_for(...)`, `asyncio.timeout(...)` or `anyio.fail_after(...)`/
     `move_on_after(...)` (these cannot interrupt a blocking call such as
