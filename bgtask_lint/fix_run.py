@@ -440,7 +440,8 @@ def _finish(console: Console, options: FixOptions, remaining: list[Finding], fix
     if options.show_fixes:
         console.note(show_fixes(fixes, console.display, options.diff))
     stuck = sum(1 for f in remaining if is_fixable(f, options.unsafe))  # in files fix could not change
-    console.note(summary(+fixed, remaining, changed_files, options.diff, stuck, options.unsafe))
+    console.note(summary(+fixed, remaining, changed_files, options.diff, stuck, options.unsafe,
+                         errors=bool(console.errors)))
     if not console.close() or console.errors:
         return EXIT_ERROR
     if options.exit_zero:
@@ -487,9 +488,11 @@ def _index_what_is_on_disk(project: Project, path: Path, fallback: str) -> None:
         project.replace(path, fallback)
 
 
-def summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int = 0, unsafe: bool = False) -> str:
+def summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int = 0, unsafe: bool = False,
+            errors: bool = True) -> str:
     """`Fixed 2 findings (BGT103: 2) in 1 file. 1 remaining (no safe fix): BGT401: 1.`: only
-    the selected rules' findings are counted, fixed or remaining."""
+    the selected rules' findings are counted, fixed or remaining. `stuck`: how many of them
+    have a fix that was not made; `errors`: whether errors were reported (saying why)."""
     verb = "Would fix" if diff else "Fixed"
     total = sum(fixed.values())
     per_code = ", ".join(f"{code}: {count}" for code, count in sorted(fixed.items()))
@@ -498,8 +501,10 @@ def summary(fixed: Counter, remaining: list, files: int, diff: bool, stuck: int 
     if remaining:
         left = Counter(f.code for f in remaining)
         more = 0 if unsafe else sum(1 for f in remaining if is_fixable(f, True))
-        if stuck:
+        if stuck and errors:
             why = f"{stuck} not fixed: see the errors above"
+        elif stuck:  # the rule offered a fix that its codemod did not make: our bug
+            why = f"{stuck} not fixed: their fix changed nothing, which is a bug of bgtask-lint; please report it"
         elif more:
             why = f"{more} fixable with --unsafe-fixes"
         else:

@@ -652,3 +652,17 @@ def test_a_file_a_scheduling_fix_left_nothing_to_fix_is_left_alone(tmp_path: Pat
     assert result.stderr.startswith("Fixed 1 finding (BGT103: 1)"), result.stderr
     assert (app / "a_tasks.py").read_text() == before
 
+
+
+def test_a_fix_offered_but_not_made_is_called_a_bug_not_an_error(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a rule offers a safe fix and its codemod changes nothing, no error was printed:
+    the summary must not send the user to "the errors above"."""
+    from bgtask_lint.codemods._fixes import dangling_task
+
+    monkeypatch.setattr(dangling_task.DanglingTaskFix, "leave_SimpleStatementLine",
+                        lambda self, original, updated: updated)
+    (tmp_path / "app.py").write_text("import asyncio\n\n\nasync def go(work):\n    asyncio.create_task(work())\n")
+    result = CliRunner().invoke(main, ["fix", "--jobs", "1", str(tmp_path)])
+    assert "see the errors above" not in result.output
+    assert "1 not fixed: their fix changed nothing, which is a bug of bgtask-lint; please report it" in result.output

@@ -317,6 +317,50 @@ def test_a_sleep_in_a_generator_expression_or_a_header_keeps_the_code_running(tm
     assert outcomes[0] == outcomes[1] == (None, 3, None)
 
 
+LOCKED_FILES = """\
+import threading
+
+LOCK = threading.Lock()
+
+
+async def copy(source, target):
+    with open(source) as f, open(target, "w") as g:
+        g.write(f.read())
+
+
+async def locked(source):
+    with LOCK, open(source) as f:
+        return f.read()
+"""
+
+
+def test_a_with_that_also_enters_a_lock_gets_no_async_with(tmp_path: Path) -> None:
+    """`async with LOCK, aiofiles.open(...)` raises TypeError (a threading.Lock has no
+    `__aenter__`): the fix converts a `with` only when every item opens a file, and the
+    rule offers one only then (it used to say [*] and the fix made no change)."""
+    (tmp_path / "requirements.txt").write_text("aiofiles\n")
+    findings, after = fixed(tmp_path, LOCKED_FILES)
+    opens = {(f.line, f.col): f.fix for f in findings if f.code == "BGT301"}
+    assert opens == {(7, 9): "safe", (7, 28): "safe", (12, 15): None}  # (0-based columns)
+    assert "async with aiofiles.open(source) as f, aiofiles.open(target, \"w\") as g:" in after
+    assert "    with LOCK, open(source) as f:" in after
+    outcomes = []
+    for k, source in enumerate((LOCKED_FILES, after)):
+        module = _load(tmp_path / f"locked_{k}.py", source, f"blocking_locked_{k}")
+        (tmp_path / f"in{k}.txt").write_text("payload")
+        asyncio.run(module.copy(tmp_path / f"in{k}.txt", tmp_path / f"out{k}.txt"))
+        outcomes.append(((tmp_path / f"out{k}.txt").read_text(), asyncio.run(module.locked(tmp_path / f"in{k}.txt"))))
+    assert outcomes[0] == outcomes[1] == ("payload", "payload")
+
+
+def test_two_files_opened_in_one_with_count_as_two_fixes(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("aiofiles\n")
+    (tmp_path / "app_module.py").write_text(LOCKED_FILES)
+    project = Project.load([tmp_path], Settings(), root=tmp_path)
+    result = project.fix_text(tmp_path / "app_module.py", LOCKED_FILES)
+    assert dict(result.fixed) == {"BGT301": 2}
+
+
 def test_a_broken_setup_cfg_declares_nothing_and_breaks_nothing(tmp_path: Path) -> None:
     """configparser is imported only for a setup.cfg; its errors still mean "declares nothing"."""
     from bgtask_lint.dependencies import declared

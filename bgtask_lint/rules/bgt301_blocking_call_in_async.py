@@ -57,6 +57,13 @@ def _handle_only_used_for_io(with_node: ast.AST, name: str, function: ast.AST) -
     return all(id(use) in inside or id(use) in rebound for use, _ in function_scope(function).uses.get(name, ()))
 
 
+def _opens_a_file(item: ast.withitem, ctx: "RuleContext") -> bool:
+    """`open(...) as name` (the builtin, or io.open)."""
+    call = item.context_expr
+    return isinstance(call, ast.Call) and isinstance(item.optional_vars, ast.Name) and blocking_reason(
+        ctx.index, ctx.module, ctx.function, call, ctx.settings.blocking_calls) in ("open", "io.open")
+
+
 class BlockingCallInAsync(Rule):
     """## What it does
     Checks for blocking calls made directly inside an `async def` (an endpoint, a task
@@ -116,8 +123,9 @@ class BlockingCallInAsync(Rule):
     ## Fix safety
     `time.sleep(x)` -> `await asyncio.sleep(x)` is safe (an `import time` left unused
     goes). `with open(...) as f` -> `async with aiofiles.open(...)` is safe when `f` is
-    only used for its I/O methods and iteration inside the block (otherwise there is no
-    fix) and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
+    only used for its I/O methods and iteration inside the block and every item of the
+    `with` opens a file (otherwise there is no fix: `with LOCK, open(p) as f` has none, a
+    lock being no async context manager), and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
     setup.py, Pipfile, a lock file), or has no declaration file at all and aiofiles is
     importable where the fix runs (a project that declares its dependencies and leaves
     aiofiles out would have it only by luck: a transitive dependency, or the linter's own
@@ -181,11 +189,14 @@ async def task():
         if reason in ("open", "io.open"):
             with_node = ctx.stack[-2] if len(ctx.stack) >= 2 else None
             item = ctx.parent
+            # the whole `with` becomes `async with`: every item must be an open() as a name
+            # (`with LOCK, open(p) as f` cannot: a threading.Lock is no async context manager)
             convertible = (
                 isinstance(with_node, ast.With)
                 and isinstance(item, ast.withitem)
                 and item.context_expr is node
-                and isinstance(item.optional_vars, ast.Name)
-                and _handle_only_used_for_io(with_node, item.optional_vars.id, ctx.function)
+                and all(_opens_a_file(other, ctx) for other in with_node.items)
+                and all(_handle_only_used_for_io(with_node, other.optional_vars.id, ctx.function)  # type: ignore[union-attr]
+                        for other in with_node.items)
             )
         return blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)

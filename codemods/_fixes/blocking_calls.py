@@ -215,7 +215,7 @@ class BlockingCallsFix(FindingFix):
             self._drop_reference(call.func)
             items.append(item.with_changes(item=call.with_changes(
                 func=cst.Attribute(value=cst.Name("aiofiles"), attr=cst.Name("open")))))
-        self.fixed += 1
+        self.fixed += len(items)  # (each open() is a finding)
         return updated.with_changes(asynchronous=cst.Asynchronous(), items=items)
 
     def _async_file(self, name: str) -> bool:
