@@ -44,6 +44,7 @@ class ConnectApi:
     client: bool = False  # a client object: not flagged when every request call on it passes timeout=
     exempt_keywords: tuple[str, ...] = ()  # arguments that make the call not connect on its own terms
     dsn_keyword: str | None = None  # a string DSN/URL that may carry the timeout itself
+    keywords_win: bool = False  # a keyword overrides the DSN's own value (psycopg2; redis's URL wins)
     # what the fix writes for `fix_keyword` (V2.8: bound the connect only): `{t}` is
     # connect-timeout, `{t_int}` it rounded up to whole seconds, `{module}` the name bound to
     # `fix_module` (see library_reference)
@@ -116,7 +117,8 @@ CONNECT_APIS: dict[str, ConnectApi] = {
     "socket.create_connection": _stdlib("socket.create_connection", 1),
     # libpq reads connect_timeout as an integer ("10.0" is an error)
     "psycopg2.connect": ConnectApi(("connect_timeout",), fix_keyword="connect_timeout", dsn_keyword="dsn",
-                                   why="libpq waits indefinitely unless given connect_timeout", fix_value="{t_int}"),
+                                   why="libpq waits indefinitely unless given connect_timeout", fix_value="{t_int}",
+                                   keywords_win=True),
 }
 for _base in ("redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
               "redis.asyncio.Redis", "redis.asyncio.StrictRedis", "redis.asyncio.client.Redis"):
@@ -183,9 +185,24 @@ def _timeout_arguments(call: ast.Call, api: ConnectApi) -> list[ast.expr]:
     return given
 
 
+def _dsn(call: ast.Call, api: ConnectApi) -> ast.expr | None:
+    return call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == api.dsn_keyword), None)
+
+
+def unseen_dsn(call: ast.Call, api: ConnectApi) -> bool:
+    """A DSN whose text is not written here (`psycopg2.connect(os.environ["DATABASE_URL"])`)
+    given to an API whose keywords override it: a `connect_timeout=` the DSN sets would be
+    overridden by the fix's."""
+    if not api.keywords_win:
+        return False
+    dsn = _dsn(call, api)
+    return dsn is not None and not _is_none(dsn) and not (
+        isinstance(dsn, ast.JoinedStr) or (isinstance(dsn, ast.Constant) and isinstance(dsn.value, str)))
+
+
 def _dsn_sets_timeout(call: ast.Call, api: ConnectApi) -> bool:
     """`psycopg2.connect("... connect_timeout=5")`, `from_url("redis://h?socket_timeout=5")`."""
-    dsn = call.args[0] if call.args else next((kw.value for kw in call.keywords if kw.arg == api.dsn_keyword), None)
+    dsn = _dsn(call, api)
     if isinstance(dsn, ast.JoinedStr):
         text = "".join(v.value for v in dsn.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
     elif isinstance(dsn, ast.Constant) and isinstance(dsn.value, str):

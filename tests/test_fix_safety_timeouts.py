@@ -433,3 +433,32 @@ def test_rule_and_codemod_agree(tmp_path: Path, case: Path) -> None:
     safe = [f for f in project.check(project.module(path)) if f.fix == "safe"]
     changed = project.fix_text(path, text).new_text != text
     assert bool(safe) == changed == case.with_name(case.stem + ".fixed.py").exists()
+
+
+def test_a_dsn_not_written_here_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
+    """psycopg2 merges its keywords over the DSN's parameters (keywords win): a DSN read
+    from the environment may set connect_timeout=30 for a slow network, which the fix's
+    connect_timeout would override. A DSN written in the code shows whether it sets one."""
+    before = """\
+import os
+
+import psycopg2
+
+
+def from_environment():
+    return psycopg2.connect(os.environ["DATABASE_URL"])
+
+
+def written_here():
+    return psycopg2.connect("dbname=app host=db")
+"""
+    path = tmp_path / "client.py"
+    path.write_text(before)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",), connect_timeout=T))
+    findings = {f.line: f for f in project.check(project.module(path))}
+    assert findings[7].fix == "unsafe" and "may set connect_timeout itself" in findings[7].message
+    assert findings[11].fix == "safe"
+    after = fixed_text(tmp_path, before)
+    assert 'psycopg2.connect(os.environ["DATABASE_URL"])\n' in after
+    assert 'psycopg2.connect("dbname=app host=db", connect_timeout=1)' in after
+    assert 'psycopg2.connect(os.environ["DATABASE_URL"], connect_timeout=1)' in fixed_text(tmp_path, before, True)

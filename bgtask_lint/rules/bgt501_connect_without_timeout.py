@@ -16,8 +16,9 @@ from bgtask_lint.connect import (
     connect_api,
     disabled_timeout,
     lacks_timeout,
-    spread_keywords,
     library_reference,
+    spread_keywords,
+    unseen_dsn,
 )
 from bgtask_lint.index import imported_name
 from bgtask_lint.names import last_name
@@ -88,7 +89,9 @@ class ConnectWithoutTimeout(Rule):
     Safe where the fix bounds the connect and nothing else, so only the failure
     changes: requests gets `timeout=(T, None)` (the read stays unbounded), redis
     `socket_connect_timeout=T`, psycopg2 `connect_timeout=T` (in whole seconds, as
-    libpq reads it) and aiomysql `connect_timeout=T`, asyncpg `timeout=T` (its connect
+    libpq reads it; unsafe when the DSN is not written in the code, as
+    `psycopg2.connect(os.environ["DATABASE_URL"])`: psycopg2's keywords override the
+    DSN's own `connect_timeout`, which the fix cannot see) and aiomysql `connect_timeout=T`, asyncpg `timeout=T` (its connect
     timeout), httpx `timeout=httpx.Timeout(None, connect=T)` and an aiohttp request
     `timeout=aiohttp.ClientTimeout(sock_connect=T)`; an awaited
     `asyncio.open_connection` or aiopg connect (aiopg's `timeout=` also bounds every
@@ -151,11 +154,11 @@ async def connect(dsn):
         if last_name(node.func) not in self.last_names:
             return  # cheap test first: most calls are not network calls
         found = self._unbounded(node, ctx)
-        in_thread = False
+        in_thread, connect = False, node
         if found is None:
             inner = self._run_in_thread(node, ctx)
             if inner is not None:
-                found, in_thread = self._unbounded(inner, ctx), True
+                found, in_thread, connect = self._unbounded(inner, ctx), True, inner
         if found is None:
             return
         shown, api, fix, spread = found
@@ -174,6 +177,9 @@ async def connect(dsn):
             fix = None  # V2.9: the fix would make an optional import mandatory
             why += (f"; no safe fix: {api.fix_module} is imported only lazily or conditionally here, "
                     f"so the fix cannot name {api.fix_module}.Timeout; set the connect timeout yourself")
+        if fix == "unsafe" and api.fix == "safe" and unseen_dsn(connect, api):
+            why += (f"; the fix is unsafe: the DSN is not written here and may set {api.fix_keyword} itself, "
+                    "which the fix's keyword would override")
         if spread is not None and not in_thread:
             why += (f"; no safe fix: its keywords come from `{spread}`, built in this function: "
                     "add the connect timeout to it")
@@ -206,6 +212,8 @@ async def connect(dsn):
     def _fix_for(call: ast.Call, api: ConnectApi) -> str | None:
         if any(disabled_timeout(kw.value) for kw in call.keywords if kw.arg in api.keywords):
             return None  # a Timeout object to rewrite, not a keyword to add
+        if api.fix == "safe" and unseen_dsn(call, api):
+            return "unsafe"  # the DSN may set the timeout itself, and the keyword would win
         return api.fix
 
     def _run_in_thread(self, node: ast.Call, ctx: RuleContext) -> ast.Call | None:
