@@ -17,6 +17,10 @@ from fastapi import BackgroundTasks
 
 def endpoint(background_tasks: BackgroundTasks, path: str):
     background_tasks.add_task(process_csv(path))
+
+
+async def process_csv(path):
+    pass
 """
 CLEAN = "def f():\n    return 1\n"
 

@@ -30,6 +30,10 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
 
 async def poll():
     time.sleep(1)
+
+
+async def process(path):
+    pass
 """
 BROKEN = "def f(:\n"
 QUICK = [sys.executable, "-m", "bgtask_lint"]  # the program, as the console script runs it

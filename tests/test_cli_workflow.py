@@ -50,6 +50,14 @@ async def handler(background_tasks: BackgroundTasks, path: str):
 async def poll():
     time.sleep(1)
     requests.get("http://example.com", timeout=5)
+
+
+async def process_csv(path):
+    pass
+
+
+async def work():
+    pass
 """
 BGT401_TASKS = "app/tasks.py:4:1: BGT401"
 

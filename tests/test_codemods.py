@@ -57,11 +57,13 @@ class TestInline(CodemodTest):
     def test_call_result_becomes_function_and_arguments(self) -> None:
         before = (
             "from fastapi import BackgroundTasks\n"
+            "async def process_csv(path, mode):\n    pass\n"
             "def endpoint(background_tasks: BackgroundTasks, path: str):\n"
             "    background_tasks.add_task(process_csv(path, mode='fast'))\n"
         )
         after = (
             "from fastapi import BackgroundTasks\n"
+            "async def process_csv(path, mode):\n    pass\n"
             "def endpoint(background_tasks: BackgroundTasks, path: str):\n"
             "    background_tasks.add_task(process_csv, path, mode='fast')\n"
         )

@@ -395,3 +395,70 @@ def test_the_modules_own_set_registry_is_reused(tmp_path: Path) -> None:
     _, after = fixed(tmp_path, text)
     assert after.count("_background_tasks") == 3  # its binding, the callback's discard, the add
     assert "_background_tasks_1" not in after and "_background_tasks: set = set()" not in after
+
+
+# --- BGT101: a call whose result may be the task is not moved -----------------------------
+
+CALLABLE_RESULTS = '''\
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+class Job:
+    def __init__(self, user):
+        self.user = user
+
+    def __call__(self):
+        CALLS.append(("job", self.user))
+
+
+def greet(user="anyone"):
+    CALLS.append(("greet", user))
+
+
+HANDLERS = {"ann": greet}
+
+
+def handler_for(user):
+    return HANDLERS[user]
+
+
+class Jobs:
+    def make(self, user):
+        def run():
+            CALLS.append(("made", user))
+        return run
+
+
+@app.post("/run/{user}")
+def run(user: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(Job(user))
+    background_tasks.add_task(handler_for(user), user)
+    background_tasks.add_task(handler_for(user))
+    background_tasks.add_task(Jobs().make(user))
+    return {"ok": True}
+'''
+
+
+def test_a_call_that_returns_the_task_is_not_moved_into_the_scheduler(tmp_path: Path) -> None:
+    """`add_task(Job(user))` with `Job.__call__`, a registry lookup and a factory method all
+    hand the scheduler the callable it needs: moving their arguments into `add_task` would
+    run the constructor or the lookup in the background and drop what it returns."""
+    findings, after = fixed(tmp_path, CALLABLE_RESULTS)
+    lines = {f.line: f for f in findings if f.code == "BGT101"}
+    assert sorted(lines) == [36, 37]  # Job(...) and Jobs().make(...) are the callables themselves
+    assert lines[37].fix == "unsafe" and "what handler_for() returns is not known here" in lines[37].message
+    assert lines[36].fix is None  # (its other argument goes to the result: no fix at all)
+    assert after == CALLABLE_RESULTS
+    module = load(tmp_path, after)
+    assert TestClient(module.app).post("/run/ann").json() == {"ok": True}
+    assert module.CALLS == [("job", "ann"), ("greet", "ann"), ("greet", "anyone"), ("made", "ann")]
+
+
+def test_a_task_function_that_returns_nothing_keeps_its_safe_fix(tmp_path: Path) -> None:
+    text = CALLABLE_RESULTS.replace("    background_tasks.add_task(Job(user))\n", "    background_tasks.add_task(greet(user))\n")
+    findings, after = fixed(tmp_path, text)
+    assert only([f for f in findings if f.line == 35], "BGT101").fix == "safe"
+    assert "background_tasks.add_task(greet, user)\n" in after

@@ -28,6 +28,10 @@ from fastapi import BackgroundTasks
 
 def endpoint(background_tasks: BackgroundTasks, path: str):
     background_tasks.add_task(process_csv(path))
+
+
+async def process_csv(path):
+    pass
 """
 MESSAGE = "task argument calls process_csv() now; pass process_csv and its arguments instead"
 

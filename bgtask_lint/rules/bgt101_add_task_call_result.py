@@ -6,8 +6,8 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.fix_safety import add_task_fix
-from bgtask_lint.index import FunctionSym, api_name
-from bgtask_lint.names import keyword, last_name
+from bgtask_lint.index import ClassSym, FunctionSym, ProjectIndex, api_name
+from bgtask_lint.names import keyword, last_name, walk_local
 from bgtask_lint.rules import Rule
 
 if TYPE_CHECKING:
@@ -27,6 +27,38 @@ def _returns_function(function: ast.AST) -> bool:
         isinstance(r.value, ast.Lambda) or (isinstance(r.value, ast.Name) and r.value.id in nested)
         for r in returns
     )
+
+
+# what a return can hand back that is surely no callable: a coroutine or a generator aside,
+# these are the values a task function's fix may move into the scheduler's arguments
+_PLAIN_VALUES = (ast.Constant, ast.JoinedStr, ast.Dict, ast.List, ast.Tuple, ast.Set, ast.ListComp, ast.SetComp,
+                 ast.DictComp, ast.GeneratorExp, ast.Compare, ast.BinOp, ast.UnaryOp)
+
+
+def _returns_no_callable(function: ast.AST) -> bool:
+    """An async def (a coroutine), a generator, or a def whose every `return` gives None
+    or a plain value: calling it never gives the callable a scheduler needs."""
+    if isinstance(function, ast.AsyncFunctionDef):
+        return True
+    body = list(function.body)  # type: ignore[attr-defined]
+    nodes = list(walk_local(body))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+        return True
+    return all(r.value is None or isinstance(r.value, _PLAIN_VALUES) for r in nodes if isinstance(r, ast.Return))
+
+
+def _bases_known(index: ProjectIndex, cls: ClassSym, depth: int = 0) -> bool:
+    """Every base class is `object` or a project class whose bases are known too: then no
+    `__call__` hides in a library's base."""
+    if depth > 8:
+        return False
+    for base in cls.node.bases:
+        if isinstance(base, ast.Name) and base.id == "object":
+            continue
+        found = index.resolve(cls.module, base) if isinstance(base, (ast.Name, ast.Attribute)) else None
+        if not isinstance(found, ClassSym) or not _bases_known(index, found, depth + 1):
+            return False
+    return not cls.node.keywords  # (a metaclass may make anything of it)
 
 
 class AddTaskCallResult(Rule):
@@ -67,9 +99,16 @@ class AddTaskCallResult(Rule):
     `functools.partial(f, ...)` instead. There is no fix when the scheduling call has
     other arguments (`add_task(nightly("a"), "extra")`, `add_task(asyncio.run, f(a),
     debug=True)`): today they go to the call's result (or to `asyncio.run`), after a fix
-    they would go to the task, so the finding says so and stays. Not flagged:
-    `functools.partial(...)`, calls to a local factory whose every `return` returns a
-    nested function or lambda, calls to a project function (any module) whose every
+    they would go to the task, so the finding says so and stays. The fix is unsafe where
+    what the call returns is not known: a function of another package, or a project
+    function returning anything but None or a plain value (a literal, a comprehension,
+    arithmetic), or a class with a base from a library (`add_task(handler_for(user))` may
+    hand over the callable a registry holds; after a fix it would be looked up in the
+    background and dropped). Safe for an `async def` (a coroutine), a generator, a def
+    returning None or plain values, and a project class. Not flagged:
+    `functools.partial(...)`, calls to a factory (also a method) whose every `return`
+    returns a nested function or lambda, an instance of a class with `__call__`
+    (`add_task(Job(user))`), calls to a project function (any module) whose every
     `return` is a `functools.partial(...)`, and calls to a method of an object whose class
     cannot be resolved (`add_task(graph.end_traces(ctx))`: such a method may return the
     callable the scheduler needs, and what cannot be resolved is never guessed; on the
@@ -109,15 +148,25 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
             if ctx.qualified_name(task.func) == "functools.partial":
                 return
             target = ctx.resolve(task.func)
-            if isinstance(target, FunctionSym) and _returns_function(target.node):
-                return
             if ctx.index.partial_factory(ctx.module, task, ctx.function, ctx.owner_class()) is not None:
                 return  # `make_job(db)` returns functools.partial(F, db): a callable
-            if isinstance(task.func, ast.Attribute) and target is None and ctx.index.resolve_callable(
-                    ctx.module, task.func, ctx.function, ctx.owner_class()) is None:
-                return  # a method of an object of unknown class may return the task: never guessed
+            if isinstance(task.func, ast.Attribute) and target is None:
+                target = ctx.index.resolve_callable(ctx.module, task.func, ctx.function, ctx.owner_class())
+                if target is None:
+                    return  # a method of an object of unknown class may return the task: never guessed
+            if isinstance(target, FunctionSym) and _returns_function(target.node):
+                return  # a factory (also a method): it returns the task
+            if isinstance(target, ClassSym) and ctx.index.member(target, "__call__") is not None:
+                return  # `add_task(Job(user))`: an instance with __call__ is the callable itself
             name = last_name(task.func) or "the task"
             fixable, why = add_task_fix(node, task, site.form)
+            known = (_returns_no_callable(target.node) if isinstance(target, FunctionSym)
+                     else isinstance(target, ClassSym) and _bases_known(ctx.index, target))
+            if fixable is not None and not known:
+                # moved into the scheduler, a callable it returned would be made and dropped
+                fixable = "unsafe"
+                why += (f"; the fix is unsafe: what {name}() returns is not known here, "
+                        "and it may be the callable the task needs")
             self.report(ctx, task, f"task argument calls {name}() now; pass {name} and its arguments instead"
                         + why, fix=fixable)
             return
