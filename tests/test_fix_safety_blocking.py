@@ -361,6 +361,63 @@ def test_two_files_opened_in_one_with_count_as_two_fixes(tmp_path: Path) -> None
     assert dict(result.fixed) == {"BGT301": 2}
 
 
+SHADOWED = """\
+import time
+
+asyncio = None  # set at start-up
+
+
+async def pause(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+async def pause_with(aiofiles, path):
+    with open(path) as f:
+        return aiofiles, f.read()
+"""
+
+
+@pytest.mark.parametrize("where", ["module", "parameter", "local", "import after"])
+def test_a_library_name_bound_to_something_else_gets_no_fix(tmp_path: Path, where: str) -> None:
+    """The fix writes `asyncio.sleep` / `aiofiles.open`: where that name is a parameter, a
+    local or a module-level value, it would call something else (AttributeError on None)."""
+    text = SHADOWED
+    if where == "parameter":
+        text = text.replace("asyncio = None  # set at start-up\n", "").replace(
+            "async def pause(seconds):", "async def pause(seconds, asyncio=None):")
+    elif where == "local":
+        text = text.replace("asyncio = None  # set at start-up\n", "").replace(
+            "    time.sleep(seconds)\n", "    asyncio = seconds\n    time.sleep(asyncio)\n")
+    elif where == "import after":  # the name is the function's local: UnboundLocalError before it
+        text = text.replace("asyncio = None  # set at start-up\n", "").replace(
+            "    time.sleep(seconds)\n", "    time.sleep(seconds)\n    import asyncio\n\n    assert asyncio\n")
+    (tmp_path / "requirements.txt").write_text("aiofiles\n")
+    findings, after = fixed(tmp_path, text)
+    blocking = [f for f in findings if f.code == "BGT301"]
+    assert len(blocking) == 2 and all(f.fix is None and "bound to something else here" in f.message for f in blocking)
+    assert after == text
+    module = _load(tmp_path / f"shadowed_{where}.py", after, f"blocking_shadowed_{where}")
+    (tmp_path / "in.txt").write_text("x")
+    assert asyncio.run(module.pause(0)) == 0
+    assert asyncio.run(module.pause_with(None, tmp_path / "in.txt")) == (None, "x")
+
+
+def test_an_import_of_the_library_in_a_def_around_keeps_the_fix(tmp_path: Path) -> None:
+    """`import asyncio` in the def around the async def is the module (a closure): fixed."""
+    text = ("import time\n\n\ndef check(seconds):\n    async def wait():\n        time.sleep(seconds)\n"
+            "        return seconds\n\n    import asyncio\n\n    return asyncio.run(wait())\n")
+    findings, after = fixed(tmp_path, text)
+    assert only_fix(findings) == "safe" and "        await asyncio.sleep(seconds)\n" in after
+    module = _load(tmp_path / "closure.py", after, "blocking_closure")
+    assert module.check(0) == 0
+
+
+def only_fix(findings) -> str | None:
+    [finding] = [f for f in findings if f.code == "BGT301"]
+    return finding.fix
+
+
 def test_a_broken_setup_cfg_declares_nothing_and_breaks_nothing(tmp_path: Path) -> None:
     """configparser is imported only for a setup.cfg; its errors still mean "declares nothing"."""
     from bgtask_lint.dependencies import declared

@@ -6,7 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.blocking import blocking_reason
-from bgtask_lint.fix_safety import blocking_fix
+from bgtask_lint.fix_safety import blocking_fix, module_name_taken
 from bgtask_lint.rules import Rule
 from bgtask_lint.scope import function_scope
 
@@ -141,7 +141,9 @@ class BlockingCallInAsync(Rule):
     `sqlite3.connect`, `zipfile.ZipFile`, `urlopen`, a streamed request, any `with`
     item) gets no fix: only the whole block can move to a thread, nor does a call inside a
     generator expression (an `await` there makes an async generator, which `sum(...)` or
-    a `for` cannot consume). Not flagged: names passed
+    a `for` cannot consume), nor where the name the fix calls (`asyncio`, `aiofiles`) is
+    bound to something else there: a parameter, a local, `asyncio = None` at module level.
+    Not flagged: names passed
     uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
     `anyio.to_thread.run_sync`, and calls in a plain `def` (FastAPI runs those in a
     thread pool).
@@ -199,4 +201,12 @@ async def task():
                 and all(_handle_only_used_for_io(with_node, other.optional_vars.id, ctx.function)  # type: ignore[union-attr]
                         for other in with_node.items)
             )
-        return blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)
+        fix, why = blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)
+        if fix is not None:
+            used = ("aiofiles.open" if reason in ("open", "io.open") and convertible
+                    else "asyncio.sleep" if reason == "time.sleep" else "asyncio.to_thread")
+            library = used.split(".")[0]
+            if module_name_taken(ctx.module, ctx.function, library):
+                return None, (f"; no automatic fix: `{library}` is bound to something else here, so the fix's "
+                              f"`{used}` would not be the library's")
+        return fix, why
