@@ -462,3 +462,18 @@ def test_a_task_function_that_returns_nothing_keeps_its_safe_fix(tmp_path: Path)
     findings, after = fixed(tmp_path, text)
     assert only([f for f in findings if f.line == 35], "BGT101").fix == "safe"
     assert "background_tasks.add_task(greet, user)\n" in after
+
+
+def test_a_partial_fix_needs_functools_to_be_the_library(tmp_path: Path) -> None:
+    """`add_task(job(**options))` keeps the options in functools.partial: not with a module
+    whose `functools` is something else."""
+    text = ("from fastapi import BackgroundTasks\n\nfunctools = None  # set at start-up\n\n\n"
+            "async def job(**options):\n    pass\n\n\n"
+            "def endpoint(background_tasks: BackgroundTasks, options: dict):\n"
+            "    background_tasks.add_task(job(**options))\n")
+    findings, after = fixed(tmp_path, text)
+    finding = only(findings, "BGT101")
+    assert finding.fix is None and "`functools` is bound to something else here" in finding.message
+    assert after == text
+    _, plain = fixed(tmp_path, text.replace("functools = None  # set at start-up\n\n\n", "\n"))
+    assert "background_tasks.add_task(functools.partial(job, **options))" in plain

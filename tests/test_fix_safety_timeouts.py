@@ -462,3 +462,18 @@ def written_here():
     assert 'psycopg2.connect(os.environ["DATABASE_URL"])\n' in after
     assert 'psycopg2.connect("dbname=app host=db", connect_timeout=1)' in after
     assert 'psycopg2.connect(os.environ["DATABASE_URL"], connect_timeout=1)' in fixed_text(tmp_path, before, True)
+
+
+def test_a_wait_for_fix_needs_asyncio_to_be_the_library(tmp_path: Path) -> None:
+    """aiopg's connect is bounded by wrapping it in asyncio.wait_for: with `asyncio` bound to
+    something else in the module, the fixed line would call `None.wait_for`."""
+    before = ("import aiopg\n\nasyncio = None  # set at start-up\n\n\nasync def connect(dsn):\n"
+              "    return await aiopg.connect(dsn, timeout=None)\n")
+    path = tmp_path / "client.py"
+    path.write_text(before)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",), connect_timeout=T))
+    [finding] = project.check(project.module(path))
+    assert finding.fix is None and "`asyncio` is bound to something else here" in finding.message
+    assert fixed_text(tmp_path, before) == before
+    plain = before.replace("asyncio = None  # set at start-up\n\n\n", "\n")
+    assert "await asyncio.wait_for(aiopg.connect(dsn, timeout=None), timeout=1.0)" in fixed_text(tmp_path, plain)

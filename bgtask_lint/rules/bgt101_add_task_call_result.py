@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from bgtask_lint.fix_safety import add_task_fix
+from bgtask_lint.fix_safety import add_task_fix, module_name_taken, needs_partial
 from bgtask_lint.index import ClassSym, FunctionSym, ProjectIndex, api_name
 from bgtask_lint.names import keyword, last_name, walk_local
 from bgtask_lint.rules import Rule
@@ -96,7 +96,8 @@ class AddTaskCallResult(Rule):
     when the task runs. A keyword the scheduler would take for itself (`func=` of
     `add_task` and `BackgroundTask`, any keyword for anyio's `start_soon`), or a
     `**mapping` that may hold one, keeps the call's arguments in
-    `functools.partial(f, ...)` instead. There is no fix when the scheduling call has
+    `functools.partial(f, ...)` instead (no fix where the module's `functools` is
+    something else). There is no fix when the scheduling call has
     other arguments (`add_task(nightly("a"), "extra")`, `add_task(asyncio.run, f(a),
     debug=True)`): today they go to the call's result (or to `asyncio.run`), after a fix
     they would go to the task, so the finding says so and stays. The fix is unsafe where
@@ -162,6 +163,11 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
             fixable, why = add_task_fix(node, task, site.form)
             known = (_returns_no_callable(target.node) if isinstance(target, FunctionSym)
                      else isinstance(target, ClassSym) and _bases_known(ctx.index, target))
+            if fixable is not None and needs_partial(task, site.form) \
+                    and module_name_taken(ctx.module, ctx.function, "functools"):
+                fixable = None
+                why += ("; no automatic fix: `functools` is bound to something else here, so the fix's "
+                        "functools.partial would not be the library's")
             if fixable is not None and not known:
                 # moved into the scheduler, a callable it returned would be made and dropped
                 fixable = "unsafe"

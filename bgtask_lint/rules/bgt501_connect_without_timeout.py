@@ -20,6 +20,7 @@ from bgtask_lint.connect import (
     spread_keywords,
     unseen_dsn,
 )
+from bgtask_lint.fix_safety import module_name_taken
 from bgtask_lint.index import imported_name
 from bgtask_lint.names import last_name
 from bgtask_lint.rules import Rule
@@ -95,7 +96,8 @@ class ConnectWithoutTimeout(Rule):
     timeout), httpx `timeout=httpx.Timeout(None, connect=T)` and an aiohttp request
     `timeout=aiohttp.ClientTimeout(sock_connect=T)`; an awaited
     `asyncio.open_connection` or aiopg connect (aiopg's `timeout=` also bounds every
-    query) is wrapped in `asyncio.wait_for(..., timeout=T)`. A callable run by
+    query) is wrapped in `asyncio.wait_for(..., timeout=T)` (no fix where `asyncio` is
+    bound to something else there). A callable run by
     `asyncio.to_thread`/`run_in_threadpool` gets the keyword on the runner, which
     passes it on. Unsafe (`--unsafe-fixes`, `timeout=T`) where the API's only timeout
     also bounds every later read, so a slow but healthy exchange could fail: smtplib,
@@ -172,6 +174,10 @@ async def connect(dsn):
                 fix = None  # the runner passes no keywords on (run_in_executor, anyio's run_sync)
         elif fix == "safe" and api.fix_keyword is None and not self._awaited(ctx):
             fix = None  # nothing to add the timeout to, and nothing awaited to wrap
+        elif fix and api.fix_keyword is None and module_name_taken(ctx.module, ctx.function, "asyncio"):
+            fix = None  # the fix's asyncio.wait_for would not be the library's
+            why += ("; no automatic fix: `asyncio` is bound to something else here, so the fix's "
+                    "asyncio.wait_for would not be the library's")
         if fix and api.fix_keyword and api.fix_module \
                 and library_reference(ctx.module, ctx.function, api.fix_module) is None:
             fix = None  # V2.9: the fix would make an optional import mandatory
