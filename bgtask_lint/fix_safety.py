@@ -13,6 +13,10 @@ from pathlib import Path
 
 from bgtask_lint.dependencies import AIOFILES_MISSING, available, optional_import
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from bgtask_lint.index import ModuleInfo
+
 # keyword parameters of the scheduling call itself: a task keyword of that name would
 # land on the scheduler, not on the task (starlette: add_task(self, func, *args, **kwargs),
 # BackgroundTask.__init__(self, func, *args, **kwargs); anyio: start_soon(func, *args, name=None))
@@ -32,7 +36,7 @@ WHOLE_BLOCK = ("running only this call in a worker thread would leave the calls 
                "event loop: move the whole block into a plain def and await asyncio.to_thread on it")
 
 
-def module_name_taken(module, function: ast.AST | None, name: str) -> bool:
+def module_name_taken(module: "ModuleInfo", function: ast.AST | None, name: str) -> bool:
     """Whether `name` in `function`'s body would be something else than the module `name` a
     fix imports and calls (`asyncio.sleep`, `aiofiles.open`): a parameter or local of the
     function or of a def around it, or a module-level binding other than `import name`
@@ -50,7 +54,8 @@ def module_name_taken(module, function: ast.AST | None, name: str) -> bool:
     key = f"module-name-taken:{name}"  # the module-level part: once per module
     taken = module.derived.get(key)
     if taken is None:
-        taken = module.derived[key] = _bound_at_module_level(module.tree, name)
+        # (a def can rebind it only by `global name`: its body is walked only if the text has one)
+        taken = module.derived[key] = _bound_at_module_level(module.tree, name, "global" in module.source)
     return bool(taken)
 
 
@@ -70,7 +75,7 @@ def _imports_the_module(node: ast.AST, name: str) -> bool:
     return True
 
 
-def _bound_at_module_level(tree: ast.Module, name: str) -> bool:
+def _bound_at_module_level(tree: ast.Module, name: str, has_global: bool) -> bool:
     stack: list[ast.AST] = list(tree.body)
     while stack:
         node = stack.pop()
@@ -79,7 +84,8 @@ def _bound_at_module_level(tree: ast.Module, name: str) -> bool:
                 return True
             continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name or any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
+            if node.name == name or has_global and any(
+                    isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
                 return True
             continue
         if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):

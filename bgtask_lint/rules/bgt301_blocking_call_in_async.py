@@ -125,7 +125,8 @@ class BlockingCallInAsync(Rule):
     goes). `with open(...) as f` -> `async with aiofiles.open(...)` is safe when `f` is
     only used for its I/O methods and iteration inside the block and every item of the
     `with` opens a file (otherwise there is no fix: `with LOCK, open(p) as f` has none, a
-    lock being no async context manager), and the project declares aiofiles (pyproject.toml, requirements*.txt, setup.cfg,
+    lock being no async context manager), and the project declares aiofiles
+    (pyproject.toml, requirements*.txt, setup.cfg,
     setup.py, Pipfile, a lock file), or has no declaration file at all and aiofiles is
     importable where the fix runs (a project that declares its dependencies and leaves
     aiofiles out would have it only by luck: a transitive dependency, or the linter's own
@@ -198,8 +199,8 @@ async def task():
                 and isinstance(item, ast.withitem)
                 and item.context_expr is node
                 and all(_opens_a_file(other, ctx) for other in with_node.items)
-                and all(_handle_only_used_for_io(with_node, other.optional_vars.id, ctx.function)  # type: ignore[union-attr]
-                        for other in with_node.items)
+                and all(_handle_only_used_for_io(with_node, other.optional_vars.id,  # type: ignore[union-attr]
+                                                 ctx.function) for other in with_node.items)
             )
         fix, why = blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)
         if fix is not None:

@@ -92,7 +92,8 @@ class ConnectWithoutTimeout(Rule):
     `socket_connect_timeout=T`, psycopg2 `connect_timeout=T` (in whole seconds, as
     libpq reads it; unsafe when the DSN is not written in the code, as
     `psycopg2.connect(os.environ["DATABASE_URL"])`: psycopg2's keywords override the
-    DSN's own `connect_timeout`, which the fix cannot see) and aiomysql `connect_timeout=T`, asyncpg `timeout=T` (its connect
+    DSN's own `connect_timeout`, which the fix cannot see) and aiomysql
+    `connect_timeout=T`, asyncpg `timeout=T` (its connect
     timeout), httpx `timeout=httpx.Timeout(None, connect=T)` and an aiohttp request
     `timeout=aiohttp.ClientTimeout(sock_connect=T)`; an awaited
     `asyncio.open_connection` or aiopg connect (aiopg's `timeout=` also bounds every
