@@ -12,6 +12,8 @@ import ast
 from pathlib import Path
 
 from bgtask_lint.dependencies import AIOFILES_MISSING, available, optional_import
+from bgtask_lint.log_fixes import imports_the_module, module_binds
+from bgtask_lint.scope import function_scope
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
@@ -41,61 +43,19 @@ def module_name_taken(module: "ModuleInfo", function: ast.AST | None, name: str)
     fix imports and calls (`asyncio.sleep`, `aiofiles.open`): a parameter or local of the
     function or of a def around it, or a module-level binding other than `import name`
     (`asyncio = None`, `import trio as asyncio`, `global asyncio` in a def)."""
-    from bgtask_lint.scope import function_scope
-
     scope = function
     while scope is not None:
         bindings = () if isinstance(scope, ast.ClassDef) else function_scope(scope).bindings.get(name, ())
         # in the function itself any binding makes the name local, also an import after the
         # call (UnboundLocalError); in a def around it, an `import name` is the module
-        if bindings and (scope is function or not all(_imports_the_module(b.node, name) for b in bindings)):
+        if bindings and (scope is function or not all(imports_the_module(b.node, name) for b in bindings)):
             return True
         scope = module.parents.get(id(scope))
     key = f"module-name-taken:{name}"  # the module-level part: once per module
     taken = module.derived.get(key)
     if taken is None:
-        # (a def can rebind it only by `global name`: its body is walked only if the text has one)
-        taken = module.derived[key] = _bound_at_module_level(module.tree, name, "global" in module.source)
+        taken = module.derived[key] = module_binds(module.tree, name, but_the_module=True)
     return bool(taken)
-
-
-def _imports_the_module(node: ast.AST, name: str) -> bool:
-    """Whatever of `name` the statement binds is the module `name` (`import asyncio`, `import
-    aiofiles.os`, `import asyncio as asyncio`); a statement binding something else under
-    that name (`from x import asyncio`, `import trio as asyncio`) or no import at all: False.
-    A statement that does not bind `name`: True."""
-    if not isinstance(node, (ast.Import, ast.ImportFrom)):
-        return False
-    for alias in node.names:
-        bound = alias.asname or alias.name.split(".")[0]
-        if bound != name:
-            continue
-        if isinstance(node, ast.ImportFrom) or (alias.asname is not None and alias.name != name):
-            return False
-    return True
-
-
-def _bound_at_module_level(tree: ast.Module, name: str, has_global: bool) -> bool:
-    stack: list[ast.AST] = list(tree.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if not _imports_the_module(node, name):
-                return True
-            continue
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name or has_global and any(
-                    isinstance(n, ast.Global) and name in n.names for n in ast.walk(node)):
-                return True
-            continue
-        if isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
-            return True
-        if isinstance(node, ast.ExceptHandler) and node.name == name:
-            return True
-        if isinstance(node, ast.Lambda):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
 
 
 def needs_partial(inner: ast.Call, form: str) -> bool:

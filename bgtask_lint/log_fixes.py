@@ -195,8 +195,25 @@ def _global_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def module_binds(tree: ast.Module, name: str) -> bool:
-    """Whether anything binds `name` at module level (also `global name` in a function)."""
+def imports_the_module(node: ast.AST, name: str) -> bool:
+    """Whatever of `name` the statement binds is the module `name` (`import asyncio`, `import
+    aiofiles.os`, `import asyncio as asyncio`); a statement binding something else under
+    that name (`from x import asyncio`, `import trio as asyncio`) or no import at all: False.
+    An import that does not bind `name`: True."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    for alias in node.names:
+        if (alias.asname or alias.name.split(".")[0]) != name:
+            continue
+        if isinstance(node, ast.ImportFrom) or (alias.asname is not None and alias.name != name):
+            return False
+    return True
+
+
+def module_binds(tree: ast.Module, name: str, *, but_the_module: bool = False) -> bool:
+    """Whether anything binds `name` at module level (also `global name` in a function).
+    `but_the_module`: an import of the module `name` itself (`import asyncio`) does not
+    count, as for a fix that calls `asyncio.sleep`."""
     declared = _global_names(tree)  # (a def is walked only when some `global` names it)
     stack: list[ast.AST] = list(tree.body)
     while stack:
@@ -213,7 +230,9 @@ def module_binds(tree: ast.Module, name: str) -> bool:
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
                 (alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
-            return True
+            if not (but_the_module and imports_the_module(node, name)):
+                return True
+            continue
         if isinstance(node, ast.ExceptHandler) and node.name == name:
             return True
         stack.extend(ast.iter_child_nodes(node))

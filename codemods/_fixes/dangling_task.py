@@ -181,6 +181,7 @@ class DanglingTaskFix(FindingFix):
         self.defs_by_line: dict[int, ast.AST] | None = None
         # the registry's and the callback's names are known before the statements that
         # refer to them are written
+        self.module_names: set[str] | None = None  # (see used_names)
         source = self.given_model.module.source if self.given_model is not None else None
         if source is not None and "_background_task" not in source:
             self.registry, self.registry_exists, self.callback = REGISTRY, False, CALLBACK  # (no walk)
@@ -188,7 +189,7 @@ class DanglingTaskFix(FindingFix):
             names = _identifiers(self.tree)
             self.registry, self.registry_exists = _registry_name(self.tree, names)
             self.callback = _callback_name(self.tree, names, self.registry)
-        self.module_names: set[str] | None = None
+            self.module_names = set(names)  # the same walk, for a task made at module level
         self.function_names: list[_FunctionNames] = []
         self.function_task_names: list[list[str]] = []
         return super().transform_module(tree)
