@@ -96,9 +96,12 @@ Plan = Union[GuardFix, HandlerFix, NoFix]
 # --- loggers --------------------------------------------------------------------------
 
 
-def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> LoggerChoice | NoFix:
+def choose_logger(model: GuardModel, function: ast.AST, may_add: bool,
+                  at: ast.AST | None = None) -> LoggerChoice | NoFix:
     """A module-level logger that `function` sees (reused), or a new `logger` when none is
-    bound and the name is free (only where `may_add`)."""
+    bound and the name is free (only where `may_add`). The new log call runs at `at` (a
+    node of the function's body; None: anywhere in it, as a handler around the whole body):
+    a logger local to the function is used only where it is surely bound there."""
     module = model.module
     bindings = model.loggers
     owner = module.owner_class.get(id(function))
@@ -111,17 +114,24 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool) -> Logger
     candidates = sorted(names, key=lambda name: (
         PREFERRED_NAMES.index(name) if name in PREFERRED_NAMES else len(PREFERRED_NAMES), name))
     shadowed = []
+    unbound_reason = None  # a logger local to the function, not surely bound where it would log
     for name in candidates:
         if not (bindings.get(name) or name in PREFERRED_NAMES or is_logger_expr(
                 ast.Name(id=name, ctx=ast.Load()), bindings, None, owner)):
             continue  # not a logger at module level: no need to look closer
         kind = is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, function, owner)
         if kind and not _shadowed_outside(module, function, name):
-            return LoggerChoice(name, kind)
+            unbound = _maybe_unbound(function, name, at)
+            if unbound is None:
+                return LoggerChoice(name, kind)
+            unbound_reason = unbound_reason or unbound
+            continue
         if is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, None, owner):
             shadowed.append(name)
     if attribute is not None:
         return attribute
+    if unbound_reason is not None:
+        return NoFix(unbound_reason)
     if not may_add:
         if shadowed:
             return NoFix(f"the module's logger `{shadowed[0]}` is shadowed in this function; "
@@ -254,6 +264,62 @@ def _binds_locally(module: ModuleInfo, function: ast.AST, name: str) -> bool:
         if name in local.bindings and name not in local.globals_:
             return True
     return False
+
+
+def _maybe_unbound(function: ast.AST, name: str, at: ast.AST | None) -> str | None:
+    """Why the function's own binding of `name` may not hold a logger when a log call at
+    `at` runs (None: it surely does, or the name is not the function's own). A parameter
+    that may be None (`logger=None`, `Optional[Logger]`) would make the handler raise
+    AttributeError; a local assigned later, or on some paths only, UnboundLocalError. Both
+    would replace the task's own exception."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    scope = function_scope(function)
+    local = scope.bindings.get(name)
+    if not local or name in scope.globals_:
+        return None
+    if any(binding.kind == "param" for binding in local):
+        if all(binding.kind == "param" and not _may_be_none(binding) for binding in local):
+            return None
+        return (f"the parameter `{name}` may be None (its default or its annotation says so); "
+                "log the exception yourself with a logger that is always there")
+    first_use = _top_statement(function, at)
+    for binding in local:
+        statement = binding.node
+        if first_use is None or statement not in function.body or \
+                function.body.index(statement) >= function.body.index(first_use):
+            where = "the handler around the whole body" if at is None else "the new log call"
+            return (f"`{name}` is assigned in this function, and may be unbound when {where} runs; "
+                    f"log the exception yourself with a logger bound before it")
+    return None
+
+
+def _may_be_none(binding) -> bool:
+    default = binding.default
+    if isinstance(default, ast.Constant) and default.value is None:
+        return True
+    annotation = binding.annotation
+    if annotation is None:
+        return False
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return True
+    return any((isinstance(node, ast.Constant) and node.value is None)
+               or (isinstance(node, (ast.Name, ast.Attribute)) and (dotted(node) or "").split(".")[-1] == "Optional")
+               for node in ast.walk(annotation))
+
+
+def _top_statement(function: ast.AST, at: ast.AST | None) -> ast.stmt | None:
+    """The statement of the function's body that holds `at`."""
+    if at is None:
+        return None
+    line = getattr(at, "lineno", None)
+    for statement in function.body:  # type: ignore[attr-defined]
+        if line is not None and statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            return statement
+    return None
 
 
 def _shadowed_outside(module: ModuleInfo, function: ast.AST, name: str) -> bool:
@@ -389,7 +455,7 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
         return NoFix("the handler is not in a function")
     body = handler.body
     if len(body) == 1 and isinstance(body[0], ast.Pass):
-        choice = choose_logger(model, function, may_add=False)
+        choice = choose_logger(model, function, may_add=False, at=handler)
         if isinstance(choice, NoFix):
             return choice
         where = getattr(function, "name", "task")
@@ -442,7 +508,7 @@ def _level_fix(call: ast.Call, kind: str, level: str) -> HandlerFix | NoFix:
 def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerFix | NoFix:
     if any(isinstance(arg, ast.Starred) for arg in call.args) or any(kw.arg in (None, "sep") for kw in call.keywords):
         return NoFix("the print call has *args, **kwargs or sep=; log the exception with logger.exception")
-    choice = choose_logger(model, function, may_add=False)
+    choice = choose_logger(model, function, may_add=False, at=call)
     if isinstance(choice, NoFix):
         return choice
     writer = None

@@ -733,3 +733,60 @@ def test_guard_fix_behaviour_async_task(tmp_path: Path) -> None:
 def test_instance_logger_fix_behaviour(tmp_path: Path, setup: str) -> None:
     text = SERVICE.format(setup=setup) + "\n\n" + FAILING_WORK
     assert_guard_logs_the_failure(tmp_path, text, "Service().job(1)")
+
+
+# --- a logger the handler could not reach: the task's own error must come out -------------
+
+MODULE_LOGGER = "import logging\nlogger = logging.getLogger('bgt.test')"
+UNREACHABLE_LOGGERS = [
+    # (task, the code whose fix could log through a logger that is not there)
+    ("def job(x):\n    work(x)\n    logger = logging.getLogger('job')\n    logger.info('done')\n", "BGT401"),
+    ("def job(x, logger: Optional[logging.Logger] = None):\n    work(x)\n", "BGT401"),
+    ("def job(x, logger: 'logging.Logger | None' = None):\n    work(x)\n", "BGT401"),
+    ("def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        print(e)\n"
+     "    logger = logging.getLogger('late')\n    logger.info('done')\n", "BGT402"),
+    ("def job(x, flag=False):\n    if flag:\n        logger = logging.getLogger('some')\n"
+     "    try:\n        work(x)\n    except Exception:\n        pass\n    if flag:\n        logger.info('x')\n",
+     "BGT402"),
+]
+
+
+@pytest.mark.parametrize("task,code", UNREACHABLE_LOGGERS, ids=range(len(UNREACHABLE_LOGGERS)))
+def test_a_logger_that_may_be_unbound_or_none_is_not_used(tmp_path: Path, task: str, code: str) -> None:
+    """Wrapped, `job(1)` raised UnboundLocalError or AttributeError from the handler in place
+    of the task's ValueError (or, swallowed, an error where there was none)."""
+    text = task_module(MODULE_LOGGER + "\nfrom typing import Optional", FAILING_WORK + task)
+    findings, fixed = fix(tmp_path, text, codes=(code,))
+    finding = only(findings, code)
+    assert finding.fix is None and "no safe fix" in finding.message
+    assert "None" in finding.message or "unbound" in finding.message
+    assert fixed == text
+    assert run_module(fixed, "job(1)")[0] is (ValueError if code == "BGT401" else None)
+
+
+def test_a_local_logger_assigned_before_the_try_is_used(tmp_path: Path) -> None:
+    """The local logger surely bound where the handler runs: the pass logs through it."""
+    task = ("def job(x):\n    logger = logging.getLogger('bgt.local')\n    try:\n        work(x)\n"
+            "    except Exception:\n        pass\n")
+    text = task_module(MODULE_LOGGER, FAILING_WORK + task)
+    fixed = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert "logger.exception(" in fixed
+    assert run_module(text, "job(1)") == (None, [], "")
+    assert run_module(fixed, "job(1)") == (None, [("ERROR", "unexpected error in job", True)], "")
+
+
+def test_a_logger_parameter_that_is_always_given_is_used(tmp_path: Path) -> None:
+    task = "def job(x, logger: logging.Logger):\n    work(x)\n"
+    text = task_module(MODULE_LOGGER, FAILING_WORK + task).replace("add_task(job, 1)", "add_task(job, 1, LOG)")
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert "except Exception:\n        logger.exception(" in fixed
+    after = run_module(fixed, "job(1, logging.getLogger('bgt.param'))")
+    assert after[0] is ValueError and after[1] == [("ERROR", "background task job failed", True)]
+
+
+def test_global_declaration_stays_before_the_guard(tmp_path: Path) -> None:
+    task = "COUNT = 0\n\n\ndef job(x):\n    global COUNT\n    COUNT += 1\n    work(x)\n"
+    text = task_module(MODULE_LOGGER, FAILING_WORK + task)
+    fixed = fix(tmp_path, text, codes=("BGT401",))[1]
+    assert "def job(x):\n    global COUNT\n    try:\n        COUNT += 1\n" in fixed
+    assert_guard_logs_the_failure(tmp_path, text, "job(1)")

@@ -106,11 +106,14 @@ class UnguardedTaskBody(Rule):
     ```
 
     ## Fix safety
-    Safe: the fix wraps the body (after the docstring) in that `try`. It reuses a
+    Safe: the fix wraps the body (after the docstring and any `global` line) in that `try`. It reuses a
     logger the module provably binds (imported from `logging`, `loguru` or
     `structlog`, assigned from `logging.getLogger(...)`/`structlog.get_logger(...)`,
     or imported from a project module that does so) and that the task does not
-    shadow (a parameter called `logger` is not the module's logger), or in a method
+    shadow (a parameter called `logger` is not the module's logger), or a logger
+    parameter that cannot be None (not `logger: Logger | None = None`: the handler
+    would raise AttributeError instead of the task's error; nor a logger the body
+    assigns: unbound when an earlier line fails), or in a method
     `self.<logger>` when the class binds one unconditionally (first, when the method
     already logs through it). Only when no
     logger is bound and the name `logger` is free does it add `import logging` and

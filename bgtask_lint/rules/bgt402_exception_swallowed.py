@@ -348,7 +348,9 @@ class ExceptionSwallowed(Rule):
     `logger.opt(exception=True).warning(...)`. Of several log calls, the first of the
     highest level gets the traceback. `print(...)` and a lone `pass` become
     `logger.exception(...)` only where a logger is provably bound and not shadowed in
-    the function (loguru: `{}` placeholders, never `%s`). No fix, and the finding says
+    the function (loguru: `{}` placeholders, never `%s`): a logger parameter that may
+    be None does not count, nor a local logger unless a statement of the body before
+    the one holding the handler assigns it, unconditionally. No fix, and the finding says
     why, when no logger is bound, the log call passes `**kwargs`, or a comment in the
     handler mentions the traceback (pass `exc_info=False` to say it is left out on
     purpose).

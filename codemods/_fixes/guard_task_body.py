@@ -57,6 +57,8 @@ class GuardTaskBodyFix(ModelLookup, FindingFix):
             return updated
         statements = body_statements(updated.body)
         head = statements[:1] if statements and is_docstring(statements[0]) else []
+        while len(head) < len(statements) and _declares_only(statements[len(head)]):
+            head.append(statements[len(head)])  # `global x` stays first: it is no call to guard
         rest = statements[len(head):]
         if not rest:
             return updated
@@ -83,3 +85,9 @@ class GuardTaskBodyFix(ModelLookup, FindingFix):
             return updated
         self.needs_import("logging")
         return add_module_logger(updated, self.new_logger)
+
+
+def _declares_only(statement: cst.BaseStatement) -> bool:
+    """`global x` / `nonlocal y` (and nothing else on the line)."""
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Global, cst.Nonlocal)) for small in statement.body)
