@@ -283,11 +283,85 @@ def client_request_api(module: ModuleInfo, function: ast.AST | None, call: ast.C
     if not isinstance(func, ast.Attribute) or func.attr not in REQUEST_METHODS:
         return None
     if func.attr != "stream" and made_by(module, function, func.value, REQUESTS_SESSIONS):
+        if _mounts_own_adapter(module, function, func.value):
+            return None  # a project adapter (`TimeoutHTTPAdapter`) may bound every request
         return f"requests.Session.{func.attr}()", REQUESTS_API
     for library, (types, api) in ASYNC_CLIENTS.items():
         if made_by(module, function, func.value, types):
             return f"{library} client .{func.attr}()", api
     return None
+
+
+REQUESTS_ADAPTERS = frozenset({"requests.adapters.HTTPAdapter", "requests.HTTPAdapter"})
+
+
+def _mount_calls(module: ModuleInfo) -> list[tuple[ast.Call, ast.AST | None]]:
+    """Every `<receiver>.mount(prefix, adapter)` call of the module, with the function it
+    is in (walked once)."""
+    cached = getattr(module, "_bgt_mounts", None)
+    if cached is None:
+        cached = []
+        stack: list[tuple[ast.AST, ast.AST | None]] = [] if ".mount(" not in module.source else [(module.tree, None)]
+        while stack:
+            node, function = stack.pop()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "mount" \
+                    and len(node.args) + len(node.keywords) >= 2:
+                cached.append((node, function))
+            inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else function
+            stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+        module._bgt_mounts = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _mounts_own_adapter(module: ModuleInfo, function: ast.AST | None, receiver: ast.expr) -> bool:
+    """Is an adapter other than requests' own `HTTPAdapter` mounted on the session
+    (`s.mount("https://", TimeoutHTTPAdapter(timeout=5))`, matched by the receiver's
+    spelling where that spelling means the same object: in the function for a local, in
+    the class for `self.x`, in the module otherwise)? Its `send` may give every request a
+    timeout, which a `timeout=` of the call would replace."""
+    from bgtask_lint.names import dotted
+    from bgtask_lint.scope import function_scope
+
+    spelled = dotted(receiver)
+    if spelled is None:
+        return False
+    where: ast.AST = module.tree
+    head = spelled.split(".")[0]
+    if function is not None and not isinstance(function, ast.ClassDef):
+        if head == "self" and module.owner_class.get(id(function)) is not None:
+            where = module.owner_class[id(function)]
+        elif head in function_scope(function).bindings:
+            where = function
+    first, last = getattr(where, "lineno", 1), getattr(where, "end_lineno", None) or 10 ** 9
+    from bgtask_lint.receivers import origins
+
+    for call, inside in _mount_calls(module):
+        if dotted(call.func.value) != spelled or not first <= call.lineno <= last:  # type: ignore[attr-defined]
+            continue
+        adapter = call.args[1] if len(call.args) > 1 else next(
+            (kw.value for kw in call.keywords if kw.arg == "adapter"), None)
+        made = origins(module, inside, adapter) if adapter is not None else []
+        if not made or any(imported_name(module, value.func, where) not in REQUESTS_ADAPTERS  # type: ignore[attr-defined]
+                           for value, where in made):
+            return True
+    return False
+
+
+def session_made_unseen(module: ModuleInfo, function: ast.AST | None, receiver: ast.expr) -> bool:
+    """A `requests.Session` known here only by its type (a parameter, an attribute
+    annotated `requests.Session`), or handed to other code: whoever made it may have
+    mounted an adapter that bounds its requests."""
+    from bgtask_lint.receivers import origins
+    from bgtask_lint.scope import function_scope
+
+    made = [value for value, where in origins(module, function, receiver)
+            if imported_name(module, value.func, where) in REQUESTS_SESSIONS]  # type: ignore[attr-defined]
+    if not made:
+        return True
+    if isinstance(receiver, ast.Name) and function is not None and not isinstance(function, ast.ClassDef) \
+            and receiver.id in function_scope(function).bindings:
+        return any(not isinstance(parent, ast.Attribute) for _, parent in function_scope(function).uses.get(receiver.id, []))
+    return False
 
 
 def library_reference(module: ModuleInfo, function: ast.AST | None, library: str) -> LibraryRef | None:

@@ -477,3 +477,75 @@ def test_a_wait_for_fix_needs_asyncio_to_be_the_library(tmp_path: Path) -> None:
     assert fixed_text(tmp_path, before) == before
     plain = before.replace("asyncio = None  # set at start-up\n\n\n", "\n")
     assert "await asyncio.wait_for(aiopg.connect(dsn, timeout=None), timeout=1.0)" in fixed_text(tmp_path, plain)
+
+
+# --- a requests session whose adapter may bound its requests ---------------------------------
+
+TIMEOUT_ADAPTER = """\
+import requests
+from requests.adapters import HTTPAdapter
+
+
+class TimeoutHTTPAdapter(HTTPAdapter):
+    def __init__(self, *args, timeout=None, **kwargs):
+        self.timeout = timeout
+        super().__init__(*args, **kwargs)
+
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def call(host, port):
+    session = requests.Session()
+    session.mount("http://", TimeoutHTTPAdapter(timeout=1.0))
+    return session.get(f"http://{host}:{port}/").text
+"""
+
+
+def test_a_session_with_its_own_adapter_is_left_alone(tmp_path: Path) -> None:
+    """The adapter gives every request of the session a 1 s timeout. A `timeout=(T, None)`
+    on the call would replace it and lift the read limit: the slow answer the adapter
+    cuts off would be waited for, and a silent server forever."""
+    path = tmp_path / "client.py"
+    path.write_text(TIMEOUT_ADAPTER)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",), connect_timeout=T))
+    assert project.check(project.module(path)) == []
+    assert fixed_text(tmp_path, TIMEOUT_ADAPTER) == TIMEOUT_ADAPTER
+    lifted = TIMEOUT_ADAPTER.replace('port}/")', 'port}/", timeout=(1.0, None))')
+    with slow_server(_http_answer) as port, ThreadPoolExecutor(2) as pool:
+        original, with_call_timeout = pool.map(lambda text: timed(load(text), port), [TIMEOUT_ADAPTER, lifted])
+    assert "timed out" in str(original[0]).lower(), original  # the adapter's read bound holds
+    assert with_call_timeout[0] == "ok"  # what the old fix did: the read waited DELAY
+
+
+@pytest.mark.parametrize("body, fix", [
+    # requests' own adapter sets no timeout: the session is as unbounded as any
+    ('    session = requests.Session()\n    session.mount("http://", HTTPAdapter(max_retries=3))\n'
+     '    return session.get(url).text\n', "safe"),
+    ('    session = requests.Session()\n    return session.get(url).text\n', "safe"),
+    # made elsewhere, or handed to code that may mount an adapter
+    ('    session = requests.Session()\n    configure(session)\n    return session.get(url).text\n', "unsafe"),
+])
+def test_a_session_made_out_of_sight_gets_only_an_unsafe_fix(tmp_path: Path, body: str, fix: str) -> None:
+    text = ("import requests\nfrom requests.adapters import HTTPAdapter\n\n"
+            "\n\ndef call(url):\n" + body)
+    path = tmp_path / "client.py"
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",), connect_timeout=T))
+    (finding,) = project.check(project.module(path))
+    assert finding.fix == fix, finding.message
+    assert ("adapter mounted on it may already bound" in finding.message) is (fix == "unsafe")
+    assert (fixed_text(tmp_path, text) == text) is (fix == "unsafe")
+    assert "timeout=(1.0, None)" in fixed_text(tmp_path, text, unsafe=True)
+
+
+def test_a_session_parameter_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
+    text = "import requests\n\n\ndef call(session: requests.Session, url):\n    return session.get(url).text\n"
+    path = tmp_path / "client.py"
+    path.write_text(text)
+    project = Project.load([tmp_path], Settings().with_overrides(select=("BGT501",), connect_timeout=T))
+    (finding,) = project.check(project.module(path))
+    assert finding.fix == "unsafe"
+    assert fixed_text(tmp_path, text) == text

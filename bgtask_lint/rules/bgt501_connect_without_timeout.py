@@ -12,11 +12,13 @@ from bgtask_lint.connect import (
     TIMEOUT_SCOPES,
     WAIT_FOR,
     ConnectApi,
+    REQUESTS_API,
     client_request_api,
     connect_api,
     disabled_timeout,
     lacks_timeout,
     library_reference,
+    session_made_unseen,
     spread_keywords,
     unseen_dsn,
 )
@@ -59,7 +61,9 @@ class ConnectWithoutTimeout(Rule):
 
     A callable run in a thread counts too: `asyncio.to_thread(requests.get, url)`.
     Not flagged: an httpx or aiohttp client whose every request call in the same
-    function passes `timeout=`; a Redis client built on a `connection_pool=` or for a
+    function passes `timeout=`; a `requests.Session` on which an adapter other than
+    requests' own `HTTPAdapter` is mounted (`s.mount("https://",
+    TimeoutHTTPAdapter(timeout=5))`: its `send` may give every request a timeout); a Redis client built on a `connection_pool=` or for a
     Unix socket (`unix_socket_path=`: no network connect, and redis-py gives
     `socket_connect_timeout` to TCP connections only); an
     awaited asyncpg/aiopg/aiomysql connect or `asyncio.open_connection` inside
@@ -88,7 +92,10 @@ class ConnectWithoutTimeout(Rule):
 
     ## Fix safety
     Safe where the fix bounds the connect and nothing else, so only the failure
-    changes: requests gets `timeout=(T, None)` (the read stays unbounded), redis
+    changes: requests gets `timeout=(T, None)` (the read stays unbounded; unsafe for a
+    session known only by its type, a parameter, or handed to other code, where an
+    adapter mounted out of sight may bound its requests and the call's timeout would
+    replace that read limit), redis
     `socket_connect_timeout=T`, psycopg2 `connect_timeout=T` (in whole seconds, as
     libpq reads it; unsafe when the DSN is not written in the code, as
     `psycopg2.connect(os.environ["DATABASE_URL"])`: psycopg2's keywords override the
@@ -164,7 +171,7 @@ async def connect(dsn):
                 found, in_thread, connect = self._unbounded(inner, ctx), True, inner
         if found is None:
             return
-        shown, api, fix, spread = found
+        shown, api, fix, spread, note = found
         if in_thread or api.awaited_connect:
             if self._inside_timeout(ctx):
                 return
@@ -184,6 +191,8 @@ async def connect(dsn):
             fix = None  # V2.9: the fix would make an optional import mandatory
             why += (f"; no safe fix: {api.fix_module} is imported only lazily or conditionally here, "
                     f"so the fix cannot name {api.fix_module}.Timeout; set the connect timeout yourself")
+        if fix == "unsafe" and note:
+            why += note
         if fix == "unsafe" and api.fix == "safe" and unseen_dsn(connect, api):
             why += (f"; the fix is unsafe: the DSN is not written here and may set {api.fix_keyword} itself, "
                     "which the fix's keyword would override")
@@ -195,9 +204,9 @@ async def connect(dsn):
     # --- what the call is -------------------------------------------------------------
 
     def _unbounded(self, call: ast.Call, ctx: RuleContext
-                   ) -> tuple[str, ConnectApi, str | None, str | None] | None:
+                   ) -> tuple[str, ConnectApi, str | None, str | None, str | None] | None:
         """(the call as shown, its API, the fix, the dict its keywords are spread from when
-        the function builds it) when `call` waits without a time limit."""
+        the function builds it, why the fix is unsafe) when `call` waits without a time limit."""
         qualified = imported_name(ctx.module, call.func, ctx.function)
         api = connect_api(qualified, self.settings.connect_calls)
         if api is not None:
@@ -206,14 +215,20 @@ async def connect(dsn):
                 if not lacks_timeout(written, api) or (api.client and self._client_calls_all_bounded(ctx)):
                     return None
                 spread = next(kw.value.id for kw in call.keywords if kw.arg is None)  # type: ignore[attr-defined]
-                return f"{qualified}()", api, None, spread
+                return f"{qualified}()", api, None, spread, None
             if not lacks_timeout(call, api) or (api.client and self._client_calls_all_bounded(ctx)):
                 return None
-            return f"{qualified}()", api, self._fix_for(call, api), None
+            return f"{qualified}()", api, self._fix_for(call, api), None, None
         request = client_request_api(ctx.module, ctx.function, call)  # `session.get(url)`
         if request is None or not lacks_timeout(call, request[1]):
             return None
-        return request[0], request[1], self._fix_for(call, request[1]), None
+        fix, note = self._fix_for(call, request[1]), None
+        if fix == "safe" and request[1] is REQUESTS_API \
+                and session_made_unseen(ctx.module, ctx.function, call.func.value):  # type: ignore[attr-defined]
+            fix, note = "unsafe", ("; the fix is unsafe: this session is made or handed on elsewhere, where an "
+                                   "adapter mounted on it may already bound its requests, and timeout=(T, None) "
+                                   "would lift that read limit")
+        return request[0], request[1], fix, None, note
 
     @staticmethod
     def _fix_for(call: ast.Call, api: ConnectApi) -> str | None:
