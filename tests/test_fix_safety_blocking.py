@@ -447,3 +447,78 @@ def test_the_fix_knows_every_import_without_walking_the_whole_tree(monkeypatch: 
     assert import_map(tree) == {"os": {"os"}, "osp": {"os.path"}, "aiofiles": {"aiofiles"}, "nap": {"time.sleep"},
                                 "requests": {"requests"}, "thing": {"pkg.sub.thing"}}  # (`from . import` names no module)
     assert len(dependencies.import_statements(tree)) == 6
+
+
+LOCKED = '''\
+import asyncio
+import threading
+import time
+
+LOCK = threading.Lock()
+DONE = []
+
+
+async def tick(name):
+    with LOCK:
+        time.sleep(0.01)
+        DONE.append(name)
+
+
+async def main():
+    await asyncio.gather(tick("a"), tick("b"))
+    return sorted(DONE)
+'''
+
+
+def _runs_within(text: str, seconds: float) -> list | None:
+    """`main()` of `text` on its own event loop in a daemon thread: its result, or None when
+    it has not finished after `seconds` (a deadlocked loop stays blocked; the thread is a
+    daemon, so the test run still ends)."""
+    import threading
+
+    namespace: dict = {}
+    exec(compile(text, "locked.py", "exec"), namespace)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(namespace["main"]())), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return result[0] if result else None
+
+
+def test_a_sleep_under_a_lock_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
+    """Awaited under `with LOCK:`, the second coroutine blocks the loop's thread on the lock
+    the first holds while it sleeps: a deadlock the blocking original never had."""
+    findings, after = fixed(tmp_path, LOCKED, select=("BGT301",))
+    (finding,) = findings
+    assert finding.fix == "unsafe" and "with LOCK" in finding.message
+    assert after == LOCKED
+    assert _runs_within(LOCKED, 5.0) == ["a", "b"]
+    unsafe = fixed(tmp_path, LOCKED, select=("BGT301",), unsafe=True)[1]
+    assert "await asyncio.sleep(0.01)" in unsafe
+    assert _runs_within(unsafe, 1.0) is None  # why it is unsafe: the loop never finishes
+
+
+def test_a_sleep_under_suppress_keeps_its_safe_fix(tmp_path: Path) -> None:
+    text = LOCKED.replace("with LOCK:", "with contextlib.suppress(KeyError):").replace(
+        "import time\n", "import time\nimport contextlib\n")
+    findings, after = fixed(tmp_path, text, select=("BGT301",))
+    assert [f.fix for f in findings] == ["safe"]
+    assert "await asyncio.sleep(0.01)" in after
+    assert _runs_within(after, 5.0) == ["a", "b"]
+
+
+@pytest.mark.parametrize("comment", ["  # noqa: F401  (re-exported)", "  # noqa", "  # noqa:E501,F401",
+                                     "  # pylint: disable=unused-import"])
+def test_an_import_kept_on_purpose_stays(tmp_path: Path, comment: str) -> None:
+    """An unused import marked for the linter is a re-export (`from app.clock import time`
+    elsewhere): the fix that made it unused here must not take it from the other modules."""
+    text = f"import time{comment}\n\n\nasync def wait(x):\n    time.sleep(x)\n"
+    _, after = fixed(tmp_path, text)
+    assert "await asyncio.sleep(x)" in after
+    assert f"import time{comment}\n" in after
+
+
+def test_a_noqa_for_another_code_does_not_keep_the_import(tmp_path: Path) -> None:
+    text = "import time  # noqa: E402\n\n\nasync def wait(x):\n    time.sleep(x)\n"
+    _, after = fixed(tmp_path, text)
+    assert "import time" not in after

@@ -144,6 +144,11 @@ class BlockingCallInAsync(Rule):
     generator expression (an `await` there makes an async generator, which `sum(...)` or
     a `for` cannot consume), nor where the name the fix calls (`asyncio`, `aiofiles`) is
     bound to something else there: a parameter, a local, `asyncio = None` at module level.
+    The safe fixes are unsafe inside a plain `with` (other than of a file,
+    `contextlib.suppress`, `warnings.catch_warnings`, `tempfile`): `with LOCK:
+    time.sleep(1)` awaited would hold the lock while other coroutines run, and one that
+    takes a threading lock deadlocks the loop. `asyncio.sleep` returns at once for a
+    negative delay, where `time.sleep` raises ValueError.
     Not flagged: names passed
     uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
     `anyio.to_thread.run_sync`, and calls in a plain `def` (FastAPI runs those in a
@@ -203,6 +208,11 @@ async def task():
                                                  ctx.function) for other in with_node.items)
             )
         fix, why = blocking_fix(reason, node, ctx.parent, ctx.module.tree, ctx.index.root, convertible)
+        held = _held_around(node, ctx) if fix == "safe" else None
+        if held is not None:
+            fix = "unsafe"
+            why += (f"; the fix is unsafe: it would await inside `with {held}`, which stays held while other "
+                    "coroutines run (a threading lock that one of them takes deadlocks the event loop)")
         if fix is not None:
             used = ("aiofiles.open" if reason in ("open", "io.open") and convertible
                     else "asyncio.sleep" if reason == "time.sleep" else "asyncio.to_thread")
@@ -211,3 +221,26 @@ async def task():
                 return None, (f"; no automatic fix: `{library}` is bound to something else here, so the fix's "
                               f"`{used}` would not be the library's")
         return fix, why
+
+
+# context managers that hold nothing another coroutine could wait for
+HARMLESS_CONTEXTS = frozenset({
+    "open", "io.open", "contextlib.suppress", "contextlib.nullcontext", "warnings.catch_warnings",
+    "tempfile.TemporaryDirectory", "tempfile.NamedTemporaryFile", "tempfile.TemporaryFile",
+})
+
+
+def _held_around(node: ast.Call, ctx: RuleContext) -> str | None:
+    """The source of a plain `with` item the call runs inside (in its own function) that
+    may hold something, a lock, while the fix's new `await` lets other coroutines run."""
+    inner: ast.AST = node
+    for ancestor in reversed(ctx.stack):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return None
+        if isinstance(ancestor, ast.With) and any(inner is stmt for stmt in ancestor.body):
+            for item in ancestor.items:
+                expr = item.context_expr
+                if not (isinstance(expr, ast.Call) and ctx.qualified_name(expr.func) in HARMLESS_CONTEXTS):
+                    return ast.unparse(expr)[:60]
+        inner = ancestor
+    return None

@@ -16,6 +16,7 @@ An import the fix made unused goes (`import time` after its only `time.sleep` be
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 
 import libcst as cst
@@ -41,6 +42,10 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     return found
 
 
+# an import kept though unused, on purpose: a bare `# noqa`, `# noqa: F401`, pylint's `unused-import`
+KEPT_ON_PURPOSE = re.compile(r"#\s*noqa\b(?!\s*:)|noqa\s*:[\s\w,]*\bF401\b|unused-import", re.IGNORECASE)
+
+
 class _DropImports(cst.CSTTransformer):
     """Remove the aliases binding `names` (only those) from import statements."""
 
@@ -50,6 +55,10 @@ class _DropImports(cst.CSTTransformer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # imports are statements: no need to walk the expressions
+        if isinstance(node, cst.SimpleStatementLine):
+            comment = node.trailing_whitespace.comment
+            if comment is not None and KEPT_ON_PURPOSE.search(comment.value):
+                return False  # `import time  # noqa: F401` (a re-export) stays, as the linter is told
         return not isinstance(node, cst.BaseExpression)
 
     def _bound(self, alias: cst.ImportAlias, is_from: bool) -> str:
