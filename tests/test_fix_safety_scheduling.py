@@ -477,3 +477,95 @@ def test_a_partial_fix_needs_functools_to_be_the_library(tmp_path: Path) -> None
     assert after == text
     _, plain = fixed(tmp_path, text.replace("functools = None  # set at start-up\n\n\n", "\n"))
     assert "background_tasks.add_task(functools.partial(job, **options))" in plain
+
+
+DECORATED = '''\
+import functools
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+def as_task(func):
+    def make(*args):
+        return lambda: func(*args)
+    return make
+
+
+def traced(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        CALLS.append(("traced", func.__name__))
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def other(func):
+    def wrapper(*args, **kwargs):
+        func(*args, **kwargs)
+        return CALLS.append
+    return wrapper
+
+
+@as_task
+def deferred(user):
+    CALLS.append(("deferred", user))
+
+
+@traced
+def logged(user):
+    CALLS.append(("logged", user))
+
+
+@other
+def opaque(user):
+    CALLS.append(("opaque", user))
+
+
+@app.post("/run/{user}")
+def run(user: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(deferred(user))
+    background_tasks.add_task(logged(user))
+    background_tasks.add_task(opaque(user), ("late", user))
+    return {"ok": True}
+'''
+
+
+def _line_of(text: str, part: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), start=1) if part in line)
+
+
+def test_a_decorator_decides_what_calling_the_task_gives(tmp_path: Path) -> None:
+    """`@as_task` makes `deferred(user)` return the callable: correct code, not flagged
+    (the old fix moved `user` into add_task, and the decorator's lambda was made after the
+    response and dropped: the work never ran). A decorator that hands back the task's own
+    result (`@traced`) keeps the safe fix; one whose wrapper returns something else
+    (`@other`) makes it unsafe."""
+    findings, after = fixed(tmp_path, DECORATED)
+    lines = {f.line: f for f in findings if f.code == "BGT101"}
+    logged, opaque = _line_of(DECORATED, "add_task(logged"), _line_of(DECORATED, "add_task(opaque")
+    assert sorted(lines) == [logged, opaque]
+    assert lines[logged].fix == "safe"
+    assert lines[opaque].fix is None  # (its other argument goes to the result: no fix at all)
+    assert "background_tasks.add_task(deferred(user))\n" in after
+    assert "background_tasks.add_task(logged, user)\n" in after
+    before_calls = load(tmp_path, DECORATED)
+    # before: `add_task(logged(user))` ran `logged` in the request, then failed as a task (None)
+    TestClient(before_calls.app, raise_server_exceptions=False).post("/run/ann")
+    assert ("deferred", "ann") in before_calls.CALLS  # the decorator's lambda ran as the task
+    fixed_module = load(tmp_path, after)
+    TestClient(fixed_module.app).post("/run/ann")  # after: every task runs, none fails
+    assert fixed_module.CALLS == [("opaque", "ann"),  # (called in the request: it makes the task)
+                                  ("deferred", "ann"), ("traced", "logged"), ("logged", "ann"), ("late", "ann")]
+
+
+def test_an_opaque_decorator_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    text = DECORATED.replace("    background_tasks.add_task(opaque(user), (\"late\", user))\n",
+                             "    background_tasks.add_task(opaque(user))\n")
+    findings, after = fixed(tmp_path, text)
+    (finding,) = [f for f in findings if f.code == "BGT101" and f.line == _line_of(text, "add_task(opaque")]
+    assert finding.fix == "unsafe" and "what opaque() returns is not known here" in finding.message
+    assert "background_tasks.add_task(opaque(user))\n" in after
+

@@ -6,7 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from bgtask_lint.fix_safety import add_task_fix, module_name_taken, needs_partial
-from bgtask_lint.index import ClassSym, FunctionSym, ProjectIndex, api_name
+from bgtask_lint.index import ClassSym, FunctionSym, ProjectIndex, api_name, imported_name
 from bgtask_lint.names import keyword, last_name, walk_local
 from bgtask_lint.rules import Rule
 
@@ -45,6 +45,63 @@ def _returns_no_callable(function: ast.AST) -> bool:
     if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
         return True
     return all(r.value is None or isinstance(r.value, _PLAIN_VALUES) for r in nodes if isinstance(r, ast.Return))
+
+
+# decorators that hand back what the decorated function returns
+_TRANSPARENT_DECORATORS = frozenset({"functools.lru_cache", "functools.cache", "staticmethod", "classmethod",
+                                     "builtins.staticmethod", "builtins.classmethod"})
+
+
+def _own_returns(function: ast.AST) -> list[ast.Return]:
+    """The `return` statements of `function` itself, not of the defs nested in it."""
+    body = [stmt for stmt in function.body  # type: ignore[attr-defined]
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return [n for n in walk_local(body) if isinstance(n, ast.Return)]
+
+
+def _returned_def(function: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The nested def that every `return` of `function` returns (a decorator's wrapper)."""
+    nested = {n.name: n for n in function.body  # type: ignore[attr-defined]
+              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    returns = _own_returns(function)
+    names = {r.value.id for r in returns if isinstance(r.value, ast.Name)}
+    if len(returns) == 0 or len(names) != 1 or any(not isinstance(r.value, ast.Name) for r in returns):
+        return None
+    return nested.get(names.pop())
+
+
+def _decoration(index: ProjectIndex, target: FunctionSym) -> str:
+    """What the decorators make of calling `target`: "plain" (no decorator, or ones that
+    hand back its result), "factory" (a project decorator whose wrapper returns a
+    function: the call gives the task) or "unknown"."""
+    verdict = "plain"
+    for decorator in target.node.decorator_list:
+        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if imported_name(target.module, expr) in _TRANSPARENT_DECORATORS or (
+                isinstance(expr, ast.Name) and expr.id in ("staticmethod", "classmethod")):
+            continue
+        found = index.resolve(target.module, expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
+        if not isinstance(found, FunctionSym):
+            return "unknown"
+        decorate = _returned_def(found.node) if isinstance(decorator, ast.Call) else found.node
+        params = getattr(getattr(decorate, "args", None), "args", [])
+        if decorate is None or not params:
+            return "unknown"
+        wrapped = params[0].arg
+        returns = _own_returns(decorate)
+        if returns and all(isinstance(r.value, ast.Name) and r.value.id == wrapped for r in returns):
+            continue  # a registration: `return func` itself
+        wrapper = _returned_def(decorate)
+        if wrapper is None:
+            return "unknown"
+        if _returns_function(wrapper):
+            verdict = "factory"
+            continue
+        for value in [r.value for r in _own_returns(wrapper)]:
+            call = value.value if isinstance(value, ast.Await) else value
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == wrapped):
+                return "unknown"
+    return verdict
 
 
 def _bases_known(index: ProjectIndex, cls: ClassSym, depth: int = 0) -> bool:
@@ -105,10 +162,15 @@ class AddTaskCallResult(Rule):
     function returning anything but None or a plain value (a literal, a comprehension,
     arithmetic), or a class with a base from a library (`add_task(handler_for(user))` may
     hand over the callable a registry holds; after a fix it would be looked up in the
-    background and dropped). Safe for an `async def` (a coroutine), a generator, a def
-    returning None or plain values, and a project class. Not flagged:
+    background and dropped), or a def with a decorator that may change what calling it
+    gives (a library's, or a project decorator whose wrapper returns anything but the
+    wrapped function's own result). Safe for an `async def` (a coroutine), a generator, a def
+    returning None or plain values, undecorated or under decorators that hand back its
+    result (`functools.lru_cache`, `staticmethod`, a project wrapper ending in
+    `return func(*args, **kwargs)`), and a project class. Not flagged:
     `functools.partial(...)`, calls to a factory (also a method) whose every `return`
-    returns a nested function or lambda, an instance of a class with `__call__`
+    returns a nested function or lambda, or to a def whose project decorator's wrapper
+    does (`@as_task def job(x)`, where `job(x)` returns the task), an instance of a class with `__call__`
     (`add_task(Job(user))`), calls to a project function (any module) whose every
     `return` is a `functools.partial(...)`, and calls to a method of an object whose class
     cannot be resolved (`add_task(graph.end_traces(ctx))`: such a method may return the
@@ -157,11 +219,14 @@ def endpoint(background_tasks: BackgroundTasks, path: str):
                     return  # a method of an object of unknown class may return the task: never guessed
             if isinstance(target, FunctionSym) and _returns_function(target.node):
                 return  # a factory (also a method): it returns the task
+            decoration = _decoration(ctx.index, target) if isinstance(target, FunctionSym) else "plain"
+            if decoration == "factory":
+                return  # `@as_task def job(x)`: the decorator makes `job(x)` return the task
             if isinstance(target, ClassSym) and ctx.index.member(target, "__call__") is not None:
                 return  # `add_task(Job(user))`: an instance with __call__ is the callable itself
             name = last_name(task.func) or "the task"
             fixable, why = add_task_fix(node, task, site.form)
-            known = (_returns_no_callable(target.node) if isinstance(target, FunctionSym)
+            known = (_returns_no_callable(target.node) and decoration == "plain" if isinstance(target, FunctionSym)
                      else isinstance(target, ClassSym) and _bases_known(ctx.index, target))
             if fixable is not None and needs_partial(task, site.form) \
                     and module_name_taken(ctx.module, ctx.function, "functools"):
