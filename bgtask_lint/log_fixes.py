@@ -120,6 +120,11 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool,
                 ast.Name(id=name, ctx=ast.Load()), bindings, None, owner)):
             continue  # not a logger at module level: no need to look closer
         kind = is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, function, owner)
+        if kind and not function_scope(function).bindings.get(name) and not bound_at_import(module.tree, name):
+            unbound_reason = unbound_reason or (
+                f"the module binds `{name}` only on some paths (under an `if` or a `try`), so it may not "
+                "exist when the new log call runs; bind the logger unconditionally, or log yourself")
+            continue
         if kind and not _shadowed_outside(module, function, name):
             unbound = _maybe_unbound(function, name, at)
             if unbound is None:
@@ -292,6 +297,47 @@ def _maybe_unbound(function: ast.AST, name: str, at: ast.AST | None) -> str | No
             return (f"`{name}` is assigned in this function, and may be unbound when {where} runs; "
                     f"log the exception yourself with a logger bound before it")
     return None
+
+
+def bound_at_import(tree: ast.Module, name: str) -> bool:
+    """Does importing the module surely bind `name`: a top-level statement binds it, or
+    both branches of a top-level `if`, or a `try` whose every handler binds it too or
+    raises (`try: import x except ImportError: x = None`)? Not a binding under `if DEBUG:`
+    alone, nor under `if TYPE_CHECKING:`."""
+    return _binds_surely(tree.body, name)
+
+
+def _binds_surely(statements: list[ast.stmt], name: str) -> bool:
+    for stmt in statements:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if stmt.name == name:
+                return True
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == name for alias in stmt.names):
+                return True
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if getattr(stmt, "value", None) is not None and any(
+                    isinstance(node, ast.Name) and node.id == name for target in targets for node in ast.walk(target)):
+                return True
+        elif isinstance(stmt, ast.If):
+            if _binds_surely(stmt.body, name) and _binds_surely(stmt.orelse, name):
+                return True
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            if _binds_surely(stmt.body, name):
+                return True
+        elif isinstance(stmt, TRY_TYPES):
+            if _binds_surely(stmt.finalbody, name):  # type: ignore[attr-defined]
+                return True
+            body = stmt.body + stmt.orelse  # type: ignore[attr-defined]
+            if _binds_surely(body, name) and all(  # type: ignore[attr-defined]
+                    _binds_surely(handler.body, name) or _raises(handler.body) for handler in stmt.handlers):
+                return True
+    return False
+
+
+def _raises(statements: list[ast.stmt]) -> bool:
+    return bool(statements) and isinstance(statements[-1], ast.Raise)
 
 
 def _may_be_none(binding) -> bool:

@@ -790,3 +790,28 @@ def test_global_declaration_stays_before_the_guard(tmp_path: Path) -> None:
     fixed = fix(tmp_path, text, codes=("BGT401",))[1]
     assert "def job(x):\n    global COUNT\n    try:\n        COUNT += 1\n" in fixed
     assert_guard_logs_the_failure(tmp_path, text, "job(1)")
+
+
+CONDITIONAL_LOGGER = "import logging\nimport os\n\nif os.environ.get('BGT_VERBOSE'):\n    logger = logging.getLogger('bgt.test')"
+
+
+def test_a_logger_bound_only_on_some_paths_is_not_used(tmp_path: Path) -> None:
+    """`logger` exists only when BGT_VERBOSE is set: a wrap through it raised NameError from
+    the handler, in place of the task's own ValueError, on every other deployment."""
+    text = task_module(CONDITIONAL_LOGGER, FAILING_WORK + "def job(x):\n    work(x)\n")
+    findings, fixed_text = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "only on some paths" in finding.message
+    assert fixed_text == text
+    assert run_module(fixed_text, "job(1)")[0] is ValueError
+
+
+@pytest.mark.parametrize("binding", [
+    "try:\n    from loguru import logger\nexcept ImportError:\n    logger = logging.getLogger('bgt.test')",
+    "if os.environ.get('BGT_JSON'):\n    logger = logging.getLogger('bgt.test')\nelse:\n    logger = logging.getLogger('bgt.test')",
+])
+def test_a_logger_bound_on_every_path_is_used(tmp_path: Path, binding: str) -> None:
+    text = task_module(f"import logging\nimport os\n{binding}", FAILING_WORK + "def job(x):\n    y = x + 1\n    work(y)\n")
+    findings, fixed_text = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    assert "logger.exception(" in fixed_text

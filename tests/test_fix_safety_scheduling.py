@@ -569,3 +569,14 @@ def test_an_opaque_decorator_makes_the_fix_unsafe(tmp_path: Path) -> None:
     assert finding.fix == "unsafe" and "what opaque() returns is not known here" in finding.message
     assert "background_tasks.add_task(opaque(user))\n" in after
 
+
+def test_the_callback_never_logs_through_a_logger_bound_on_some_paths(tmp_path: Path) -> None:
+    """The done-callback would raise NameError (reported by the loop as an error in the
+    callback, the task's own exception lost with it) where `logger` was never bound."""
+    text = ("import asyncio\nimport logging\nimport os\n\nif os.environ.get('BGT_VERBOSE'):\n"
+            "    logger = logging.getLogger('bgt.test')\n\n\nasync def work():\n    raise ValueError('boom')\n\n\n"
+            "async def go():\n    asyncio.create_task(work())\n    await asyncio.sleep(0.01)\n")
+    after = fixed(tmp_path, text, select=("BGT103",))[1]
+    assert "task.add_done_callback(" in after
+    assert "\n        logger." not in after  # the callback logs through logging.getLogger(__name__)
+    assert "logging.getLogger(__name__)" in after.split("def _background_task_done")[1]

@@ -53,7 +53,8 @@ class DanglingTask(Rule):
     that discards it (the pattern of the asyncio documentation) and also logs the
     task's exception with its traceback when it failed (not when it was cancelled), so
     the fix does not lose what the rule says is lost. The callback logs through a logger
-    provably bound in the module (loguru and structlog in their own idiom); with none,
+    provably bound in the module whenever it is imported (not only under `if DEBUG:`;
+    loguru and structlog in their own idiom); with none,
     it adds `logger = logging.getLogger(__name__)` when the name `logger` is free, and
     otherwise logs through `logging.getLogger(__name__)`. Not flagged: results
     that are assigned, returned, awaited, passed on or stored; `TaskGroup.create_task`.

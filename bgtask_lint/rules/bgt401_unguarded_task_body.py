@@ -107,7 +107,8 @@ class UnguardedTaskBody(Rule):
 
     ## Fix safety
     Safe: the fix wraps the body (after the docstring and any `global` line) in that `try`. It reuses a
-    logger the module provably binds (imported from `logging`, `loguru` or
+    logger the module provably binds on every path of its import (not one bound only
+    under `if DEBUG:`: NameError in the handler) (imported from `logging`, `loguru` or
     `structlog`, assigned from `logging.getLogger(...)`/`structlog.get_logger(...)`,
     or imported from a project module that does so) and that the task does not
     shadow (a parameter called `logger` is not the module's logger), or a logger

@@ -348,7 +348,8 @@ class ExceptionSwallowed(Rule):
     `logger.opt(exception=True).warning(...)`. Of several log calls, the first of the
     highest level gets the traceback. `print(...)` and a lone `pass` become
     `logger.exception(...)` only where a logger is provably bound and not shadowed in
-    the function (loguru: `{}` placeholders, never `%s`): a logger parameter that may
+    the function and bound on every path of the module's import (loguru: `{}`
+    placeholders, never `%s`): a logger parameter that may
     be None does not count, nor a local logger unless a statement of the body before
     the one holding the handler assigns it, unconditionally. No fix, and the finding says
     why, when no logger is bound, the log call passes `**kwargs`, or a comment in the
