@@ -56,6 +56,20 @@ def lay_out(args: Sequence[cst.Arg], layout: tuple[cst.SimpleWhitespace, cst.Sim
     return result
 
 
+def _aligned_break(args: Sequence[cst.Arg]) -> cst.ParenthesizedWhitespace | None:
+    """The line break between the last two arguments of a call whose arguments continue on
+    lines of their own after the first (none when the last argument has a comment or a
+    trailing comma after it, or the arguments share one line)."""
+    if len(args) < 2 or isinstance(args[-1].comma, cst.Comma) \
+            or not isinstance(args[-1].whitespace_after_arg, cst.SimpleWhitespace):
+        return None
+    between = args[-2].comma.whitespace_after if isinstance(args[-2].comma, cst.Comma) else None
+    if isinstance(between, cst.ParenthesizedWhitespace) and between.first_line.comment is None \
+            and not between.empty_lines:
+        return between
+    return None
+
+
 HUGGED_LINE_LIMIT = 88  # black's and ruff's default line length
 
 
@@ -74,6 +88,13 @@ def append_keyword(call: cst.Call, new_arg: cst.Arg, args_column: int | None = N
     args = list(call.args)
     layout = multiline_layout(call)
     if layout is None:
+        aligned = _aligned_break(args)
+        if aligned is not None:
+            # `f(a,\n  b)`: the first argument on the paren's line, the others aligned under
+            # it; the new one goes on a line of its own, aligned the same way
+            last = args[-1]
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=aligned), whitespace_after_arg=NOTHING)
+            return call.with_changes(args=[*args, new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg)])
         return call.with_changes(args=lay_out([*args, new_arg], None, bool(args) and isinstance(args[-1].comma, cst.Comma)))
     last = args[-1] if args else None
     trailing = last is not None and isinstance(last.comma, cst.Comma)
