@@ -522,3 +522,24 @@ def test_a_noqa_for_another_code_does_not_keep_the_import(tmp_path: Path) -> Non
     text = "import time  # noqa: E402\n\n\nasync def wait(x):\n    time.sleep(x)\n"
     _, after = fixed(tmp_path, text)
     assert "import time" not in after
+
+
+def test_a_lock_taken_by_hand_makes_the_fix_unsafe(tmp_path: Path) -> None:
+    """`LOCK.acquire()` then `try: ... finally: LOCK.release()`: the same deadlock as under
+    `with LOCK:`, shown by running the unsafe fix; an asyncio lock's awaited acquire is no
+    such lock, and keeps the safe fix."""
+    by_hand = LOCKED.replace("    with LOCK:\n        time.sleep(0.01)\n        DONE.append(name)\n",
+                             "    LOCK.acquire()\n    try:\n        time.sleep(0.01)\n        DONE.append(name)\n"
+                             "    finally:\n        LOCK.release()\n")
+    assert by_hand != LOCKED
+    findings, after = fixed(tmp_path, by_hand, select=("BGT301",))
+    (finding,) = findings
+    assert finding.fix == "unsafe" and "LOCK.acquire()" in finding.message
+    assert after == by_hand
+    assert _runs_within(by_hand, 5.0) == ["a", "b"]
+    assert _runs_within(fixed(tmp_path, by_hand, select=("BGT301",), unsafe=True)[1], 1.0) is None
+    awaited = by_hand.replace("LOCK = threading.Lock()", "LOCK = asyncio.Lock()").replace(
+        "    LOCK.acquire()\n", "    await LOCK.acquire()\n")
+    findings, after = fixed(tmp_path, awaited, select=("BGT301",))
+    assert [f.fix for f in findings] == ["safe"]
+    assert _runs_within(after, 5.0) == ["a", "b"]

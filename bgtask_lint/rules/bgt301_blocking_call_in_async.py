@@ -145,9 +145,10 @@ class BlockingCallInAsync(Rule):
     a `for` cannot consume), nor where the name the fix calls (`asyncio`, `aiofiles`) is
     bound to something else there: a parameter, a local, `asyncio = None` at module level.
     The safe fixes are unsafe inside a plain `with` (other than of a file,
-    `contextlib.suppress`, `warnings.catch_warnings`, `tempfile`): `with LOCK:
-    time.sleep(1)` awaited would hold the lock while other coroutines run, and one that
-    takes a threading lock deadlocks the loop. `asyncio.sleep` returns at once for a
+    `contextlib.suppress`, `warnings.catch_warnings`, `tempfile`) and in a function that
+    calls `.acquire()` without awaiting it: `with LOCK: time.sleep(1)` awaited would hold
+    the lock while other coroutines run, and one that takes a threading lock deadlocks
+    the loop. `asyncio.sleep` returns at once for a
     negative delay, where `time.sleep` raises ValueError.
     Not flagged: names passed
     uncalled to `asyncio.to_thread`, `run_in_executor`, `run_in_threadpool`,
@@ -211,8 +212,8 @@ async def task():
         held = _held_around(node, ctx) if fix == "safe" else None
         if held is not None:
             fix = "unsafe"
-            why += (f"; the fix is unsafe: it would await inside `with {held}`, which stays held while other "
-                    "coroutines run (a threading lock that one of them takes deadlocks the event loop)")
+            why += (f"; the fix is unsafe: it would await {held} while other coroutines run (a threading "
+                    "lock that one of them takes deadlocks the event loop)")
         if fix is not None:
             used = ("aiofiles.open" if reason in ("open", "io.open") and convertible
                     else "asyncio.sleep" if reason == "time.sleep" else "asyncio.to_thread")
@@ -236,11 +237,26 @@ def _held_around(node: ast.Call, ctx: RuleContext) -> str | None:
     inner: ast.AST = node
     for ancestor in reversed(ctx.stack):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            return None
+            break
         if isinstance(ancestor, ast.With) and any(inner is stmt for stmt in ancestor.body):
             for item in ancestor.items:
                 expr = item.context_expr
                 if not (isinstance(expr, ast.Call) and ctx.qualified_name(expr.func) in HARMLESS_CONTEXTS):
-                    return ast.unparse(expr)[:60]
+                    return f"inside `with {ast.unparse(expr)[:60]}`, which stays held"
         inner = ancestor
-    return None
+    acquired = _acquired_by_hand(ctx.function) if ctx.function is not None else None
+    return f"where `{acquired}.acquire()`, taken by hand in this function, may be held" if acquired else None
+
+
+def _acquired_by_hand(function: ast.AST) -> str | None:
+    """`LOCK.acquire()` called, not awaited, in the function: a threading lock taken by hand
+    (an asyncio lock's acquire is awaited), which may be held where the fix awaits."""
+    cached = getattr(function, "_bgt_acquired", False)
+    if cached is not False:
+        return cached
+    awaited = {id(node.value) for node in ast.walk(function) if isinstance(node, ast.Await)}
+    found = next((ast.unparse(node.func.value)[:60] for node in ast.walk(function)
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr == "acquire" and id(node) not in awaited), None)
+    function._bgt_acquired = found  # type: ignore[attr-defined]
+    return found
