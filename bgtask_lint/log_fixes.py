@@ -496,7 +496,7 @@ def swallow_fix(model: GuardModel, handler: ast.ExceptHandler, function: ast.AST
               and found.kind in ("logging", "loguru", "structlog")]
     if logged:
         call, found = max(logged, key=lambda pair: _severity(pair[1].level))  # the first of the highest
-        return _level_fix(call, found.kind, found.level)
+        return _level_fix(call, found.kind, found.level, _overrides_error(model))
     if function is None:
         return NoFix("the handler is not in a function")
     body = handler.body
@@ -539,12 +539,24 @@ def _severity(level: str) -> int:
     return SEVERITY.get(level, 0)
 
 
-def _level_fix(call: ast.Call, kind: str, level: str) -> HandlerFix | NoFix:
+def _overrides_error(model: GuardModel) -> bool:
+    """Does a logger class of the module (a subclass of Logger or LoggerAdapter) define its
+    own `error`? `LoggerAdapter.exception` goes to `log`, not to `error`: turning
+    `log.error(...)` into `log.exception(...)` would skip what the override does (an alert)."""
+    classes = model.loggers.logger_classes
+    return bool(classes) and any(
+        isinstance(stmt, ast.ClassDef) and stmt.name in classes
+        and any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in ("error", "aerror")
+                for item in stmt.body)
+        for stmt in ast.walk(model.module.tree) if isinstance(stmt, ast.ClassDef))
+
+
+def _level_fix(call: ast.Call, kind: str, level: str, error_overridden: bool = False) -> HandlerFix | NoFix:
     if any(kw.arg is None for kw in call.keywords):
         return NoFix("the log call passes **kwargs, which may already set exc_info")
     if any(kw.arg in ("exc_info", "exception") for kw in call.keywords):
         return NoFix("the log call already sets exc_info")
-    if level in ("error", "aerror") and isinstance(call.func, ast.Attribute):
+    if level in ("error", "aerror") and isinstance(call.func, ast.Attribute) and not error_overridden:
         return HandlerFix("exception", call=call, new_level="aexception" if level == "aerror" else "exception")
     if kind == "loguru":
         return HandlerFix("opt", call=call)

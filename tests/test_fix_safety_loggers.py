@@ -815,3 +815,43 @@ def test_a_logger_bound_on_every_path_is_used(tmp_path: Path, binding: str) -> N
     findings, fixed_text = fix(tmp_path, text, codes=("BGT401",))
     assert only(findings, "BGT401").fix == "safe"
     assert "logger.exception(" in fixed_text
+
+
+ALERTING_ADAPTER = '''\
+import logging
+
+ALERTS = []
+
+
+class Alerting(logging.LoggerAdapter):
+    def error(self, msg, *args, **kwargs):
+        ALERTS.append(msg)
+        super().error(msg, *args, **kwargs)
+
+
+logger = Alerting(logging.getLogger("bgt.test"), {})
+'''
+
+
+def test_a_logger_class_with_its_own_error_keeps_it(tmp_path: Path) -> None:
+    """`LoggerAdapter.exception` logs through `log`, not `error`: `logger.exception(...)`
+    would skip the override, and the alert it sends. The fix gives `error` exc_info=True."""
+    body = FAILING_WORK + "def job(x):\n    try:\n        work(x)\n    except Exception as e:\n" \
+                          "        logger.error('job failed: %s', e)\n"
+    text = task_module(ALERTING_ADAPTER, body)
+    fixed_text = fix(tmp_path, text, codes=("BGT402",))[1]
+    assert "logger.error('job failed: %s', e, exc_info=True)" in fixed_text
+    call = "(job(1), ALERTS)[1]"
+    before, after = run_module(text, call), run_module(fixed_text, call)
+    assert before[0] is after[0] is None
+    assert before[1] == [("ERROR", "job failed: bad 1", False)]
+    assert after[1] == [("ERROR", "job failed: bad 1", True)]
+    old_fix = fixed_text.replace("logger.error('job failed: %s', e, exc_info=True)", "logger.exception('job failed: %s', e)")
+    alerts = {}
+    for name, version in (("before", text), ("fixed", fixed_text), ("old fix", old_fix)):
+        namespace: dict = {}
+        exec(compile(version, f"{name}.py", "exec"), namespace)
+        namespace["job"](1)
+        alerts[name] = namespace["ALERTS"]
+    assert alerts == {"before": ["job failed: %s"], "fixed": ["job failed: %s"],
+                      "old fix": []}  # what the old fix did: the alert never went out

@@ -343,7 +343,9 @@ class ExceptionSwallowed(Rule):
 
     ## Fix safety
     Safe, and the level is kept: `logger.error(...)` becomes `logger.exception(...)`
-    with the same arguments, `logger.warning(...)` (or another level) becomes
+    with the same arguments (but `logger.error(..., exc_info=True)` where a logger class
+    of the module defines its own `error`, which `LoggerAdapter.exception` would skip),
+    `logger.warning(...)` (or another level) becomes
     `logger.warning(..., exc_info=True)`; with loguru,
     `logger.opt(exception=True).warning(...)`. Of several log calls, the first of the
     highest level gets the traceback. `print(...)` and a lone `pass` become
