@@ -580,3 +580,65 @@ def test_the_callback_never_logs_through_a_logger_bound_on_some_paths(tmp_path: 
     assert "task.add_done_callback(" in after
     assert "\n        logger." not in after  # the callback logs through logging.getLogger(__name__)
     assert "logging.getLogger(__name__)" in after.split("def _background_task_done")[1]
+
+
+ASYNC_DECORATED = '''\
+import functools
+
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+def traced(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+def awaited(func):
+    @functools.wraps(func)
+    async def wrapper(*args, **kwargs):
+        return await func(*args, **kwargs)
+    return wrapper
+
+
+@traced
+async def in_a_plain_wrapper(user):
+    CALLS.append(("plain", user))
+
+
+@awaited
+async def in_an_async_wrapper(user):
+    CALLS.append(("async", user))
+
+
+@app.post("/run/{user}")
+def run(user: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(in_a_plain_wrapper(user))
+    background_tasks.add_task(in_an_async_wrapper(user))
+    return {"ok": True}
+'''
+
+
+def test_an_async_task_in_a_plain_wrapper_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
+    """`add_task(in_a_plain_wrapper, user)`: Starlette sees a plain callable, runs it in a
+    thread, and the coroutine it returns is never awaited (the work silently never runs,
+    where before the fix the task at least failed loudly). An async wrapper that awaits
+    the function keeps the safe fix."""
+    findings, after = fixed(tmp_path, ASYNC_DECORATED)
+    lines = {f.line: f for f in findings if f.code == "BGT101"}
+    plain, awaited = _line_of(ASYNC_DECORATED, "add_task(in_a_plain"), _line_of(ASYNC_DECORATED, "add_task(in_an_async")
+    assert lines[plain].fix == "unsafe" and lines[awaited].fix == "safe"
+    assert "add_task(in_a_plain_wrapper(user))" in after
+    assert "add_task(in_an_async_wrapper, user)" in after
+    module = load(tmp_path, after.replace("    background_tasks.add_task(in_a_plain_wrapper(user))\n", ""))
+    TestClient(module.app).post("/run/ann")
+    assert module.CALLS == [("async", "ann")]
+    unsafe = load(tmp_path, fixed(tmp_path, ASYNC_DECORATED, unsafe=True)[1])
+    with pytest.warns(RuntimeWarning, match="never awaited"):
+        TestClient(unsafe.app).post("/run/ann")
+        gc.collect()
+    assert ("plain", "ann") not in unsafe.CALLS  # why it is unsafe

@@ -75,10 +75,14 @@ def _decoration(index: ProjectIndex, target: FunctionSym) -> str:
     hand back its result), "factory" (a project decorator whose wrapper returns a
     function: the call gives the task) or "unknown"."""
     verdict = "plain"
+    coroutine = isinstance(target.node, ast.AsyncFunctionDef)
     for decorator in target.node.decorator_list:
         expr = decorator.func if isinstance(decorator, ast.Call) else decorator
-        if imported_name(target.module, expr) in _TRANSPARENT_DECORATORS or (
-                isinstance(expr, ast.Name) and expr.id in ("staticmethod", "classmethod")):
+        if isinstance(expr, ast.Name) and expr.id in ("staticmethod", "classmethod"):
+            continue
+        if imported_name(target.module, expr) in _TRANSPARENT_DECORATORS:
+            if coroutine and "functools" in (imported_name(target.module, expr) or ""):
+                return "unknown"  # a sync cache around an async def: the scheduler sees no coroutine function
             continue
         found = index.resolve(target.module, expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
         if not isinstance(found, FunctionSym):
@@ -97,9 +101,13 @@ def _decoration(index: ProjectIndex, target: FunctionSym) -> str:
         if _returns_function(wrapper):
             verdict = "factory"
             continue
+        if coroutine and not isinstance(wrapper, ast.AsyncFunctionDef):
+            # Starlette runs a plain callable in a thread: the coroutine it returns is never awaited
+            return "unknown"
         for value in [r.value for r in _own_returns(wrapper)]:
             call = value.value if isinstance(value, ast.Await) else value
-            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == wrapped):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == wrapped) \
+                    or (coroutine and not isinstance(value, ast.Await)):
                 return "unknown"
     return verdict
 
@@ -164,7 +172,9 @@ class AddTaskCallResult(Rule):
     hand over the callable a registry holds; after a fix it would be looked up in the
     background and dropped), or a def with a decorator that may change what calling it
     gives (a library's, or a project decorator whose wrapper returns anything but the
-    wrapped function's own result). Safe for an `async def` (a coroutine), a generator, a def
+    wrapped function's own result; around an `async def`, a wrapper that is not an
+    `async def` awaiting it: FastAPI runs a plain callable in a thread, and the
+    coroutine it returns is never awaited). Safe for an `async def` (a coroutine), a generator, a def
     returning None or plain values, undecorated or under decorators that hand back its
     result (`functools.lru_cache`, `staticmethod`, a project wrapper ending in
     `return func(*args, **kwargs)`), and a project class. Not flagged:
