@@ -320,12 +320,13 @@ def _mounts_own_adapter(module: ModuleInfo, function: ast.AST | None, receiver: 
     the class for `self.x`, in the module otherwise)? Its `send` may give every request a
     timeout, which a `timeout=` of the call would replace."""
     from bgtask_lint.names import dotted
+    from bgtask_lint.receivers import origins
     from bgtask_lint.scope import function_scope
 
     spelled = dotted(receiver)
     if spelled is None:
         return False
-    where: ast.AST = module.tree
+    where: ast.AST = module.tree  # the scope in which the spelling names the same session
     head = spelled.split(".")[0]
     if function is not None and not isinstance(function, ast.ClassDef):
         if head == "self" and module.owner_class.get(id(function)) is not None:
@@ -333,16 +334,14 @@ def _mounts_own_adapter(module: ModuleInfo, function: ast.AST | None, receiver: 
         elif head in function_scope(function).bindings:
             where = function
     first, last = getattr(where, "lineno", 1), getattr(where, "end_lineno", None) or 10 ** 9
-    from bgtask_lint.receivers import origins
-
     for call, inside in _mount_calls(module):
         if dotted(call.func.value) != spelled or not first <= call.lineno <= last:  # type: ignore[attr-defined]
             continue
         adapter = call.args[1] if len(call.args) > 1 else next(
             (kw.value for kw in call.keywords if kw.arg == "adapter"), None)
         made = origins(module, inside, adapter) if adapter is not None else []
-        if not made or any(imported_name(module, value.func, where) not in REQUESTS_ADAPTERS  # type: ignore[attr-defined]
-                           for value, where in made):
+        if not made or any(imported_name(module, value.func, made_in) not in REQUESTS_ADAPTERS  # type: ignore[attr-defined]
+                           for value, made_in in made):
             return True
     return False
 

@@ -232,8 +232,9 @@ HARMLESS_CONTEXTS = frozenset({
 
 
 def _held_around(node: ast.Call, ctx: RuleContext) -> str | None:
-    """The source of a plain `with` item the call runs inside (in its own function) that
-    may hold something, a lock, while the fix's new `await` lets other coroutines run."""
+    """Where the fix's new `await` would let other coroutines run while something may be
+    held (None: nowhere): inside a plain `with` of the call's own function whose item is
+    no file or other harmless context (a lock), or in a function that takes a lock by hand."""
     inner: ast.AST = node
     for ancestor in reversed(ctx.stack):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
