@@ -642,3 +642,46 @@ def test_an_async_task_in_a_plain_wrapper_gets_only_an_unsafe_fix(tmp_path: Path
         TestClient(unsafe.app).post("/run/ann")
         gc.collect()
     assert ("plain", "ann") not in unsafe.CALLS  # why it is unsafe
+
+
+NESTED_GENERATOR = '''\
+from fastapi import BackgroundTasks, FastAPI
+
+app = FastAPI()
+CALLS = []
+
+
+def handler_for(user):
+    def progress():
+        yield "started"
+    handlers = {"ann": lambda: CALLS.append(("greet", user))}
+    return handlers[user]
+
+
+def factory(user):
+    def run():
+        CALLS.append(("made", user))
+        return len(CALLS)
+    return run
+
+
+@app.post("/run/{user}")
+def run(user: str, background_tasks: BackgroundTasks):
+    background_tasks.add_task(handler_for(user))
+    background_tasks.add_task(factory(user))
+    return {"ok": True}
+'''
+
+
+def test_a_nested_def_says_nothing_of_what_its_function_returns(tmp_path: Path) -> None:
+    """A `yield` in a nested def made `handler_for` pass for a generator, so the fix was safe:
+    `add_task(handler_for, user)` built the lambda after the response and dropped it. And the
+    `return` of a factory's inner def hid that the factory returns a function."""
+    findings, after = fixed(tmp_path, NESTED_GENERATOR)
+    lines = {f.line: f for f in findings if f.code == "BGT101"}
+    assert list(lines) == [_line_of(NESTED_GENERATOR, "add_task(handler_for")]  # factory(user) is the callable
+    assert next(iter(lines.values())).fix == "unsafe"
+    assert after == NESTED_GENERATOR
+    module = load(tmp_path, after)
+    TestClient(module.app).post("/run/ann")
+    assert module.CALLS == [("greet", "ann"), ("made", "ann")]

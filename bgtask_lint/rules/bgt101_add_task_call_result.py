@@ -16,11 +16,24 @@ if TYPE_CHECKING:
 CALLABLE_FORMS = ("add_task", "BackgroundTask", "start_soon")
 
 
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    """The nodes of `function`'s own body: not those of the defs and classes nested in it
+    (`walk_local` yields a nested def it is handed in a list, and walks into it)."""
+    body = [stmt for stmt in function.body  # type: ignore[attr-defined]
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return list(walk_local(body))
+
+
+def _own_returns(function: ast.AST) -> list[ast.Return]:
+    """The `return` statements of `function` itself, not of the defs nested in it."""
+    return [n for n in _own_nodes(function) if isinstance(n, ast.Return)]
+
+
 def _returns_function(function: ast.AST) -> bool:
-    """A factory: every `return` returns a nested def or a lambda (and there is one)."""
+    """A factory: every `return` of its own returns a nested def or a lambda (and there is one)."""
     nested = {n.name for n in ast.walk(function) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
               and n is not function}
-    returns = [n for n in ast.walk(function) if isinstance(n, ast.Return)]
+    returns = _own_returns(function)
     if not returns:
         return False
     return all(
@@ -40,8 +53,7 @@ def _returns_no_callable(function: ast.AST) -> bool:
     or a plain value: calling it never gives the callable a scheduler needs."""
     if isinstance(function, ast.AsyncFunctionDef):
         return True
-    body = list(function.body)  # type: ignore[attr-defined]
-    nodes = list(walk_local(body))
+    nodes = _own_nodes(function)  # a `yield` of a nested def makes no generator of this one
     if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
         return True
     return all(r.value is None or isinstance(r.value, _PLAIN_VALUES) for r in nodes if isinstance(r, ast.Return))
@@ -50,13 +62,6 @@ def _returns_no_callable(function: ast.AST) -> bool:
 # decorators that hand back what the decorated function returns
 _TRANSPARENT_DECORATORS = frozenset({"functools.lru_cache", "functools.cache", "staticmethod", "classmethod",
                                      "builtins.staticmethod", "builtins.classmethod"})
-
-
-def _own_returns(function: ast.AST) -> list[ast.Return]:
-    """The `return` statements of `function` itself, not of the defs nested in it."""
-    body = [stmt for stmt in function.body  # type: ignore[attr-defined]
-            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    return [n for n in walk_local(body) if isinstance(n, ast.Return)]
 
 
 def _returned_def(function: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
