@@ -298,7 +298,7 @@ REQUESTS_ADAPTERS = frozenset({"requests.adapters.HTTPAdapter", "requests.HTTPAd
 def _mount_calls(module: ModuleInfo) -> list[tuple[ast.Call, ast.AST | None]]:
     """Every `<receiver>.mount(prefix, adapter)` call of the module, with the function it
     is in (walked once)."""
-    cached = getattr(module, "_bgt_mounts", None)
+    cached = module.derived.get("mount-calls")
     if cached is None:
         cached = []
         stack: list[tuple[ast.AST, ast.AST | None]] = [] if ".mount(" not in module.source else [(module.tree, None)]
@@ -309,8 +309,8 @@ def _mount_calls(module: ModuleInfo) -> list[tuple[ast.Call, ast.AST | None]]:
                 cached.append((node, function))
             inner = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) else function
             stack.extend((child, inner) for child in ast.iter_child_nodes(node))
-        module._bgt_mounts = cached  # type: ignore[attr-defined]
-    return cached
+        module.derived["mount-calls"] = cached
+    return cached  # type: ignore[return-value]
 
 
 def _mounts_own_adapter(module: ModuleInfo, function: ast.AST | None, receiver: ast.expr) -> bool:

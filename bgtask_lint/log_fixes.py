@@ -114,19 +114,21 @@ def choose_logger(model: GuardModel, function: ast.AST, may_add: bool,
     candidates = sorted(names, key=lambda name: (
         PREFERRED_NAMES.index(name) if name in PREFERRED_NAMES else len(PREFERRED_NAMES), name))
     shadowed = []
-    unbound_reason = None  # a logger local to the function, not surely bound where it would log
+    unbound_reason = None  # why a logger the function sees may not be bound where the new call runs
     for name in candidates:
         if not (bindings.get(name) or name in PREFERRED_NAMES or is_logger_expr(
                 ast.Name(id=name, ctx=ast.Load()), bindings, None, owner)):
             continue  # not a logger at module level: no need to look closer
         kind = is_logger_expr(ast.Name(id=name, ctx=ast.Load()), bindings, function, owner)
-        if kind and not function_scope(function).bindings.get(name) and not bound_at_import(module.tree, name):
-            unbound_reason = unbound_reason or (
-                f"the module binds `{name}` only on some paths (under an `if` or a `try`), so it may not "
-                "exist when the new log call runs; bind the logger unconditionally, or log yourself")
-            continue
         if kind and not _shadowed_outside(module, function, name):
-            unbound = _maybe_unbound(function, name, at)
+            if function_scope(function).bindings.get(name):
+                unbound = _maybe_unbound(function, name, at)
+            elif not bound_at_import(module.tree, name):
+                unbound = (f"the module binds `{name}` only on some paths (under an `if` or a `try`), so it "
+                           "may not exist when the new log call runs; bind the logger unconditionally, or log "
+                           "yourself")
+            else:
+                unbound = None
             if unbound is None:
                 return LoggerChoice(name, kind)
             unbound_reason = unbound_reason or unbound

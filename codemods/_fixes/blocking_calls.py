@@ -16,13 +16,13 @@ An import the fix made unused goes (`import time` after its only `time.sleep` be
 from __future__ import annotations
 
 import ast
-import re
 from collections import Counter
 
 import libcst as cst
 
 from bgtask_lint.codemods._base import FindingFix, is_docstring, parenthesized
 from bgtask_lint.dependencies import import_statements, optional_import
+from bgtask_lint.noqa import noqa_in
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -42,8 +42,11 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     return found
 
 
-# an import kept though unused, on purpose: a bare `# noqa`, `# noqa: F401`, pylint's `unused-import`
-KEPT_ON_PURPOSE = re.compile(r"#\s*noqa\b(?!\s*:)|noqa\s*:[\s\w,]*\bF401\b|unused-import", re.IGNORECASE)
+def kept_on_purpose(comment: str) -> bool:
+    """An import kept though unused, as its comment tells the linters: a bare `# noqa`,
+    `# noqa: F401`, pylint's `unused-import`."""
+    noqa = noqa_in(comment)
+    return (noqa is not None and (not noqa[0] or "F401" in noqa[0])) or "unused-import" in comment
 
 
 class _DropImports(cst.CSTTransformer):
@@ -57,7 +60,7 @@ class _DropImports(cst.CSTTransformer):
         # imports are statements: no need to walk the expressions
         if isinstance(node, cst.SimpleStatementLine):
             comment = node.trailing_whitespace.comment
-            if comment is not None and KEPT_ON_PURPOSE.search(comment.value):
+            if comment is not None and kept_on_purpose(comment.value):
                 return False  # `import time  # noqa: F401` (a re-export) stays, as the linter is told
         return not isinstance(node, cst.BaseExpression)
 
