@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
 
+from bgtask_lint.dependencies import import_statements
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, sites_of_task, walk_local
-from bgtask_lint.loggers import LOG_LEVELS, is_logger_expr, log_call
-from bgtask_lint.names import child_statements, dotted, last_name
+from bgtask_lint.loggers import LOG_LEVELS, STDLIB, is_logger_expr, log_call
+from bgtask_lint.names import child_statements, dotted, dotted_name, last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -71,7 +72,10 @@ class HandlerFix:
     - "exc_info": add `exc_info=True` to `call`;
     - "opt": loguru, give `call` `.opt(exception=True)` (or add `exception=True` to its opt);
     - "pass": replace the lone `pass` with `statement`;
-    - "print": call `logger.exception` instead of `call` (a print), `template` first if any.
+    - "print": call `logger.exception` instead of `call` (a print), `template` first if any,
+      without its keywords (`file=`, `end=`, `flush=`); `import_uses`: the names those
+      keywords use that only standard-library imports the fix may drop bind (one per
+      use): an import goes when the module's fixed prints took every use of its name.
     """
 
     action: str
@@ -80,6 +84,8 @@ class HandlerFix:
     # (statement, template), written when a fix asks for them (see GuardFix.writer)
     writer: Callable[[], tuple[str | None, str | None]] | None = field(default=None, repr=False, compare=False)
     new_level: str | None = None
+    # "print": the imported names the dropped keywords (`file=sys.stderr`) use, one per use
+    import_uses: tuple[str, ...] = ()
 
     @property
     def statement(self) -> str | None:
@@ -568,6 +574,9 @@ def _level_fix(call: ast.Call, kind: str, level: str, error_overridden: bool = F
 def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerFix | NoFix:
     if any(isinstance(arg, ast.Starred) for arg in call.args) or any(kw.arg in (None, "sep") for kw in call.keywords):
         return NoFix("the print call has *args, **kwargs or sep=; log the exception with logger.exception")
+    import_uses = _keyword_import_uses(model, call, function)
+    if isinstance(import_uses, NoFix):
+        return import_uses
     choice = choose_logger(model, function, may_add=False, at=call)
     if isinstance(choice, NoFix):
         return choice
@@ -580,7 +589,74 @@ def _print_fix(model: GuardModel, call: ast.Call, function: ast.AST) -> HandlerF
                          "log the exception with logger.exception")
         placeholder = "{}" if choice.kind == "loguru" else "%s"
         writer = lambda: (None, module_quote(model) + " ".join([placeholder] * len(call.args)) + module_quote(model))  # noqa: E731
-    return HandlerFix("print", call=call, logger=choice, writer=writer)
+    return HandlerFix("print", call=call, logger=choice, writer=writer, import_uses=import_uses)
+
+
+def _keyword_import_uses(model: GuardModel, call: ast.Call, function: ast.AST) -> tuple[str, ...] | NoFix:
+    """The names a print's keywords (`file=sys.stderr`, `flush=True`) use that are bound
+    only by standard-library imports the fix may drop, one per use (see HandlerFix). No
+    fix when a keyword computes its value (`file=open(...)`: the log call would not open
+    the file), or when it is the last use of a name another import binds (importing a
+    project's module may do something: that import cannot simply go, nor stay unused)."""
+    dropped: dict[str, int] = {}
+    for keyword in call.keywords:
+        value = keyword.value
+        if isinstance(value, ast.Constant):
+            continue
+        parts = dotted_name(value)
+        if parts is None:
+            return NoFix(f"the print's {keyword.arg}= computes its value, which a log call would not; "
+                         "log the exception with logger.exception")
+        dropped[parts[0]] = dropped.get(parts[0], 0) + 1
+    uses: list[str] = []
+    tree = model.module.tree
+    for name, count in dropped.items():
+        imports = [node for node in import_statements(tree) if name in _bound_names(node)]
+        if not imports:
+            continue  # a variable: no linter calls an unused global unused
+        if all(_droppable(node, name, tree, function) for node in imports):
+            uses.extend([name] * count)
+        elif mentions(tree, name) == count:
+            return NoFix(f"the print's keywords are the last use of `{name}`, whose import would be left "
+                         "unused; log the exception with logger.exception and remove the import")
+    return tuple(uses)
+
+
+def mentions(tree: ast.Module, name: str) -> int:
+    """How often `name` is mentioned in the module outside imports: as a name, in a
+    `global`, or as a word of a string (`__all__`, a string annotation)."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    count = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            count += node.id == name
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            count += node.names.count(name)
+        elif isinstance(node, ast.arg):
+            count += node.arg == name
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            count += bool(word.search(node.value))
+    return count
+
+
+def _bound_names(node: "ast.Import | ast.ImportFrom") -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    return [alias.asname or alias.name for alias in node.names]
+
+
+def _droppable(node: "ast.Import | ast.ImportFrom", name: str, tree: ast.Module, function: ast.AST) -> bool:
+    """Whether the alias of `node` binding `name` imports from the standard library, and
+    `node` is a statement of the module's or the function's own body (not in an `if` or a
+    `try`, which its removal might leave empty)."""
+    if isinstance(node, ast.ImportFrom):
+        top = (node.module or "").split(".")[0] if not node.level else ""
+    else:
+        top = next(alias.name.split(".")[0] for alias in node.names
+                   if (alias.asname or alias.name.split(".")[0]) == name)
+    in_body = any(statement is node for statement in tree.body) or \
+        any(statement is node for statement in getattr(function, "body", ()))
+    return top in STDLIB and in_body
 
 
 def _comment_mentions_traceback(model: GuardModel, handler: ast.ExceptHandler) -> bool:

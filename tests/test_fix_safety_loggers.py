@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import io
 import logging
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -570,6 +571,70 @@ def test_pass_fix_behaviour(tmp_path: Path, prelude: str, records_from: str) -> 
     fixed = fix(tmp_path, text, codes=("BGT402",))[1]
     assert run_module(text, "job(1)", records_from) == (None, [], "")
     assert run_module(fixed, "job(1)", records_from) == (None, [("ERROR", "unexpected error in job", True)], "")
+
+
+LOGGER_PRELUDE = "import logging\nlogger = logging.getLogger('bgt.test')"
+PRINT_TO_STDERR = "def job(x):\n    try:\n        work(x)\n    except Exception as e:\n        {print}\n"
+
+
+def pyflakes(text: str, tmp_path: Path) -> str:
+    """What a real flake8 says of `text` (pyflakes' codes only)."""
+    path = tmp_path / "flakes.py"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "flake8", "--isolated", "--select", "F", str(path)],
+                          capture_output=True, text=True)
+    return done.stdout.replace(str(path), "flakes.py")
+
+
+def test_a_print_to_stderr_becomes_a_log_call_and_its_import_goes(tmp_path: Path) -> None:
+    """`print(..., file=sys.stderr)` was the only use of `sys`: the fix must not leave the
+    import unused (flake8's F401 would fail right after `bgtask-lint fix`)."""
+    body = FAILING_WORK + PRINT_TO_STDERR.format(print="print('job failed:', e, file=sys.stderr, flush=True)")
+    text = task_module(LOGGER_PRELUDE + "\nimport sys", body)
+    assert pyflakes(text, tmp_path) == ""
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    assert only(findings, "BGT402").fix == "safe"
+    assert "import sys" not in fixed and "logger.exception('%s %s', 'job failed:', e)" in fixed
+    assert pyflakes(fixed, tmp_path) == ""
+    assert run_module(fixed, "job(1)") == (None, [("ERROR", "job failed: bad 1", True)], "")
+
+
+def test_prints_to_stderr_in_two_tasks_take_the_import_together(tmp_path: Path) -> None:
+    """Each print holds one of the two uses of `sys`: fixed in one run, both go, and so
+    does the import."""
+    body = FAILING_WORK + PRINT_TO_STDERR.format(print="print(e, file=sys.stderr)") + "\n\n" + \
+        PRINT_TO_STDERR.format(print="print('again', e, file=sys.stderr)").replace("def job(", "def job2(")
+    text = task_module(LOGGER_PRELUDE + "\nimport sys", body).replace(
+        "add_task(job, 1)", "add_task(job, 1)\n    background_tasks.add_task(job2, 1)")
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    assert [f.fix for f in findings] == ["safe", "safe"]
+    assert "import sys" not in fixed and fixed.count("logger.exception(") == 2
+    assert pyflakes(fixed, tmp_path) == ""
+
+
+def test_an_import_still_used_elsewhere_stays(tmp_path: Path) -> None:
+    body = FAILING_WORK + PRINT_TO_STDERR.format(print="print(e, file=sys.stderr)") + \
+        "\n\ndef version():\n    return sys.version\n"
+    fixed = fix(tmp_path, task_module(LOGGER_PRELUDE + "\nimport sys", body), codes=("BGT402",))[1]
+    assert "import sys\n" in fixed and "logger.exception(e)" in fixed
+    assert pyflakes(fixed, tmp_path) == ""
+
+
+@pytest.mark.parametrize("imports,statement,reason", [
+    # the print opens the file it writes to: a log call would not
+    ("", "print(e, file=open('errors.log', 'a'))", "computes its value"),
+    # importing a project's module may do something: its import is not removed
+    ("from app.streams import errors", "print(e, file=errors)", "would be left unused"),
+    # an import in a `try` (its removal could leave the block empty)
+    ("try:\n    import sys\nexcept ImportError:\n    raise", "print(e, file=sys.stderr)", "would be left unused"),
+])
+def test_a_print_whose_keywords_cannot_simply_go_has_no_safe_fix(tmp_path: Path, imports: str, statement: str,
+                                                                 reason: str) -> None:
+    text = task_module(LOGGER_PRELUDE + "\n" + imports, FAILING_WORK + PRINT_TO_STDERR.format(print=statement))
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    finding = only(findings, "BGT402")
+    assert finding.fix is None and reason in finding.message
+    assert fixed == text
 
 
 def test_big_module_skeleton_keeps_the_project_facts(tmp_path: Path) -> None:

@@ -353,10 +353,12 @@ class ExceptionSwallowed(Rule):
     the function and bound on every path of the module's import (loguru: `{}`
     placeholders, never `%s`): a logger parameter that may
     be None does not count, nor a local logger unless a statement of the body before
-    the one holding the handler assigns it, unconditionally. No fix, and the finding says
-    why, when no logger is bound, the log call passes `**kwargs`, or a comment in the
-    handler mentions the traceback (pass `exc_info=False` to say it is left out on
-    purpose).
+    the one holding the handler assigns it, unconditionally. The print's keywords go
+    (`file=sys.stderr`), and with them a standard-library import they used last. No fix,
+    and the finding says why, when no logger is bound, the log call passes `**kwargs`,
+    a comment in the handler mentions the traceback (pass `exc_info=False` to say it is
+    left out on purpose), or the print's keywords compute something (`file=open(...)`)
+    or use last another import.
     """
 
     code = "BGT402"

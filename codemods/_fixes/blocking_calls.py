@@ -21,8 +21,8 @@ from collections import Counter
 import libcst as cst
 
 from bgtask_lint.codemods._base import FindingFix, is_docstring, parenthesized
+from bgtask_lint.codemods._imports import drop_imports
 from bgtask_lint.dependencies import import_statements, optional_import
-from bgtask_lint.noqa import noqa_in
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -40,73 +40,6 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
             for alias in node.names:
                 found.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
     return found
-
-
-def kept_on_purpose(comment: str) -> bool:
-    """An import kept though unused, as its comment tells the linters: a bare `# noqa`,
-    `# noqa: F401`, pylint's `unused-import`."""
-    noqa = noqa_in(comment)
-    return (noqa is not None and (not noqa[0] or "F401" in noqa[0])) or "unused-import" in comment
-
-
-class _DropImports(cst.CSTTransformer):
-    """Remove the aliases binding `names` (only those) from import statements."""
-
-    def __init__(self, names: set[str]) -> None:
-        self.names = names
-        self.removed: set[int] = set()  # id() of the statement lines removed whole
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        # imports are statements: no need to walk the expressions
-        if isinstance(node, cst.SimpleStatementLine):
-            comment = node.trailing_whitespace.comment
-            if comment is not None and kept_on_purpose(comment.value):
-                return False  # `import time  # noqa: F401` (a re-export) stays, as the linter is told
-        return not isinstance(node, cst.BaseExpression)
-
-    def _bound(self, alias: cst.ImportAlias, is_from: bool) -> str:
-        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-            return alias.asname.name.value
-        name = alias.name
-        while isinstance(name, cst.Attribute):
-            name = name.value
-        return name.value if isinstance(name, cst.Name) else ""
-
-    def _keep(self, node, is_from: bool):
-        if isinstance(node.names, cst.ImportStar):
-            return node
-        kept = [a for a in node.names if self._bound(a, is_from) not in self.names]
-        if len(kept) == len(node.names):
-            return node
-        if not kept:
-            return cst.RemoveFromParent()
-        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return node.with_changes(names=kept)
-
-    def leave_Import(self, original: cst.Import, updated: cst.Import):
-        return self._keep(updated, False)
-
-    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
-        if updated.module is not None and cst.Module([]).code_for_node(updated.module) == "__future__":
-            return updated
-        return self._keep(updated, True)
-
-    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
-        if original.body and not updated.body:
-            self.removed.add(id(original))
-            return cst.RemoveFromParent()
-        return updated
-
-    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
-        # a block that started with the removed import starts with the next statement,
-        # without the blank line that separated the two
-        if original.body and id(original.body[0]) in self.removed and updated.body:
-            first = updated.body[0]
-            lines = list(first.leading_lines)  # type: ignore[attr-defined]
-            while lines and lines[0].comment is None:
-                lines.pop(0)
-            return updated.with_changes(body=[first.with_changes(leading_lines=lines), *updated.body[1:]])
-        return updated
 
 
 class BlockingCallsFix(FindingFix):
@@ -287,4 +220,4 @@ class BlockingCallsFix(FindingFix):
         # the fixes add uses of asyncio and aiofiles only, never of a name they drop
         unused = {name for name in self.dropped if self.uses[name] == self.removed_uses[name]
                   and not self.used_elsewhere(name)}
-        return new_tree.visit(_DropImports(unused)) if unused else new_tree
+        return drop_imports(new_tree, unused)

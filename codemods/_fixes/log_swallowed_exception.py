@@ -4,7 +4,8 @@
 - `logger.warning(...)` (and the other levels) -> `logger.warning(..., exc_info=True)`;
   with loguru, `logger.opt(exception=True).warning(...)`;
 - `print(...)` -> `logger.exception(...)`, and a lone `pass` -> `logger.exception(...)`,
-  only where a logger is provably bound and not shadowed in the function.
+  only where a logger is provably bound and not shadowed in the function; a standard
+  library import that only the print's `file=` used goes with it (`import sys`).
 
 Of several log calls in one handler, the first of the highest level gets the traceback.
 What to write is decided by bgtask_lint/log_fixes.py, which the rule asks too: when it
@@ -14,13 +15,15 @@ finds no safe fix, the finding says why and this fix leaves the handler alone.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
 import libcst as cst
 
 from bgtask_lint.codemods._base import FindingFix, args_column, node_span, parse_expression, parse_statement
+from bgtask_lint.codemods._imports import drop_imports
 from bgtask_lint.codemods._layout import append_keyword
 from bgtask_lint.codemods._loggers import ModelLookup, enclosing_function
-from bgtask_lint.log_fixes import HandlerFix, swallow_fix
+from bgtask_lint.log_fixes import HandlerFix, mentions, swallow_fix
 
 Span = tuple[int, int, int, int]
 
@@ -32,6 +35,10 @@ def _true_keyword(name: str) -> cst.Arg:
 
 class LogSwallowedExceptionFix(ModelLookup, FindingFix):
     CODE = "BGT402"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.import_uses: Counter = Counter()  # of the prints replaced (their `file=sys.stderr`)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module_node = node
@@ -91,9 +98,19 @@ class LogSwallowedExceptionFix(ModelLookup, FindingFix):
             args = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                     for a in args[:-1]] + args[-1:]
             logger = cst.Attribute(value=parse_expression(plan.logger.name), attr=cst.Name("exception"))
+            self.import_uses.update(plan.import_uses)
             return updated.with_changes(func=logger, args=args)
         self.fixed -= 1
         return updated
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        fixed = super().transform_module(tree)
+        if not self.import_uses:
+            return fixed
+        # an import goes when the prints replaced took every use of its name in the module
+        whole = self.model.module.tree
+        return drop_imports(fixed, {name for name, count in self.import_uses.items()
+                                    if mentions(whole, name) == count})
 
     @staticmethod
     def _with_exception_option(receiver: cst.BaseExpression) -> cst.BaseExpression:
