@@ -15,7 +15,7 @@ import ast
 import bisect
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 from bgtask_lint.dependencies import import_statements
 from bgtask_lint.files import source_lines
@@ -436,7 +436,7 @@ def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
     """The line of a handler in the body that logs the traceback and then raises on the
     same path: wrapped, that failure would be logged a second time."""
     owner = model.module.owner_class.get(id(function))
-    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+    for node in _with_nested_defs(function):
         if isinstance(node, TRY_TYPES):
             for handler in node.handlers:  # type: ignore[attr-defined]
                 if _logs_then_raises(model, handler.body, function, owner, False):
@@ -444,11 +444,21 @@ def _inner_logging_reraise(model: GuardModel, function: ast.AST) -> int | None:
     return None
 
 
+def _with_nested_defs(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of `function`'s body and of every def nested in it: what a def defined in
+    a task raises, or logs and raises, reaches the task when the task calls it (wrapping
+    the body would log it as well)."""
+    yield from walk_local(list(function.body))  # type: ignore[attr-defined]
+    for node in ast.walk(function):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not function:
+            yield from walk_local(list(node.body))
+
+
 def _deliberate_raise(function: ast.AST) -> tuple[int, str] | None:
     """(line, exception) of a narrow handler in the body that raises: an exception the
     task lets out on purpose (`except StopConsumer: ...; raise` to stop a consumer, or a
     translated error), which a wrapping `except Exception` would log as a failure."""
-    for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
+    for node in _with_nested_defs(function):
         if isinstance(node, TRY_TYPES):
             for handler in node.handlers:  # type: ignore[attr-defined]
                 if not is_broad_handler(handler) and not _base_exceptions_only(handler) \

@@ -78,17 +78,23 @@ def walk_statements(node: ast.AST) -> list[ast.AST]:
 # nested scopes, and the contexts and operators (no walk_local caller looks for those; the
 # walks of a helper's calls in blocking.py skip them too)
 NOT_ENTERED = MARKER_TYPES | set(NESTED_SCOPES)
+_SCOPE_TYPES = frozenset(NESTED_SCOPES)
 
 
 def walk_local(nodes: list[ast.AST] | ast.AST) -> Iterator[ast.AST]:
-    """Like ast.walk, but depth first, not entering nested functions, lambdas or classes,
-    and yielding no Load/Store context or operator."""
-    stack = list(nodes) if isinstance(nodes, list) else [nodes]
+    """Like ast.walk, but depth first, not entering nested functions, lambdas or classes
+    (one of the `nodes` listed, a def in a body, is yielded but not entered; a single
+    node given is walked, whatever it is), and yielding no Load/Store context or operator."""
+    given = None if isinstance(nodes, list) else nodes
+    stack = [nodes] if given is not None else list(nodes)
     leaves = LEAF_TYPES
+    scopes = _SCOPE_TYPES
     while stack:
         node = stack.pop()
         yield node
-        if type(node) not in leaves:  # (a leaf has no child but its context)
+        kind = type(node)
+        # (a leaf has no child but its context; a scope is found here only where listed)
+        if kind not in leaves and (kind not in scopes or node is given):
             stack.extend(child_nodes(node, NOT_ENTERED))
 
 

@@ -612,6 +612,24 @@ def test_prints_to_stderr_in_two_tasks_take_the_import_together(tmp_path: Path) 
     assert pyflakes(fixed, tmp_path) == ""
 
 
+@pytest.mark.parametrize("where", ["", "    if x:\n"], ids=["in the body", "in an if"])
+def test_a_nested_def_that_logs_and_raises_keeps_the_body_unwrapped(tmp_path: Path, where: str) -> None:
+    """The task calls a def of its own whose handler logs the traceback and re-raises:
+    wrapped, the body would log that failure a second time."""
+    indent = "    " if where else ""
+    inner = "".join(indent + line + "\n" for line in [
+        "    def attempt():", "        try:", "            work(x)", "        except Exception:",
+        "            logger.exception('attempt failed')", "            raise"])
+    body = FAILING_WORK + "def job(x):\n" + where + inner + "    attempt()\n    work(x + 1)\n"
+    text = task_module(LOGGER_PRELUDE, body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "already logs the traceback and then raises" in finding.message
+    assert fixed == text
+    raised, records, _ = run_module(text, "job(1)")
+    assert raised is ValueError and [level for level, _, _ in records] == ["ERROR"]  # logged once
+
+
 def test_an_import_still_used_elsewhere_stays(tmp_path: Path) -> None:
     body = FAILING_WORK + PRINT_TO_STDERR.format(print="print(e, file=sys.stderr)") + \
         "\n\ndef version():\n    return sys.version\n"

@@ -121,9 +121,11 @@ class UnguardedTaskBody(Rule):
     `logger = logging.getLogger(__name__)`; a module that binds `logger` to something
     else (`logger = None`, set at start-up) gets no fix. Loguru gets `{}` placeholders,
     structlog a key-value pair; the new call is quoted as the module quotes. No fix either where wrapping would log a failure
-    twice: a handler in the body that already logs the traceback and re-raises, a
+    twice: a handler in the body (or in a def nested in it) that already logs the
+    traceback and re-raises, a
     decorator that logs, or a task started only with `tg.start_soon(...)` (the group's
-    `async with` receives its exception, and may log it); nor where a narrow handler in the body raises on purpose
+    `async with` receives its exception, and may log it); nor where a narrow handler in the body (or a nested def)
+    raises on purpose
     (`except StopConsumer: ...; raise`), which the wrapper would log as a failure.
     The finding then says why. Bodies without calls are not
     flagged, and handlers of narrow exception types are no guard.
