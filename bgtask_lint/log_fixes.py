@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import builtins
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Union
@@ -35,6 +36,10 @@ SEVERITY = {"critical": 50, "fatal": 50, "error": 40, "exception": 40, "warning"
 # BaseException subclasses outside Exception: a wrapping `except Exception` lets them pass
 NOT_EXCEPTIONS = frozenset({"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"})
 ANY_LEVEL = frozenset().union(*LOG_LEVELS.values())
+# built-in errors: raised by a failure, never as a signal (StopIteration is one, and not here)
+BUILTIN_ERRORS = frozenset(name for name, value in vars(builtins).items() if isinstance(value, type)
+                           and issubclass(value, Exception)
+                           and not issubclass(value, (StopIteration, StopAsyncIteration)))
 # words in a handler's comments that say the traceback may be left out on purpose
 TRACEBACK_WORDS = ("traceback", "exc_info", "stack trace", "stacktrace")
 
@@ -462,9 +467,35 @@ def _deliberate_raise(function: ast.AST) -> tuple[int, str] | None:
         if isinstance(node, TRY_TYPES):
             for handler in node.handlers:  # type: ignore[attr-defined]
                 if not is_broad_handler(handler) and not _base_exceptions_only(handler) \
-                        and any(isinstance(n, ast.Raise) for n in walk_local(handler.body)):
+                        and any(isinstance(n, ast.Raise) for n in walk_local(handler.body)) \
+                        and not _lets_out_the_unexpected(handler):
                     return handler.lineno, ast.unparse(handler.type) if handler.type is not None else "it"
     return None
+
+
+def _lets_out_the_unexpected(handler: ast.ExceptHandler) -> bool:
+    """`except AttributeError as e: if "known" not in str(e): raise`: a handler of built-in
+    error types (or of cancellation, which `except Exception` never sees) that re-raises
+    only under a condition lets out the errors it did not expect: failures, which the
+    wrapper is right to log (unlike `except StopConsumer: raise`, a signal)."""
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    if not all(t is not None and (last_name(t) in BUILTIN_ERRORS or last_name(t) in NOT_EXCEPTIONS)
+               for t in types):
+        return False
+    raises = list(_raises(handler.body, False))
+    return bool(raises) and all(
+        conditional and (stmt.exc is None or (isinstance(stmt.exc, ast.Name) and stmt.exc.id == handler.name))
+        for stmt, conditional in raises)
+
+
+def _raises(statements: list[ast.stmt], conditional: bool) -> Iterator[tuple[ast.Raise, bool]]:
+    """Each `raise` among `statements` (not in nested defs), and whether an `if` holds it."""
+    for stmt in statements:
+        if isinstance(stmt, ast.Raise):
+            yield stmt, conditional
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            inner = child_statements(stmt)
+            yield from _raises(inner, conditional or isinstance(stmt, ast.If))  # type: ignore[arg-type]
 
 
 def _base_exceptions_only(handler: ast.ExceptHandler) -> bool:

@@ -337,6 +337,39 @@ def test_exception_let_out_on_purpose_is_not_logged_as_a_failure(tmp_path: Path)
     assert fixed == text
 
 
+UNEXPECTED_LET_OUT = ("def job(x):\n    try:\n        close(x)\n    except AttributeError as e:\n"
+                      "        if 'transfer_data_task' not in str(e):\n            {raise_}\n"
+                      "        logger.debug('ignored: %s', e)\n    work(x)\n")
+
+
+@pytest.mark.parametrize("raise_", ["raise", "raise e"])
+def test_builtin_errors_let_out_when_unexpected_are_failures_to_log(tmp_path: Path, raise_: str) -> None:
+    """`except AttributeError as e: if <not the known one>: raise` lets out the errors it
+    did not expect: failures (seen in marimo and zenml), which the wrap logs, once."""
+    helpers = ("def close(x):\n    if x == 1:\n        raise AttributeError('no transfer_data_task')\n"
+               "    raise AttributeError('something else')\n\n\n")
+    text = task_module(LOGGER_PRELUDE, FAILING_WORK + helpers + UNEXPECTED_LET_OUT.format(raise_=raise_))
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    assert only(findings, "BGT401").fix == "safe"
+    for argument, escapes in (("1", ValueError), ("2", AttributeError)):
+        before, after = run_module(text, f"job({argument})"), run_module(fixed, f"job({argument})")
+        assert before[0] is after[0] is escapes
+        assert [r for r in before[1] if r[0] == "ERROR"] == []
+        assert [(level, traceback) for level, _, traceback in after[1] if level == "ERROR"] == [("ERROR", True)]
+
+
+def test_a_builtin_error_let_out_unconditionally_stays_a_signal(tmp_path: Path) -> None:
+    """`except KeyError: raise` ahead of `except Exception:` lets KeyError past the log
+    on purpose: no wrap."""
+    body = ("def job(x):\n    prepare(x)\n    try:\n        work(x)\n    except KeyError:\n        raise\n"
+            "    except Exception:\n        logger.exception('failed')\n")
+    text = task_module(LOGGER_PRELUDE, body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
+    finding = only(findings, "BGT401")
+    assert finding.fix is None and "raises KeyError on purpose" in finding.message
+    assert fixed == text
+
+
 def test_cancellation_reraised_does_not_block_the_wrap(tmp_path: Path) -> None:
     """`except asyncio.CancelledError: raise`: `except Exception` never sees it, so the
     wrap logs nothing more than before."""

@@ -126,7 +126,9 @@ class UnguardedTaskBody(Rule):
     decorator that logs, or a task started only with `tg.start_soon(...)` (the group's
     `async with` receives its exception, and may log it); nor where a narrow handler in the body (or a nested def)
     raises on purpose
-    (`except StopConsumer: ...; raise`), which the wrapper would log as a failure.
+    (`except StopConsumer: ...; raise`), which the wrapper would log as a failure (but a
+    handler of built-in errors that re-raises only under a condition, `except
+    AttributeError as e: if <not the known case>: raise`, lets out failures: wrapped).
     The finding then says why. Bodies without calls are not
     flagged, and handlers of narrow exception types are no guard.
     """
