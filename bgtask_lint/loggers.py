@@ -50,7 +50,9 @@ TRACEBACK_LEVELS = frozenset({"exception", "aexception"})
 # methods that return a logger of the same kind (None: any kind)
 DERIVING_METHODS = {"getChild": "logging", "bind": None, "opt": "loguru", "patch": "loguru",
                     "new": None, "contextualize": "loguru"}
-LIBRARY_LOGGERS = {"logging": "logging", "logging.root": "logging", "loguru.logger": "loguru"}
+# fastapi/logger.py binds `logger = logging.getLogger("fastapi")`
+LIBRARY_LOGGERS = {"logging": "logging", "logging.root": "logging", "loguru.logger": "loguru",
+                   "fastapi.logger.logger": "logging"}
 LIBRARY_FACTORIES = {
     "logging.getLogger": "logging", "logging.LoggerAdapter": "logging",
     "structlog.get_logger": "structlog", "structlog.getLogger": "structlog",

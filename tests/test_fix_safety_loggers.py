@@ -663,6 +663,17 @@ def test_a_nested_def_that_logs_and_raises_keeps_the_body_unwrapped(tmp_path: Pa
     assert raised is ValueError and [level for level, _, _ in records] == ["ERROR"]  # logged once
 
 
+def test_fastapis_own_logger_is_a_logger(tmp_path: Path) -> None:
+    """`from fastapi.logger import logger`: fastapi/logger.py binds `logging.getLogger("fastapi")`."""
+    body = FAILING_WORK + "def job(x):\n    try:\n        work(x)\n    except Exception as e:\n" \
+        "        logger.error('job failed: %s', e)\n"
+    text = task_module("from fastapi.logger import logger", body)
+    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
+    assert only(findings, "BGT402").fix == "safe"
+    assert "logger.exception('job failed: %s', e)" in fixed
+    assert run_module(fixed, "job(1)") == (None, [("ERROR", "job failed: bad 1", True)], "")
+
+
 def test_an_import_still_used_elsewhere_stays(tmp_path: Path) -> None:
     body = FAILING_WORK + PRINT_TO_STDERR.format(print="print(e, file=sys.stderr)") + \
         "\n\ndef version():\n    return sys.version\n"
