@@ -292,8 +292,7 @@ class GuardModel:
                   owner: ast.ClassDef | None, depth: int) -> bool:
         """Does `body` pass the exception bound to `name` itself on, for a consumer to re-raise
         or report: returned (`return e`, `return Failed(e)`), stored on `self` (`self._exception = e`,
-        a task-result object) or in a container the module reads (`outputs[key] = (None, e)`), or
-        handed to a call that is not a
+        a task-result object) or in a container (`outputs[key] = (None, e)`), or handed to a call that is not a
         log call nor a text/inspection builtin (`fut.set_exception(e)`, `queue.put_nowait(e)`,
         `self._forward(e)`)? Through a project function, only when that function hands its
         parameter on in turn (one that only logs it, or raises it on some paths only, hands
