@@ -137,25 +137,6 @@ def _passes_name(expr: ast.expr, name: str, calls: bool = True) -> bool:
     return False
 
 
-def _container_read(tree: ast.Module, name: str, attribute: str | None) -> bool:
-    """`name` (or `name.attribute`) read somewhere in `tree`: not only the container of an
-    item stored or deleted (`errors[key] = e`), nor a name assigned."""
-    stored: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
-            stored.add(id(node.value))
-    for node in ast.walk(tree):
-        if id(node) in stored:
-            continue
-        if attribute is None and isinstance(node, ast.Name) and node.id == name \
-                and isinstance(node.ctx, ast.Load):
-            return True
-        if attribute is not None and isinstance(node, ast.Attribute) and node.attr == attribute \
-                and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name) and node.value.id == name:
-            return True
-    return False
-
-
 def is_broad_handler(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -272,27 +253,11 @@ class GuardModel:
 
         return sym is not None and bool(self._helper_fact("traceback-text", sym, returns_traceback))
 
-    def _read_elsewhere(self, container: ast.expr) -> bool:
-        """Is the container `x` or `self.x` (stored into: `x[key] = ...`) read anywhere in the
-        module, not only stored into? A dict nobody reads keeps nothing for anyone."""
-        if isinstance(container, ast.Name):
-            wanted: tuple = (container.id, None)
-        elif isinstance(container, ast.Attribute) and isinstance(container.value, ast.Name) \
-                and container.value.id == "self":
-            wanted = ("self", container.attr)
-        else:
-            return False
-        key = ("container-read", self.module.path, wanted)
-        found = self.index.cache.get(key)
-        if found is None:
-            found = self.index.cache[key] = _container_read(self.module.tree, *wanted)
-        return bool(found)
-
     def _hands_on(self, body: list[ast.stmt], name: str, function: ast.AST | None,
                   owner: ast.ClassDef | None, depth: int) -> bool:
         """Does `body` pass the exception bound to `name` itself on, for a consumer to re-raise
         or report: returned (`return e`, `return Failed(e)`), stored on `self` (`self._exception = e`,
-        a task-result object) or in a container (`outputs[key] = (None, e)`), or handed to a call that is not a
+        a task-result object), or handed to a call that is not a
         log call nor a text/inspection builtin (`fut.set_exception(e)`, `queue.put_nowait(e)`,
         `self._forward(e)`)? Through a project function, only when that function hands its
         parameter on in turn (one that only logs it, or raises it on some paths only, hands
@@ -301,12 +266,9 @@ class GuardModel:
             if isinstance(node, ast.Return) and node.value is not None and _passes_name(node.value, name, False):
                 return True
             if isinstance(node, ast.Assign) and _passes_name(node.value, name, False) and any(
-                    (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self")
-                    or (isinstance(t, ast.Subscript) and self._read_elsewhere(t.value))
+                    isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
                     for t in node.targets):
-                # kept with its traceback where others read it (`self._exception = e`, `outputs[key] =
-                # (None, e)` where `outputs` is read, as `outputs.append(e)` is a call that hands it on)
-                return True
+                return True  # kept with its traceback where others read it (`self._exception = e`)
             if not isinstance(node, ast.Call):
                 continue
             positions = [i for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id == name]

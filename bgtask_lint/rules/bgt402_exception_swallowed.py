@@ -279,12 +279,11 @@ class ExceptionSwallowed(Rule):
       `fut.set_exception(e)`, `fut.set_result(e)`, `queue.put_nowait(e)`, a library
       call; through a project function only when that function hands its parameter
       on in turn (returns it or passes it to such a call). Storing the object itself in
-      an attribute of `self` (`self._exception = e`, as a task-result object does) or
-      in an item of a container that the module reads (`outputs[key] = (None, e)`, as
-      `outputs.append(e)`) keeps it, traceback included, for whoever reads it. A helper that only logs or
+      an attribute of `self` (`self._exception = e`, as a task-result object does)
+      keeps it, traceback included, for whoever reads it. A helper that only logs or
       inspects it, or raises it on some paths only, hands nothing on, and keeping its
-      text (`job.metadata["error"] = str(e)`), or the object in a variable (`error =
-      e`, `info = {"error": e}`) or in a dict nobody reads, is not handing it on;
+      text (`job.metadata["error"] = str(e)`), or the object in a variable or a dict,
+      is not handing it on;
     - in a predicate the task calls (not in the task itself, whose return value nobody
       reads), annotated `-> bool` or returning only `True`/`False`/comparisons, a
       handler that only answers `True` or `False`: a fallback constant, whatever the
