@@ -37,6 +37,7 @@ NEVER_RETURNS = {"NoReturn", "Never"}
 # library calls that never return: the failure ends the task (SystemExit) or the process
 PROCESS_EXITS = {"sys.exit", "os._exit", "os.abort"}
 TRIVIAL_METHODS = {"release", "set", "cancel", "close", "aclose"}  # aclose: close's async twin
+CLOSE_METHODS = {"close", "aclose"}  # a close with arguments (a websocket's code and reason) is still one
 BROAD_EXCEPTIONS = {"Exception", "BaseException"}
 TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 # V2.6: a loop header may call these (by binding: a shadowed `range` is not the builtin)
@@ -572,7 +573,9 @@ class GuardModel:
 
     def trivial_body(self, function: ast.AST) -> bool:
         """The only call statement is one logging call, or one `.release()/.set()/.cancel()/
-        .close()/.aclose()` on a name, or `raise NotImplementedError` (an abstract stub)."""
+        .close()/.aclose()` on a name (`.close(code, reason)` too), also alone in a `try`
+        whose handlers call nothing but log calls and `str(e)` (a best-effort close), or
+        `raise NotImplementedError` (an abstract stub)."""
         with_calls = [s for s in strip_docstring(function.body) if contains_call(s)]  # type: ignore[attr-defined]
         if len(with_calls) != 1:
             return False
@@ -580,6 +583,14 @@ class GuardModel:
         if isinstance(stmt, ast.Raise) and stmt.exc is not None \
                 and last_name(stmt.exc) == "NotImplementedError":
             return True
+        if isinstance(stmt, TRY_TYPES):
+            guarded: ast.Try = stmt  # type: ignore[assignment]
+            return len(guarded.body) == 1 and not guarded.orelse and not guarded.finalbody \
+                and self._trivial_call(guarded.body[0], function) \
+                and all(self._calls_only_logs(handler.body, function) for handler in guarded.handlers)
+        return self._trivial_call(stmt, function)
+
+    def _trivial_call(self, stmt: ast.stmt, function: ast.AST) -> bool:
         if not isinstance(stmt, ast.Expr):
             return False
         call = stmt.value.value if isinstance(stmt.value, ast.Await) else stmt.value
@@ -589,8 +600,20 @@ class GuardModel:
         if log_call(call, self.loggers, function, owner, unresolved=True) is not None:
             return True
         func = call.func
-        return isinstance(func, ast.Attribute) and func.attr in TRIVIAL_METHODS and not call.args \
-            and dotted(func.value) is not None
+        return isinstance(func, ast.Attribute) and func.attr in TRIVIAL_METHODS \
+            and (not call.args or func.attr in CLOSE_METHODS) and dotted(func.value) is not None
+
+    def _calls_only_logs(self, body: list[ast.stmt], function: ast.AST) -> bool:
+        """Every call in `body` is a log call or a text/inspection builtin (`str(e)`)."""
+        owner = self.module.owner_class.get(id(function))
+        for node in walk_local(list(body)):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id in INSPECTING_BUILTINS:
+                continue
+            if log_call(node, self.loggers, function, owner, unresolved=True) is None:
+                return False
+        return True
 
     # --- decorators and done-callbacks ------------------------------------------------
 

@@ -75,7 +75,9 @@ class UnguardedTaskBody(Rule):
     Not flagged: bodies without calls; trivial bodies (the only call statement is one
     logging call, also beside calls that cannot fail (`await asyncio.sleep(ttl)`,
     `.items()`, `len`); one `.release()`, `.set()`, `.cancel()`, `.close()` or
-    `await x.aclose()` on a name, or
+    `await x.aclose()` on a name (a close may take arguments: `websocket.close(code,
+    reason)`), also alone in a `try` whose handlers call nothing but log calls and
+    `str(e)` (a best-effort close), or
     `raise NotImplementedError`: an abstract method a subclass overrides); and bodies
     whose every call statement is covered by broad handlers of which one swallows the
     error (logs without the traceback, prints, passes): that handler is reported as
