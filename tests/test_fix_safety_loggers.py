@@ -44,6 +44,15 @@ def fix(tmp_path: Path, text: str, name: str = "jobs.py", codes: tuple[str, ...]
     return findings, project.fix_text(path, text).new_text
 
 
+def no_safe_fix(tmp_path: Path, text: str, code: str, reason: str) -> None:
+    """Fixing `code` in `text`: one finding, without a safe fix, whose message gives
+    `reason`; the text is left as it was."""
+    findings, fixed = fix(tmp_path, text, codes=(code,))
+    finding = only(findings, code)
+    assert finding.fix is None and reason in finding.message, finding.message
+    assert fixed == text
+
+
 def only(findings, code):
     found = [f for f in findings if f.code == code]
     assert len(found) == 1, findings
@@ -154,10 +163,7 @@ def test_a_logging_wrapper_without_exc_info_is_named_not_rewritten(tmp_path: Pat
     body = ("def job(url):\n    try:\n        fetch(url)\n    except Exception:\n"
             "        log_error('fetch failed')\n")
     text = task_module(WRAPPER, body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
-    finding = only(findings, "BGT402")
-    assert finding.fix is None and "`log_error` hands its keyword arguments to a log call" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT402", "`log_error` hands its keyword arguments to a log call")
 
 
 def test_comment_about_the_traceback_blocks_the_fix(tmp_path: Path) -> None:
@@ -165,10 +171,7 @@ def test_comment_about_the_traceback_blocks_the_fix(tmp_path: Path) -> None:
             "        # no traceback: the exception text carries a signed URL\n"
             "        LOG.error('fetch failed: %s', type(e).__name__)\n")
     text = task_module("import logging\nLOG = logging.getLogger(__name__)", body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
-    finding = only(findings, "BGT402")
-    assert finding.fix is None and "exc_info=False" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT402", "exc_info=False")
 
 
 def test_comment_about_the_traceback_blocks_the_fix_with_crlf_line_ends(tmp_path: Path) -> None:
@@ -229,10 +232,7 @@ def test_guarded_one_level_down_is_not_wrapped_again(tmp_path: Path, block: str)
     body = (f"def job(x):\n    prepare(x)\n    {block}\n        try:\n            work(x)\n"
             "        except Exception:\n            logger.exception('work failed')\n            raise\n")
     text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
-    finding = only(findings, "BGT401")
-    assert finding.fix is None and "log those failures twice" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT401", "log those failures twice")
 
 
 TASK_GROUP = """import anyio
@@ -331,10 +331,7 @@ def test_exception_let_out_on_purpose_is_not_logged_as_a_failure(tmp_path: Path)
             "            retry(x)\n            raise\n        except Exception:\n"
             "            logger.exception('failed')\n")
     text = task_module("import logging\nlogger = logging.getLogger(__name__)", body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
-    finding = only(findings, "BGT401")
-    assert finding.fix is None and "raises StopConsumer on purpose" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT401", "raises StopConsumer on purpose")
 
 
 UNEXPECTED_LET_OUT = ("def job(x):\n    try:\n        close(x)\n    except AttributeError as e:\n"
@@ -364,10 +361,7 @@ def test_a_builtin_error_let_out_unconditionally_stays_a_signal(tmp_path: Path) 
     body = ("def job(x):\n    prepare(x)\n    try:\n        work(x)\n    except KeyError:\n        raise\n"
             "    except Exception:\n        logger.exception('failed')\n")
     text = task_module(LOGGER_PRELUDE, body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
-    finding = only(findings, "BGT401")
-    assert finding.fix is None and "raises KeyError on purpose" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT401", "raises KeyError on purpose")
 
 
 def test_cancellation_reraised_does_not_block_the_wrap(tmp_path: Path) -> None:
@@ -655,10 +649,7 @@ def test_a_nested_def_that_logs_and_raises_keeps_the_body_unwrapped(tmp_path: Pa
         "            logger.exception('attempt failed')", "            raise"])
     body = FAILING_WORK + "def job(x):\n" + where + inner + "    attempt()\n    work(x + 1)\n"
     text = task_module(LOGGER_PRELUDE, body)
-    findings, fixed = fix(tmp_path, text, codes=("BGT401",))
-    finding = only(findings, "BGT401")
-    assert finding.fix is None and "already logs the traceback and then raises" in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT401", "already logs the traceback and then raises")
     raised, records, _ = run_module(text, "job(1)")
     assert raised is ValueError and [level for level, _, _ in records] == ["ERROR"]  # logged once
 
@@ -693,10 +684,7 @@ def test_an_import_still_used_elsewhere_stays(tmp_path: Path) -> None:
 def test_a_print_whose_keywords_cannot_simply_go_has_no_safe_fix(tmp_path: Path, imports: str, statement: str,
                                                                  reason: str) -> None:
     text = task_module(LOGGER_PRELUDE + "\n" + imports, FAILING_WORK + PRINT_TO_STDERR.format(print=statement))
-    findings, fixed = fix(tmp_path, text, codes=("BGT402",))
-    finding = only(findings, "BGT402")
-    assert finding.fix is None and reason in finding.message
-    assert fixed == text
+    no_safe_fix(tmp_path, text, "BGT402", reason)
 
 
 def test_big_module_skeleton_keeps_the_project_facts(tmp_path: Path) -> None:
