@@ -279,8 +279,7 @@ class GuardModel:
             if log_call(node, self.loggers, function, owner, unresolved=True) is not None \
                     or (isinstance(node.func, ast.Attribute) and node.func.attr in LOG_METHODS):
                 continue  # logged (with or without the traceback: the handler's facts say which)
-            if isinstance(node.func, ast.Name) and node.func.id in INSPECTING_BUILTINS \
-                    and self.index.qualified_name(self.module, node.func, function) == node.func.id:
+            if self._inspects(node, function):
                 continue
             sym = self.index.resolve(self.module, node.func, function, owner) \
                 if isinstance(node.func, (ast.Name, ast.Attribute)) else None
@@ -603,13 +602,19 @@ class GuardModel:
         return isinstance(func, ast.Attribute) and func.attr in TRIVIAL_METHODS \
             and (not call.args or func.attr in CLOSE_METHODS) and dotted(func.value) is not None
 
+    def _inspects(self, call: ast.Call, function: ast.AST | None) -> bool:
+        """`str(e)`, `isinstance(...)`: a text/inspection builtin, not shadowed here."""
+        func = call.func
+        return isinstance(func, ast.Name) and func.id in INSPECTING_BUILTINS \
+            and self.index.qualified_name(self.module, func, function) == func.id
+
     def _calls_only_logs(self, body: list[ast.stmt], function: ast.AST) -> bool:
         """Every call in `body` is a log call or a text/inspection builtin (`str(e)`)."""
         owner = self.module.owner_class.get(id(function))
         for node in walk_local(list(body)):
             if not isinstance(node, ast.Call):
                 continue
-            if isinstance(node.func, ast.Name) and node.func.id in INSPECTING_BUILTINS:
+            if self._inspects(node, function):
                 continue
             if log_call(node, self.loggers, function, owner, unresolved=True) is None:
                 return False

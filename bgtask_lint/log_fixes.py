@@ -22,7 +22,7 @@ from bgtask_lint.dependencies import import_statements
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, sites_of_task, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, STDLIB, is_logger_expr, log_call
-from bgtask_lint.names import child_statements, dotted, dotted_name, last_name
+from bgtask_lint.names import bound_name, child_statements, dotted, dotted_name, last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def imports_the_module(node: ast.AST, name: str) -> bool:
     if not isinstance(node, (ast.Import, ast.ImportFrom)):
         return False
     for alias in node.names:
-        if (alias.asname or alias.name.split(".")[0]) != name:
+        if bound_name(alias) != name:
             continue
         if isinstance(node, ast.ImportFrom) or (alias.asname is not None and alias.name != name):
             return False
@@ -257,7 +257,7 @@ def module_binds(tree: ast.Module, name: str, *, but_the_module: bool = False) -
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name:
             return True
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-                (alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
+                bound_name(alias) == name for alias in node.names):
             if not (but_the_module and imports_the_module(node, name)):
                 return True
             continue
@@ -326,7 +326,7 @@ def _binds_surely(statements: list[ast.stmt], name: str) -> bool:
             if stmt.name == name:
                 return True
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            if any((alias.asname or alias.name.split(".")[0]) == name for alias in stmt.names):
+            if any(bound_name(alias) == name for alias in stmt.names):
                 return True
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -652,7 +652,7 @@ def _keyword_import_uses(model: GuardModel, call: ast.Call, function: ast.AST) -
     uses: list[str] = []
     tree = model.module.tree
     for name, count in dropped.items():
-        imports = [node for node in import_statements(tree) if name in _bound_names(node)]
+        imports = [node for node in import_statements(tree) if any(bound_name(a) == name for a in node.names)]
         if not imports:
             continue  # a variable: no linter calls an unused global unused
         if all(_droppable(node, name, tree, function) for node in imports):
@@ -680,12 +680,6 @@ def mentions(tree: ast.Module, name: str) -> int:
     return count
 
 
-def _bound_names(node: "ast.Import | ast.ImportFrom") -> list[str]:
-    if isinstance(node, ast.Import):
-        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
-    return [alias.asname or alias.name for alias in node.names]
-
-
 def _droppable(node: "ast.Import | ast.ImportFrom", name: str, tree: ast.Module, function: ast.AST) -> bool:
     """Whether the alias of `node` binding `name` imports from the standard library, and
     `node` is a statement of the module's or the function's own body (not in an `if` or a
@@ -693,8 +687,7 @@ def _droppable(node: "ast.Import | ast.ImportFrom", name: str, tree: ast.Module,
     if isinstance(node, ast.ImportFrom):
         top = (node.module or "").split(".")[0] if not node.level else ""
     else:
-        top = next(alias.name.split(".")[0] for alias in node.names
-                   if (alias.asname or alias.name.split(".")[0]) == name)
+        top = next(alias.name.split(".")[0] for alias in node.names if bound_name(alias) == name)
     in_body = any(statement is node for statement in tree.body) or \
         any(statement is node for statement in getattr(function, "body", ()))
     return top in STDLIB and in_body

@@ -150,6 +150,12 @@ def walked(tree: ast.AST) -> list[ast.AST]:
     return _WALKED.put(tree, found)
 
 
+def bound_name(alias: ast.alias) -> str:
+    """The name an import alias binds: `import a.b` binds `a`, `import a.b as c` and
+    `from a import b as c` bind `c`, `from a import b` binds `b`."""
+    return alias.asname or alias.name.split(".")[0]
+
+
 def dotted_name(expr: ast.AST) -> list[str] | None:
     """`a.b.c` -> ["a", "b", "c"]; None for anything that is not a plain name chain."""
     parts: list[str] = []

@@ -16,17 +16,9 @@ if TYPE_CHECKING:
 CALLABLE_FORMS = ("add_task", "BackgroundTask", "start_soon")
 
 
-def _own_nodes(function: ast.AST) -> list[ast.AST]:
-    """The nodes of `function`'s own body: not those of the defs and classes nested in it
-    (`walk_local` yields a nested def it is handed in a list, and walks into it)."""
-    body = [stmt for stmt in function.body  # type: ignore[attr-defined]
-            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    return list(walk_local(body))
-
-
 def _own_returns(function: ast.AST) -> list[ast.Return]:
     """The `return` statements of `function` itself, not of the defs nested in it."""
-    return [n for n in _own_nodes(function) if isinstance(n, ast.Return)]
+    return [n for n in walk_local(list(function.body)) if isinstance(n, ast.Return)]  # type: ignore[attr-defined]
 
 
 def _returns_function(function: ast.AST) -> bool:
@@ -53,7 +45,7 @@ def _returns_no_callable(function: ast.AST) -> bool:
     or a plain value: calling it never gives the callable a scheduler needs."""
     if isinstance(function, ast.AsyncFunctionDef):
         return True
-    nodes = _own_nodes(function)  # a `yield` of a nested def makes no generator of this one
+    nodes = list(walk_local(list(function.body)))  # type: ignore[attr-defined]  # (not nested defs' yields)
     if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
         return True
     return all(r.value is None or isinstance(r.value, _PLAIN_VALUES) for r in nodes if isinstance(r, ast.Return))
