@@ -482,20 +482,20 @@ def _lets_out_the_unexpected(handler: ast.ExceptHandler) -> bool:
     if not all(t is not None and (last_name(t) in BUILTIN_ERRORS or last_name(t) in NOT_EXCEPTIONS)
                for t in types):
         return False
-    raises = list(_raises(handler.body, False))
+    raises = list(_raises_in(handler.body, False))
     return bool(raises) and all(
         conditional and (stmt.exc is None or (isinstance(stmt.exc, ast.Name) and stmt.exc.id == handler.name))
         for stmt, conditional in raises)
 
 
-def _raises(statements: list[ast.stmt], conditional: bool) -> Iterator[tuple[ast.Raise, bool]]:
+def _raises_in(statements: list[ast.stmt], conditional: bool) -> Iterator[tuple[ast.Raise, bool]]:
     """Each `raise` among `statements` (not in nested defs), and whether an `if` holds it."""
     for stmt in statements:
         if isinstance(stmt, ast.Raise):
             yield stmt, conditional
         elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = child_statements(stmt)
-            yield from _raises(inner, conditional or isinstance(stmt, ast.If))  # type: ignore[arg-type]
+            yield from _raises_in(inner, conditional or isinstance(stmt, ast.If))  # type: ignore[arg-type]
 
 
 def _base_exceptions_only(handler: ast.ExceptHandler) -> bool:
