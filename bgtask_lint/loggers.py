@@ -33,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
-from bgtask_lint.names import LEAF_TYPES, child_nodes, child_statements, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import LEAF_TYPES, bound_name, child_nodes, child_statements, dotted, dotted_name, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
@@ -341,7 +341,7 @@ def _imported_as(stmt: ast.Import | ast.ImportFrom, local: str) -> str | None:
     """The dotted name an import statement binds `local` to (None: relative)."""
     for alias in stmt.names:
         if isinstance(stmt, ast.Import):
-            if (alias.asname or alias.name.split(".")[0]) == local:
+            if bound_name(alias) == local:
                 return alias.name if alias.asname else local
         elif (alias.asname or alias.name) == local:
             return None if stmt.level else f"{stmt.module}.{alias.name}"
@@ -530,7 +530,7 @@ def _value_kind(value: ast.expr, bindings: LoggerBindings, function: ast.AST, de
 def _bind_import(bindings: LoggerBindings, stmt: ast.Import | ast.ImportFrom) -> None:
     if isinstance(stmt, ast.Import):
         for alias in stmt.names:
-            local = alias.asname or alias.name.split(".")[0]
+            local = bound_name(alias)
             bindings.imports[local] = alias.name if alias.asname else local
             bindings.modules.add(local)
             kind = _import_kind(stmt, local)
@@ -553,8 +553,7 @@ def _bind_import(bindings: LoggerBindings, stmt: ast.Import | ast.ImportFrom) ->
 def _import_kind(stmt: ast.Import | ast.ImportFrom, local: str) -> str | None:
     for alias in stmt.names:
         if isinstance(stmt, ast.Import):
-            bound = alias.asname or alias.name.split(".")[0]
-            if bound == local and alias.name == "logging":
+            if bound_name(alias) == local and alias.name == "logging":
                 return "logging"
         elif (alias.asname or alias.name) == local and not stmt.level:
             qualified = f"{stmt.module}.{alias.name}"

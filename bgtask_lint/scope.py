@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, child_nodes
+from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, bound_name, child_nodes
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _collect_binding(scope: FunctionScope, node: ast.AST) -> None:
         _bind_target(scope, node.target, Binding("for", node, value=node.iter))
     elif isinstance(node, (ast.Import, ast.ImportFrom)):
         for alias in node.names:
-            name = alias.asname or alias.name.split(".")[0]
+            name = bound_name(alias)
             scope.bindings.setdefault(name, []).append(Binding("other", node))
     elif isinstance(node, ast.ExceptHandler) and node.name:
         scope.bindings.setdefault(node.name, []).append(Binding("other", node))

@@ -39,6 +39,7 @@ from difflib import SequenceMatcher
 
 from bgtask_lint.cache.store import sha
 from bgtask_lint.files import source_lines
+from bgtask_lint.names import bound_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def bound_names(stmt: ast.stmt) -> set[str] | None:
         for alias in stmt.names:
             if alias.name == "*":
                 return None
-            names.add(alias.asname or alias.name.split(".")[0])
+            names.add(bound_name(alias))
     elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
         targets = stmt.targets if isinstance(stmt, (ast.Assign, ast.Delete)) else [stmt.target]
         for target in targets:

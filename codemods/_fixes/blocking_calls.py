@@ -23,6 +23,7 @@ import libcst as cst
 from bgtask_lint.codemods._base import FindingFix, is_docstring, parenthesized
 from bgtask_lint.codemods._imports import drop_imports
 from bgtask_lint.dependencies import import_statements, optional_import
+from bgtask_lint.names import bound_name
 
 FILE_IO_METHODS = {"read", "write", "readline", "readlines", "writelines", "seek", "tell", "truncate", "flush"}
 
@@ -34,7 +35,7 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     for node in import_statements(tree):  # (the walk `optional_import` makes and keeps)
         if isinstance(node, ast.Import):
             for alias in node.names:
-                local = alias.asname or alias.name.split(".")[0]
+                local = bound_name(alias)
                 found.setdefault(local, set()).add(alias.name if alias.asname else local)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:

@@ -40,7 +40,7 @@ from libcst.metadata import PositionProvider
 from bgtask_lint.codemods._base import FindingFix, header_end, module_defines
 from bgtask_lint.codemods._loggers import add_module_logger
 from bgtask_lint.log_fixes import LoggerChoice, NoFix, choose_logger, module_binds, module_quote
-from bgtask_lint.names import walk_statements, walked
+from bgtask_lint.names import bound_name, walk_statements, walked
 
 REGISTRY = "_background_tasks"
 CALLBACK = "_background_task_done"
@@ -237,7 +237,7 @@ def _identifiers(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.arg):
             found.add(node.arg)
         elif isinstance(node, ast.alias):
-            found.add(node.asname or node.name.split(".")[0])
+            found.add(bound_name(node))
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
     return found
@@ -324,7 +324,7 @@ def _only_binding(tree: ast.Module, name: str) -> ast.stmt | None:
             if node.arg == name:
                 found.append(node)
         elif isinstance(node, ast.alias):
-            if (node.asname or node.name.split(".")[0]) == name:
+            if bound_name(node) == name:
                 found.append(node)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             if name in node.names:
