@@ -55,5 +55,6 @@ def test_a_module_of_many_tasks_resolves_each_site_a_bounded_number_of_times(
     assert stats["checked"] == 1
     assert sum(1 for f in found if f.code == "BGT401") == TASKS
     assert codes(found, project) == {("app.py", "BGT401")}
-    # both runs together: a few resolutions per site; asking per task gave TASKS per site
-    assert len(resolved) < 10 * TASKS, len(resolved)
+    # both runs together: a few resolutions per site (360 here); asking per task resolved
+    # every site once per task, TASKS per site (more than 3,600)
+    assert len(resolved) < 20 * TASKS, len(resolved)
