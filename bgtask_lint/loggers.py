@@ -33,7 +33,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
-from bgtask_lint.names import LEAF_TYPES, bound_name, child_nodes, child_statements, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import (
+    LEAF_TYPES,
+    bound_name,
+    child_nodes,
+    child_statements,
+    dotted,
+    dotted_name,
+    last_name,
+    walk_local,
+)
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
