@@ -306,7 +306,7 @@ def _model(d: int) -> str:
             + "    name: Mapped[str] = mapped_column(String(200))\n"
             + "    owner_id: Mapped[int] = mapped_column(ForeignKey(\"users.id\"))\n\n"
             + "    async def refresh_remote(self, client) -> None:\n"
-            + f'        await client.get(f"https://example.com/items/{{self.id}}")\n')
+            + '        await client.get(f"https://example.com/items/{self.id}")\n')
 
 
 def _schema(d: int) -> str:

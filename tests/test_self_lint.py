@@ -13,8 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_the_package_and_the_codemods_pass_pyflakes() -> None:
+def test_the_package_the_codemods_and_the_scripts_pass_pyflakes() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select", "F", "bgtask_lint", "codemods"],
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "F",
+         "bgtask_lint", "codemods", "scripts", "bench", "realworld"],
         cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
