@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from bgtask_lint.config import toml_parser
-from bgtask_lint.names import TreeCache
+from bgtask_lint.names import TreeCache, caught_types, last_name
 
 AIOFILES_MISSING = "aiofiles is not a dependency of this project: add it, or use --unsafe-fixes"
 LOOK_UP = 3  # directories above the root searched when the root declares nothing
@@ -170,8 +170,7 @@ def _imports(node: ast.Import | ast.ImportFrom, module: str) -> bool:
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    names = {t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else "" for t in types}
+    names = {last_name(t) for t in caught_types(handler)}
     return bool(names & {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 

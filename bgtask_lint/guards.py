@@ -29,7 +29,7 @@ from bgtask_lint.loggers import (
     logger_bindings,
     tree_shape,
 )
-from bgtask_lint.names import NESTED_SCOPES, dotted, last_name, walk_local
+from bgtask_lint.names import NESTED_SCOPES, caught_types, dotted, last_name, walk_local
 from bgtask_lint.scope import function_scope
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
@@ -139,10 +139,7 @@ def _passes_name(expr: ast.expr, name: str, calls: bool = True) -> bool:
 
 
 def is_broad_handler(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(last_name(t) in BROAD_EXCEPTIONS for t in types)
+    return handler.type is None or any(last_name(t) in BROAD_EXCEPTIONS for t in caught_types(handler))
 
 
 @dataclass(frozen=True)
@@ -938,11 +935,8 @@ def task_sites(index: ProjectIndex) -> dict[tuple, list]:
         return cached
     table: dict[tuple, list] = {}
     for module in list(index.by_path.values()):
-        for site in module.sites:
-            if site.is_background:
-                sym = index.resolve_task(module, site)
-                if sym is not None:
-                    table.setdefault(sym.key, []).append((module, site))
+        for task, sites in _task_sites_in(index, module).items():
+            table.setdefault(task, []).extend(sites)
     index.cache[key] = table
     return table
 

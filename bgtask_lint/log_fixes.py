@@ -22,7 +22,7 @@ from bgtask_lint.dependencies import import_statements
 from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, sites_of_task, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, STDLIB, is_logger_expr, log_call
-from bgtask_lint.names import bound_name, child_statements, dotted, dotted_name, last_name
+from bgtask_lint.names import bound_name, caught_types, child_statements, dotted, dotted_name, last_name
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -478,9 +478,8 @@ def _lets_out_the_unexpected(handler: ast.ExceptHandler) -> bool:
     error types (or of cancellation, which `except Exception` never sees) that re-raises
     only under a condition lets out the errors it did not expect: failures, which the
     wrapper is right to log (unlike `except StopConsumer: raise`, a signal)."""
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    if not all(t is not None and (last_name(t) in BUILTIN_ERRORS or last_name(t) in NOT_EXCEPTIONS)
-               for t in types):
+    types = caught_types(handler)
+    if not types or not all(last_name(t) in BUILTIN_ERRORS or last_name(t) in NOT_EXCEPTIONS for t in types):
         return False
     raises = list(_raises_in(handler.body, False))
     return bool(raises) and all(
@@ -500,8 +499,8 @@ def _raises_in(statements: list[ast.stmt], conditional: bool) -> Iterator[tuple[
 
 def _base_exceptions_only(handler: ast.ExceptHandler) -> bool:
     """`except asyncio.CancelledError:` and the like: `except Exception` never sees them."""
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return all(t is not None and last_name(t) in NOT_EXCEPTIONS for t in types)
+    types = caught_types(handler)
+    return bool(types) and all(last_name(t) in NOT_EXCEPTIONS for t in types)
 
 
 def _logs_then_raises(model: GuardModel, statements: list[ast.stmt], function: ast.AST,

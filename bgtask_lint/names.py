@@ -156,6 +156,14 @@ def bound_name(alias: ast.alias) -> str:
     return alias.asname or alias.name.split(".")[0]
 
 
+def caught_types(handler: ast.ExceptHandler) -> list[ast.expr]:
+    """The exception types an `except` names (`except (A, b.B):` -> A, b.B); none for a
+    bare `except:`."""
+    if handler.type is None:
+        return []
+    return list(handler.type.elts) if isinstance(handler.type, ast.Tuple) else [handler.type]
+
+
 def dotted_name(expr: ast.AST) -> list[str] | None:
     """`a.b.c` -> ["a", "b", "c"]; None for anything that is not a plain name chain."""
     parts: list[str] = []
