@@ -4,6 +4,7 @@ and fixing it again changes nothing."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -296,3 +297,57 @@ def test_a_dropped_task_in_a_def_is_named_from_the_module_tree(tmp_path: Path,
     assert "    task_1 = asyncio.create_task(work())\n" in fixed
     assert walks == 0
 
+
+
+@pytest.mark.parametrize("broken, message", [
+    ("return 1\n", "'return' outside function"),
+    ("def (:\n", "invalid syntax"),
+])
+def test_a_fix_whose_result_does_not_compile_leaves_the_file_and_the_index_as_they_were(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str, message: str) -> None:
+    """The last safety net: a fixed text that does not compile (a parse error, or an error
+    only the compiler sees: the fix compiles the index's tree of it) is refused, with the
+    line, and the index describes the file again."""
+    from bgtask_lint import fix
+    from bgtask_lint.config import Settings
+    from bgtask_lint.project import Project
+
+    text = "import asyncio\nimport time\n\n\nasync def go():\n    time.sleep(1)\n"
+    path = (tmp_path / "app.py").resolve()
+    path.write_text(text)
+    transform = fix._transform
+    monkeypatch.setattr(fix, "_transform", lambda fixer, code: transform(fixer, code) + broken)
+    project = Project.load([tmp_path], Settings())
+    result = project.fix_text(path, text)
+    assert re.fullmatch(rf"the fixed code would not compile \(line \d+: {message}\); file left unchanged",
+                        result.error or "")
+    assert not result.changed and not result.fixed
+    assert project.module(path).source == text
+    assert [f.code for f in project.check(project.module(path))] == ["BGT301"]
+
+
+def test_the_fixed_text_is_compiled_from_the_index_tree_not_parsed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiling the text parses it again after the index did (0.21 s against 0.14 s for
+    the tree of a 1 MB module)."""
+    import ast
+
+    from bgtask_lint import fix
+    from bgtask_lint.config import Settings
+    from bgtask_lint.project import Project
+
+    text = "import asyncio\nimport time\n\n\nasync def go():\n    time.sleep(1)\n"
+    path = (tmp_path / "app.py").resolve()
+    path.write_text(text)
+    compiled: list[object] = []
+
+    def recording(source, *args, **kwargs):
+        compiled.append(source)
+        return compile(source, *args, **kwargs)
+
+    monkeypatch.setattr(fix, "compile", recording, raising=False)
+    project = Project.load([tmp_path], Settings())
+    result = project.fix_text(path, text)
+    assert result.changed and dict(result.fixed) == {"BGT301": 1}
+    assert compiled == [project.module(path).tree]
+    assert isinstance(compiled[0], ast.Module) and project.module(path).source == result.new_text
