@@ -66,6 +66,15 @@ def parse_module(path: Path, root: Path, text: str | None = None) -> ModuleInfo:
     return _parse_module(path, root, text)
 
 
+def module_of_tree(path: Path, root: Path, text: str, tree: ast.Module) -> ModuleInfo:
+    """The module of `text`, from its tree built by the caller (fix_splice.py): kept as
+    `parse_module` keeps what it parses. Raises SourceError."""
+    module = _built(path, root, text, tree)
+    if _KEPT is not None:
+        _KEPT[(root, path)] = module
+    return module
+
+
 def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
     if "\x00" in text:
         raise SourceError("source contains a NUL byte")
@@ -79,6 +88,10 @@ def _parse_module(path: Path, root: Path, text: str) -> ModuleInfo:
         raise SourceError(syntax_error_text(text, exc)) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise SourceError(f"cannot parse: {type(exc).__name__}") from None
+    return _built(path, root, text, tree)
+
+
+def _built(path: Path, root: Path, text: str, tree: ast.Module) -> ModuleInfo:
     name, is_package = module_name(path, root)
     try:
         return build_module(path, text, tree, name, is_package)

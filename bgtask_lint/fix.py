@@ -14,13 +14,16 @@ positions and transforms, 200 times `ast`. So a fix never sees more than it need
 it gets a skeleton of the module, where every def, class or run of statements that
 holds none of its targets is one placeholder line, put back verbatim afterwards
 (fix_skeleton.py); what it decides with the module (loggers, imports) it asks of the
-whole module's model. And the fixes are plain LibCST transformers (codemods/_fixes/):
+whole module's model, which follows each edit without parsing the module again (its
+tree is spliced from the fix's output and the statements the placeholders stood for:
+fix_splice.py). And the fixes are plain LibCST transformers (codemods/_fixes/):
 `libcst.codemod` is imported only by the commands around them, for `libcst.tool`.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 from collections import Counter
@@ -32,9 +35,11 @@ from bgtask_lint.console import stderr_is_terminal
 from bgtask_lint.files import SourceError
 from bgtask_lint.findings import Finding
 from bgtask_lint.fix_skeleton import SKELETON_MIN_CHARS, Skeleton, build_skeleton
+from bgtask_lint.fix_splice import spliced_tree
 from bgtask_lint.names import release_trees
 
 if TYPE_CHECKING:
+    from bgtask_lint.index import ModuleInfo
     from bgtask_lint.project import Project
 
 # the order fixes are applied in: scheduling first; BGT501 before BGT301, so a call that
@@ -139,9 +144,9 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
             if only is not None or round_number == MAX_ROUNDS - 1:
                 break
             if edit.waiting:
-                findings = project.check_text(path, current, only=fixable)  # the targets that waited
+                findings = _check(project, path, current, fixable)  # the targets that waited
             elif REVEALING & set(edit.fixed):
-                findings = project.check_text(path, current, only=tuple(REVEALED & set(fixable)))
+                findings = _check(project, path, current, tuple(REVEALED & set(fixable)))
             else:
                 break
         with warnings.catch_warnings():
@@ -184,10 +189,32 @@ def _parsed(project: "Project", path: Path, text: str):
     module = project.module(path)
     if module is None or module.source != text:
         try:
-            module = project.replace(path, text)
+            module = _edited(project.replace(path, text))
         except SourceError:
             return text
     return module.tree
+
+
+# the mark of a module an edit of `fix_text` made, whose tree only the index holds: the
+# next edit may move its statements into the new tree (fix_splice.py) rather than parse
+# the whole module again. A module made elsewhere (the editor's, the first check's) is
+# never moved: what holds it would see its lines change.
+EDITED_HERE = "made by an edit of fix_text"
+# the tests (tests/conftest.py) compare every spliced tree with a parse of its text
+CHECK_SPLICES = os.environ.get("BGTASK_LINT_CHECK_SPLICES") == "1"
+
+
+def _edited(module: "ModuleInfo") -> "ModuleInfo":
+    module.derived[EDITED_HERE] = True
+    return module
+
+
+def _check_splice(module: "ModuleInfo") -> None:
+    import ast
+
+    parsed = ast.dump(ast.parse(module.source), include_attributes=True)
+    if ast.dump(module.tree, include_attributes=True) != parsed:
+        raise AssertionError(f"the spliced tree of {module.path} is not the parse of its text")
 
 
 def _failure(exc: BaseException) -> str:
@@ -209,9 +236,9 @@ def _failure(exc: BaseException) -> str:
 def _check(project: "Project", path: Path, text: str, codes: tuple[str, ...]) -> list[Finding]:
     """The findings of `codes` in `text`; the index is re-parsed only when it holds another text."""
     module = project.module(path)
-    if module is not None and module.source == text:
-        return project.check(module, only=codes)
-    return project.check_text(path, text, only=codes)
+    if module is None or module.source != text:
+        module = _edited(project.replace(path, text))
+    return project.check(module, only=codes)
 
 
 # --- one round: every fix once, targets moved through the edits before them --------------
@@ -241,7 +268,7 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
         if module is None or module.source != text:
             # the index describes the text each fix edits: the fixes decide with the
             # whole module's model (loggers imported from other modules, clients made elsewhere)
-            module = project.replace(path, text)
+            module = _edited(project.replace(path, text))
         if len(text) < SKELETON_MIN_CHARS:
             skeleton = Skeleton.whole(text)
         else:
@@ -260,7 +287,14 @@ def _apply(project: "Project", path: Path, text: str, targets: dict[str, set[Tar
         if new_skeleton == skeleton.text:
             continue
         fixed[code] += fixer.fixed or len(mine)
-        new_text, line_map = skeleton.expand(new_skeleton)
+        expansion = skeleton.expand_parts(new_skeleton)
+        new_text, line_map = expansion.text, expansion.line_map
+        if module.derived.get(EDITED_HERE):  # no one else holds its tree: it can be spliced
+            tree = spliced_tree(skeleton, new_skeleton, expansion)
+            if tree is not None:
+                module = _edited(project.replace_tree(path, new_text, tree))
+                if CHECK_SPLICES:
+                    _check_splice(module)
         for other in INVALIDATES.get(code, ()):
             if pending.get(other):
                 pending[other] = set()  # decided again on the new text, next round

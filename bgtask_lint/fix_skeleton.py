@@ -52,6 +52,18 @@ class Region:
     start: int  # 1-based, first line (its first decorator's)
     end: int  # 1-based, inclusive
     placeholder: str
+    statements: list[ast.stmt] = field(default_factory=list)  # what the placeholder stands for
+
+
+@dataclass
+class Expansion:
+    """A fix's output put back into the module (`Skeleton.expand_parts`)."""
+
+    text: str  # the new module text
+    line_map: Callable[[int], int | None]  # old module line -> new module line (None: changed)
+    output_lines: dict[int, int]  # output line (1-based) -> its new module line, but placeholders
+    placeholders: dict[int, int]  # a placeholder's output line -> its region's index
+    region_starts: dict[int, int]  # region index -> the region's first line in the new module
 
 
 @dataclass
@@ -124,10 +136,17 @@ class Skeleton:
     def expand(self, new_skeleton: str) -> tuple[str, Callable[[int], int | None]]:
         """The new module text, and old module line -> new module line for the lines the
         edit left unchanged (None for the others)."""
+        expansion = self.expand_parts(new_skeleton)
+        return expansion.text, expansion.line_map
+
+    def expand_parts(self, new_skeleton: str) -> Expansion:
+        """`expand`, and where each line of the fix's output went (fix_splice.py builds the
+        new module's tree from them)."""
         new_lines = source_lines(new_skeleton, keepends=True)
         output: list[str] = []
         new_position: dict[int, int] = {}  # skeleton output line (1-based) -> module line
         region_start: dict[int, int] = {}  # region index -> its first line in the new module
+        placeholders: dict[int, int] = {}
         for number, line in enumerate(new_lines, start=1):
             match = _MARKER.search(line) if self.regions else None
             if match is not None and int(match.group(1)) < len(self.regions):
@@ -136,6 +155,7 @@ class Skeleton:
                 if _indent(line) != _indent(region.placeholder):
                     raise ValueError("a fix moved a part of the module it was not given")
                 region_start[int(match.group(1))] = len(output) + 1
+                placeholders[number] = int(match.group(1))
                 output.extend(self.lines[region.start - 1:region.end])
                 continue
             new_position[number] = len(output) + 1
@@ -143,16 +163,17 @@ class Skeleton:
         if len(region_start) != len(self.regions):
             raise ValueError("a fix changed a part of the module it was not given")
         kept = line_mapping(self.skeleton_lines, new_lines)
+        starts, regions = self._starts, self.regions
 
         def line_map(line: int) -> int | None:
-            for index, region in enumerate(self.regions):
-                if region.start <= line <= region.end:
-                    return region_start[index] + line - region.start
+            at = bisect.bisect_right(starts, line) - 1
+            if at >= 0 and line <= regions[at].end:
+                return region_start[at] + line - regions[at].start
             in_skeleton = self.to_skeleton_line(line)
             moved = kept(in_skeleton) if in_skeleton is not None else None
             return new_position.get(moved) if moved is not None else None
 
-        return "".join(output), line_map
+        return Expansion("".join(output), line_map, new_position, placeholders, region_start)
 
 
 def line_mapping(old_lines: list[str], new_lines: list[str]) -> Callable[[int], int | None]:
@@ -353,7 +374,8 @@ def _close(run: list[Item], lines: list[str], regions: list[Region], head: str) 
     _, _, end = run[-1]
     last_line = lines[end - 1]
     ending = last_line[len(last_line.rstrip("\r\n")):]
-    regions.append(Region(start, end, f"{_indent(lines[start - 1])}{head}  # {{marker}}{ending}"))
+    regions.append(Region(start, end, f"{_indent(lines[start - 1])}{head}  # {{marker}}{ending}",
+                          [stmt for stmt, _, _ in run]))
 
 
 def _indent(line: str) -> str:

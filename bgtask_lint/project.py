@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from bgtask_lint.collect import SCHEDULING_NAMES
 from bgtask_lint.config import ConfigError, Settings, load_settings
-from bgtask_lint.engine import check_module, parse_module
+from bgtask_lint.engine import check_module, module_of_tree, parse_module
 from bgtask_lint.files import (
     SourceError,
     excluded_below_root,
@@ -29,6 +29,8 @@ from bgtask_lint.results import FileError
 from bgtask_lint.rules import Rule, selected_rules
 
 if TYPE_CHECKING:
+    import ast
+
     from bgtask_lint.fix import FileFix
 
 
@@ -169,6 +171,12 @@ class Project:
         """Make the index describe `text` as the content of `path` (an edit, a fixed text,
         an editor buffer). Raises SourceError, and then the index is unchanged."""
         module = self.parse(path.resolve(), text)
+        self.index.add(module)
+        return module
+
+    def replace_tree(self, path: Path, text: str, tree: ast.Module) -> ModuleInfo:
+        """`replace`, with the tree of `text` built by the caller (fix_splice.py)."""
+        module = module_of_tree(path.resolve(), self.root, text, tree)
         self.index.add(module)
         return module
 

@@ -1,7 +1,11 @@
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# every tree a fix splices (bgtask_lint/fix_splice.py) is compared with a parse of its
+# text, in this process and in the bgtask-lint processes the tests start
+os.environ["BGTASK_LINT_CHECK_SPLICES"] = "1"
 
 import pytest  # noqa: E402
 
