@@ -358,6 +358,8 @@ def _bound_names(stmt: ast.stmt) -> set[str]:
 
 
 def _omissible(stmt: ast.stmt, end: int, lines: list[str]) -> bool:
+    if lines[stmt.lineno - 1].encode("utf-8")[:stmt.col_offset].strip():
+        return False  # it shares its first line with a clause's header (`else: y = 1`)
     rest = lines[end - 1].encode("utf-8")[stmt.end_col_offset or 0:].decode("utf-8", "ignore").strip()  # type: ignore[attr-defined]
     if rest and not rest.startswith("#"):
         return False  # something else shares its last line

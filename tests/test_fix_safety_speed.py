@@ -302,3 +302,32 @@ def test_a_lazy_import_goes_after_a_concatenated_docstring(tmp_path: Path, monke
     assert whole_counts == {"BGT301": 1} and cut == whole and cut_counts == whole_counts
     assert '    "Read " "a JSON file."\n    import aiofiles\n' in cut
     assert ast.get_docstring(next(n for n in ast.parse(cut).body if getattr(n, "name", "") == "load")) is not None
+
+
+CLAUSE_LINES = '''\
+import time
+
+
+async def go(x):
+    if x: y = 1
+    else:
+        time.sleep(1)
+    try:
+        time.sleep(2)
+    except ValueError: y = 2
+    except KeyError:
+        y = 3
+    for i in range(x): y = i
+    else:
+        time.sleep(3)
+    return y
+'''
+
+
+def test_a_statement_on_a_clause_line_stays_in_the_skeleton(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`else: y = 1`: a placeholder for `y = 1` stood for its whole line, the `else:` with
+    it, so the skeleton did not parse and the fix of a valid module failed ("LibCST cannot
+    parse this file"). A statement that does not begin its line is never cut."""
+    (whole, whole_counts), (cut, cut_counts) = _whole_and_cut(tmp_path, monkeypatch, CLAUSE_LINES, False)
+    assert whole_counts == cut_counts == {"BGT301": 3}
+    assert cut == whole and "    if x: y = 1\n" in cut and "        await asyncio.sleep(1)\n" in cut
