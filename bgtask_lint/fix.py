@@ -151,7 +151,13 @@ def fix_text(project: "Project", path: Path, text: str, *, unsafe: bool = False,
                 break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the user's `x is 1` is not ours to warn about
-            compile(_parsed(project, path, current), str(path), "exec", dont_inherit=True)
+            parsed = _parsed(project, path, current)
+            try:
+                compile(parsed, str(path), "exec", dont_inherit=True)
+            except RecursionError:  # a tree deeper than Python's limit: the text's parser has its own
+                if parsed is current:
+                    raise
+                compile(current, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
         result.error = f"the fixed code would not compile (line {exc.lineno}: {exc.msg}); file left unchanged"
     except cst.ParserSyntaxError as exc:
@@ -212,8 +218,12 @@ def _edited(module: "ModuleInfo") -> "ModuleInfo":
 def _check_splice(module: "ModuleInfo") -> None:
     import ast
 
-    parsed = ast.dump(ast.parse(module.source), include_attributes=True)
-    if ast.dump(module.tree, include_attributes=True) != parsed:
+    try:
+        parsed = ast.dump(ast.parse(module.source), include_attributes=True)
+        spliced = ast.dump(module.tree, include_attributes=True)
+    except RecursionError:  # (ast.dump recurses: a tree nested too deep cannot be compared)
+        return
+    if spliced != parsed:
         raise AssertionError(f"the spliced tree of {module.path} is not the parse of its text")
 
 
