@@ -17,6 +17,7 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
 from bgtask_lint.guards import GuardModel
+from bgtask_lint.located import statement_at
 from bgtask_lint.log_fixes import LoggerChoice, module_lines
 from bgtask_lint.names import walked
 
@@ -67,46 +68,6 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
     lines = module_lines(model)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return statement_at(model.module.tree, line, len(text[:column].encode("utf-8")), types)
-
-
-def statement_at(tree: ast.Module, line: int, byte_column: int, types: tuple[type, ...]) -> ast.AST | None:
-    """The statement, except handler or match case of one of `types` that starts at (line,
-    byte column): found by descending through the statements whose lines hold it, a
-    bisection per level (an index of the whole module's defs cost a walk of it per fix,
-    and a big module is a new tree after each fix)."""
-    blocks: list[list] = [tree.body]
-    while blocks:
-        block = blocks.pop()
-        at = bisect_right(block, line, key=_first_line) - 1
-        # the last statement to start on or before the line, and those before it that
-        # start on the same line (`a = 1; b = 2`)
-        while at >= 0:
-            node = block[at]
-            if (node.end_lineno or node.lineno) >= line:
-                if node.lineno == line and node.col_offset == byte_column and isinstance(node, types):
-                    return node
-                blocks.extend(_blocks_of(node))
-            if node.lineno < line and _first_line(node) < line:
-                break
-            at -= 1
-    return None
-
-
-def _first_line(node: ast.AST) -> int:
-    decorators = getattr(node, "decorator_list", None)
-    return decorators[0].lineno if decorators else node.lineno  # type: ignore[attr-defined]
-
-
-def _blocks_of(node: ast.AST) -> list[list]:
-    """The statement lists directly in a statement (its body, branches, handlers, and the
-    bodies of its match cases, which have no position of their own)."""
-    found = []
-    for name in ("body", "orelse", "finalbody", "handlers"):
-        value = getattr(node, name, None)
-        if isinstance(value, list) and value and not isinstance(value[0], ast.expr):
-            found.append(value)
-    found.extend(case.body for case in getattr(node, "cases", ()))
-    return found
 
 
 def enclosing_function(model: GuardModel, node: ast.AST) -> ast.AST | None:

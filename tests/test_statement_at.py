@@ -1,6 +1,7 @@
-"""The logging fixes find the ast node of a LibCST def or except handler by its start
-(codemods/_loggers.py `statement_at`): by descending through the statements that hold
-it, the node a walk of the whole module finds."""
+"""The fixes find the ast node of a LibCST node (a def or except handler by its start,
+a call by its span, the def or lambda around a call) by descending through the
+statements that hold it (bgtask_lint/located.py): the node a walk of the whole module
+finds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bgtask_lint import located
 from bgtask_lint.codemods import _loggers
 from markers import FIXTURES
 
@@ -18,8 +20,8 @@ import asyncio
 
 
 @decorated
-@twice(1)
-async def outer(x):
+@twice(lambda: h(1))
+async def outer(x, y=lambda: k()):
     if x: pass
     try:
         pass
@@ -34,15 +36,18 @@ async def outer(x):
                         pass
                     except Exception as exc:
                         pass
-        case _:
-            lambda: 1
+        case _ if check(x):
+            lambda: f(lambda y: g(y))
     for i in x:
         def in_loop(): pass
     else:
         def in_else(): pass
     with x:
         async def in_with(): pass
-    x = 1; y = 2
+    x = 1; y = call(2)
+    if cond(3): z = call(4)
+    value = (call(5)
+             + call(6)); other = call(7)
 
 
 def last(): pass
@@ -66,11 +71,23 @@ def test_statement_at_finds_every_def_and_handler_a_walk_finds(name: str, text: 
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     tree = ast.parse(text)
     expected = [node for node in ast.walk(tree) if isinstance(node, TYPES)]
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    functions = sorted((node for node in ast.walk(tree) if isinstance(node, located.FUNCTIONS)),
+                       key=lambda f: (f.lineno, f.col_offset))
     monkeypatch.setattr(_loggers, "walked", None)  # (no walk of the module)
+    monkeypatch.setattr(ast, "walk", None)
     for node in expected:
-        assert _loggers.statement_at(tree, node.lineno, node.col_offset, TYPES) is node
-        assert _loggers.statement_at(tree, node.lineno, node.col_offset, (ast.ClassDef,)) is None
-        assert _loggers.statement_at(tree, node.lineno, node.col_offset + 1, TYPES) is None
+        assert located.statement_at(tree, node.lineno, node.col_offset, TYPES) is node
+        assert located.statement_at(tree, node.lineno, node.col_offset, (ast.ClassDef,)) is None
+        assert located.statement_at(tree, node.lineno, node.col_offset + 1, TYPES) is None
+    for call in calls:
+        span = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
+        found = located.expression_at(tree, call.lineno, lambda n: isinstance(n, ast.Call) and (
+            n.lineno, n.col_offset, n.end_lineno, n.end_col_offset) == span)
+        assert found is call
+        holding = [f for f in functions if (f.lineno, f.col_offset) <= (call.lineno, call.col_offset)
+                   and (call.end_lineno, call.end_col_offset) <= (f.end_lineno, f.end_col_offset)]
+        assert located.enclosing_function(tree, call) is (holding[-1] if holding else None)
 
 
 def test_the_nested_module_has_what_it_says() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 
 import libcst as cst
@@ -37,8 +36,8 @@ from bgtask_lint.connect import (
     fix_value,
     library_reference,
 )
-from bgtask_lint.index import FUNCTION_TYPES, ModuleInfo, imported_name
-from bgtask_lint.names import TreeCache, walked
+from bgtask_lint.index import ModuleInfo, imported_name
+from bgtask_lint.located import enclosing_function, expression_at
 
 GENERIC = ConnectApi(("timeout",))  # a `connect-calls` entry: its own timeout= keyword
 
@@ -52,35 +51,9 @@ class ConnectFix:
     runner: bool = False  # the keyword goes on a thread runner, which passes it on
 
 
-def _enclosing(tree: ast.Module, node: ast.AST) -> ast.AST | None:
-    """The innermost def or lambda whose span holds `node`: of those starting before it, the
-    last to start that also ends after it (spans nest)."""
-    functions, starts = _functions(tree)
-    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-    for at in range(bisect_right(starts, (node.lineno, node.col_offset)) - 1, -1, -1):  # type: ignore[attr-defined]
-        function = functions[at]
-        if end <= (function.end_lineno, function.end_col_offset):  # type: ignore[attr-defined]
-            return function
-    return None
-
-
-_FUNCTIONS = TreeCache(2)
-
-
-def _functions(tree: ast.Module) -> tuple[list[ast.AST], list[tuple[int, int]]]:
-    """The defs and lambdas of a module in the order they start, and their starts; found
-    once per tree (a walk, or a scan of them all, per call is quadratic)."""
-    cached = _FUNCTIONS.get(tree)
-    if cached is not None:
-        return cached
-    found = sorted((f for f in walked(tree) if isinstance(f, (*FUNCTION_TYPES, ast.Lambda))),
-                   key=lambda f: (f.lineno, f.col_offset))  # type: ignore[attr-defined]
-    return _FUNCTIONS.put(tree, (found, [(f.lineno, f.col_offset) for f in found]))  # type: ignore[attr-defined]
-
-
 def plan_fix(module: ModuleInfo, call: ast.Call, timeout: float, awaited: bool) -> ConnectFix | None:
     """What the fix writes for `call`, or None (then the rule gave no safe fix either)."""
-    function = _enclosing(module.tree, call)
+    function = enclosing_function(module.tree, call)
     runner = imported_name(module, call.func, function)
     target = call
     if runner in THREAD_RUNNERS and call.args and not isinstance(call.args[0], ast.Starred):
@@ -131,18 +104,17 @@ class ConnectTimeoutFix(ModelLookup, FindingFix):
         # the whole module in its project: what a client is may be decided in a def the
         # skeleton cut (`self.session = requests.Session()` in `__init__`)
         self.model = self.given_model
-        self.calls: dict[tuple[int, int, int, int], ast.Call] | None = None
         self.plans: dict[int, ConnectFix] = {}  # id(original call) -> its fix
 
     def _plan(self, call: cst.Call, awaited: bool) -> ConnectFix | None:
         if self.model is None:
             return None
         module = self.model.module
-        if self.calls is None:  # every call of the module by its span, once per module
-            lines = module_lines(self.model)
-            self.calls = {char_span(lines, node): node for node in walked(module.tree) if isinstance(node, ast.Call)}
         span = self.model_span(node_span(self, call))
-        node = self.calls.get(span) if span is not None else None
+        if span is None:
+            return None
+        lines = module_lines(self.model)
+        node = expression_at(module.tree, span[0], lambda n: isinstance(n, ast.Call) and char_span(lines, n) == span)
         return plan_fix(module, node, self.connect_timeout, awaited) if node is not None else None
 
     def visit_Await(self, node: cst.Await) -> None:
