@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from bgtask_lint.config import toml_parser
-from bgtask_lint.names import TreeCache, caught_types, last_name
+from bgtask_lint.names import TreeCache, caught_types, child_statements, last_name
 
 AIOFILES_MISSING = "aiofiles is not a dependency of this project: add it, or use --unsafe-fixes"
 LOOK_UP = 3  # directories above the root searched when the root declares nothing
@@ -154,9 +154,8 @@ def _walk_imports(tree: ast.Module) -> list[ImportSite]:
             rest = [*node.handlers, *node.orelse, *node.finalbody]  # type: ignore[attr-defined]
             stack.extend((child, in_function, guarded) for child in rest)
             continue
-        if isinstance(node, ast.expr):
-            continue  # no statement (so no import) inside an expression
-        stack.extend((child, in_function, guarded) for child in ast.iter_child_nodes(node))
+        # no statement (so no import) inside an expression: blocks only
+        stack.extend((child, in_function, guarded) for child in child_statements(node))
     return found
 
 

@@ -543,3 +543,47 @@ def test_a_lock_taken_by_hand_makes_the_fix_unsafe(tmp_path: Path) -> None:
     findings, after = fixed(tmp_path, awaited, select=("BGT301",))
     assert [f.fix for f in findings] == ["safe"]
     assert _runs_within(after, 5.0) == ["a", "b"]
+
+
+IMPORTS_EVERYWHERE = '''\
+import os
+try:
+    import aiofiles
+except ImportError:
+    aiofiles = None
+else:
+    import json
+finally:
+    import sys
+
+
+def lazy():
+    import httpx
+    handler = lambda: __import__("x")
+    try:
+        from redis import asyncio as aioredis
+    except Exception:
+        pass
+
+
+class Holder:
+    if os.environ:
+        from requests import Session
+    match sys.argv:
+        case [_, *rest] if rest:
+            import csv
+'''
+
+
+def test_import_sites_are_found_by_walking_statements_only() -> None:
+    """Every import of a module, in a function or not, under an ImportError guard or not,
+    in every kind of block (the walk enters statements only: no import is inside an
+    expression, and entering them was most of the walk, which a fix of a big module
+    repeats for each new tree)."""
+    import ast
+
+    tree = ast.parse(IMPORTS_EVERYWHERE)
+    sites = {(node.lineno, in_function, guarded) for node, in_function, guarded in dependencies._walk_imports(tree)}
+    assert sites == {(1, False, False), (3, False, True), (7, False, False), (9, False, False),
+                     (13, True, False), (16, True, True), (23, False, False), (26, False, False)}
+    assert optional_import(tree, "aiofiles") == "guarded" and optional_import(tree, "httpx") == "lazy"
