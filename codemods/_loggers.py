@@ -9,7 +9,6 @@ module of the project is known), which the command is given.
 from __future__ import annotations
 
 import ast
-from bisect import bisect_right
 from typing import Callable
 
 import libcst as cst
@@ -17,9 +16,8 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
 from bgtask_lint.guards import GuardModel
-from bgtask_lint.located import statement_at
+from bgtask_lint.located import statement_at, statements_holding
 from bgtask_lint.log_fixes import LoggerChoice, module_lines
-from bgtask_lint.names import walked
 
 
 class ModelLookup:
@@ -73,20 +71,11 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
 def enclosing_function(model: GuardModel, node: ast.AST) -> ast.AST | None:
     """The innermost def whose lines hold `node` (nested defs lie inside their parent's):
     of those starting on or before its line, the last to start that ends on or after it."""
-    key = ("defs-by-line", model.module.path)
-    cached = model.index.cache.get(key)
-    if isinstance(cached, tuple) and cached[0] is model.module:
-        defs, starts = cached[1], cached[2]
-    else:  # once per module: a scan of every def per target is quadratic in big modules
-        defs = sorted((f for f in walked(model.module.tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))),
-                      key=lambda f: f.lineno)
-        starts = [f.lineno for f in defs]
-        model.index.cache[key] = (model.module, defs, starts)
     line = node.lineno  # type: ignore[attr-defined]
-    for at in range(bisect_right(starts, line) - 1, -1, -1):
-        if line <= (defs[at].end_lineno or defs[at].lineno):
-            return defs[at]
-    return None
+    # (a walk of the module per fix was a list of its defs per tree: located.py descends)
+    defs = [statement for statement in statements_holding(model.module.tree, line)
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.lineno <= line]
+    return defs[-1] if defs else None
 
 
 def add_module_logger(module: cst.Module, choice: LoggerChoice) -> cst.Module:

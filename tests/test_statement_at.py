@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -74,12 +75,16 @@ def test_statement_at_finds_every_def_and_handler_a_walk_finds(name: str, text: 
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
     functions = sorted((node for node in ast.walk(tree) if isinstance(node, located.FUNCTIONS)),
                        key=lambda f: (f.lineno, f.col_offset))
-    monkeypatch.setattr(_loggers, "walked", None)  # (no walk of the module)
-    monkeypatch.setattr(ast, "walk", None)
+    defs = sorted((node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                  key=lambda f: f.lineno)
+    model = SimpleNamespace(module=SimpleNamespace(tree=tree))
+    monkeypatch.setattr(ast, "walk", None)  # (no walk of the module)
     for node in expected:
         assert located.statement_at(tree, node.lineno, node.col_offset, TYPES) is node
         assert located.statement_at(tree, node.lineno, node.col_offset, (ast.ClassDef,)) is None
         assert located.statement_at(tree, node.lineno, node.col_offset + 1, TYPES) is None
+        holding_lines = [f for f in defs if f.lineno <= node.lineno <= f.end_lineno]
+        assert _loggers.enclosing_function(model, node) is (holding_lines[-1] if holding_lines else None)
     for call in calls:
         span = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
         found = located.expression_at(tree, call.lineno, lambda n: isinstance(n, ast.Call) and (
