@@ -155,6 +155,16 @@ def timed(cmd: list[str]) -> tuple[float, int, int]:
     return wall, rss, proc.returncode
 
 
+LOOP = "import time\nstart = time.perf_counter()\nx = 0\nfor i in range(10_000_000):\n    x += i\nprint(time.perf_counter() - start)"
+
+
+def machine_speed() -> float:
+    """Seconds a plain Python loop takes here, in a process of its own: this machine's
+    speed swings by 2x over hours (0.76-2.1 s), and a timing means little without it."""
+    done = subprocess.run([sys.executable, "-c", LOOP], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dest", type=Path)
@@ -166,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{path}: {path.stat().st_size} bytes, {len(path.read_text().splitlines())} lines")
     if args.no_run:
         return 0
+    print(f"machine      {machine_speed():7.2f} s for a 10-million-step Python loop (the timings scale with it)")
     tool = [sys.executable, "-m", "bgtask_lint"]
     unsafe = ["--unsafe-fixes"] if args.unsafe_fixes else []
     # `fix --diff` runs as a user runs it: the cache on (and empty: the check wrote none);

@@ -159,3 +159,17 @@ def test_fix_ratio_times_the_package_with_its_bytecode_written() -> None:
         for source in folder.glob("*.py"):
             compiled = Path(importlib.util.cache_from_source(str(source)))
             assert compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime, source
+
+
+def test_big_module_times_check_and_both_fixes_next_to_the_machine_speed(tmp_path: Path, capsys) -> None:
+    """bench/big_module.py on a small module: the three runs, each exiting as it should
+    (check: 0 with --exit-zero; fix --diff: 1, there is something to fix), and the
+    machine's own speed on a line of its own."""
+    big_module = _load("bench_big_module", BENCH.parent / "big_module.py")
+    assert big_module.main([str(tmp_path), "--size", "20000"]) == 0
+    out = capsys.readouterr().out
+    rows = {line[:12].strip(): line for line in out.splitlines()[1:]}
+    assert set(rows) == {"machine", "check", "fix --diff", "no cache"}
+    assert float(rows["machine"].split()[1]) > 0
+    assert rows["check"].endswith("exit 0")
+    assert rows["fix --diff"].endswith("exit 1") and rows["no cache"].endswith("exit 1")
