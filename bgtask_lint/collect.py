@@ -20,6 +20,7 @@ from bgtask_lint.index import (
 )
 from bgtask_lint.names import (
     LEAF_TYPES,
+    STATEMENT_LEVEL,
     child_nodes,
     child_statements,
     dotted,
@@ -97,7 +98,7 @@ class _Collector:
         # expressions matter only where a scheduling call can be: elsewhere walk statements only
         full = any(word in module.source for word in SCHEDULING_NAMES)
         hot = _scheduling_lines(module.source, _scheduling_aliases(module.tree)) if full else None
-        statement_types = _STATEMENT_TYPES
+        statement_types = STATEMENT_LEVEL
         leave = _LEAVE
         function_types, ClassDef, Call, import_types = _FUNCTION_TYPE_SET, ast.ClassDef, ast.Call, _IMPORT_TYPES
         path: list[ast.AST] = []
@@ -171,7 +172,6 @@ def _module_level_statements(body: list[ast.stmt]):
 
 SCHEDULING_NAMES = {"add_task", "BackgroundTask", "create_task", "ensure_future", "start_soon", "run_in_executor"}
 _SCHEDULING_WORD = re.compile("|".join(sorted(SCHEDULING_NAMES)))
-_STATEMENT_TYPES = (ast.stmt, ast.excepthandler, getattr(ast, "match_case", ast.excepthandler))
 _LEAVE = object()  # on the walk's stack: the node entered last ends here
 _FUNCTION_TYPE_SET = frozenset(FUNCTION_TYPES)
 _IMPORT_TYPES = frozenset({ast.Import, ast.ImportFrom})

@@ -19,6 +19,7 @@ import ast
 import warnings
 
 from bgtask_lint.fix_skeleton import Expansion, Skeleton
+from bgtask_lint.names import BLOCK_FIELDS, MARKER_TYPES, child_nodes
 
 
 def spliced_tree(skeleton: Skeleton, output: str, expansion: Expansion) -> ast.Module | None:
@@ -82,17 +83,13 @@ def _put_back(tree: ast.Module, skeleton: Skeleton, expansion: Expansion, placeh
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if not isinstance(value, list) or not value:
+        for name in BLOCK_FIELDS.intersection(node._fields):
+            block = getattr(node, name)
+            if not any(id(stmt) in placeholders for stmt in block):
+                pending.extend(block)  # (handlers and match cases hold blocks of their own)
                 continue
-            if isinstance(value[0], (ast.excepthandler, ast.match_case)):
-                pending.extend(value)
-                continue
-            if not isinstance(value[0], ast.stmt):
-                continue
-            body: list[ast.stmt] = []
-            for stmt in value:
+            body: list[ast.AST] = []
+            for stmt in block:
                 index = placeholders.get(id(stmt))
                 if index is None:
                     body.append(stmt)
@@ -104,8 +101,7 @@ def _put_back(tree: ast.Module, skeleton: Skeleton, expansion: Expansion, placeh
                 _move(region.statements, expansion.region_starts[index] - region.start)
                 body.extend(region.statements)
                 replaced += 1
-            if len(body) != len(value) or replaced:
-                setattr(node, name, body)
+            setattr(node, name, body)
     return replaced == len(skeleton.regions)
 
 
@@ -122,9 +118,4 @@ def _move(statements: list[ast.stmt], delta: int) -> None:
                 end = getattr(node, "end_lineno", None)
                 if end is not None:
                     node.end_lineno = end + delta
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, ast.AST))
+        pending.extend(child_nodes(node, MARKER_TYPES))  # (contexts, operators: no position)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import TreeCache, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import STATEMENT_LEVEL, TreeCache, dotted, dotted_name, last_name, walk_local
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -661,7 +661,6 @@ def attribute_annotations(owner: ast.ClassDef, attr: str) -> list[ast.expr]:
 
 # a class's attribute -> annotations (a big class was walked whole for every attribute asked)
 _CLASS_ANNOTATIONS = TreeCache(1024)
-_STATEMENT_LEVEL = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _annotations_by_attribute(owner: ast.ClassDef) -> dict[str, list[ast.expr]]:
@@ -689,7 +688,7 @@ def _statements_breadth_first(root: ast.AST):
     queue = deque([root])
     while queue:
         node = queue.popleft()
-        queue.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _STATEMENT_LEVEL))
+        queue.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, STATEMENT_LEVEL))
         yield node
 
 

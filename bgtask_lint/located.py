@@ -13,8 +13,10 @@ import ast
 from bisect import bisect_right
 from typing import Callable, Iterator
 
-STATEMENT_LEVEL = (ast.stmt, ast.excepthandler, ast.match_case)
-FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+from bgtask_lint.index import FUNCTION_TYPES
+from bgtask_lint.names import BLOCK_FIELDS, MARKER_TYPES, STATEMENT_LEVEL, child_nodes
+
+FUNCTIONS = (*FUNCTION_TYPES, ast.Lambda)
 
 
 def statements_holding(tree: ast.Module, line: int) -> list[ast.AST]:
@@ -77,22 +79,13 @@ def enclosing_function(tree: ast.Module, node: ast.AST) -> ast.AST | None:
 def own_nodes(statement: ast.AST) -> Iterator[ast.AST]:
     """The nodes of a statement-level node outside its nested statement lists (its
     decorators, arguments, test, targets, values: a lambda's body is one)."""
-    pending = [value for value in _children(statement) if not isinstance(value, STATEMENT_LEVEL)]
+    pending = [value for value in child_nodes(statement, MARKER_TYPES) if not isinstance(value, STATEMENT_LEVEL)]
     at = 0
     while at < len(pending):
         node = pending[at]
         at += 1
         yield node
-        pending.extend(_children(node))
-
-
-def _children(node: ast.AST) -> Iterator[ast.AST]:
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            yield value
-        elif isinstance(value, list):
-            yield from (item for item in value if isinstance(item, ast.AST))
+        pending.extend(child_nodes(node, MARKER_TYPES))
 
 
 def _first_line(node: ast.AST) -> int:
@@ -110,9 +103,5 @@ def _lines(node: ast.AST) -> tuple[int, int]:
 def _blocks_of(node: ast.AST) -> list[list]:
     """The statement lists directly in a statement-level node: its body, branches,
     handlers and match cases."""
-    found = []
-    for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-        value = getattr(node, name, None)
-        if isinstance(value, list) and value and isinstance(value[0], STATEMENT_LEVEL):
-            found.append(value)
-    return found
+    return [value for name in node._fields if name in BLOCK_FIELDS
+            and isinstance(value := getattr(node, name, None), list) and value and isinstance(value[0], STATEMENT_LEVEL)]

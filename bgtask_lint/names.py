@@ -49,6 +49,8 @@ def child_nodes(node: ast.AST, skipped: frozenset[type]) -> list[ast.AST]:
 
 # the fields that hold statements (a block, except handlers, match cases); no other does
 BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+# what those fields hold: the statement-level nodes
+STATEMENT_LEVEL = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def child_statements(node: ast.AST) -> list[ast.AST]:
