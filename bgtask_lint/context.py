@@ -30,16 +30,15 @@ class RuleContext:
         self.scopes: list[ast.AST] = []
         self.findings: list[Finding] = []
         self._lines: list[str] | None = None
-        self._ascii = False
+        # an ASCII module's columns are its bytes: its lines need not be split
+        self._ascii = module.source.isascii()
 
     def char_column(self, line: int, byte_col: int) -> int:
         """ast counts columns in UTF-8 bytes; findings count characters, as ruff and flake8 do."""
-        if self._lines is None:
-            # an ASCII module's columns are its bytes: its lines need not be split
-            self._ascii = self.module.source.isascii()
-            self._lines = [] if self._ascii else source_lines(self.module.source)
         if self._ascii:
             return byte_col
+        if self._lines is None:
+            self._lines = source_lines(self.module.source)
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
         if text.isascii():
             return byte_col
