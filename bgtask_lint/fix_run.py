@@ -91,17 +91,15 @@ def _run_fix(paths: list[Path], settings: Settings, root: Path, options: FixOpti
         # thread beside this process's own checks, it overlapped less: hayhooks 343 ->
         # 310 ms, opal-server 309 -> 283, bentoml 734 -> 717
         with meanwhile(load_fixes):
-            checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True,
-                                  index_to=None if options.diff else indexes.append)
+            checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True, index_to=indexes.append)
         describe_cache(True, record, console)
         first_todo = fixable_codes(checked.findings, options.unsafe)
         if not first_todo:  # e.g. a pre-commit fix hook on a clean tree: no index needed
             for error in checked.errors:
                 console.error(error.path, error.message)
             return _finish(console, options, checked.findings, fixes={}, failed=0)
-        if not options.diff:
-            return _fix_on_disk(paths, settings, root, options, console, first_todo,
-                                indexes[-1] if indexes else None, checked.findings)
+        return _fix_on_cache(paths, settings, root, options, console, first_todo,
+                             indexes[-1] if indexes else None, checked.findings)
     else:
         console.verbose("cache: off (--no-cache)")
     project = Project.load(paths, settings, root)
@@ -150,20 +148,25 @@ def _write(project: Project, result: FileFix, on_disk: str, console: Console) ->
         return False
 
 
-def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
-                 todo: dict[Path, set[str]], index=None, findings: list[Finding] | None = None) -> int:
-    """`fix` with the cache, writing: only the files to fix are parsed as targets (the index
-    still knows every module that schedules tasks, so each fix is the one a whole-project
-    run makes), and after each round of writes a cached check, which re-checks only what
-    the writes can have changed, says what remains and what the next round fixes (a fix in
+def _fix_on_cache(paths: list[Path], settings: Settings, root: Path, options: FixOptions, console: Console,
+                  todo: dict[Path, set[str]], index=None, findings: list[Finding] | None = None) -> int:
+    """`fix` with the cache: only the files to fix are parsed as targets (the index still
+    knows every module that schedules tasks, so each fix is the one a whole-project run
+    makes), and after each round of writes a cached check, which re-checks only what the
+    writes can have changed, says what remains and what the next round fixes (a fix in
     one module can make a function of another a task). `index`, `findings`: the last
-    cached check's, which each round fixes on when it can (see `_project_on`)."""
+    cached check's, which each round fixes on when it can (see `_project_on`).
+
+    With `--diff` nothing is written: the fixed texts stand for the files' content in
+    the checks and loads that follow (`overrides`; the cache is read, not saved), so a
+    preview re-checks what a written fix would, not the whole project."""
     from bgtask_lint.runner import check_paths
 
     project: Project | None = None
     on_check_index = False  # whether `project` is on a cached check's index
     fixes: dict[Path, FileFix] = {}
     given_up: set[Path] = set()  # could not be fixed or written: reported once, not retried
+    unwritten: dict[Path, str] | None = {} if options.diff else None  # --diff: path -> its fixed text
     checked = None
     for _ in range(MAX_ROUNDS):
         fresh = _project_on(index, todo, settings, findings or []) if index is not None else None
@@ -172,16 +175,19 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
         elif project is None or on_check_index:
             # the first round, or one after a round on a cached check's index: its facts are
             # those of the files before that round's writes
-            project, on_check_index = Project.load(sorted(todo), settings, root), False
+            project, on_check_index = Project.load(sorted(todo), settings, root, unwritten), False
         for path in sorted(set(todo) - set(project.targets)):  # found fixable by the last check
-            _add_target(project, path, console)
+            _add_target(project, path, console, unwritten)
         round_fixes, round_failed = fix_project(project, options.unsafe, console, todo, rounds=1, jobs=options.jobs)
         given_up |= round_failed
         wrote = False
         for path, result in sorted(round_fixes.items()):
             if result.new_text == result.old_text:
                 continue
-            if _write(project, result, result.old_text, console):
+            if unwritten is not None:
+                unwritten[path] = result.new_text
+                wrote = True
+            elif _write(project, result, result.old_text, console):
                 wrote = True
             else:
                 given_up.add(path)
@@ -189,7 +195,8 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
             fixes[path] = FileFix(path, earlier.old_text if earlier else result.old_text, result.new_text,
                                   fixed=(earlier.fixed if earlier else Counter()) + result.fixed)
         indexes: list = []
-        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True, index_to=indexes.append)
+        checked = check_paths(paths, settings, root, jobs=options.jobs, cache=True, index_to=indexes.append,
+                              overrides=unwritten)
         index = indexes[-1] if indexes else None
         findings = checked.findings
         todo = {path: codes for path, codes in fixable_codes(checked.findings, options.unsafe).items()
@@ -197,6 +204,10 @@ def _fix_on_disk(paths: list[Path], settings: Settings, root: Path, options: Fix
         if not wrote or not todo:
             break
     assert checked is not None
+    if options.diff:
+        for path, result in sorted(fixes.items()):
+            if result.new_text != result.old_text:
+                console.result(unified_diff(result, console.display(path)).rstrip("\n"))
     for error in checked.errors:
         console.error(error.path, error.message)
     return _finish(console, options, sorted(checked.findings), fixes, len(given_up))
@@ -229,9 +240,9 @@ def _project_on(index, todo: dict[Path, set[str]], settings: Settings, findings:
     return project
 
 
-def _add_target(project: Project, path: Path, console: Console) -> None:
+def _add_target(project: Project, path: Path, console: Console, unwritten: dict[Path, str] | None = None) -> None:
     try:
-        module = project.parse(path)
+        module = project.parse(path, (unwritten or {}).get(path))
     except SourceError as exc:
         console.error(path, str(exc))
         return

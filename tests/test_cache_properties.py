@@ -301,3 +301,36 @@ def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: di
                    for result, root in zip(results, roots)]
         assert reports[0] == reports[1]
         event("fixed nothing" if "Fixed 0 findings" in results[1].stderr else "fixed something")
+
+
+@property_settings(max_examples=40)
+@given(first=state, edits=st.lists(edit, max_size=4))
+def test_a_cached_fix_diff_prints_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
+                                                                          edits: list[tuple[str, int]]) -> None:
+    """`fix --diff` fixes on the cached check's index as `fix` does, with the fixed texts
+    standing for the files in the checks after each round (nothing written or stored): its
+    diff and report are those of `fix --diff --no-cache` on the same texts, and the files
+    and the cache's answers stay those of the texts on disk."""
+    from click.testing import CliRunner
+
+    from bgtask_lint.cli import main
+
+    with tempfile.TemporaryDirectory() as scratch:
+        roots = [Path(scratch) / "cached" / "proj", Path(scratch) / "uncached" / "proj"]
+        for root in roots:
+            layout(root, first)
+        run(roots[0])
+        for name, variant in edits:
+            for root in roots:
+                _write(root, name, variant)
+            run(roots[0])
+        before = {path: path.read_bytes() for path in roots[0].rglob("*.py")}
+        checked_before = CliRunner().invoke(main, ["check", "--exit-zero", str(roots[0])]).stdout
+        results = [CliRunner().invoke(main, ["fix", "--diff", str(roots[0])]),
+                   CliRunner().invoke(main, ["fix", "--diff", "--no-cache", str(roots[1])])]
+        reports = [(result.exit_code, result.stdout.replace(str(root), "ROOT"), result.stderr.replace(str(root), "ROOT"))
+                   for result, root in zip(results, roots)]
+        assert reports[0] == reports[1]
+        assert {path: path.read_bytes() for path in roots[0].rglob("*.py")} == before
+        assert CliRunner().invoke(main, ["check", "--exit-zero", str(roots[0])]).stdout == checked_before
+        event("a diff" if results[1].stdout else "no diff")

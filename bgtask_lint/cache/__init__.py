@@ -31,14 +31,15 @@ __all__ = ["CACHE_DIR", "LAST_RUN", "check_cached"]
 
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
-                 jobs: int | None, index_to=None) -> "CheckResult | None":
+                 jobs: int | None, index_to=None, overrides=None) -> "CheckResult | None":
     """check_paths with the cache; None when the cache cannot be used for these paths (then
     the runner checks without it: a fault in the cache never costs the user the check).
-    `index_to`: handed the run's index, when it built one (see cache/check.py)."""
+    `index_to`: handed the run's index, when it built one; `overrides`: texts standing for
+    files' content, never stored (see cache/check.py)."""
     from bgtask_lint.cache.check import check_cached as run
 
     try:
-        return run(paths, settings, root, jobs, index_to)
+        return run(paths, settings, root, jobs, index_to, overrides)
     except Exception as exc:  # noqa: BLE001 - recorded, and the tests fail on it
         LAST_RUN["failed"] = f"{type(exc).__name__}: {exc}"
         return None

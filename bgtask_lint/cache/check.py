@@ -43,7 +43,7 @@ from bgtask_lint.files import paths_root
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on a warm check
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Mapping
 
     from bgtask_lint.config import Settings
     from bgtask_lint.index import ModuleInfo
@@ -56,31 +56,50 @@ HASH, NAME, PACKAGE, WORDS, ERROR, KNOWN, FINDINGS, HIDDEN, FACTS = 3, 4, 5, 6, 
 
 
 def check_cached(paths: list[Path], settings: "Settings", root: Path | None,
-                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None) -> "CheckResult | None":
+                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None,
+                 overrides: "Mapping[Path, str] | None" = None) -> "CheckResult | None":
     """`index_to`, when given, is handed the run's index when the run built one and read
     no file that changed meanwhile (`fix` fixes on it: its project-wide facts come from
-    the cache's parts, so the modules that may schedule tasks need not all be parsed)."""
+    the cache's parts, so the modules that may schedule tasks need not all be parsed).
+    `overrides`: texts that stand for files' content in this run (`fix --diff`'s fixes):
+    what the cache holds is used as for a file edited to that text, and nothing is saved
+    (the next run sees the files as they are on disk)."""
     LAST_RUN.clear()
     root = (root if root is not None else paths_root(paths)).resolve()
     store = Store(root, pack_identity(root, settings))
     main = store.load_main()
     found = scan(paths, settings, root, main)
+    texts = _overridden(found, overrides) if overrides else {}
     inside = str(root).rstrip(os.sep) + os.sep
     if any(not t.startswith(inside) for t in found.targets):
         return None  # a file outside the project: its import names are not the layout's
     missing = [given for given in paths if not given.exists()]
     LAST_RUN.update(hashed=found.hashed, rehashed_same=found.rehashed_same, relisted=found.relisted,
                     files=len(found.files))
-    result = _warm(root, found, main, store, missing)
+    result = _warm(root, found, main, store, missing) if not texts else None
     if result is None:
         from bgtask_lint.cache.facts import IncompleteIndex
 
         try:
-            result = _Changed(root, settings, found, main, store, jobs, index_to).run(missing)
+            result = _Changed(root, settings, found, main, store, jobs, index_to, texts).run(missing)
         except IncompleteIndex:
             LAST_RUN["incomplete"] = True
             return None  # a project-wide question the cache cannot answer in parts
     return result
+
+
+def _overridden(found: Scan, overrides: "Mapping[Path, str]") -> dict[str, str]:
+    """Each override's text by the path the scan knows it as, its state made that of a file
+    with this text (a content hash no file on disk has: never the same as a stored row's)."""
+    texts: dict[str, str] = {}
+    for given, text in overrides.items():
+        path = str(Path(given).resolve())
+        state = found.files.get(path)
+        if state is not None:
+            state.hash = "override:" + sha(text)
+            state.raw, state.trusted = None, False
+            texts[path] = text
+    return texts
 
 
 def _rows(main: dict[str, Any]) -> dict[str, list]:
@@ -187,12 +206,14 @@ def _worth_saving(found: Scan, main: dict[str, Any], rows: dict[str, list]) -> b
 
 class _Changed:
     def __init__(self, root: Path, settings: "Settings", found: Scan, main: dict[str, Any], store: Store,
-                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None):
+                 jobs: int | None, index_to: "Callable[[Any], None] | None" = None,
+                 overrides: dict[str, str] | None = None):
         from bgtask_lint.cache import deps as deps_module
         from bgtask_lint.cache import facts
 
         self.root, self.settings, self.found, self.main, self.store, self.jobs = root, settings, found, main, store, jobs
         self.index_to = index_to
+        self.overrides = overrides or {}  # path -> the text standing for its content; nothing is saved
         self.facts = facts
         self.rows = _rows(main)
         self.files = found.files
@@ -237,6 +258,8 @@ class _Changed:
         """The decoded text of a file read in this run (None: cannot be decoded or read)."""
         from bgtask_lint.files import SourceError, decode_source
 
+        if path in self.overrides:
+            return self.overrides[path]
         state = self.files[path]
         raw = read_verified(state)
         if raw is None:
@@ -462,7 +485,7 @@ class _Changed:
                         errors=len(result.errors), raced=self.raced, incremental=not index.complete,
                         parsed=self.parsed, reasked=len(self.reasked), layout_same=self.layout_same,
                         stale_task_modules=self.stale_parts, wrote=False)
-        if not self.raced and parts is not None:
+        if not self.raced and parts is not None and not self.overrides:
             LAST_RUN["wrote"] = self._save(digests, parts, checked, carried)
         if self.index_to is not None and not self.raced:
             self.index_to(index)
