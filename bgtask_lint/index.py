@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import ast
 import os
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-from bgtask_lint.names import STATEMENT_LEVEL, TreeCache, dotted, dotted_name, last_name, walk_local
+from bgtask_lint.names import TreeCache, dotted, dotted_name, last_name, walk_local, walk_statements
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -671,7 +670,7 @@ def _annotations_by_attribute(owner: ast.ClassDef) -> dict[str, list[ast.expr]]:
         if not isinstance(stmt, FUNCTION_TYPES):
             continue
         params = {a.arg: a.annotation for a in [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]}
-        for node in _statements_breadth_first(stmt):
+        for node in walk_statements(stmt):
             if isinstance(node, ast.AnnAssign) and _self_attribute(node.target):
                 found.setdefault(node.target.attr, []).append(node.annotation)  # type: ignore[attr-defined]
             elif stmt.name == "__init__" and isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
@@ -680,16 +679,6 @@ def _annotations_by_attribute(owner: ast.ClassDef) -> dict[str, list[ast.expr]]:
                     for attr in dict.fromkeys(t.attr for t in node.targets if _self_attribute(t)):  # type: ignore[attr-defined]
                         found.setdefault(attr, []).append(annotation)
     return found
-
-
-def _statements_breadth_first(root: ast.AST):
-    """`ast.walk(root)`'s nodes in its order, but only statements (and the handlers and
-    cases that hold them): no statement is inside an expression, so nothing is missed."""
-    queue = deque([root])
-    while queue:
-        node = queue.popleft()
-        queue.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, STATEMENT_LEVEL))
-        yield node
 
 
 def _self_attribute(target: ast.AST) -> bool:
