@@ -23,33 +23,47 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
 
 from bgtask_lint.index import ModuleInfo, imported_name
 from bgtask_lint.names import has_star_kwargs, last_name
+from bgtask_lint.plain import Value
 
 _SOCKET_DEFAULT = "the global socket timeout, which is None unless socket.setdefaulttimeout() is called"
 
 
-@dataclass(frozen=True)
-class ConnectApi:
-    keywords: tuple[str, ...]  # keyword arguments that set a connect timeout
-    positional: int | None = None  # index of a positional timeout, where the API takes one
-    fix_keyword: str | None = "timeout"  # the keyword a fix adds (None: wrap in wait_for only)
-    only_explicit_none: bool = False  # has a bounded default: flagged only when it is turned off
-    why: str = "waits without a time limit unless given a timeout"  # the library's default, for the message
-    fix: str | None = "safe"  # "unsafe" where the only timeout also bounds every later read
-    none_is_default: bool = False  # aiohttp: `timeout=None` keeps the default
-    awaited_connect: bool = False  # connects when awaited: an asyncio/anyio timeout around it bounds it
-    client: bool = False  # a client object: not flagged when every request call on it passes timeout=
-    exempt_keywords: tuple[str, ...] = ()  # arguments that make the call not connect on its own terms
-    dsn_keyword: str | None = None  # a string DSN/URL that may carry the timeout itself
-    keywords_win: bool = False  # a keyword overrides the DSN's own value (psycopg2; redis's URL wins)
-    # what the fix writes for `fix_keyword` (V2.8: bound the connect only): `{t}` is
-    # connect-timeout, `{t_int}` it rounded up to whole seconds, `{module}` the name bound to
-    # `fix_module` (see library_reference)
-    fix_value: str = "{t}"
-    fix_module: str | None = None
+class ConnectApi(Value, frozen=True):
+    __slots__ = ("keywords", "positional", "fix_keyword", "only_explicit_none", "why", "fix", "none_is_default",
+                 "awaited_connect", "client", "exempt_keywords", "dsn_keyword", "keywords_win", "fix_value",
+                 "fix_module")
+
+    def __init__(self, keywords: tuple[str, ...], positional: int | None = None, fix_keyword: str | None = "timeout",
+                 only_explicit_none: bool = False, why: str = "waits without a time limit unless given a timeout",
+                 fix: str | None = "safe", none_is_default: bool = False, awaited_connect: bool = False,
+                 client: bool = False, exempt_keywords: tuple[str, ...] = (), dsn_keyword: str | None = None,
+                 keywords_win: bool = False, fix_value: str = "{t}", fix_module: str | None = None) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "keywords", keywords)  # keyword arguments that set a connect timeout
+        set_field(self, "positional", positional)  # index of a positional timeout, where the API takes one
+        set_field(self, "fix_keyword", fix_keyword)  # the keyword a fix adds (None: wrap in wait_for only)
+        # has a bounded default: flagged only when it is turned off
+        set_field(self, "only_explicit_none", only_explicit_none)
+        set_field(self, "why", why)  # the library's default, for the message
+        set_field(self, "fix", fix)  # "unsafe" where the only timeout also bounds every later read
+        set_field(self, "none_is_default", none_is_default)  # aiohttp: `timeout=None` keeps the default
+        # connects when awaited: an asyncio/anyio timeout around it bounds it
+        set_field(self, "awaited_connect", awaited_connect)
+        # a client object: not flagged when every request call on it passes timeout=
+        set_field(self, "client", client)
+        # arguments that make the call not connect on its own terms
+        set_field(self, "exempt_keywords", exempt_keywords)
+        set_field(self, "dsn_keyword", dsn_keyword)  # a string DSN/URL that may carry the timeout itself
+        # a keyword overrides the DSN's own value (psycopg2; redis's URL wins)
+        set_field(self, "keywords_win", keywords_win)
+        # what the fix writes for `fix_keyword` (V2.8: bound the connect only): `{t}` is
+        # connect-timeout, `{t_int}` it rounded up to whole seconds, `{module}` the name bound to
+        # `fix_module` (see library_reference)
+        set_field(self, "fix_value", fix_value)
+        set_field(self, "fix_module", fix_module)
 
 
 def _redis(why: str) -> ConnectApi:
@@ -268,10 +282,12 @@ def lacks_timeout(call: ast.Call, api: ConnectApi) -> bool:
 # --- what a fix writes (shared by the rule, for its fix applicability, and the codemod) ---
 
 
-@dataclass(frozen=True)
-class LibraryRef:
-    name: str  # the name to write (`httpx`, or the alias it is imported as)
-    add_import: bool = False  # `import <name>` must be added at the top of the module
+class LibraryRef(Value, frozen=True):
+    __slots__ = ("name", "add_import")
+
+    def __init__(self, name: str, add_import: bool = False) -> None:
+        object.__setattr__(self, "name", name)  # the name to write (`httpx`, or the alias it is imported as)
+        object.__setattr__(self, "add_import", add_import)  # `import <name>` must be added at the top of the module
 
 
 def client_request_api(module: ModuleInfo, function: ast.AST | None, call: ast.Call) -> tuple[str, ConnectApi] | None:

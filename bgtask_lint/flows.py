@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from bgtask_lint.files import line_within
 from bgtask_lint.guards import walk_local
 from bgtask_lint.index import FunctionSym, ModuleInfo, positional_parameters
 from bgtask_lint.names import dotted, last_name
+from bgtask_lint.plain import Value
 from bgtask_lint.scope import function_scope, parameters
 from bgtask_lint.semantics import is_request_session, literal_elements
 
@@ -33,16 +33,40 @@ if TYPE_CHECKING:
     from bgtask_lint.index import ProjectIndex
 
 
-@dataclass(frozen=True, order=True)
-class SessionFlow:
-    """One call that passes a request session to a helper's parameter."""
+class SessionFlow(Value, frozen=True):
+    """One call that passes a request session to a helper's parameter; ordered by its fields."""
 
-    caller_path: Path
-    caller_module: str  # dotted module name, for messages
-    caller: str  # qualname of the function that passes the session
-    line: int
-    label: str  # the session expression as written there (`db`, `request.state.db`)
-    caller_kind: str = "function"  # "endpoint" when it is one
+    __slots__ = ("caller_path", "caller_module", "caller", "line", "label", "caller_kind")
+
+    def __init__(self, caller_path: Path, caller_module: str, caller: str, line: int, label: str,
+                 caller_kind: str = "function") -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "caller_path", caller_path)
+        set_field(self, "caller_module", caller_module)  # dotted module name, for messages
+        set_field(self, "caller", caller)  # qualname of the function that passes the session
+        set_field(self, "line", line)
+        set_field(self, "label", label)  # the session expression as written there (`db`, `request.state.db`)
+        set_field(self, "caller_kind", caller_kind)  # "endpoint" when it is one
+
+    def __lt__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) < self._key(other)
+
+    def __le__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) <= self._key(other)
+
+    def __gt__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) > self._key(other)
+
+    def __ge__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key(self) >= self._key(other)
 
 
 ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "api_route", "websocket", "route"}

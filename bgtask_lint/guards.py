@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import weakref
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from bgtask_lint.index import FUNCTION_TYPES, ClassSym, ExternalSym, FunctionSym, ModuleInfo, ProjectIndex, ValueSym
@@ -30,6 +29,7 @@ from bgtask_lint.loggers import (
     tree_shape,
 )
 from bgtask_lint.names import NESTED_SCOPES, caught_types, dotted, last_name, walk_local
+from bgtask_lint.plain import Value
 from bgtask_lint.scope import function_scope
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
@@ -142,14 +142,18 @@ def is_broad_handler(handler: ast.ExceptHandler) -> bool:
     return handler.type is None or any(last_name(t) in BROAD_EXCEPTIONS for t in caught_types(handler))
 
 
-@dataclass(frozen=True)
-class HandlerFacts:
-    broad: bool
-    logs: bool  # logs (or prints, or reports) anything
-    traceback: bool  # ... with the traceback
-    reraises: bool
-    exc_info_off: bool  # a log call passes exc_info=False on purpose
-    hands_on: bool = False  # passes the caught exception object itself on (queue, future, return)
+class HandlerFacts(Value, frozen=True):
+    __slots__ = ("broad", "logs", "traceback", "reraises", "exc_info_off", "hands_on")
+
+    def __init__(self, broad: bool, logs: bool, traceback: bool, reraises: bool, exc_info_off: bool,
+                 hands_on: bool = False) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "broad", broad)
+        set_field(self, "logs", logs)  # logs (or prints, or reports) anything
+        set_field(self, "traceback", traceback)  # ... with the traceback
+        set_field(self, "reraises", reraises)
+        set_field(self, "exc_info_off", exc_info_off)  # a log call passes exc_info=False on purpose
+        set_field(self, "hands_on", hands_on)  # passes the caught exception object itself on (queue, future, return)
 
     @property
     def guards(self) -> bool:
@@ -853,19 +857,22 @@ def _logger_shape(module: ModuleInfo):
     return shape
 
 
-@dataclass
-class KeptBindings:
+class KeptBindings(Value):
     """A module's logger bindings kept with the module, and every question they asked of
     other modules with its answer: they hold while each question gets the same answer
     (the bindings are a function of the module's tree and those answers, asked in order)."""
 
-    index: "weakref.ref[ProjectIndex]"  # which index the answers came from (the bindings' own question closure holds it)
-    bindings: LoggerBindings
-    asked: list[tuple[tuple, ExternalFact]]
-    # what answering them read, at which `layout` of the index (ProjectIndex.watchers):
-    # while that holds, so do the answers, without asking again (None: not known)
-    deps: dict | None = None
-    layout: int = -1
+    __slots__ = ("index", "bindings", "asked", "deps", "layout")
+
+    def __init__(self, index: "weakref.ref[ProjectIndex]", bindings: LoggerBindings,
+                 asked: list[tuple[tuple, ExternalFact]], deps: dict | None = None, layout: int = -1) -> None:
+        self.index = index  # which index the answers came from (the bindings' own question closure holds it)
+        self.bindings = bindings
+        self.asked = asked
+        # what answering them read, at which `layout` of the index (ProjectIndex.watchers):
+        # while that holds, so do the answers, without asking again (None: not known)
+        self.deps = deps
+        self.layout = layout
 
 
 def is_guard_decorator(index: ProjectIndex, sym: FunctionSym) -> bool:

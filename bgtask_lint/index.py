@@ -9,55 +9,69 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
 from bgtask_lint.names import TreeCache, dotted, dotted_name, last_name, walk_local, walk_statements
+from bgtask_lint.plain import Value
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-@dataclass(frozen=True)
-class ImportRef:
+class ImportRef(Value, frozen=True):
     """`module` is dotted; `base` is set for relative imports (the directory they start from)."""
 
-    module: str
-    attr: str | None = None
-    base: Path | None = None
+    __slots__ = ("module", "attr", "base")
+
+    def __init__(self, module: str, attr: str | None = None, base: Path | None = None) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "module", module)
+        set_field(self, "attr", attr)
+        set_field(self, "base", base)
 
 
-@dataclass
-class ModuleInfo:
-    path: Path
-    name: str
-    tree: ast.Module
-    source: str
-    is_package: bool
-    imports: dict[str, ImportRef] = field(default_factory=dict)
-    local_imports: dict[int, dict[str, ImportRef]] = field(default_factory=dict)
-    defs: dict[str, ast.AST] = field(default_factory=dict)  # top-level def/class by name
-    assigns: dict[str, ast.expr] = field(default_factory=dict)  # module-level name = value
-    functions: dict[str, FunctionNode] = field(default_factory=dict)  # qualname -> def
-    qualnames: dict[int, str] = field(default_factory=dict)  # id(def) -> qualname
-    owner_class: dict[int, ast.ClassDef] = field(default_factory=dict)  # id(method) -> class
-    parents: dict[int, ast.AST] = field(default_factory=dict)  # id(function) -> enclosing function
-    sites: list["ScheduleSite"] = field(default_factory=list)
-    site_by_call: dict[int, "ScheduleSite"] = field(default_factory=dict)
-    # facts kept as long as the module (an edit of another module empties the index's
-    # cache, not these): computed from its tree alone, or, for guards' logger facts, kept
-    # with what they read of other modules and used while that holds
-    derived: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+# (plain.Value classes, not dataclasses: building them cost a cold check ~10 ms)
+class ModuleInfo(Value, compared=("path", "name", "tree", "source", "is_package", "imports", "local_imports", "defs",
+                                  "assigns", "functions", "qualnames", "owner_class", "parents", "sites",
+                                  "site_by_call")):
+    __slots__ = ("path", "name", "tree", "source", "is_package", "imports", "local_imports", "defs", "assigns",
+                 "functions", "qualnames", "owner_class", "parents", "sites", "site_by_call", "derived", "__weakref__")
+
+    def __init__(self, path: Path, name: str, tree: ast.Module, source: str, is_package: bool) -> None:
+        self.path = path
+        self.name = name
+        self.tree = tree
+        self.source = source
+        self.is_package = is_package
+        self.imports: dict[str, ImportRef] = {}
+        self.local_imports: dict[int, dict[str, ImportRef]] = {}
+        self.defs: dict[str, ast.AST] = {}  # top-level def/class by name
+        self.assigns: dict[str, ast.expr] = {}  # module-level name = value
+        self.functions: dict[str, FunctionNode] = {}  # qualname -> def
+        self.qualnames: dict[int, str] = {}  # id(def) -> qualname
+        self.owner_class: dict[int, ast.ClassDef] = {}  # id(method) -> class
+        self.parents: dict[int, ast.AST] = {}  # id(function) -> enclosing function
+        self.sites: list[ScheduleSite] = []
+        self.site_by_call: dict[int, ScheduleSite] = {}
+        # facts kept as long as the module (an edit of another module empties the index's
+        # cache, not these): computed from its tree alone, or, for guards' logger facts, kept
+        # with what they read of other modules and used while that holds
+        self.derived: dict[str, object] = {}
+
+    def __repr__(self) -> str:  # (the tree and the tables would fill a screen)
+        return f"ModuleInfo(path={self.path!r}, name={self.name!r})"
 
 
 # --- symbols -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FunctionSym:
-    module: ModuleInfo
-    node: FunctionNode
+class FunctionSym(Value, frozen=True):
+    __slots__ = ("module", "node")
+
+    def __init__(self, module: ModuleInfo, node: FunctionNode) -> None:
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "node", node)
 
     @property
     def qualname(self) -> str:
@@ -68,31 +82,39 @@ class FunctionSym:
         return (self.module.path, self.qualname)
 
 
-@dataclass(frozen=True)
-class ClassSym:
-    module: ModuleInfo
-    node: ast.ClassDef
+class ClassSym(Value, frozen=True):
+    __slots__ = ("module", "node")
+
+    def __init__(self, module: ModuleInfo, node: ast.ClassDef) -> None:
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "node", node)
 
 
-@dataclass(frozen=True)
-class ModuleSym:
-    module: ModuleInfo
+class ModuleSym(Value, frozen=True):
+    __slots__ = ("module",)
+
+    def __init__(self, module: ModuleInfo) -> None:
+        object.__setattr__(self, "module", module)
 
 
-@dataclass(frozen=True)
-class ValueSym:
+class ValueSym(Value, frozen=True):
     """A module-level `name = value` of the project."""
 
-    module: ModuleInfo
-    name: str
-    value: ast.expr
+    __slots__ = ("module", "name", "value")
+
+    def __init__(self, module: ModuleInfo, name: str, value: ast.expr) -> None:
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
 
 
-@dataclass(frozen=True)
-class ExternalSym:
+class ExternalSym(Value, frozen=True):
     """Something outside the project (or a builtin): only its dotted name is known."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
 
 
 Symbol = Union[FunctionSym, ClassSym, ModuleSym, ValueSym, ExternalSym]
@@ -101,17 +123,20 @@ Symbol = Union[FunctionSym, ClassSym, ModuleSym, ValueSym, ExternalSym]
 # --- scheduling sites ------------------------------------------------------------------
 
 
-@dataclass
-class ScheduleSite:
+class ScheduleSite(Value):
     """One place where a callable is handed over to run in the background."""
 
-    form: str  # add_task | BackgroundTask | create_task | start_soon | run_in_executor
-    call: ast.Call  # the scheduling call
-    task: ast.expr  # the expression naming F (after unwrapping functools.partial)
-    args: list[ast.expr]  # every argument bound to the task
-    function: FunctionNode | None  # the function containing the site
-    owner_class: ast.ClassDef | None
-    is_background: bool = True  # False for create_task whose result is awaited
+    __slots__ = ("form", "call", "task", "args", "function", "owner_class", "is_background")
+
+    def __init__(self, form: str, call: ast.Call, task: ast.expr, args: list[ast.expr], function: FunctionNode | None,
+                 owner_class: ast.ClassDef | None, is_background: bool = True) -> None:
+        self.form = form  # add_task | BackgroundTask | create_task | start_soon | run_in_executor
+        self.call = call  # the scheduling call
+        self.task = task  # the expression naming F (after unwrapping functools.partial)
+        self.args = args  # every argument bound to the task
+        self.function = function  # the function containing the site
+        self.owner_class = owner_class
+        self.is_background = is_background  # False for create_task whose result is awaited
 
 
 # --- the index -----------------------------------------------------------------------

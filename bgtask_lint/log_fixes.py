@@ -15,7 +15,6 @@ import ast
 import bisect
 import builtins
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Union
 
 from bgtask_lint.dependencies import import_statements
@@ -23,6 +22,7 @@ from bgtask_lint.files import source_lines
 from bgtask_lint.guards import TRY_TYPES, GuardModel, is_broad_handler, sites_of_task, walk_local
 from bgtask_lint.loggers import LOG_LEVELS, STDLIB, is_logger_expr, log_call
 from bgtask_lint.names import bound_name, caught_types, child_statements, dotted, dotted_name, last_name
+from bgtask_lint.plain import Value
 from bgtask_lint.scope import function_scope
 
 if TYPE_CHECKING:
@@ -44,34 +44,40 @@ BUILTIN_ERRORS = frozenset(name for name, value in vars(builtins).items() if isi
 TRACEBACK_WORDS = ("traceback", "exc_info", "stack trace", "stacktrace")
 
 
-@dataclass(frozen=True)
-class NoFix:
-    reason: str  # why no safe fix, said to the user after "no safe fix: "
+class NoFix(Value, frozen=True):
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        object.__setattr__(self, "reason", reason)  # why no safe fix, said to the user after "no safe fix: "
 
 
-@dataclass(frozen=True)
-class LoggerChoice:
-    name: str
-    kind: str  # "logging" | "loguru" | "structlog"
-    add: bool = False  # add `import logging` and `<name> = logging.getLogger(__name__)`
+class LoggerChoice(Value, frozen=True):
+    __slots__ = ("name", "kind", "add")
+
+    def __init__(self, name: str, kind: str, add: bool = False) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "name", name)
+        set_field(self, "kind", kind)  # "logging" | "loguru" | "structlog"
+        set_field(self, "add", add)  # add `import logging` and `<name> = logging.getLogger(__name__)`
 
 
-@dataclass(frozen=True)
-class GuardFix:
+class GuardFix(Value, frozen=True, compared=("logger",)):
     """BGT401: wrap the body; the handler logs with `statement`, then re-raises."""
 
-    logger: LoggerChoice
-    # the log statement, written when a fix asks for it: it is quoted as the module's
-    # strings are (a scan of the module), which a check deciding fixability never needs
-    writer: Callable[[], str] = field(repr=False, compare=False)
+    __slots__ = ("logger", "writer")
+
+    def __init__(self, logger: LoggerChoice, writer: Callable[[], str]) -> None:
+        object.__setattr__(self, "logger", logger)
+        # the log statement, written when a fix asks for it: it is quoted as the module's
+        # strings are (a scan of the module), which a check deciding fixability never needs
+        object.__setattr__(self, "writer", writer)
 
     @property
     def statement(self) -> str:
         return self.writer()
 
 
-@dataclass(frozen=True)
-class HandlerFix:
+class HandlerFix(Value, frozen=True, compared=("action", "call", "logger", "new_level", "import_uses")):
     """BGT402, one of:
     - "exception": rename the level of `call` to `exception` (or `aexception`);
     - "exc_info": add `exc_info=True` to `call`;
@@ -83,14 +89,20 @@ class HandlerFix:
       use): an import goes when the module's fixed prints took every use of its name.
     """
 
-    action: str
-    call: ast.Call | None = None
-    logger: LoggerChoice | None = None
-    # (statement, template), written when a fix asks for them (see GuardFix.writer)
-    writer: Callable[[], tuple[str | None, str | None]] | None = field(default=None, repr=False, compare=False)
-    new_level: str | None = None
-    # "print": the imported names the dropped keywords (`file=sys.stderr`) use, one per use
-    import_uses: tuple[str, ...] = ()
+    __slots__ = ("action", "call", "logger", "writer", "new_level", "import_uses")
+
+    def __init__(self, action: str, call: ast.Call | None = None, logger: LoggerChoice | None = None,
+                 writer: Callable[[], tuple[str | None, str | None]] | None = None, new_level: str | None = None,
+                 import_uses: tuple[str, ...] = ()) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "action", action)
+        set_field(self, "call", call)
+        set_field(self, "logger", logger)
+        # (statement, template), written when a fix asks for them (see GuardFix.writer)
+        set_field(self, "writer", writer)
+        set_field(self, "new_level", new_level)
+        # "print": the imported names the dropped keywords (`file=sys.stderr`) use, one per use
+        set_field(self, "import_uses", import_uses)
 
     @property
     def statement(self) -> str | None:

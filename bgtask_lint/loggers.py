@@ -30,7 +30,6 @@ from __future__ import annotations
 import ast
 import sys
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Tuple
 
 from bgtask_lint.names import (
@@ -43,6 +42,7 @@ from bgtask_lint.names import (
     last_name,
     walk_local,
 )
+from bgtask_lint.plain import Value
 from bgtask_lint.scope import function_scope
 
 KINDS = ("logging", "loguru", "structlog")
@@ -170,12 +170,15 @@ class LoggerBindings(dict):
         return ".".join([self.imports[parts[0]], *parts[1:]])
 
 
-@dataclass(frozen=True)
-class LogCall:
-    kind: str  # a logger kind (or UNKNOWN), or "print", "traceback", "capture"
-    level: str
-    traceback: bool  # the record carries the traceback
-    exc_info_off: bool  # exc_info=False (or None/0) passed on purpose
+class LogCall(Value, frozen=True):
+    __slots__ = ("kind", "level", "traceback", "exc_info_off")
+
+    def __init__(self, kind: str, level: str, traceback: bool, exc_info_off: bool) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "kind", kind)  # a logger kind (or UNKNOWN), or "print", "traceback", "capture"
+        set_field(self, "level", level)
+        set_field(self, "traceback", traceback)  # the record carries the traceback
+        set_field(self, "exc_info_off", exc_info_off)  # exc_info=False (or None/0) passed on purpose
 
 
 TreeShape = tuple[dict[int, ast.AST], list[ast.ClassDef]]

@@ -13,13 +13,13 @@ import io
 import re
 import tokenize
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 from bgtask_lint.engine import NOQA, noqa_filter
 from bgtask_lint.files import source_lines
 from bgtask_lint.findings import Finding
+from bgtask_lint.plain import Value
 
 # the pseudo-code of an unused `# noqa` code: not a rule (no rule can see the other rules'
 # findings), but in the BGT namespace so that problem matchers, `--statistics` and ruff's
@@ -37,20 +37,14 @@ Remove the code from the comment, or the whole comment if nothing is left."""
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 
 
-@dataclass
-class NoqaComment:
-    line: int  # 1-based
-    col: int  # 0-based, in characters, of the `#` of the noqa
-    codes: list[str]  # as written, upper-cased; empty for a bare `# noqa`
-    codes_span: tuple[int, int] | None  # where the codes are in the comment text
-
-
-@dataclass
-class LineComments:
+class LineComments(Value):
     """For each line: its comment (if any) and whether a comment can end it."""
 
-    comments: dict[int, tuple[int, str]] = field(default_factory=dict)  # line -> (col, text)
-    open_ended: set[int] = field(default_factory=set)  # lines a comment cannot end
+    __slots__ = ("comments", "open_ended")
+
+    def __init__(self) -> None:
+        self.comments: dict[int, tuple[int, str]] = {}  # line -> (col, text)
+        self.open_ended: set[int] = set()  # lines a comment cannot end
 
 
 def scan_comments(text: str) -> LineComments | None:
@@ -87,11 +81,13 @@ def noqa_in(comment: str) -> tuple[list[str], tuple[int, int] | None, int] | Non
 # --- adding ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Added:
-    text: str
-    added: int = 0  # codes written
-    refused: list[tuple[Finding, str]] = field(default_factory=list)  # and why
+class Added(Value):
+    __slots__ = ("text", "added", "refused")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.added = 0  # codes written
+        self.refused: list[tuple[Finding, str]] = []  # and why
 
 
 def add_noqa(text: str, findings: Iterable[Finding]) -> Added:

@@ -106,12 +106,12 @@ def annotations(module: ModuleInfo, function: ast.AST | None, expr: ast.expr) ->
 
 def imported_modules(module: ModuleInfo) -> frozenset[str]:
     """The top-level modules imported anywhere in the module (at the top or in a function)."""
-    cached = getattr(module, "_bgt_imported_modules", None)
+    cached = module.derived.get("imported modules")
     if cached is None:
         refs = [*module.imports.values(), *(r for refs in module.local_imports.values() for r in refs.values())]
-        cached = frozenset(ref.module.split(".")[0] for ref in refs if ref.base is None)
-        module._bgt_imported_modules = cached  # type: ignore[attr-defined]
-    return cached
+        cached = module.derived["imported modules"] = frozenset(ref.module.split(".")[0] for ref in refs
+                                                                if ref.base is None)
+    return cached  # type: ignore[return-value]
 
 
 def made_by(module: ModuleInfo, function: ast.AST | None, expr: ast.expr, types: set[str] | frozenset[str],

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from bgtask_lint.names import LEAF_TYPES, MARKER_TYPES, NESTED_SCOPES, bound_name, child_nodes
+from bgtask_lint.plain import Value
 
 
-@dataclass(frozen=True)
-class Binding:
-    kind: str  # "param" | "assign" | "with" | "for" | "other"
-    node: ast.AST  # the ast.arg, or the statement that binds
-    value: ast.expr | None = None  # the assigned value / context manager expression
-    annotation: ast.expr | None = None
-    default: ast.expr | None = None
-    is_async_with: bool = False
+class Binding(Value, frozen=True):
+    __slots__ = ("kind", "node", "value", "annotation", "default", "is_async_with")
+
+    def __init__(self, kind: str, node: ast.AST, value: ast.expr | None = None, annotation: ast.expr | None = None,
+                 default: ast.expr | None = None, is_async_with: bool = False) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "kind", kind)  # "param" | "assign" | "with" | "for" | "other"
+        set_field(self, "node", node)  # the ast.arg, or the statement that binds
+        set_field(self, "value", value)  # the assigned value / context manager expression
+        set_field(self, "annotation", annotation)
+        set_field(self, "default", default)
+        set_field(self, "is_async_with", is_async_with)
 
 
-@dataclass
-class FunctionScope:
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    globals_: set[str] = field(default_factory=set)
-    # every Load of a name in the function (nested scopes included): (name node, parent)
-    uses: dict[str, list[tuple[ast.Name, ast.AST]]] = field(default_factory=dict)
+class FunctionScope(Value):
+    __slots__ = ("bindings", "globals_", "uses")
+
+    def __init__(self) -> None:
+        self.bindings: dict[str, list[Binding]] = {}
+        self.globals_: set[str] = set()
+        # every Load of a name in the function (nested scopes included): (name node, parent)
+        self.uses: dict[str, list[tuple[ast.Name, ast.AST]]] = {}
 
     def param(self, name: str) -> Binding | None:
         for binding in self.bindings.get(name, ()):

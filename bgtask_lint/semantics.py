@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
 from bgtask_lint.index import (
     ClassSym,
@@ -22,6 +21,7 @@ from bgtask_lint.index import (
 )
 from bgtask_lint.guards import walk_local
 from bgtask_lint.names import dotted, last_name
+from bgtask_lint.plain import Value
 from bgtask_lint.scope import Binding, function_scope
 
 SESSION_TYPES = {"Session", "AsyncSession", "Connection", "AsyncConnection"}
@@ -37,14 +37,18 @@ SESSIONISH_NAME = re.compile(r"^(db|session|sess|s|conn|db_session|\w+_session|\
 DECLARATIVE_BASES = {"DeclarativeBase", "DeclarativeBaseNoMeta", "Base", "AsyncAttrs"}
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(Value, frozen=True):
     """What `Depends(...)`/`Security(...)` in a parameter says."""
 
-    type_expr: ast.expr | None  # T in `x: T = Depends(f)` or `Annotated[T, Depends(f)]`
-    type_module: ModuleInfo  # where type_expr is written (an alias may live elsewhere)
-    dependency: ast.expr | None  # f
-    dependency_module: ModuleInfo
+    __slots__ = ("type_expr", "type_module", "dependency", "dependency_module")
+
+    def __init__(self, type_expr: ast.expr | None, type_module: ModuleInfo, dependency: ast.expr | None,
+                 dependency_module: ModuleInfo) -> None:
+        set_field = object.__setattr__  # frozen: see plain.Value
+        set_field(self, "type_expr", type_expr)  # T in `x: T = Depends(f)` or `Annotated[T, Depends(f)]`
+        set_field(self, "type_module", type_module)  # where type_expr is written (an alias may live elsewhere)
+        set_field(self, "dependency", dependency)  # f
+        set_field(self, "dependency_module", dependency_module)
 
 
 def strip_await(expr: ast.expr | None) -> ast.expr | None:

@@ -203,9 +203,7 @@ def calls_part(index: ProjectIndex, module: ModuleInfo, by_module: flows.HelperN
 
 
 def _encode_flow(flow: Any) -> list:
-    from dataclasses import astuple
-
-    return [{"path": str(v)} if isinstance(v, Path) else v for v in astuple(flow)]
+    return [{"path": str(v)} if isinstance(v, Path) else v for v in (getattr(flow, name) for name in flow._fields)]
 
 
 def _decode_flow(values: list) -> Any:

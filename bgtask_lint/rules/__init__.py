@@ -1,4 +1,4 @@
-"""The rule catalogue: one module per rule, found with pkgutil (no hand-kept list).
+"""The rule catalogue: one module per rule, found in this package's folder (no hand-kept list).
 
 A rule is a class with a stable `code`, a kebab-case `name`, a `message`, a ruff-style
 docstring, `valid`/`invalid` examples (the tests run them; `invalid` ones carry
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
-import pkgutil
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
@@ -60,13 +60,25 @@ class Rule:
 @lru_cache(maxsize=None)
 def all_rules() -> tuple[type[Rule], ...]:
     found: list[type[Rule]] = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for name in _module_names():
+        module = importlib.import_module(f"{__name__}.{name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Rule) and value is not Rule \
                     and value.__module__ == module.__name__ and hasattr(value, "code"):
                 found.append(value)
     return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+def _module_names() -> list[str]:
+    """The modules of this package, as `pkgutil.iter_modules` lists them from a folder
+    (which imports `inspect`: 7 ms of a 100 ms check of a small project)."""
+    names = []
+    for folder in __path__:
+        for entry in sorted(os.listdir(folder)):
+            stem, _, suffix = entry.partition(".")
+            if suffix == "py" and stem.isidentifier() and stem != "__init__":
+                names.append(stem)
+    return names
 
 
 def rule_by_code(code: str) -> type[Rule] | None:
