@@ -32,7 +32,7 @@ from bgtask_lint.names import (
     walk_local,
 )
 from bgtask_lint.receivers import imported_modules, made_by, origins, self_attribute_values
-from bgtask_lint.scope import function_scope
+from bgtask_lint.scope import function_scope, parameters
 from bgtask_lint.semantics import is_sync_session_name, request_object_type
 
 BUILTINS = {"open"}  # matched when nothing else binds the name
@@ -320,8 +320,6 @@ def _local_calls(function: ast.AST):
     But a function that both branches call runs whatever the caller passes (`if name:
     scan(name) else: scan(DEFAULT)`): that call is kept. One walk, which does not enter
     those branches."""
-    from bgtask_lint.scope import parameters
-
     names = {arg.arg for arg, _ in parameters(function)} - {"self", "cls"}
     # a nested def in the body is not entered either: it runs when called (often in a thread)
     calls = _calls_in(function.body, names)  # type: ignore[attr-defined]

@@ -25,8 +25,10 @@ import ast
 import math
 
 from bgtask_lint.index import ModuleInfo, imported_name
-from bgtask_lint.names import has_star_kwargs, last_name
+from bgtask_lint.names import dotted, has_star_kwargs, last_name
 from bgtask_lint.plain import Value
+from bgtask_lint.receivers import made_by, origins
+from bgtask_lint.scope import function_scope
 
 _SOCKET_DEFAULT = "the global socket timeout, which is None unless socket.setdefaulttimeout() is called"
 
@@ -233,8 +235,6 @@ def spread_keywords(function: ast.AST | None, call: ast.Call) -> ast.Call | None
     spread = [kw for kw in call.keywords if kw.arg is None]
     if function is None or len(spread) != 1 or not isinstance(spread[0].value, ast.Name):
         return None
-    from bgtask_lint.scope import function_scope
-
     name = spread[0].value.id
     scope = function_scope(function)
     bindings = scope.values(name)
@@ -293,8 +293,6 @@ class LibraryRef(Value, frozen=True):
 def client_request_api(module: ModuleInfo, function: ast.AST | None, call: ast.Call) -> tuple[str, ConnectApi] | None:
     """(the call as shown, its API) for a request method of a `requests.Session` or of an
     httpx/aiohttp client: `s.get(url)`."""
-    from bgtask_lint.receivers import made_by
-
     func = call.func
     if not isinstance(func, ast.Attribute) or func.attr not in REQUEST_METHODS:
         return None
@@ -335,10 +333,6 @@ def _mounts_own_adapter(module: ModuleInfo, function: ast.AST | None, receiver: 
     spelling where that spelling means the same object: in the function for a local, in
     the class for `self.x`, in the module otherwise)? Its `send` may give every request a
     timeout, which a `timeout=` of the call would replace."""
-    from bgtask_lint.names import dotted
-    from bgtask_lint.receivers import origins
-    from bgtask_lint.scope import function_scope
-
     spelled = dotted(receiver)
     if spelled is None:
         return False
@@ -366,9 +360,6 @@ def session_made_unseen(module: ModuleInfo, function: ast.AST | None, receiver: 
     """A `requests.Session` known here only by its type (a parameter, an attribute
     annotated `requests.Session`), or handed to other code: whoever made it may have
     mounted an adapter that bounds its requests."""
-    from bgtask_lint.receivers import origins
-    from bgtask_lint.scope import function_scope
-
     made = [value for value, where in origins(module, function, receiver)
             if imported_name(module, value.func, where) in REQUESTS_SESSIONS]  # type: ignore[attr-defined]
     if not made:
@@ -406,8 +397,6 @@ def library_reference(module: ModuleInfo, function: ast.AST | None, library: str
 
 
 def _local(module: ModuleInfo, function: ast.AST | None, name: str) -> bool:
-    from bgtask_lint.scope import function_scope
-
     scope = function
     while scope is not None:
         if name in function_scope(scope).bindings:

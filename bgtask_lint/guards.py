@@ -30,7 +30,7 @@ from bgtask_lint.loggers import (
 )
 from bgtask_lint.names import NESTED_SCOPES, caught_types, dotted, last_name, walk_local
 from bgtask_lint.plain import Value
-from bgtask_lint.scope import function_scope
+from bgtask_lint.scope import function_scope, parameters
 
 RELEASE_METHODS = {"close", "release", "dispose", "aclose", "cancel"}  # cancel: a helper task (V2.7 teardown)
 NEVER_RETURNS = {"NoReturn", "Never"}
@@ -288,7 +288,7 @@ class GuardModel:
                 return True  # a queue, a future, a library: it has the exception now
             if depth >= HELPER_DEPTH:
                 continue
-            params = [arg.arg for arg, _ in _parameters(sym.node)]
+            params = [arg.arg for arg, _ in parameters(sym.node)]
             if params and params[0] in ("self", "cls") and isinstance(node.func, ast.Attribute):
                 params = params[1:]
             received = [params[i] for i in positions if i < len(params)] + [k for k in keywords if k in params]
@@ -900,7 +900,7 @@ def _wrappers(function: ast.AST, depth: int, wrapped: frozenset[str] = frozenset
     """(nested def, names of the enclosing functions' parameters: what it may wrap)."""
     if depth == 0:
         return
-    names = wrapped | {arg.arg for arg, _ in _parameters(function)}
+    names = wrapped | {arg.arg for arg, _ in parameters(function)}
     for node in _nested_defs(function):
         yield node, names
         yield from _wrappers(node, depth - 1, names)
@@ -915,12 +915,6 @@ def _nested_defs(function: ast.AST) -> Iterator[ast.AST]:
             yield node
         elif not isinstance(node, (ast.Lambda, ast.ClassDef)):
             stack.extend(ast.iter_child_nodes(node))
-
-
-def _parameters(function: ast.AST):
-    from bgtask_lint.scope import parameters
-
-    return parameters(function)
 
 
 def _calls_any(body: list[ast.stmt], names: frozenset[str]) -> bool:
@@ -1072,7 +1066,7 @@ def _retrieves_and_logs(index: ProjectIndex, module: ModuleInfo, function: ast.A
     calls may do it instead (one level: the task is then looked up, not passed)."""
     model = guard_model(index, module)
     owner = module.owner_class.get(id(function))
-    params = {arg.arg for arg, _ in _parameters(function)} - {"self", "cls"}
+    params = {arg.arg for arg, _ in parameters(function)} - {"self", "cls"}
     retrieves = logs = False
     for node in walk_local(list(function.body)):  # type: ignore[attr-defined]
         if not isinstance(node, ast.Call):

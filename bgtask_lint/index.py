@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Union
 
 from bgtask_lint.names import TreeCache, dotted, dotted_name, last_name, walk_local, walk_statements
 from bgtask_lint.plain import Value
+from bgtask_lint.scope import function_scope
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -488,8 +489,6 @@ class ProjectIndex:
 
     def _local_definition(self, module: ModuleInfo, function: ast.AST, name: str) -> tuple[Symbol | None, bool]:
         """(what `name` is, whether a function scope binds it) looking outwards from `function`."""
-        from bgtask_lint.scope import function_scope
-
         scope: ast.AST | None = function
         while scope is not None:
             if isinstance(scope, (*FUNCTION_TYPES, ast.Lambda)):
@@ -515,8 +514,6 @@ class ProjectIndex:
         function, an annotation (parameter, `x: Class = ...`, or a `self` attribute),
         `Class(...)` itself (`Service(db).method`), or a module-level instance the function
         does not rebind (`Users = UsersTable()`, here or imported)."""
-        from bgtask_lint.scope import function_scope
-
         found: list[ClassSym] = []
         if isinstance(expr, ast.Name) and isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
             if expr.id in ("self", "cls"):
@@ -662,8 +659,6 @@ def _resolution_shape(module: ModuleInfo) -> tuple:
 def _task_head_shape(site: ScheduleSite) -> tuple:
     """What the local bindings of a task's head name say (nested def, `Class(...)`,
     annotation): `resolve_callable` reads them."""
-    from bgtask_lint.scope import function_scope
-
     parts = dotted_name(site.task)
     if not parts or site.function is None:
         return ()
@@ -859,8 +854,6 @@ def api_name(module: ModuleInfo, expr: ast.expr, function: ast.AST | None = None
 
 def is_local_name(module: ModuleInfo, function: ast.AST, name: str) -> bool:
     """True when `name` is a parameter or assigned inside `function` (shadowing globals)."""
-    from bgtask_lint.scope import function_scope
-
     if not isinstance(function, (*FUNCTION_TYPES, ast.Lambda)):
         return False
     scope = function_scope(function)
