@@ -12,7 +12,7 @@ INTERNAL_ERROR = "BGT900"
 DOCS_URL = "https://github.com/bgtask-lint/bgtask-lint/blob/main/docs/rules.md"
 
 
-class Finding(Value, frozen=True, compared=("path", "line", "col", "code", "message", "end_line", "end_col")):
+class Finding(Value, frozen=True, ordered=True, compared=("path", "line", "col", "code", "message", "end_line", "end_col")):
     """Ordered, equal and hashed by place, code and message; `fix` and `fix_title` (how a
     codemod can fix it) do not count."""
 
@@ -30,26 +30,6 @@ class Finding(Value, frozen=True, compared=("path", "line", "col", "code", "mess
         set_field(self, "end_col", end_col)
         set_field(self, "fix", fix)  # "safe" or "unsafe" when a codemod can fix this finding, else None
         set_field(self, "fix_title", fix_title)
-
-    def __lt__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) < self._key(other)
-
-    def __le__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) <= self._key(other)
-
-    def __gt__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) > self._key(other)
-
-    def __ge__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) >= self._key(other)
 
     @property
     def url(self) -> str:

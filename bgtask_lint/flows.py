@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bgtask_lint.index import ProjectIndex
 
 
-class SessionFlow(Value, frozen=True):
+class SessionFlow(Value, frozen=True, ordered=True):
     """One call that passes a request session to a helper's parameter; ordered by its fields."""
 
     __slots__ = ("caller_path", "caller_module", "caller", "line", "label", "caller_kind")
@@ -47,26 +47,6 @@ class SessionFlow(Value, frozen=True):
         set_field(self, "line", line)
         set_field(self, "label", label)  # the session expression as written there (`db`, `request.state.db`)
         set_field(self, "caller_kind", caller_kind)  # "endpoint" when it is one
-
-    def __lt__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) < self._key(other)
-
-    def __le__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) <= self._key(other)
-
-    def __gt__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) > self._key(other)
-
-    def __ge__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key(self) >= self._key(other)
 
 
 ROUTE_DECORATORS = {"get", "post", "put", "patch", "delete", "api_route", "websocket", "route"}

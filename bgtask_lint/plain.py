@@ -7,7 +7,8 @@ check of a small project (the fix path, which imports LibCST, still uses datacla
 subclass names its fields in `__slots__` and writes its own `__init__`; this base gives it
 what `@dataclass` gave: `__eq__` over the compared fields (all of them unless
 `compared=` names fewer), `__hash__` over them when `frozen=True` (else none, as a mutable
-dataclass has), and a dataclass-style `__repr__` over every field. A frozen class refuses
+dataclass has), with `ordered=True` the order of `order=True` (the tuples of the compared
+fields), and a dataclass-style `__repr__` over every field. A frozen class refuses
 assignment, as a frozen dataclass does (its `__init__` sets the fields with
 `object.__setattr__`), and pickles by its fields in `__slots__` order, which must be the
 order of its `__init__`'s parameters.
@@ -23,7 +24,8 @@ class Value:
     _fields: tuple[str, ...] = ()
     _key = staticmethod(lambda value: ())
 
-    def __init_subclass__(cls, *, compared: tuple[str, ...] | None = None, frozen: bool = False) -> None:
+    def __init_subclass__(cls, *, compared: tuple[str, ...] | None = None, frozen: bool = False,
+                          ordered: bool = False) -> None:
         super().__init_subclass__()
         cls._fields = tuple(name for name in cls.__slots__ if not name.startswith("__"))  # (`__weakref__`)
         names = cls._fields if compared is None else compared
@@ -34,6 +36,8 @@ class Value:
             cls.__reduce__ = _rebuilt  # type: ignore[assignment]
         else:
             cls.__hash__ = None  # type: ignore[assignment]
+        if ordered:  # `order=True`: compared as the tuples of the compared fields
+            cls.__lt__, cls.__le__, cls.__gt__, cls.__ge__ = _lt, _le, _gt, _ge  # type: ignore[method-assign]
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -46,6 +50,22 @@ class Value:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{self.__class__.__qualname__}({shown})"
+
+
+def _lt(self: Value, other: object) -> bool:
+    return self._key(self) < self._key(other) if other.__class__ is self.__class__ else NotImplemented
+
+
+def _le(self: Value, other: object) -> bool:
+    return self._key(self) <= self._key(other) if other.__class__ is self.__class__ else NotImplemented
+
+
+def _gt(self: Value, other: object) -> bool:
+    return self._key(self) > self._key(other) if other.__class__ is self.__class__ else NotImplemented
+
+
+def _ge(self: Value, other: object) -> bool:
+    return self._key(self) >= self._key(other) if other.__class__ is self.__class__ else NotImplemented
 
 
 def _refuse(self: Value, name: str, *value: object) -> None:

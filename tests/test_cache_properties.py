@@ -272,6 +272,24 @@ def test_a_cached_run_with_workers_reports_what_an_uncached_one_does(first: dict
         pass
 
 
+def _edited_twice(scratch: Path, first: dict[str, int], edits: list[tuple[str, int]]) -> list[Path]:
+    """Two copies of the project with the same edits: the first checked (with the cache)
+    after each, the second never (for a run without the cache)."""
+    roots = [scratch / "cached" / "proj", scratch / "uncached" / "proj"]
+    for root in roots:
+        layout(root, first)
+    run(roots[0])
+    for name, variant in edits:
+        for root in roots:
+            _write(root, name, variant)
+        run(roots[0])
+    return roots
+
+
+def _report(result, root: Path) -> tuple:
+    return result.exit_code, result.stdout.replace(str(root), "ROOT"), result.stderr.replace(str(root), "ROOT")
+
+
 @property_settings(max_examples=40)
 @given(first=state, edits=st.lists(edit, max_size=4))
 def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: dict[str, int],
@@ -284,22 +302,13 @@ def test_a_cached_fix_writes_what_an_uncached_one_does_after_any_edits(first: di
     from bgtask_lint.cli import main
 
     with tempfile.TemporaryDirectory() as scratch:
-        roots = [Path(scratch) / "cached" / "proj", Path(scratch) / "uncached" / "proj"]
-        for root in roots:
-            layout(root, first)
-        run(roots[0])
-        for name, variant in edits:
-            for root in roots:
-                _write(root, name, variant)
-            run(roots[0])
+        roots = _edited_twice(Path(scratch), first, edits)
         results = [CliRunner().invoke(main, ["fix", str(roots[0])]),
                    CliRunner().invoke(main, ["fix", "--no-cache", str(roots[1])])]
         texts = [{path.relative_to(root).as_posix(): path.read_text() for path in sorted(root.rglob("*.py"))
                   if ".bgtask_lint_cache" not in path.parts} for root in roots]
         assert texts[0] == texts[1]
-        reports = [(result.exit_code, result.stdout.replace(str(root), "ROOT"), result.stderr.replace(str(root), "ROOT"))
-                   for result, root in zip(results, roots)]
-        assert reports[0] == reports[1]
+        assert _report(results[0], roots[0]) == _report(results[1], roots[1])
         event("fixed nothing" if "Fixed 0 findings" in results[1].stderr else "fixed something")
 
 
@@ -316,21 +325,12 @@ def test_a_cached_fix_diff_prints_what_an_uncached_one_does_after_any_edits(firs
     from bgtask_lint.cli import main
 
     with tempfile.TemporaryDirectory() as scratch:
-        roots = [Path(scratch) / "cached" / "proj", Path(scratch) / "uncached" / "proj"]
-        for root in roots:
-            layout(root, first)
-        run(roots[0])
-        for name, variant in edits:
-            for root in roots:
-                _write(root, name, variant)
-            run(roots[0])
+        roots = _edited_twice(Path(scratch), first, edits)
         before = {path: path.read_bytes() for path in roots[0].rglob("*.py")}
         checked_before = CliRunner().invoke(main, ["check", "--exit-zero", str(roots[0])]).stdout
         results = [CliRunner().invoke(main, ["fix", "--diff", str(roots[0])]),
                    CliRunner().invoke(main, ["fix", "--diff", "--no-cache", str(roots[1])])]
-        reports = [(result.exit_code, result.stdout.replace(str(root), "ROOT"), result.stderr.replace(str(root), "ROOT"))
-                   for result, root in zip(results, roots)]
-        assert reports[0] == reports[1]
+        assert _report(results[0], roots[0]) == _report(results[1], roots[1])
         assert {path: path.read_bytes() for path in roots[0].rglob("*.py")} == before
         assert CliRunner().invoke(main, ["check", "--exit-zero", str(roots[0])]).stdout == checked_before
         event("a diff" if results[1].stdout else "no diff")

@@ -18,30 +18,10 @@ from click.testing import CliRunner
 from bgtask_lint.cli import main
 from bgtask_lint.config import Settings
 from bgtask_lint.runner import check_paths
-from projects import write_app
+from projects import ENDPOINT_MODULE, TASK_MODULE, write_app
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "examples"
-
-TASK_MODULE = """\
-import asyncio
-import time
-
-
-async def refresh(user_id: int) -> None:
-    await load(user_id)
-    time.sleep(1)
-"""
-ENDPOINT_MODULE = """\
-from fastapi import BackgroundTasks
-
-from app.tasks import refresh
-
-
-def endpoint(background_tasks: BackgroundTasks, user_id: int):
-    background_tasks.add_task(refresh(user_id))
-"""
-
 
 def run(*args: str):
     return CliRunner().invoke(main, list(args))
@@ -365,7 +345,7 @@ def test_fix_parses_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """The first check, the fix and the last check share the modules parsed from one text:
     a file the fix leaves alone is parsed once in the whole run, a fixed one once more."""
     from bgtask_lint import engine
-    from projects import write_app
+    from projects import ENDPOINT_MODULE, TASK_MODULE, write_app
 
     app = write_app(tmp_path, {
         "tasks": "import asyncio\n\nasync def job(x):\n    await asyncio.sleep(0)\n",

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bgtask_lint import engine
 from bgtask_lint.cache.check import FINDINGS, HASH
 from bgtask_lint.cli import main
-from projects import write_app
+from projects import ENDPOINT_MODULE, TASK_MODULE, write_app
 
 # a scheduling fix in main.py decides jobs.py's finding: the done-callback that BGT103's
 # fix adds logs the task's exception, so sync_user's BGT401 goes without a fix of jobs.py
@@ -36,25 +36,6 @@ from app.jobs import sync_user
 async def start(user_id: int) -> None:
     asyncio.create_task(sync_user(user_id))
 """
-# a BGT101 fix makes refresh a task: tasks.py is fixed in a second round
-TASKS = """\
-import asyncio
-import time
-
-
-async def refresh(user_id: int) -> None:
-    await load(user_id)
-    time.sleep(1)
-"""
-ENDPOINT = """\
-from fastapi import BackgroundTasks
-
-from app.tasks import refresh
-
-
-def endpoint(background_tasks: BackgroundTasks, user_id: int):
-    background_tasks.add_task(refresh(user_id))
-"""
 UNRELATED = 12  # modules no fix touches or reads
 
 
@@ -75,7 +56,7 @@ def _stored_rows(root: Path) -> dict[str, tuple]:
     return {path: (row[HASH], row[FINDINGS]) for path, row in rows.items()}
 
 
-@pytest.mark.parametrize("modules", [{"jobs": JOBS, "main": STARTS}, {"tasks": TASKS, "main": ENDPOINT}],
+@pytest.mark.parametrize("modules", [{"jobs": JOBS, "main": STARTS}, {"tasks": TASK_MODULE, "main": ENDPOINT_MODULE}],
                          ids=["decided-elsewhere", "second-round"])
 def test_diff_with_the_cache_is_the_diff_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     modules: dict[str, str]) -> None:

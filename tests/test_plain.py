@@ -98,3 +98,68 @@ def test_frozen_values_refuse_assignment_as_the_dataclass_did() -> None:
     result = CheckResult()
     result.files_checked = 2  # a mutable one does not
     assert result.files_checked == 2
+
+
+# the declarations the checker's other value classes had (session 26 made them plain.Value)
+@dataclasses.dataclass(frozen=True, order=True)
+class ReferenceSessionFlow:
+    caller_path: Path
+    caller_module: str
+    caller: str
+    line: int
+    label: str
+    caller_kind: str = "function"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceHandlerFix:
+    action: str
+    call: object = None
+    logger: object = None
+    writer: object = dataclasses.field(default=None, repr=False, compare=False)
+    new_level: str | None = None
+    import_uses: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceImportRef:
+    module: str
+    attr: str | None = None
+    base: Path | None = None
+
+
+def _values(make, reference, choices: list[tuple], count: int = 120) -> list[tuple[object, object]]:
+    chosen = random.Random(11)
+    drawn = [tuple(chosen.choice(options) for options in choices) for _ in range(count)]
+    return [(make(*args), reference(*args)) for args in drawn]
+
+
+@pytest.mark.parametrize("kind", ["SessionFlow", "HandlerFix", "ImportRef"])
+def test_the_checkers_values_behave_as_their_dataclasses_did(kind: str) -> None:
+    from bgtask_lint.flows import SessionFlow
+    from bgtask_lint.index import ImportRef
+    from bgtask_lint.log_fixes import HandlerFix
+
+    if kind == "SessionFlow":
+        pairs = _values(SessionFlow, ReferenceSessionFlow, [
+            [Path("a.py"), Path("b.py")], ["app.a", "app.b"], ["f", "g"], [1, 2, 10], ["db", "s"],
+            ["function", "endpoint"]])
+    elif kind == "HandlerFix":
+        writers = [None, lambda: ("x", None), lambda: ("y", "t")]
+        pairs = _values(HandlerFix, ReferenceHandlerFix, [
+            ["exception", "exc_info", "pass"], [None, "call"], [None, "logger"], writers, [None, "exception"],
+            [(), ("sys",)]])
+    else:
+        pairs = _values(ImportRef, ReferenceImportRef, [["os", "app.tasks"], [None, "run"], [None, Path("app")]])
+    for (ours_a, ref_a), (ours_b, ref_b) in itertools.product(pairs[:50], repeat=2):
+        assert (ours_a == ours_b) == (ref_a == ref_b)
+        assert hash(ours_a) == hash(ref_a)  # the same hash values: sets of them iterate alike
+        if kind == "SessionFlow":
+            assert (ours_a < ours_b, ours_a >= ours_b) == (ref_a < ref_b, ref_a >= ref_b)
+    if kind == "SessionFlow":
+        assert sorted(range(len(pairs)), key=lambda i: pairs[i][0]) == sorted(range(len(pairs)),
+                                                                             key=lambda i: pairs[i][1])
+    ours = next(ours for ours, _ in pairs if getattr(ours, "writer", None) is None)  # (a lambda does not pickle)
+    assert pickle.loads(pickle.dumps(ours)) == ours
+    with pytest.raises(AttributeError):
+        ours.line = 0  # type: ignore[misc]  # frozen, as the dataclass was
