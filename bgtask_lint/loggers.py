@@ -593,8 +593,13 @@ def _factory_kind(function: ast.FunctionDef | ast.AsyncFunctionDef, bindings: Lo
     returns = [n for n in _walk_function(function) if isinstance(n, ast.Return)]
     if not returns or any(r.value is None for r in returns):
         return None
-    kinds = {_kind(r.value, bindings, function, None, 1) for r in returns}  # type: ignore[arg-type]
-    return kinds.pop() if len(kinds) == 1 and None not in kinds else None
+    found = None
+    for returned in returns:  # (the first return that is not a logger, or of another kind, decides)
+        kind = _kind(returned.value, bindings, function, None, 1)  # type: ignore[arg-type]
+        if kind is None or (found is not None and kind != found):
+            return None
+        found = kind
+    return found
 
 
 def _class_attributes(cls: ast.ClassDef, bindings: LoggerBindings) -> tuple[dict[str, str], set[str]]:

@@ -5,6 +5,7 @@ the modules the edit did not touch are kept while every module they read is the 
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,33 @@ def test_kept_facts_found_in_a_recorded_frame_record_what_they_read(tmp_path: Pa
     assert str(app / "log.py") in deps.reads
     _, deps = recorder.frame(lambda: guards.module_logger_classes(index, audit))
     assert str(app / "base.py") in deps.reads
+
+
+def test_a_factory_method_is_judged_by_its_returns_until_one_is_not_a_logger(tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    """A method returns a logger only when every return does: once one does not, the
+    others are not judged (an edit of a 385 KiB module spent a quarter of its time judging
+    every return of every method of its classes). The answers stay the same."""
+    from bgtask_lint import loggers
+
+    factory = ("import logging\n\n\nclass Factory:\n"
+               "    @classmethod\n    def make(cls, quiet):\n        if quiet > 1:\n            return logging.getLogger('a')\n"
+               "        if quiet:\n            return None\n        return logging.getLogger('c')\n\n"
+               "    @classmethod\n    def real(cls):\n        return logging.getLogger('app')\n")
+    uses = "from app.factory import Factory\n\nlogger = Factory.make(True)\nreal = Factory.real()\n"
+    app = write_app(tmp_path, {"factory": factory, "uses": uses})
+    judged: list[str] = []
+    real_kind = loggers._kind
+
+    def counted(expr, *args, **kwargs):
+        if isinstance(expr, ast.Call) or (isinstance(expr, ast.Constant) and expr.value is None):
+            judged.append(ast.unparse(expr))
+        return real_kind(expr, *args, **kwargs)
+
+    monkeypatch.setattr(loggers, "_kind", counted)
+    project = Project.load([tmp_path], Settings(), root=tmp_path)
+    assert guards.module_loggers(project.index, project.index.by_path[app / "uses.py"]) == {"real": "logging"}
+    # make's returns, in the order they are walked: once `None` is judged, the one after it is not
+    assert "None" in judged
+    assert not {"logging.getLogger('a')", "logging.getLogger('c')"} <= set(judged)
+    assert judged.count("logging.getLogger('app')") == 1  # real's only return
