@@ -32,12 +32,14 @@ class ImportRef(Value, frozen=True):
         set_field(self, "base", base)
 
 
-# (plain.Value classes, not dataclasses: building them cost a cold check ~10 ms)
-class ModuleInfo(Value, compared=("path", "name", "tree", "source", "is_package", "imports", "local_imports", "defs",
-                                  "assigns", "functions", "qualnames", "owner_class", "parents", "sites",
-                                  "site_by_call")):
-    __slots__ = ("path", "name", "tree", "source", "is_package", "imports", "local_imports", "defs", "assigns",
-                 "functions", "qualnames", "owner_class", "parents", "sites", "site_by_call", "derived", "__weakref__")
+# what a module's equality compares: every field but `derived` (plain.Value classes, not
+# dataclasses: building them cost a cold check ~10 ms)
+_MODULE_FIELDS = ("path", "name", "tree", "source", "is_package", "imports", "local_imports", "defs", "assigns",
+                  "functions", "qualnames", "owner_class", "parents", "sites", "site_by_call")
+
+
+class ModuleInfo(Value, compared=_MODULE_FIELDS):
+    __slots__ = (*_MODULE_FIELDS, "derived", "__weakref__")
 
     def __init__(self, path: Path, name: str, tree: ast.Module, source: str, is_package: bool) -> None:
         self.path = path

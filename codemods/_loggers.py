@@ -16,7 +16,7 @@ from libcst.metadata import PositionProvider
 
 from bgtask_lint.codemods._base import Target, char_span, insert_after_header, parse_statement
 from bgtask_lint.guards import GuardModel
-from bgtask_lint.located import statement_at, statements_holding
+from bgtask_lint.located import statement_at
 from bgtask_lint.log_fixes import LoggerChoice, module_lines
 
 
@@ -66,16 +66,6 @@ def ast_node_at(model: GuardModel, line: int, column: int, types: tuple[type, ..
     lines = module_lines(model)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return statement_at(model.module.tree, line, len(text[:column].encode("utf-8")), types)
-
-
-def enclosing_function(model: GuardModel, node: ast.AST) -> ast.AST | None:
-    """The innermost def whose lines hold `node` (nested defs lie inside their parent's):
-    of those starting on or before its line, the last to start that ends on or after it."""
-    line = node.lineno  # type: ignore[attr-defined]
-    # (a walk of the module per fix was a list of its defs per tree: located.py descends)
-    defs = [statement for statement in statements_holding(model.module.tree, line)
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.lineno <= line]
-    return defs[-1] if defs else None
 
 
 def add_module_logger(module: cst.Module, choice: LoggerChoice) -> cst.Module:

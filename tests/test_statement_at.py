@@ -6,13 +6,10 @@ finds."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from bgtask_lint import located
-from bgtask_lint.codemods import _loggers
 from markers import FIXTURES
 
 TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ExceptHandler)
@@ -77,14 +74,14 @@ def test_statement_at_finds_every_def_and_handler_a_walk_finds(name: str, text: 
                        key=lambda f: (f.lineno, f.col_offset))
     defs = sorted((node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))),
                   key=lambda f: f.lineno)
-    model = SimpleNamespace(module=SimpleNamespace(tree=tree))
     monkeypatch.setattr(ast, "walk", None)  # (no walk of the module)
     for node in expected:
         assert located.statement_at(tree, node.lineno, node.col_offset, TYPES) is node
         assert located.statement_at(tree, node.lineno, node.col_offset, (ast.ClassDef,)) is None
         assert located.statement_at(tree, node.lineno, node.col_offset + 1, TYPES) is None
         holding_lines = [f for f in defs if f.lineno <= node.lineno <= f.end_lineno]
-        assert _loggers.enclosing_function(model, node) is (holding_lines[-1] if holding_lines else None)
+        # (a handler holds no lambda: the def around it, as a scan of the defs by line finds it)
+        assert located.enclosing_function(tree, node) is (holding_lines[-1] if holding_lines else None)
     for call in calls:
         span = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
         found = located.expression_at(tree, call.lineno, lambda n: isinstance(n, ast.Call) and (

@@ -22,7 +22,8 @@ import libcst as cst
 from bgtask_lint.codemods._base import FindingFix, args_column, node_span, parse_expression, parse_statement
 from bgtask_lint.codemods._imports import drop_imports
 from bgtask_lint.codemods._layout import append_keyword
-from bgtask_lint.codemods._loggers import ModelLookup, enclosing_function
+from bgtask_lint.codemods._loggers import ModelLookup
+from bgtask_lint.located import enclosing_function
 from bgtask_lint.log_fixes import HandlerFix, mentions, swallow_fix
 
 Span = tuple[int, int, int, int]
@@ -52,7 +53,7 @@ class LogSwallowedExceptionFix(ModelLookup, FindingFix):
         handler = self.ast_node(node, (ast.ExceptHandler,))
         if handler is None:
             return None
-        plan = swallow_fix(self.model, handler, enclosing_function(self.model, handler))  # type: ignore[arg-type]
+        plan = swallow_fix(self.model, handler, enclosing_function(self.model.module.tree, handler))  # type: ignore[arg-type]
         return plan if isinstance(plan, HandlerFix) else None
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
